@@ -1,0 +1,70 @@
+"""Shared building blocks: the strict args base model, the tag contract and option helpers.
+
+Kept free of provider imports: `stacks/config.py` imports it on every run.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.alias_generators import to_camel
+
+#: The tag keys every taggable resource carries; the policy pack checks the same tuple.
+REQUIRED_TAG_KEYS: tuple[str, ...] = ("environment", "project", "owner", "cost-center")
+
+PROJECT = "ml-platform"
+
+
+class StrictModel(BaseModel):
+    """Base of every args/config model: camelCase keys, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        str_strip_whitespace=True,
+    )
+
+
+TagValue = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\w\s.:/=+@-]*$")]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w\s.:/=+@-]+$")]
+
+
+class Tags(StrictModel):
+    """Ownership tags. `environment` and `project` are added by the platform, not by users."""
+
+    owner: TagValue = Field(description="Team or person accountable for the resources (tag `owner`).")
+    cost_center: TagValue = Field(description="Cost center billed for the resources (tag `cost-center`).")
+    extra: dict[TagKey, TagValue] = Field(
+        default_factory=dict, description="Additional tags applied to every taggable resource."
+    )
+
+    @field_validator("extra")
+    @classmethod
+    def _no_reserved(cls, value: dict[str, str]) -> dict[str, str]:
+        reserved = [k for k in value if k.lower().startswith("aws:") or k in REQUIRED_TAG_KEYS]
+        if reserved:
+            raise ValueError(
+                f"tag keys starting with aws: and the platform's own keys ({', '.join(REQUIRED_TAG_KEYS)}) "
+                f"cannot be set in extra; found {', '.join(reserved)}"
+            )
+        return value
+
+    def resolve(self, environment: str) -> dict[str, str]:
+        """The full tag set for the provider's `default_tags`."""
+        tags = dict(self.extra)
+        tags.update(
+            {"environment": environment, "project": PROJECT, "owner": self.owner, "cost-center": self.cost_center}
+        )
+        return tags
+
+
+_NAME_RE = re.compile(r"[^a-z0-9-]+")
+
+
+def dns_label(value: str, max_length: int = 63) -> str:
+    """A lowercase, hyphenated form of `value` usable in resource names."""
+    return _NAME_RE.sub("-", value.lower()).strip("-")[:max_length]

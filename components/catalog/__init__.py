@@ -1,0 +1,1 @@
+"""Facts as data (instance types, prices, versions, model specs), each with its source."""

@@ -1,0 +1,107 @@
+"""The environment's customer-managed KMS key: rotated, with a key policy the platform's services can use.
+
+Account principals get access through IAM (the root statement), so every role the platform
+creates must still be granted `kms:*` actions on this key by its own policy. Services that write
+with their own principal (CloudWatch Logs) get a statement scoped by encryption context.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import Field
+
+from components.base import StrictModel
+
+
+class EncryptionArgs(StrictModel):
+    """Inputs of `PlatformKey`."""
+
+    alias: str = Field(pattern=r"^[a-zA-Z0-9/_-]{1,200}$", description="Alias name without the `alias/` prefix.")
+    deletion_window_days: int = Field(default=30, ge=7, le=30, description="Waiting period before key deletion.")
+    admin_role_arns: list[str] = Field(
+        default_factory=list, description="Roles allowed to administer (not use) the key, besides the account root."
+    )
+
+
+def key_policy(account_id: str, partition: str, region: str, admin_role_arns: list[str]) -> dict:
+    """The key policy document as a dict (pure: unit-tested without Pulumi)."""
+    root = f"arn:{partition}:iam::{account_id}:root"
+    statements: list[dict] = [
+        {
+            "Sid": "EnableIamPolicies",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:*"}
+            },
+        },
+    ]
+    if admin_role_arns:
+        statements.append(
+            {
+                "Sid": "KeyAdministrators",
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted(admin_role_arns)},
+                "Action": [
+                    "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+                    "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
+                    "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+                ],
+                "Resource": "*",
+            }
+        )
+    return {"Version": "2012-10-17", "Id": "ml-platform-key", "Statement": statements}
+
+
+class PlatformKey(pulumi.ComponentResource):
+    """A symmetric KMS key with yearly rotation, and its alias."""
+
+    key_arn: pulumi.Output[str]
+    key_id: pulumi.Output[str]
+    alias_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: EncryptionArgs,
+        *,
+        account_id: pulumi.Input[str],
+        partition: pulumi.Input[str],
+        region: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlplat:encryption:PlatformKey", name, None, opts)
+        policy = pulumi.Output.all(account_id, partition).apply(
+            lambda ap: json.dumps(key_policy(ap[0], ap[1], region, args.admin_role_arns))
+        )
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"ml-platform {name} data key",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=args.deletion_window_days,
+            policy=policy,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        alias = aws.kms.Alias(
+            f"{name}-alias",
+            name=f"alias/{args.alias}",
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.key_arn = key.arn
+        self.key_id = key.key_id
+        self.alias_name = alias.name
+        self.register_outputs({"keyArn": self.key_arn, "keyId": self.key_id, "aliasName": self.alias_name})

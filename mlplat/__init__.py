@@ -1,0 +1,1 @@
+"""mlplat: the offline plan engine, policy check on a saved plan, cost and graph views."""

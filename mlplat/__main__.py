@@ -1,0 +1,3 @@
+from mlplat.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""`mlplat`: offline plan, policy check on a saved plan.
+
+Exit codes: 0 clean, 1 a mandatory policy violation, 2 invalid configuration or input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from mlplat.project import InputError, find_project, load_stack_config
+
+EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mlplat", description="ml-platform offline tools (no AWS credentials needed)")
+    sub = p.add_subparsers(dest="command", required=True)
+    plan = sub.add_parser("plan", help="run the program under the mock engine and print the preview")
+    plan.add_argument("stack", help="stack name: reads <stackConfigDir>/Pulumi.<stack>.yaml")
+    plan.add_argument("--json", type=Path, metavar="FILE", help="also write the plan document to FILE")
+    plan.add_argument("--config-file", type=Path, metavar="PATH", help="stack config file to use instead")
+    plan.add_argument("--quiet", action="store_true", help="print only the summary lines")
+    check = sub.add_parser("check", help="evaluate the policy pack on a saved plan")
+    check.add_argument("plan", type=Path, help="a plan written by `mlplat plan --json`")
+    ref = sub.add_parser("config-reference", help="print the configuration reference (Markdown)")
+    ref.add_argument("--write", type=Path, metavar="FILE", help="write it to FILE instead")
+    return p
+
+
+def cmd_config_reference(args: argparse.Namespace) -> int:
+    from stacks.reference import markdown
+
+    text = markdown()
+    if args.write:
+        args.write.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _has_mandatory(violations: list[dict]) -> bool:
+    return any(v["enforcementLevel"] == "mandatory" for v in violations)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from mlplat.plan import build_plan, render_text
+    from stacks.errors import ConfigError
+
+    project = find_project()
+    cfg = load_stack_config(project, args.stack, args.config_file)
+    sys.path.insert(0, str(project.root))
+    try:
+        plan = build_plan(project, cfg)
+    except ConfigError as exc:
+        print(f"invalid configuration in {cfg.path}:", file=sys.stderr)
+        for line in exc.problems:
+            print(f"  {line}", file=sys.stderr)
+        return EXIT_INPUT
+    text = render_text(plan, cfg.region)
+    if args.quiet:
+        text = text.splitlines()[0] + "\n"
+    sys.stdout.write(text)
+    if args.json:
+        args.json.write_text(json.dumps(plan, indent=2, sort_keys=False) + "\n")
+        print(f"plan written to {args.json}")
+    return EXIT_VIOLATION if _has_mandatory(plan["policy"]["violations"]) else EXIT_OK
+
+
+def _load_plan(path: Path) -> dict:
+    try:
+        plan = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read plan: {exc}") from None
+    for key in ("project", "stack", "resources", "outputs", "policy", "cost"):
+        if key not in plan:
+            raise InputError(f"{path}: not a plan document (missing `{key}`)")
+    return plan
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    plan = _load_plan(args.plan)
+    violations = plan["policy"]["violations"]
+    for v in violations:
+        print(f"[{v['enforcementLevel']}] {v['policy']}: {v['message']}  {v.get('urn') or ''}".rstrip())
+    print(f"{len(violations)} violation(s), {sum(v['enforcementLevel'] == 'mandatory' for v in violations)} mandatory")
+    return EXIT_VIOLATION if _has_mandatory(violations) else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"plan": cmd_plan, "check": cmd_check, "config-reference": cmd_config_reference}
+    try:
+        return handlers[args.command](args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as exc:  # noqa: BLE001 - a bug in a component must not dump a trace on users
+        print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if os.environ.get("MLPLAT_DEBUG"):
+            traceback.print_exc()
+        else:
+            print("(set MLPLAT_DEBUG=1 for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL

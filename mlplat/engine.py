@@ -1,0 +1,232 @@
+"""Runs the real Pulumi program under the mock monitor and records every registration.
+
+The recording monitor sees the whole `RegisterResourceRequest` (parent, dependencies, provider,
+protect, retainOnDelete, the serialized inputs), so the plan shows what the engine would receive,
+not only what `Mocks.new_resource` is given. Values are decoded from the wire form directly so that
+secrets, unknowns, assets and resource references each get their documented rendering.
+
+The Pulumi runtime is process-global: plan one stack per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+
+SECRET = "[secret]"
+UNKNOWN = "[unknown]"
+_UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_SIG = "4dabf18193072939515e22adb298388d"
+_SIG_ASSET = "c44067f5952c0a294b673a41bacd8c17"
+_SIG_ARCHIVE = "0def7320c3a5731c473e5ecbe6d01bc7"
+_SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270"
+_SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e"
+_SIG_OUTPUT = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+
+
+class PlanRenderer:
+    """Decodes wire values into the plan's JSON form."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, p: str) -> str:
+        try:
+            return str(Path(p).resolve().relative_to(self.root))
+        except ValueError:
+            return p
+
+    def value(self, v: Any) -> Any:
+        if isinstance(v, str):
+            return UNKNOWN if v == _UNKNOWN_SENTINEL else v
+        if isinstance(v, list):
+            return [self.value(x) for x in v]
+        if isinstance(v, dict):
+            sig = v.get(_SIG)
+            if sig == _SIG_SECRET:
+                return SECRET
+            if sig == _SIG_RESOURCE:
+                return v.get("urn", UNKNOWN)
+            if sig == _SIG_OUTPUT:
+                if v.get("secret"):
+                    return SECRET
+                return self.value(v["value"]) if "value" in v else UNKNOWN
+            if sig == _SIG_ASSET:
+                if "path" in v:
+                    return {"fileAsset": self._path(v["path"])}
+                if "text" in v:
+                    return {"stringAsset": v["text"]}
+                return {"remoteAsset": v.get("uri")}
+            if sig == _SIG_ARCHIVE:
+                if "assets" in v:
+                    return {"assetArchive": {k: self.value(a) for k, a in v["assets"].items()}}
+                if "path" in v:
+                    return {"fileArchive": self._path(v["path"])}
+                return {"remoteArchive": v.get("uri")}
+            return {k: self.value(x) for k, x in v.items()}
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        return v
+
+    def struct(self, s: struct_pb2.Struct) -> dict[str, Any]:
+        return self.value(json_format.MessageToDict(s))
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    id: str | None
+    custom: bool
+    parent: str | None
+    dependencies: list[str]
+    provider: str | None
+    protect: bool
+    retain_on_delete: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn, "type": self.type, "name": self.name, "id": self.id, "custom": self.custom,
+            "parent": self.parent, "dependencies": self.dependencies, "provider": self.provider,
+            "protect": self.protect, "retainOnDelete": self.retain_on_delete, "inputs": self.inputs,
+            "outputs": self.outputs,
+        }
+
+
+def _make_monitor_class():
+    from pulumi.runtime import rpc
+    from pulumi.runtime.mocks import MockMonitor
+    from pulumi.runtime.sync_await import _sync_await
+
+    class RecordingMonitor(MockMonitor):
+        """A mock monitor that keeps the full register requests, in order."""
+
+        def __init__(self, mocks, renderer: PlanRenderer) -> None:
+            super().__init__(mocks)
+            self.renderer = renderer
+            self.registrations: dict[str, Registration] = {}
+            self.stack_urn: str | None = None
+
+        def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+            response = super().RegisterResource(request)
+            if request.type == "pulumi:pulumi:Stack":
+                self.stack_urn = response.urn
+                return response
+            state = self.resources[response.urn].state
+            outputs = _sync_await(rpc.serialize_properties(state, {}))
+            self.registrations[response.urn] = Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                id=(response.id or None) if request.custom else None,
+                custom=bool(request.custom),
+                parent=request.parent or None,
+                dependencies=sorted(set(request.dependencies)),
+                provider=request.provider or None,
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                inputs=self.renderer.struct(request.object),
+                outputs=self.renderer.struct(outputs) if request.custom else {},
+            )
+            return response
+
+        def RegisterResourceOutputs(self, request):  # noqa: N802
+            reg = self.registrations.get(request.urn)
+            if reg is not None:
+                reg.outputs = self.renderer.struct(request.outputs)
+            return super().RegisterResourceOutputs(request)
+
+    return RecordingMonitor
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.records.append((record.levelname.lower(), record.getMessage()))
+
+
+@dataclass
+class RunResult:
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+    diagnostics: list[tuple[str, str]]
+
+
+def run_program(
+    root: Path,
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    region: str,
+    program: Any = None,
+) -> RunResult:
+    """Run `program` (default: the project's `__main__.py`) under the recording monitor.
+
+    Exceptions from the program (including `stacks.errors.ConfigError`) propagate unchanged.
+    """
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+    from pulumi.runtime import settings
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from mlplat.mocks import PlatformMocks
+
+    settings.ROOT.set(None)
+    runtime_config.set_all_config(dict(config), list(secret_keys))
+    renderer = PlanRenderer(root)
+    monitor = _make_monitor_class()(PlatformMocks(region), renderer)
+    logger = logging.getLogger(f"mlplat.plan.{stack}")
+    logger.propagate = False
+    collector = _Collect()
+    logger.handlers = [collector]
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, logger=logger,
+                             monitor=monitor)
+
+    def main() -> None:
+        if program is not None:
+            program()
+            return
+        cwd = os.getcwd()
+        os.chdir(root)
+        try:
+            runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+        finally:
+            os.chdir(cwd)
+
+    _sync_await(run_pulumi_func(main))
+    stack_resource = settings.get_root_resource()
+    outputs: dict[str, Any] = {}
+    for key, value in sorted(getattr(stack_resource, "outputs", {}).items()):
+        out = pulumi.Output.from_input(value)
+        secret = _sync_await(out.is_secret())
+        known = _sync_await(out.is_known())
+        resolved = _sync_await(out.future()) if known else None
+        outputs[key] = SECRET if secret else (UNKNOWN if not known else _plain(resolved, renderer))
+    return RunResult(list(monitor.registrations.values()), outputs, collector.records)
+
+
+def _plain(value: Any, renderer: PlanRenderer) -> Any:
+    import pulumi
+
+    if isinstance(value, pulumi.Resource):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: _plain(v, renderer) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, renderer) for v in value]
+    return renderer.value(value)

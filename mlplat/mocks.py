@@ -1,0 +1,227 @@
+"""Mock outputs that look like AWS: ids and ARNs in each service's format, answers to invokes.
+
+Everything is derived from the resource URN so that two runs of the same stack print the same plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pulumi
+
+ACCOUNT_ID = "123456789012"
+PARTITION = "aws"
+
+
+def _hex(seed: str, length: int) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
+def _uuid(seed: str) -> str:
+    h = _hex(seed, 32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+#: Type token -> id prefix for EC2-style ids (`vpc-0123...`).
+_EC2_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+    "aws:ec2/flowLog:FlowLog": "fl",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+    "aws:ec2/placementGroup:PlacementGroup": "pg",
+}
+
+#: Types whose physical name Pulumi generates (`<logical>-<7 hex>`) when the program sets none,
+#: mapped to the property holding it.
+_AUTONAMED = {
+    "aws:iam/role:Role": "name",
+    "aws:iam/policy:Policy": "name",
+    "aws:iam/rolePolicy:RolePolicy": "name",
+    "aws:iam/instanceProfile:InstanceProfile": "name",
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:s3/bucketV2:BucketV2": "bucket",
+    "aws:cloudwatch/logGroup:LogGroup": "name",
+    "aws:ec2/securityGroup:SecurityGroup": "name",
+    "aws:ec2/launchTemplate:LaunchTemplate": "name",
+    "aws:ec2/placementGroup:PlacementGroup": "name",
+    "aws:eks/cluster:Cluster": "name",
+    "aws:eks/nodeGroup:NodeGroup": "nodeGroupName",
+    "aws:lambda/function:Function": "name",
+    "aws:dynamodb/table:Table": "name",
+    "aws:secretsmanager/secret:Secret": "name",
+    "aws:sqs/queue:Queue": "name",
+    "aws:sagemaker/model:Model": "name",
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "name",
+    "aws:sagemaker/endpoint:Endpoint": "name",
+    "aws:apigatewayv2/api:Api": "name",
+    "aws:apigateway/restApi:RestApi": "name",
+}
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Answers the mock monitor: computed outputs per resource type and invokes the program uses."""
+
+    def __init__(self, region: str, availability_zones: list[str] | None = None) -> None:
+        self.region = region
+        self.availability_zones = availability_zones or [f"{region}{s}" for s in "abcdef"]
+
+    # -- resources ---------------------------------------------------------------------------
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        typ, name, inputs = args.typ, args.name, dict(args.inputs)
+        seed = f"{typ}::{name}"
+        if typ.startswith("pulumi:providers:"):
+            return _uuid(seed), inputs
+        if not args.custom:
+            return "", {}
+        state = dict(inputs)
+        name_prop = _AUTONAMED.get(typ)
+        if name_prop and not state.get(name_prop):
+            prefix = state.get("namePrefix") or f"{name}-"
+            state[name_prop] = f"{prefix}{_hex(seed, 7)}"
+        phys = state.get(name_prop) if name_prop else None
+        rid = self._id(typ, seed, phys, state)
+        state.update(self._computed(typ, seed, rid, phys, state))
+        return rid, state
+
+    def _arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
+        return (
+            f"arn:{PARTITION}:{service}:{self.region if region else ''}:{ACCOUNT_ID if account else ''}:{resource}"
+        )
+
+    def _id(self, typ: str, seed: str, phys: str | None, state: dict) -> str:
+        if typ in _EC2_PREFIX:
+            return f"{_EC2_PREFIX[typ]}-{_hex(seed, 17)}"
+        if typ == "aws:kms/key:Key":
+            return _uuid(seed)
+        if typ == "aws:kms/alias:Alias":
+            return state.get("name", f"alias/{_hex(seed, 8)}")
+        if typ == "aws:eks/nodeGroup:NodeGroup":
+            return f"{state.get('clusterName', 'cluster')}:{phys}"
+        if typ == "aws:iam/policy:Policy":
+            return self._arn("iam", f"policy/{phys}", region=False)
+        if typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+            return f"{state.get('role')}-{_hex(seed, 8)}"
+        if phys:
+            return phys
+        return _hex(seed, 20)
+
+    def _computed(self, typ: str, seed: str, rid: str, phys: str | None, state: dict) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if typ == "aws:kms/key:Key":
+            out = {"arn": self._arn("kms", f"key/{rid}"), "keyId": rid}
+        elif typ == "aws:kms/alias:Alias":
+            out = {"arn": self._arn("kms", rid), "targetKeyArn": self._arn("kms", f"key/{state.get('targetKeyId')}")}
+        elif typ == "aws:ec2/vpc:Vpc":
+            out = {"arn": self._arn("ec2", f"vpc/{rid}"), "defaultSecurityGroupId": f"sg-{_hex(seed + 'd', 17)}",
+                   "mainRouteTableId": f"rtb-{_hex(seed + 'm', 17)}", "ownerId": ACCOUNT_ID}
+        elif typ in ("aws:ec2/subnet:Subnet", "aws:ec2/securityGroup:SecurityGroup",
+                     "aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/natGateway:NatGateway",
+                     "aws:ec2/internetGateway:InternetGateway", "aws:ec2/routeTable:RouteTable",
+                     "aws:ec2/vpcEndpoint:VpcEndpoint", "aws:ec2/placementGroup:PlacementGroup"):
+            kind = typ.split("/")[1].split(":")[0]
+            kind = {"securityGroup": "security-group", "launchTemplate": "launch-template",
+                    "natGateway": "natgateway", "internetGateway": "internet-gateway",
+                    "routeTable": "route-table", "vpcEndpoint": "vpc-endpoint",
+                    "placementGroup": "placement-group"}.get(kind, kind)
+            out = {"arn": self._arn("ec2", f"{kind}/{rid}"), "ownerId": ACCOUNT_ID}
+            if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+                out.update({"latestVersion": 1, "defaultVersion": 1})
+            if typ == "aws:ec2/placementGroup:PlacementGroup":
+                out["placementGroupId"] = f"pg-{_hex(seed, 17)}"
+        elif typ == "aws:ec2/eip:Eip":
+            h = int(_hex(seed, 4), 16)
+            out = {"allocationId": rid, "publicIp": f"203.0.113.{h % 250 + 1}"}
+        elif typ == "aws:iam/role:Role":
+            out = {"arn": self._arn("iam", f"role/{state.get('path', '/').lstrip('/')}{phys}", region=False),
+                   "uniqueId": f"AROA{_hex(seed, 17).upper()}"}
+        elif typ == "aws:iam/policy:Policy":
+            out = {"arn": rid, "policyId": f"ANPA{_hex(seed, 17).upper()}"}
+        elif typ == "aws:iam/instanceProfile:InstanceProfile":
+            out = {"arn": self._arn("iam", f"instance-profile/{phys}", region=False)}
+        elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            url = str(state.get("url", "")).removeprefix("https://")
+            out = {"arn": self._arn("iam", f"oidc-provider/{url}", region=False)}
+        elif typ == "aws:cloudwatch/logGroup:LogGroup":
+            out = {"arn": self._arn("logs", f"log-group:{phys}")}
+        elif typ in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
+            out = {"arn": f"arn:{PARTITION}:s3:::{phys}", "bucketRegionalDomainName":
+                   f"{phys}.s3.{self.region}.amazonaws.com", "region": self.region}
+        elif typ == "aws:eks/cluster:Cluster":
+            oidc = _hex(seed, 32).upper()
+            out = {
+                "arn": self._arn("eks", f"cluster/{phys}"),
+                "endpoint": f"https://{oidc}.gr7.{self.region}.eks.amazonaws.com",
+                "certificateAuthority": {"data": "LS0tLS1CRUdJTi1NT0NLLUNBLS0tLS0="},
+                "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{self.region}.amazonaws.com/id/{oidc}"}]}],
+                "platformVersion": "eks.1",
+                "status": "ACTIVE",
+                "vpcConfig": {**(state.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{_hex(seed + 'c', 17)}",
+                              "vpcId": f"vpc-{_hex(seed + 'v', 17)}"},
+            }
+        elif typ == "aws:eks/nodeGroup:NodeGroup":
+            out = {
+                "arn": self._arn("eks", f"nodegroup/{state.get('clusterName')}/{phys}/{_uuid(seed)}"),
+                "status": "ACTIVE",
+                "resources": [{"autoscalingGroups": [{"name": f"eks-{phys}-{_uuid(seed)}"}]}],
+            }
+        elif typ in ("aws:eks/addon:Addon", "aws:eks/accessEntry:AccessEntry",
+                     "aws:eks/podIdentityAssociation:PodIdentityAssociation"):
+            out = {"arn": self._arn("eks", f"{typ.split('/')[1].split(':')[0].lower()}/{state.get('clusterName')}/"
+                                           f"{_uuid(seed)}")}
+        elif "arn" not in state and typ.startswith("aws:"):
+            service = typ.split(":")[1].split("/")[0]
+            out = {"arn": self._arn(service, f"{typ.rsplit(':', 1)[1].lower()}/{phys or rid}")}
+        return out
+
+    # -- invokes -----------------------------------------------------------------------------
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        tok = args.token
+        if tok == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/platform-deployer",
+                    "userId": "AROAEXAMPLEDEPLOYER:mlplat", "id": ACCOUNT_ID}
+        if tok == "aws:index/getPartition:getPartition":
+            return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
+                    "reverseDnsPrefix": "com.amazonaws"}
+        if tok == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region,
+                    "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}
+        if tok == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"names": self.availability_zones, "id": self.region,
+                    "zoneIds": [f"use1-az{i + 1}" for i in range(len(self.availability_zones))]}
+        if tok == "aws:ssoadmin/getInstances:getInstances":
+            return {"arns": [f"arn:aws:sso:::instance/ssoins-{_hex('sso', 16)}"],
+                    "identityStoreIds": [f"d-{_hex('idstore', 10)}"], "id": self.region}
+        if tok == "aws:ec2/getInstanceType:getInstanceType":
+            return _instance_type_facts(args.args.get("instanceType", ""))
+        raise NotImplementedError(
+            f"the offline engine has no answer for invoke {tok} ({json.dumps(args.args, default=str)[:200]}); "
+            "add one to mlplat/mocks.py"
+        )
+
+
+def _instance_type_facts(name: str) -> dict[str, Any]:
+    from components.catalog.instance_types import lookup
+
+    t = lookup(name)
+    return {
+        "id": name,
+        "instanceType": name,
+        "defaultVcpus": t.vcpus,
+        "memorySize": t.memory_gib * 1024,
+        "efaSupported": t.efa_supported,
+        "maximumNetworkCards": t.network_cards,
+        "gpuses": [{"count": t.accelerators, "manufacturer": "NVIDIA", "name": t.accelerator_model}]
+        if t.accelerator == "nvidia" else [],
+    }

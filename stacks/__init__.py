@@ -1,0 +1,1 @@
+"""Environment composition: typed stack configuration and the platform builder."""

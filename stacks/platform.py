@@ -1,0 +1,51 @@
+"""Builds one environment from its validated config: decides which components exist and wires them.
+
+Components are imported only when their capability is enabled, so a dev stack does not pay for
+the provider modules it does not use. Only real data dependencies order the components; there is
+no blanket `depends_on`, so independent capabilities deploy in parallel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.encryption import EncryptionArgs, PlatformKey
+from components.network import Network
+from stacks.config import PlatformConfig
+
+
+def build(cfg: PlatformConfig) -> dict[str, Any]:
+    """Create the environment's resources; returns the stack outputs."""
+    prefix = cfg.resource_prefix
+    provider = aws.Provider(
+        "aws",
+        region=cfg.region,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=cfg.tags.resolve(cfg.environment)),
+    )
+    aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
+    invoke_opts = pulumi.InvokeOutputOptions(provider=provider)
+    identity = aws.get_caller_identity_output(opts=invoke_opts)
+    partition = aws.get_partition_output(opts=invoke_opts)
+
+    key = PlatformKey(
+        f"{prefix}-data",
+        EncryptionArgs(alias=f"ml-platform/{cfg.environment}",
+                       deletion_window_days=cfg.defaults.kms_deletion_window_days),
+        account_id=identity.account_id,
+        partition=partition.partition,
+        region=cfg.region,
+        opts=aws_opts,
+    )
+    network = Network(prefix, cfg.network, region=cfg.region, kms_key_arn=key.key_arn, opts=aws_opts)
+
+    outputs: dict[str, Any] = {
+        "environment": cfg.environment,
+        "region": cfg.region,
+        "kmsKeyArn": key.key_arn,
+        "vpcId": network.vpc_id,
+        "privateSubnetIds": network.private_subnet_ids,
+    }
+    return outputs

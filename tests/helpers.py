@@ -1,0 +1,71 @@
+"""Test helpers: plan a config in-process and query the recorded resources."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlplat.plan import build_plan
+from mlplat.project import find_project, load_stack_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BASE_CONFIG: dict[str, Any] = {
+    "aws:region": "us-east-1",
+    "ml-platform:environment": "dev",
+    "ml-platform:tags": {"owner": "team-a", "costCenter": "cc-1"},
+    "ml-platform:network": {"vpcCidr": "10.0.0.0/16", "availabilityZones": ["us-east-1a", "us-east-1b"]},
+}
+
+
+def config(**overrides: Any) -> dict[str, Any]:
+    """BASE_CONFIG with `ml-platform:<key>` overrides (None removes a key)."""
+    cfg = copy.deepcopy(BASE_CONFIG)
+    for key, value in overrides.items():
+        full = key if ":" in key else f"ml-platform:{key}"
+        if value is None:
+            cfg.pop(full, None)
+        else:
+            cfg[full] = value
+    return cfg
+
+
+class PlanView:
+    """Read-only queries over a plan document; failures name the URN."""
+
+    def __init__(self, plan: dict[str, Any]) -> None:
+        self.plan = plan
+        self.resources: list[dict[str, Any]] = plan["resources"]
+
+    def of_type(self, typ: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["type"] == typ]
+
+    def get(self, typ: str, name: str) -> dict[str, Any]:
+        found = [r for r in self.of_type(typ) if r["name"] == name]
+        assert len(found) == 1, f"expected one {typ} named {name}; have {[r['name'] for r in self.of_type(typ)]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> dict[str, Any]:
+        return next(r for r in self.resources if r["urn"] == urn)
+
+    def children(self, parent: dict[str, Any]) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["parent"] == parent["urn"]]
+
+    def text(self) -> str:
+        return json.dumps(self.plan)
+
+
+def plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str = "test", program: Any = None) -> PlanView:
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": cfg}))
+    project = find_project(ROOT)
+    return PlanView(build_plan(project, load_stack_config(project, stack, path), program=program))
+
+
+def plan_stack(stack: str) -> PlanView:
+    project = find_project(ROOT)
+    return PlanView(build_plan(project, load_stack_config(project, stack)))

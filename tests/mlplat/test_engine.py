@@ -1,0 +1,143 @@
+"""The offline plan engine: what it records, how it renders values, and that secrets never leak."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pulumi
+import pulumi_aws as aws
+import yaml
+
+from tests.helpers import ROOT, config, plan_config
+
+SCHEMA = json.loads((ROOT.parent / "shared" / "plan.schema.json").read_text())
+SECRET_PLAINTEXT = "hunter2-do-not-print"
+
+
+def _secret_program() -> None:
+    """A program exercising secrets, assets, parents and explicit dependencies."""
+    cfg = pulumi.Config("ml-platform")
+    token = cfg.require_secret("apiToken")
+
+    class Box(pulumi.ComponentResource):
+        def __init__(self, name: str) -> None:
+            super().__init__("mlplat:test:Box", name)
+            self.secret = aws.secretsmanager.Secret(f"{name}-secret", opts=pulumi.ResourceOptions(parent=self))
+            self.version = aws.secretsmanager.SecretVersion(
+                f"{name}-version", secret_id=self.secret.id, secret_string=token,
+                opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+            )
+            self.register_outputs({"secretArn": self.secret.arn})
+
+    box = Box("box")
+    aws.s3.BucketObjectv2("obj", bucket="b", key="k", source=pulumi.StringAsset("hello"),
+                          opts=pulumi.ResourceOptions(depends_on=[box.version]))
+    aws.lambda_.Function("fn", role="arn:aws:iam::123456789012:role/r", runtime="python3.12", handler="a.h",
+                         code=pulumi.FileArchive(str(ROOT / "components")))
+    pulumi.export("token", token)
+    pulumi.export("plain", "visible")
+
+
+def _plan(tmp_path: Path):
+    cfg = config()
+    cfg["ml-platform:apiToken"] = {"secure": "v1:AAAAciphertext"}
+    return plan_config(tmp_path, cfg, program=_secret_program)
+
+
+def test_records_parent_dependencies_and_options(tmp_path):
+    view = _plan(tmp_path)
+    box = view.get("mlplat:test:Box", "box")
+    version = view.get("aws:secretsmanager/secretVersion:SecretVersion", "box-version")
+    secret = view.get("aws:secretsmanager/secret:Secret", "box-secret")
+    assert box["custom"] is False and box["id"] is None
+    assert version["parent"] == box["urn"], version["urn"]
+    assert secret["urn"] in version["dependencies"], version["urn"]
+    assert version["protect"] is True and version["retainOnDelete"] is True
+    obj = view.get("aws:s3/bucketObjectv2:BucketObjectv2", "obj")
+    assert version["urn"] in obj["dependencies"], obj["urn"]
+    assert box["outputs"]["secretArn"] == secret["outputs"]["arn"]
+
+
+def test_secret_inputs_and_outputs_are_masked(tmp_path):
+    view = _plan(tmp_path)
+    version = view.get("aws:secretsmanager/secretVersion:SecretVersion", "box-version")
+    assert version["inputs"]["secretString"] == "[secret]"
+    assert view.plan["outputs"]["token"] == "[secret]"
+    assert view.plan["outputs"]["plain"] == "visible"
+    assert "offline-secret-" not in view.text()
+    assert "ciphertext" not in view.text()
+
+
+def test_assets_and_archives_render_as_documented(tmp_path):
+    view = _plan(tmp_path)
+    assert view.get("aws:s3/bucketObjectv2:BucketObjectv2", "obj")["inputs"]["source"] == {"stringAsset": "hello"}
+    assert view.get("aws:lambda/function:Function", "fn")["inputs"]["code"] == {"fileArchive": "components"}
+
+
+def test_provider_reference_is_urn_and_id(tmp_path):
+    view = plan_config(tmp_path, config())
+    (provider,) = view.of_type("pulumi:providers:aws")
+    key = view.get("aws:kms/key:Key", "mlplat-dev-data-key")
+    assert key["provider"] == f"{provider['urn']}::{provider['id']}"
+    tags = json.loads(provider["inputs"]["defaultTags"])["tags"]
+    assert tags == {"environment": "dev", "project": "ml-platform", "owner": "team-a", "cost-center": "cc-1"}
+
+
+def test_plan_matches_the_json_schema(tmp_path):
+    jsonschema.validate(_plan(tmp_path).plan, SCHEMA)
+    jsonschema.validate(plan_config(tmp_path, config()).plan, SCHEMA)
+
+
+def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mlplat", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_cli_plan_writes_valid_json_and_never_prints_secrets(tmp_path):
+    cfg = config(tags={"owner": "a", "costCenter": "b", "extra": {"team-token": {"secure": "v1:CIPHERTEXTXYZ"}}})
+    stack_file = tmp_path / "Pulumi.s.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": cfg}))
+    out = tmp_path / "plan.json"
+    result = _cli("plan", "s", "--config-file", str(stack_file), "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(out.read_text())
+    jsonschema.validate(plan, SCHEMA)
+    for text in (result.stdout, result.stderr, out.read_text()):
+        assert "CIPHERTEXTXYZ" not in text and "offline-secret-" not in text
+    assert '\\"team-token\\": \\"[secret]\\"' in out.read_text()
+
+
+def test_cli_bad_config_exits_2_with_one_line_per_problem(tmp_path):
+    cfg = config(environment="qa", tags={"owner": "a"},
+                 network={"vpcCidr": "10.0.0.0/8", "availabilityZones": ["us-east-1a", "us-east-1b"]})
+    stack_file = tmp_path / "Pulumi.bad.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": cfg}))
+    result = _cli("plan", "bad", "--config-file", str(stack_file))
+    assert result.returncode == 2
+    problems = [line for line in result.stderr.splitlines() if line.startswith("  ml-platform:")]
+    assert len(problems) == 3, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_unknown_stack_exits_2(tmp_path):
+    result = _cli("plan", "nope")
+    assert result.returncode == 2
+    assert "stacks available: dev, prod, staging" in result.stderr
+
+
+def test_cli_finds_project_from_a_subdirectory():
+    result = _cli("plan", "dev", "--quiet", cwd=ROOT / "components" / "catalog")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Plan: ml-platform / dev (us-east-1):")
+
+
+def test_cli_check_rejects_a_non_plan(tmp_path):
+    bad = tmp_path / "x.json"
+    bad.write_text("{}")
+    result = _cli("check", str(bad))
+    assert result.returncode == 2
+    assert "not a plan document" in result.stderr

@@ -1,0 +1,119 @@
+"""The config contract: every problem is one line naming the key path, the expectation and what was found."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stacks.config import PlatformConfig, parse
+from stacks.errors import ConfigError
+from tests.helpers import config
+
+
+def _values(cfg: dict) -> dict[str, str]:
+    return {k: json.dumps(v) if isinstance(v, dict | list) else str(v) for k, v in cfg.items()}
+
+
+def _problems(cfg: dict, secret_keys: tuple[str, ...] = ()) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse(_values(cfg), secret_keys)
+    return info.value.problems
+
+
+def test_valid_config_parses_with_environment_defaults():
+    cfg = parse(_values(config()))
+    assert isinstance(cfg, PlatformConfig)
+    assert cfg.environment == "dev"
+    assert cfg.network.nat_gateways == "single"
+    assert cfg.defaults.kms_deletion_window_days == 7
+
+
+def test_prod_defaults_to_nat_per_az_and_protection():
+    cfg = parse(_values(config(environment="prod")))
+    assert cfg.network.nat_gateways == "perAz"
+    assert cfg.defaults.protect_stateful is True
+    assert cfg.defaults.cluster_endpoint_public is False
+
+
+def test_explicit_value_beats_environment_default():
+    net = dict(config()["ml-platform:network"], natGateways="perAz")
+    assert parse(_values(config(network=net))).network.nat_gateways == "perAz"
+
+
+def test_wrong_environment_names_allowed_values_and_found():
+    (line,) = _problems(config(environment="qa"))
+    assert line.startswith("ml-platform:environment: ")
+    assert "'dev', 'staging' or 'prod'" in line
+    assert "found 'qa'" in line
+
+
+def test_unknown_key_is_rejected_with_allowed_keys():
+    tags = {"owner": "a", "costCenter": "b", "colour": "red"}
+    (line,) = _problems(config(tags=tags))
+    assert line.startswith("ml-platform:tags.colour: unknown key")
+    assert "owner, costCenter, extra" in line
+
+
+def test_unknown_top_level_key_is_rejected():
+    (line,) = _problems(config(gpuClustr={"enabled": True}))
+    assert line.startswith("ml-platform:gpuClustr: unknown key")
+
+
+def test_missing_required_key():
+    (line,) = _problems(config(tags={"owner": "a"}))
+    assert line == "ml-platform:tags.costCenter: required key is missing"
+
+
+def test_three_mistakes_give_three_lines():
+    net = {"vpcCidr": "10.0.0.0/8", "availabilityZones": ["us-east-1a", "us-east-1b"]}
+    problems = _problems(config(environment="qa", network=net, tags={"owner": "a", "costCenter": 5}))
+    assert len(problems) == 3, problems
+    assert any(p.startswith("ml-platform:network.vpcCidr: expected a prefix length from /16 to /20") for p in problems)
+    assert any(p.startswith("ml-platform:tags.costCenter:") and "found 5" in p for p in problems)
+
+
+def test_list_index_in_key_path():
+    net = {"availabilityZones": ["us-east-1a", "nowhere"]}
+    (line,) = _problems(config(network=net))
+    assert line.startswith("ml-platform:network.availabilityZones: expected availability-zone names")
+    assert "nowhere" in line
+
+
+def test_az_outside_region_is_a_cross_check_error():
+    net = {"availabilityZones": ["us-east-1a", "us-west-2b"]}
+    (line,) = _problems(config(network=net))
+    assert line == "ml-platform:network.availabilityZones[1]: expected an AZ of region us-east-1; found 'us-west-2b'"
+
+
+def test_region_is_checked():
+    (line,) = _problems(config(**{"aws:region": "mars-1"}))
+    assert line.startswith("aws:region: expected one of us-east-1")
+
+
+def test_reserved_tag_keys_rejected():
+    (line,) = _problems(config(tags={"owner": "a", "costCenter": "b", "extra": {"environment": "x"}}))
+    assert line.startswith("ml-platform:tags.extra:") and "environment" in line
+
+
+def test_capability_not_in_release_cannot_be_enabled():
+    (line,) = _problems(config(canvas={"enabled": True}))
+    assert line.startswith("ml-platform:canvas: this capability is not available")
+
+
+def test_malformed_structured_value():
+    values = _values(config())
+    values["ml-platform:network"] = "{not json"
+    with pytest.raises(ConfigError) as info:
+        parse(values)
+    assert info.value.problems[0].startswith("ml-platform:network: expected valid structured")
+
+
+def test_existing_vpc_must_cover_every_az():
+    net = {
+        "availabilityZones": ["us-east-1a", "us-east-1b"],
+        "existing": {"vpcId": "vpc-0123456789abcdef0", "vpcCidr": "10.1.0.0/16",
+                     "privateSubnetIds": {"us-east-1a": "subnet-0123456789abcdef0"}},
+    }
+    (line,) = _problems(config(network=net))
+    assert line.startswith("ml-platform:network: existing.privateSubnetIds has no subnet for us-east-1b")
