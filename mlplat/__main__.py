@@ -1,3 +1,3 @@
-from mlplat.cli import main
+from mlplat.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -106,3 +106,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("(set MLPLAT_DEBUG=1 for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def entry() -> None:
+    """Console-script entry point.
+
+    Exits with `os._exit` after flushing: the Pulumi runtime leaves per-thread asyncio loops whose
+    finalizers fail noisily at interpreter shutdown, and there is nothing left to clean up.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -133,6 +133,7 @@ def test_cli_finds_project_from_a_subdirectory():
     result = _cli("plan", "dev", "--quiet", cwd=ROOT / "components" / "catalog")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Plan: ml-platform / dev (us-east-1):")
+    assert result.stderr == ""
 
 
 def test_cli_check_rejects_a_non_plan(tmp_path):
