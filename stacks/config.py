@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
 from components.base import StrictModel, Tags
+from components.eks_gpu_cluster.args import GpuClusterArgs
 from components.network import NetworkArgs
 from stacks.errors import NAMESPACE, ConfigError, annotation_at, describe, key_path
 
@@ -65,7 +66,7 @@ class PlatformConfig(StrictModel):
     environment: Environment = Field(description="Which environment this stack is: dev, staging or prod.")
     tags: Tags = Field(description="Ownership tags applied to every taggable resource.")
     network: NetworkArgs = Field(description="The VPC: created, or an existing one.")
-    gpu_cluster: NotYetAvailable = Field(default_factory=NotYetAvailable, description="EKS GPU cluster with EFA.")
+    gpu_cluster: GpuClusterArgs = Field(default_factory=GpuClusterArgs, description="EKS GPU cluster with EFA.")
     training_jobs: list[dict[str, Any]] = Field(
         default_factory=list, max_length=0, description="FSDP PyTorchJobs (not available in this release)."
     )
@@ -100,6 +101,36 @@ def _cross_checks(cfg: PlatformConfig) -> list[tuple[tuple[Any, ...], str]]:
             problems.append(
                 (("network", "availabilityZones", i), f"expected an AZ of region {cfg.region}; found {az!r}")
             )
+    problems += _cluster_checks(cfg)
+    return problems
+
+
+def _cluster_checks(cfg: PlatformConfig) -> list[tuple[tuple[Any, ...], str]]:
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    cluster = cfg.gpu_cluster
+    if not cluster.enabled:
+        return problems
+    azs = cfg.network.availability_zones
+    reservation_azs: dict[str, tuple[int, str]] = {}
+    for i, group in enumerate(cluster.node_groups):
+        loc = ("gpuCluster", "nodeGroups", i)
+        if group.availability_zone not in azs:
+            problems.append(((*loc, "availabilityZone"), f"expected one of the network's AZs ({', '.join(azs)}); "
+                                                         f"found {group.availability_zone!r}"))
+        rid = group.capacity_reservation_id
+        if rid:
+            first = reservation_azs.setdefault(rid, (i, group.availability_zone))
+            if first[1] != group.availability_zone:
+                problems.append(((*loc, "capacityReservationId"),
+                                 f"reservation {rid} is used by nodeGroups[{first[0]}] in {first[1]}; a reservation "
+                                 f"lives in one AZ, found {group.availability_zone!r}"))
+    public = cluster.endpoint_public_access
+    if public is None:
+        public = cfg.defaults.cluster_endpoint_public
+    if public and not cluster.public_access_cidrs:
+        problems.append((("gpuCluster", "publicAccessCidrs"),
+                         "expected the CIDRs allowed to reach the public API endpoint (the endpoint is public in "
+                         f"{cfg.environment}); found none (or set endpointPublicAccess: false)"))
     return problems
 
 
@@ -108,7 +139,13 @@ def _apply_defaults(cfg: PlatformConfig) -> PlatformConfig:
     network = cfg.network
     if network.nat_gateways is None:
         network = network.model_copy(update={"nat_gateways": d.nat_gateways})
-    return cfg.model_copy(update={"network": network})
+    cluster = cfg.gpu_cluster
+    cluster_updates: dict[str, Any] = {}
+    if cluster.endpoint_public_access is None:
+        cluster_updates["endpoint_public_access"] = d.cluster_endpoint_public
+    if cluster.log_retention_days is None:
+        cluster_updates["log_retention_days"] = d.log_retention_days
+    return cfg.model_copy(update={"network": network, "gpu_cluster": cluster.model_copy(update=cluster_updates)})
 
 
 def _secret_fields_plaintext(cfg_raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[str]:

@@ -41,6 +41,23 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
     )
     network = Network(prefix, cfg.network, region=cfg.region, kms_key_arn=key.key_arn, opts=aws_opts)
 
+    cluster = None
+    if cfg.gpu_cluster.enabled:
+        from components.eks_gpu_cluster.component import GpuCluster
+
+        cluster = GpuCluster(
+            f"{prefix}-gpu",
+            cfg.gpu_cluster,
+            region=cfg.region,
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            kms_key_arn=key.key_arn,
+            partition=partition.partition,
+            endpoint_public_access=bool(cfg.gpu_cluster.endpoint_public_access),
+            log_retention_days=cfg.gpu_cluster.log_retention_days or cfg.defaults.log_retention_days,
+            opts=aws_opts,
+        )
+
     outputs: dict[str, Any] = {
         "environment": cfg.environment,
         "region": cfg.region,
@@ -48,4 +65,13 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
         "vpcId": network.vpc_id,
         "privateSubnetIds": network.private_subnet_ids,
     }
+    if cluster is not None:
+        outputs.update(
+            {
+                "clusterName": cluster.cluster_name,
+                "kubeconfig": cluster.kubeconfig,
+                "oidcProviderArn": cluster.oidc_provider_arn,
+                "nodeGroupNames": cluster.node_group_names,
+            }
+        )
     return outputs

@@ -1,0 +1,187 @@
+"""Inputs of the GPU cluster: what a user writes under `ml-platform:gpuCluster`."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components.base import StrictModel
+from components.catalog.instance_types import ACCELERATED_TYPES, INSTANCE_TYPES, SYSTEM_TYPES, lookup
+from components.catalog.versions import KUBERNETES_VERSIONS
+
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
+NODE_ROLE_ADDONS = ("cloudWatch", "ebs", "fsx", "autoScaler")
+LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"
+
+
+class Taint(StrictModel):
+    key: str = Field(pattern=LABEL_KEY, description="Taint key.")
+    value: str = Field(default="", pattern=LABEL_VALUE, description="Taint value.")
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"] = Field(description="Taint effect.")
+
+
+class SystemNodeGroupArgs(StrictModel):
+    """The managed node group for cluster add-ons and operators (no GPUs)."""
+
+    instance_type: str = Field(default="c5.2xlarge", description="Instance type of system nodes.")
+    min_size: int = Field(default=2, ge=1, le=100, description="Minimum nodes.")
+    desired_size: int = Field(default=2, ge=1, le=100, description="Desired nodes.")
+    max_size: int = Field(default=4, ge=1, le=100, description="Maximum nodes.")
+    volume_size_gib: int = Field(
+        default=100, alias="volumeSizeGiB", ge=20, le=16384, description="Root gp3 volume size in GiB."
+    )
+
+    @field_validator("instance_type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        if value not in SYSTEM_TYPES:
+            raise ValueError(f"expected one of {', '.join(SYSTEM_TYPES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _sizes(self) -> SystemNodeGroupArgs:
+        _check_sizes(self.min_size, self.desired_size, self.max_size)
+        return self
+
+
+def _check_sizes(min_size: int, desired: int, max_size: int) -> None:
+    if min_size > max_size:
+        raise ValueError(f"minSize ({min_size}) must not exceed maxSize ({max_size})")
+    if not min_size <= desired <= max_size:
+        raise ValueError(f"desiredSize must be within [minSize, maxSize] = [{min_size}, {max_size}]; found {desired}")
+
+
+class GpuNodeGroupArgs(StrictModel):
+    """One GPU (or Trainium) node group, pinned to a single AZ for EFA."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$", description="Node group name (DNS label, max 31).")
+    instance_type: str = Field(description="Accelerated instance type, e.g. p5.48xlarge.")
+    availability_zone: str = Field(description="The one AZ of the group (its private subnet is used).")
+    min_size: int = Field(default=0, ge=0, le=1000, description="Minimum nodes (0 lets the group scale to zero).")
+    desired_size: int = Field(default=0, ge=0, le=1000, description="Desired nodes at creation.")
+    max_size: int = Field(ge=1, le=1000, description="Maximum nodes.")
+    volume_size_gib: int = Field(
+        default=500, alias="volumeSizeGiB", ge=20, le=16384, description="Root gp3 volume size in GiB."
+    )
+    capacity_reservation_id: str | None = Field(
+        default=None, pattern=r"^cr-[0-9a-f]{17}$", description="On-demand capacity reservation or capacity block id."
+    )
+    capacity_type: Literal["ON_DEMAND", "CAPACITY_BLOCK"] = Field(
+        default="ON_DEMAND", description="ON_DEMAND, or CAPACITY_BLOCK for an EC2 capacity block for ML."
+    )
+    efa: bool | None = Field(default=None, description="Attach EFA interfaces (default: true where the type has EFA).")
+    ami_type: Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA", "AL2023_x86_64_NEURON"] | None = Field(
+        default=None, description="EKS AMI type (default: AL2023 NVIDIA, or AL2023 Neuron for Trainium)."
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="Extra Kubernetes node labels.")
+    taints: list[Taint] = Field(default_factory=list, description="Extra taints (the GPU taint is always added).")
+
+    @field_validator("instance_type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        if value not in ACCELERATED_TYPES:
+            raise ValueError(f"expected one of the supported accelerated types: {', '.join(ACCELERATED_TYPES)}")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        for k, v in value.items():
+            if not re.match(LABEL_KEY, k) or not re.match(LABEL_VALUE, v):
+                raise ValueError(f"expected Kubernetes label keys/values; found {k}={v}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GpuNodeGroupArgs:
+        _check_sizes(self.min_size, self.desired_size, self.max_size)
+        facts = lookup(self.instance_type)
+        if self.efa and not facts.efa_supported:
+            efa_types = [t.name for t in INSTANCE_TYPES.values() if t.efa_supported]
+            raise ValueError(
+                f"efa: {self.instance_type} has no EFA support; use efa: false or one of {', '.join(efa_types)}"
+            )
+        if self.capacity_type == "CAPACITY_BLOCK" and not self.capacity_reservation_id:
+            raise ValueError("capacityType CAPACITY_BLOCK needs capacityReservationId (the capacity block's cr- id)")
+        if facts.accelerator == "neuron" and self.ami_type not in (None, "AL2023_x86_64_NEURON"):
+            raise ValueError(f"amiType: {self.instance_type} is a Trainium type; expected AL2023_x86_64_NEURON")
+        if facts.accelerator == "nvidia" and self.ami_type == "AL2023_x86_64_NEURON":
+            raise ValueError(f"amiType: {self.instance_type} has NVIDIA GPUs; expected an NVIDIA AMI type")
+        return self
+
+    @property
+    def facts(self):
+        return lookup(self.instance_type)
+
+    @property
+    def efa_enabled(self) -> bool:
+        return self.facts.efa_supported if self.efa is None else self.efa
+
+    @property
+    def resolved_ami_type(self) -> str:
+        if self.ami_type:
+            return self.ami_type
+        return "AL2023_x86_64_NEURON" if self.facts.accelerator == "neuron" else "AL2023_x86_64_NVIDIA"
+
+    @property
+    def reserved(self) -> bool:
+        """Targets an ODCR or capacity block: a placement group would keep reserved instances from launching."""
+        return self.capacity_reservation_id is not None
+
+
+class GpuClusterArgs(StrictModel):
+    """`ml-platform:gpuCluster`."""
+
+    enabled: bool = Field(default=False, description="Create the EKS GPU cluster.")
+    kubernetes_version: Literal[KUBERNETES_VERSIONS] = Field(  # type: ignore[valid-type]
+        default=KUBERNETES_VERSIONS[-1], description="Kubernetes version of the control plane and nodes."
+    )
+    admin_role_arns: list[str] = Field(
+        default_factory=list, description="IAM roles given cluster-admin through EKS access entries."
+    )
+    endpoint_public_access: bool | None = Field(
+        default=None, description="Expose the API endpoint publicly (default: environment default, off in prod)."
+    )
+    public_access_cidrs: list[str] = Field(
+        default_factory=list, description="CIDRs allowed to reach a public endpoint (required when it is public)."
+    )
+    system_node_group: SystemNodeGroupArgs = Field(
+        default_factory=SystemNodeGroupArgs, description="Node group for add-ons and operators."
+    )
+    node_groups: list[GpuNodeGroupArgs] = Field(default_factory=list, description="GPU node groups.")
+    node_role_addons: list[Literal[NODE_ROLE_ADDONS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(NODE_ROLE_ADDONS),
+        description="eksctl-style add-on policies on the node role: cloudWatch, ebs, fsx, autoScaler.",
+    )
+    log_retention_days: int | None = Field(
+        default=None, description="Retention of the control-plane log group (default: environment default)."
+    )
+
+    @field_validator("admin_role_arns")
+    @classmethod
+    def _arns(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$", a)]
+        if bad:
+            raise ValueError(f"expected IAM role ARNs (arn:aws:iam::<account>:role/<name>); found {', '.join(bad)}")
+        return value
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.IPv4Network(cidr)
+            except ValueError:
+                raise ValueError(f"expected IPv4 CIDRs; found {cidr!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _groups(self) -> GpuClusterArgs:
+        names = [g.name for g in self.node_groups]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"nodeGroups: names must be unique; duplicated: {', '.join(dupes)}")
+        return self

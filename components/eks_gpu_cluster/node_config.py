@@ -1,0 +1,127 @@
+"""Pure derivations for a GPU node group: EFA interfaces, user data, labels, taints, autoscaler tags.
+
+Kept free of Pulumi so that tests and the policy pack can use the same functions.
+
+EFA interface pattern (documented choice): one interface per EFA-capable network card, card
+indexes 0..N-1 with N = the instance's *maximum EFA interfaces* (never its network-card count:
+p6-b200 has more cards than EFA devices). Card 0 carries the primary interface, type `efa`
+(EFA with ENA) at device index 0; every other card carries an `efa-only` interface at device
+index 1. This is the layout terraform-aws-eks (v21) and pulumi-eks ship for managed node groups
+and that eksctl uses. AWS's EC2 guide ("Maximize network bandwidth on instances with multiple
+network cards") shows an alternative with an ENA primary and `efa-only` at device 0 on other
+cards; both are valid EC2 layouts, we keep the one proven with EKS managed node groups, whose
+primary interface must be able to carry pod IPs (an `efa-only` interface has no IP address).
+`efa-only` needs VPC CNI >= 1.18.4 (pinned in catalog/versions.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import textwrap
+
+from components.catalog.instance_types import InstanceType
+from components.eks_gpu_cluster.args import GPU_TAINT, GpuNodeGroupArgs
+
+EFA_RESOURCE = "vpc.amazonaws.com/efa"
+
+
+def efa_interfaces(facts: InstanceType, security_group_ids: list) -> list[dict]:
+    """Launch-template network interfaces (pulumi_aws input shape, snake_case keys)."""
+    interfaces = []
+    for card in range(facts.max_efa_interfaces):
+        interfaces.append(
+            {
+                "network_card_index": card,
+                "device_index": 0 if card == 0 else 1,
+                "interface_type": "efa" if card == 0 else "efa-only",
+                "delete_on_termination": "true",
+                "associate_public_ip_address": "false",
+                "security_groups": security_group_ids,
+            }
+        )
+    return interfaces
+
+
+def node_labels(group: GpuNodeGroupArgs) -> dict[str, str]:
+    """Labels set through the node group. The kubelet itself sets `node.kubernetes.io/instance-type`
+    (a label the EKS API does not let node groups set), which selectors use to pick the type."""
+    facts = group.facts
+    labels = {"mlplat.io/node-group": group.name}
+    if facts.accelerator == "nvidia":
+        labels["nvidia.com/gpu.present"] = "true"
+    if facts.accelerator == "neuron":
+        labels["aws.amazon.com/neuron.present"] = "true"
+    if group.efa_enabled:
+        labels["vpc.amazonaws.com/efa.present"] = "true"
+    labels.update(group.labels)
+    return labels
+
+
+def node_taints(group: GpuNodeGroupArgs) -> list[dict[str, str]]:
+    taints = [dict(GPU_TAINT)] if group.facts.accelerator == "nvidia" else [
+        {"key": "aws.amazon.com/neuron", "value": "true", "effect": "NO_SCHEDULE"}
+    ]
+    for t in group.taints:
+        entry = {"key": t.key, "value": t.value, "effect": t.effect}
+        if entry not in taints:
+            taints.append(entry)
+    return taints
+
+
+_K8S_EFFECT = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+
+
+def autoscaler_tags(group: GpuNodeGroupArgs) -> dict[str, str]:
+    """ASG tags cluster-autoscaler reads to build a node template when the group is at zero."""
+    prefix = "k8s.io/cluster-autoscaler/node-template"
+    facts = group.facts
+    tags = {}
+    if facts.gpu_resource:
+        tags[f"{prefix}/resources/{facts.gpu_resource}"] = str(facts.accelerators)
+    if group.efa_enabled:
+        tags[f"{prefix}/resources/{EFA_RESOURCE}"] = str(facts.max_efa_interfaces)
+    tags[f"{prefix}/resources/ephemeral-storage"] = f"{group.volume_size_gib}G"
+    template_labels = {"node.kubernetes.io/instance-type": group.instance_type, **node_labels(group)}
+    for k, v in template_labels.items():
+        tags[f"{prefix}/label/{k}"] = v
+    for t in node_taints(group):
+        tags[f"{prefix}/taint/{t['key']}"] = f"{t['value']}:{_K8S_EFFECT[t['effect']]}"
+    return tags
+
+
+def user_data(group: GpuNodeGroupArgs) -> str | None:
+    """Base64 user data that RAID0s the NVMe instance store (nodeadm or Bottlerocket), or None."""
+    if not group.facts.has_instance_store:
+        return None
+    if group.resolved_ami_type.startswith("BOTTLEROCKET"):
+        text = textwrap.dedent(
+            """\
+            [settings.bootstrap-commands.k8s-ephemeral-storage]
+            commands = [["apiclient", "ephemeral-storage", "init"],
+                        ["apiclient", "ephemeral-storage", "bind", "--dirs",
+                         "/var/lib/containerd", "/var/lib/kubelet", "/var/log/pods"]]
+            mode = "always"
+            essential = true
+            """
+        )
+    else:
+        text = textwrap.dedent(
+            """\
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="MLPLATBOUNDARY"
+
+            --MLPLATBOUNDARY
+            Content-Type: application/node.eks.aws
+
+            ---
+            apiVersion: node.eks.aws/v1alpha1
+            kind: NodeConfig
+            spec:
+              instance:
+                localStorage:
+                  strategy: RAID0
+
+            --MLPLATBOUNDARY--
+            """
+        )
+    return base64.b64encode(text.encode()).decode()

@@ -1,0 +1,198 @@
+"""GPU cluster: EFA launch templates from the catalog, placement vs. reservations, scaling from zero."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from components.catalog.instance_types import lookup
+from tests.helpers import config, plan_config
+
+P4DE = {"name": "p4de", "instanceType": "p4de.24xlarge", "availabilityZone": "us-east-1a",
+        "capacityReservationId": "cr-0123456789abcdef0", "minSize": 0, "desiredSize": 0, "maxSize": 16}
+P5 = {"name": "p5", "instanceType": "p5.48xlarge", "availabilityZone": "us-east-1b",
+      "minSize": 0, "desiredSize": 1, "maxSize": 4, "volumeSizeGiB": 800}
+CLUSTER = {"enabled": True, "publicAccessCidrs": ["198.51.100.0/24"],
+           "adminRoleArns": ["arn:aws:iam::123456789012:role/admin"], "nodeGroups": [P4DE, P5]}
+
+
+@pytest.fixture(scope="module")
+def view(tmp_path_factory):
+    return plan_config(tmp_path_factory.mktemp("eks"), config(gpuCluster=CLUSTER))
+
+
+def _lt(view, group):
+    return view.get("aws:ec2/launchTemplate:LaunchTemplate", f"mlplat-dev-gpu-{group}")
+
+
+def _ng(view, group):
+    return view.get("aws:eks/nodeGroup:NodeGroup", f"mlplat-dev-gpu-{group}")
+
+
+@pytest.mark.parametrize("group,instance", [("p4de", "p4de.24xlarge"), ("p5", "p5.48xlarge")])
+def test_one_efa_interface_per_efa_card(view, group, instance):
+    lt = _lt(view, group)
+    interfaces = lt["inputs"]["networkInterfaces"]
+    expected = lookup(instance).max_efa_interfaces
+    assert expected == {"p4de.24xlarge": 4, "p5.48xlarge": 32}[instance]
+    assert len(interfaces) == expected, lt["urn"]
+    assert [i["networkCardIndex"] for i in interfaces] == list(range(expected))
+    assert interfaces[0]["interfaceType"] == "efa" and interfaces[0]["deviceIndex"] == 0
+    assert all(i["interfaceType"] == "efa-only" and i["deviceIndex"] == 1 for i in interfaces[1:]), lt["urn"]
+    efa_sg = view.get("aws:ec2/securityGroup:SecurityGroup", "mlplat-dev-gpu-efa")["id"]
+    cluster = view.get("aws:eks/cluster:Cluster", "mlplat-dev-gpu-cluster")
+    cluster_sg = cluster["outputs"]["vpcConfig"]["clusterSecurityGroupId"]
+    for i in interfaces:
+        assert i["securityGroups"] == [cluster_sg, efa_sg]
+        assert i["deleteOnTermination"] == "true" and i["associatePublicIpAddress"] == "false"
+    assert "vpcSecurityGroupIds" not in lt["inputs"], "a template with interfaces cannot also set SG ids"
+
+
+def test_reserved_group_has_no_placement_group_but_a_reservation_target(view):
+    lt = _lt(view, "p4de")
+    assert "placement" not in lt["inputs"]
+    target = lt["inputs"]["capacityReservationSpecification"]["capacityReservationTarget"]
+    assert target == {"capacityReservationId": "cr-0123456789abcdef0"}
+    assert "instanceMarketOptions" not in lt["inputs"]
+    assert _ng(view, "p4de")["inputs"]["capacityType"] == "ON_DEMAND"
+
+
+def test_unreserved_efa_group_gets_a_cluster_placement_group(view):
+    pg = view.get("aws:ec2/placementGroup:PlacementGroup", "mlplat-dev-gpu-p5-pg")
+    assert pg["inputs"]["strategy"] == "cluster"
+    assert _lt(view, "p5")["inputs"]["placement"] == {"groupName": pg["outputs"]["name"]}
+    assert "capacityReservationSpecification" not in _lt(view, "p5")["inputs"]
+    assert len(view.of_type("aws:ec2/placementGroup:PlacementGroup")) == 1
+
+
+def test_each_gpu_group_lives_in_exactly_one_subnet(view):
+    subnets = {s["name"]: s["id"] for s in view.of_type("aws:ec2/subnet:Subnet")}
+    assert _ng(view, "p4de")["inputs"]["subnetIds"] == [subnets["mlplat-dev-private-us-east-1a"]]
+    assert _ng(view, "p5")["inputs"]["subnetIds"] == [subnets["mlplat-dev-private-us-east-1b"]]
+
+
+def test_volume_imds_ami_and_scaling(view):
+    lt = _lt(view, "p5")
+    ebs = lt["inputs"]["blockDeviceMappings"][0]["ebs"]
+    assert ebs["volumeSize"] == 800 and ebs["volumeType"] == "gp3" and ebs["encrypted"] == "true"
+    assert _lt(view, "p4de")["inputs"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 500
+    assert lt["inputs"]["metadataOptions"]["httpTokens"] == "required"
+    assert lt["inputs"]["metadataOptions"]["httpPutResponseHopLimit"] == 2
+    assert lt["inputs"]["instanceType"] == "p5.48xlarge"
+    ng = _ng(view, "p5")
+    assert ng["inputs"]["amiType"] == "AL2023_x86_64_NVIDIA"
+    assert ng["inputs"]["scalingConfig"] == {"minSize": 0, "desiredSize": 1, "maxSize": 4}
+    assert ng["inputs"]["launchTemplate"] == {"id": lt["id"], "version": "1"}
+    assert "instanceTypes" not in ng["inputs"], "the type lives in the launch template"
+
+
+def test_instance_store_is_raided_through_nodeadm(view):
+    text = base64.b64decode(_lt(view, "p5")["inputs"]["userData"]).decode()
+    assert "Content-Type: application/node.eks.aws" in text
+    assert "kind: NodeConfig" in text and "strategy: RAID0" in text
+
+
+def test_labels_and_gpu_taint(view):
+    ng = _ng(view, "p5")
+    assert ng["inputs"]["labels"]["nvidia.com/gpu.present"] == "true"
+    assert ng["inputs"]["labels"]["vpc.amazonaws.com/efa.present"] == "true"
+    assert ng["inputs"]["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+
+
+def test_autoscaler_node_template_tags_for_scale_from_zero(view):
+    ng = _ng(view, "p5")
+    asg = ng["outputs"]["resources"][0]["autoscalingGroups"][0]["name"]
+    tags = {t["inputs"]["tag"]["key"]: t["inputs"]["tag"] for t in view.of_type("aws:autoscaling/tag:Tag")
+            if t["inputs"]["autoscalingGroupName"] == asg}
+    prefix = "k8s.io/cluster-autoscaler/node-template"
+    assert tags[f"{prefix}/resources/nvidia.com/gpu"]["value"] == "8"
+    assert tags[f"{prefix}/resources/vpc.amazonaws.com/efa"]["value"] == "32"
+    assert tags[f"{prefix}/label/node.kubernetes.io/instance-type"]["value"] == "p5.48xlarge"
+    assert tags[f"{prefix}/label/vpc.amazonaws.com/efa.present"]["value"] == "true"
+    assert tags[f"{prefix}/taint/nvidia.com/gpu"]["value"] == "true:NoSchedule"
+    assert all(t["propagateAtLaunch"] is False for t in tags.values())
+
+
+def test_efa_security_group_self_rules(view):
+    sg = view.get("aws:ec2/securityGroup:SecurityGroup", "mlplat-dev-gpu-efa")
+    for typ, name in (("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "ingress"),
+                      ("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "egress")):
+        rule = view.get(typ, f"mlplat-dev-gpu-efa-{name}-self")
+        assert rule["inputs"]["securityGroupId"] == sg["id"]
+        assert rule["inputs"]["referencedSecurityGroupId"] == sg["id"]
+        assert rule["inputs"]["ipProtocol"] == "-1"
+
+
+def test_control_plane_encryption_logs_and_access(view):
+    cluster = view.get("aws:eks/cluster:Cluster", "mlplat-dev-gpu-cluster")
+    key = view.get("aws:kms/key:Key", "mlplat-dev-data-key")
+    inputs = cluster["inputs"]
+    assert inputs["encryptionConfig"] == {"resources": ["secrets"], "provider": {"keyArn": key["outputs"]["arn"]}}
+    assert inputs["enabledClusterLogTypes"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    assert inputs["accessConfig"]["authenticationMode"] == "API"
+    assert inputs["vpcConfig"]["endpointPrivateAccess"] is True
+    assert inputs["vpcConfig"]["endpointPublicAccess"] is True
+    assert inputs["vpcConfig"]["publicAccessCidrs"] == ["198.51.100.0/24"]
+    group = view.get("aws:cloudwatch/logGroup:LogGroup", "mlplat-dev-gpu-control-plane")
+    assert group["inputs"]["name"] == "/aws/eks/mlplat-dev-gpu/cluster"
+    assert group["urn"] in cluster["dependencies"]
+    entry = view.get("aws:eks/accessEntry:AccessEntry", "mlplat-dev-gpu-admin-0")
+    assert entry["inputs"]["principalArn"] == "arn:aws:iam::123456789012:role/admin"
+    assoc = view.get("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "mlplat-dev-gpu-admin-0")
+    assert assoc["inputs"]["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    kms = json.loads(view.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-gpu-cluster-kms")["inputs"]["policy"])
+    assert kms["Statement"][0]["Resource"] == key["outputs"]["arn"]
+
+
+def test_addons_pinned_and_node_groups_wait_for_vpc_cni(view):
+    addons = {a["inputs"]["addonName"]: a for a in view.of_type("aws:eks/addon:Addon")}
+    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
+    assert addons["vpc-cni"]["inputs"]["addonVersion"] == "v1.19.5-eksbuild.1"
+    for ng in view.of_type("aws:eks/nodeGroup:NodeGroup"):
+        assert addons["vpc-cni"]["urn"] in ng["dependencies"], ng["urn"]
+    system = view.get("aws:eks/nodeGroup:NodeGroup", "mlplat-dev-gpu-system")
+    assert system["urn"] in addons["coredns"]["dependencies"]
+
+
+def test_node_role_policies(view):
+    attached = {a["inputs"]["policyArn"].split(":policy/")[1] for a in
+                view.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if "-node-" in a["name"]}
+    assert attached == {"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly",
+                        "AmazonSSMManagedInstanceCore", "CloudWatchAgentServerPolicy",
+                        "service-role/AmazonEBSCSIDriverPolicy", "AmazonFSxFullAccess"}
+    scaler = json.loads(view.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-gpu-node-autoscaler")["inputs"]["policy"])
+    write = next(s for s in scaler["Statement"] if s["Sid"] == "ScaleOwnGroups")
+    assert write["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/mlplat-dev-gpu": "owned"}}
+
+
+def test_system_group_spans_all_private_subnets_with_imdsv2(view):
+    system = view.get("aws:eks/nodeGroup:NodeGroup", "mlplat-dev-gpu-system")
+    assert len(system["inputs"]["subnetIds"]) == 2
+    assert system["inputs"]["instanceTypes"] == ["c5.2xlarge"]
+    lt = view.get("aws:ec2/launchTemplate:LaunchTemplate", "mlplat-dev-gpu-system")
+    assert lt["inputs"]["metadataOptions"]["httpTokens"] == "required"
+
+
+def test_kubeconfig_is_a_secret_output(view):
+    assert view.plan["outputs"]["kubeconfig"] == "[secret]"
+    assert view.plan["outputs"]["nodeGroupNames"] == {"p4de": "mlplat-dev-gpu-p4de", "p5": "mlplat-dev-gpu-p5"}
+
+
+def test_capacity_block_sets_market_type_and_capacity_type(tmp_path):
+    block = dict(P5, capacityType="CAPACITY_BLOCK", capacityReservationId="cr-0fedcba9876543210")
+    view = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, nodeGroups=[block])))
+    assert _lt(view, "p5")["inputs"]["instanceMarketOptions"] == {"marketType": "capacity-block"}
+    assert _ng(view, "p5")["inputs"]["capacityType"] == "CAPACITY_BLOCK"
+    assert view.of_type("aws:ec2/placementGroup:PlacementGroup") == []
+
+
+def test_non_efa_group_uses_plain_security_groups(tmp_path):
+    g5 = {"name": "small", "instanceType": "g5.xlarge", "availabilityZone": "us-east-1a", "maxSize": 1}
+    view = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, nodeGroups=[g5])))
+    lt = _lt(view, "small")
+    assert "networkInterfaces" not in lt["inputs"]
+    assert len(lt["inputs"]["vpcSecurityGroupIds"]) == 1
+    assert "vpc.amazonaws.com/efa.present" not in _ng(view, "small")["inputs"]["labels"]
+    assert view.of_type("aws:ec2/placementGroup:PlacementGroup") == []
