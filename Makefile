@@ -28,6 +28,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/plan_speed.py
+	$(BIN)/python bench/policy_speed.py
 
 clean:
 	rm -rf $(VENV) plan-*.json

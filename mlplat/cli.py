@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--quiet", action="store_true", help="print only the summary lines")
     check = sub.add_parser("check", help="evaluate the policy pack on a saved plan")
     check.add_argument("plan", type=Path, help="a plan written by `mlplat plan --json`")
+    check.add_argument("--policy-config", type=Path, metavar="FILE",
+                       help="pack config (default: policies/config/<environment of the plan>.json)")
     ref = sub.add_parser("config-reference", help="print the configuration reference (Markdown)")
     ref.add_argument("--write", type=Path, metavar="FILE", help="write it to FILE instead")
     return p
@@ -83,8 +85,16 @@ def _load_plan(path: Path) -> dict:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from mlplat.plan import check_policies
+
     plan = _load_plan(args.plan)
-    violations = plan["policy"]["violations"]
+    pack_config = None
+    if args.policy_config:
+        try:
+            pack_config = json.loads(args.policy_config.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{args.policy_config}: cannot read policy config: {exc}") from None
+    violations = check_policies(plan, pack_config)
     for v in violations:
         print(f"[{v['enforcementLevel']}] {v['policy']}: {v['message']}  {v.get('urn') or ''}".rstrip())
     print(f"{len(violations)} violation(s), {sum(v['enforcementLevel'] == 'mandatory' for v in violations)} mandatory")

@@ -34,7 +34,23 @@ def build_plan(project: Project, cfg: StackConfig, program: Any = None) -> dict[
         "diagnostics": [{"severity": s, "message": m} for s, m in result.diagnostics],
     }
     secrets = cfg.placeholders + _secret_config_strings(cfg)
-    return scrub(plan, secrets)
+    plan = scrub(plan, secrets)
+    plan["policy"]["violations"] = check_policies(plan)
+    return plan
+
+
+def plan_environment(plan: dict[str, Any]) -> str | None:
+    env = plan.get("outputs", {}).get("environment")
+    return env if isinstance(env, str) else None
+
+
+def check_policies(plan: dict[str, Any], pack_config: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Evaluate the policy pack on the plan's resources (the environment's pack config by default)."""
+    from policies.offline import evaluate, load_pack_config
+
+    if pack_config is None:
+        pack_config = load_pack_config(plan_environment(plan))
+    return evaluate(plan["resources"], pack_config)
 
 
 def _secret_config_strings(cfg: StackConfig) -> list[str]:

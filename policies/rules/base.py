@@ -1,0 +1,136 @@
+"""Shared helpers for rules: policy construction with metadata, unknown-safe property access."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+MANDATORY = EnforcementLevel.MANDATORY
+ADVISORY = EnforcementLevel.ADVISORY
+
+# Type tokens (one place).
+S3_BUCKET = "aws:s3/bucket:Bucket"
+S3_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+S3_PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+KMS_KEY = "aws:kms/key:Key"
+IAM_ROLE = "aws:iam/role:Role"
+IAM_POLICY = "aws:iam/policy:Policy"
+IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+SM_MODEL = "aws:sagemaker/model:Model"
+SM_ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+SM_DOMAIN = "aws:sagemaker/domain:Domain"
+DYNAMODB_TABLE = "aws:dynamodb/table:Table"
+SECRET = "aws:secretsmanager/secret:Secret"
+LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
+APIGW2_STAGE = "aws:apigatewayv2/stage:Stage"
+APIGW2_ROUTE = "aws:apigatewayv2/route:Route"
+APIGW_STAGE = "aws:apigateway/stage:Stage"
+APIGW_METHOD = "aws:apigateway/method:Method"
+APIGW_METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+BEDROCK_PT = "aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput"
+PYTORCH_JOB = "kubernetes:kubeflow.org/v1:PyTorchJob"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+AWS_PROVIDER = "pulumi:providers:aws"
+
+DOCS = "https://docs.aws.amazon.com"
+
+
+def resource_policy(
+    name: str,
+    description: str,
+    validate: Callable[[ResourceValidationArgs, ReportViolation], None],
+    *,
+    severity: Severity,
+    remediation: str,
+    url: str,
+    level: EnforcementLevel = MANDATORY,
+    config: dict[str, dict[str, Any]] | None = None,
+) -> ResourceValidationPolicy:
+    return ResourceValidationPolicy(
+        name=name, description=description, validate=validate, enforcement_level=level,
+        config_schema=PolicyConfigSchema(properties=config) if config else None,
+        severity=severity, remediation_steps=remediation, url=url,
+    )
+
+
+def stack_policy(
+    name: str,
+    description: str,
+    validate: Callable[[StackValidationArgs, ReportViolation], None],
+    *,
+    severity: Severity,
+    remediation: str,
+    url: str,
+    level: EnforcementLevel = MANDATORY,
+    config: dict[str, dict[str, Any]] | None = None,
+) -> StackValidationPolicy:
+    return StackValidationPolicy(
+        name=name, description=description, validate=validate, enforcement_level=level,
+        config_schema=PolicyConfigSchema(properties=config) if config else None,
+        severity=severity, remediation_steps=remediation, url=url,
+    )
+
+
+def of_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:
+    return [r for r in resources if r.resource_type in types]
+
+
+def dependents_index(resources: Iterable[PolicyResource], typ: str) -> dict[str, list[PolicyResource]]:
+    """urn -> resources of `typ` depending on it; one pass instead of a scan per target."""
+    index: dict[str, list[PolicyResource]] = {}
+    for r in resources:
+        if r.resource_type == typ:
+            for d in r.dependencies:
+                index.setdefault(d.urn, []).append(r)
+    return index
+
+
+def dependency(resource: PolicyResource, typ: str) -> PolicyResource | None:
+    return next((d for d in resource.dependencies if d.resource_type == typ), None)
+
+
+def as_json(value: Any) -> Any:
+    """Policy documents and provider objects arrive as JSON strings (or already parsed)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return None
+    return value
+
+
+def listify(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return list(value)
+    return [value]
+
+
+def statements(document: Any) -> list[dict]:
+    doc = as_json(document)
+    if not isinstance(doc, Mapping):
+        return []
+    return [s for s in listify(doc.get("Statement")) if isinstance(s, Mapping)]
+
+
+def truthy(value: Any) -> bool:
+    """Provider inputs sometimes carry booleans as strings ("true")."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")

@@ -1,0 +1,149 @@
+"""Cost guardrails; thresholds come from the pack config of each environment (policies/config/<env>.json)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
+
+from components.base import REQUIRED_TAG_KEYS
+from components.catalog.instance_types import INSTANCE_TYPES
+from policies.rules.base import (
+    BEDROCK_PT,
+    DOCS,
+    EKS_NODE_GROUP,
+    SM_ENDPOINT_CONFIG,
+    as_json,
+    listify,
+    of_type,
+    resource_policy,
+    stack_policy,
+)
+from policies.rules.gpu import node_group_instance_type
+
+
+def _gpu_budget(args: StackValidationArgs, report: ReportViolation) -> None:
+    limit = args.get_config().get("maxHourlyGpuUsd")
+    if limit is None:
+        return
+    total, parts = 0.0, []
+    for group in of_type(args.resources, EKS_NODE_GROUP):
+        facts = INSTANCE_TYPES.get(node_group_instance_type(group) or "")
+        size = (group.props.get("scalingConfig") or {}).get("maxSize")
+        if facts is None or facts.accelerator == "none" or not isinstance(size, int | float):
+            continue
+        cost = size * facts.hourly_usd
+        total += cost
+        parts.append(f"{group.name} {size} x {facts.name} = ${cost:,.2f}")
+    if total > float(limit):
+        report(f"GPU node groups at max size cost ${total:,.2f}/h, over this environment's budget of "
+               f"${float(limit):,.2f}/h ({'; '.join(parts)})")
+
+
+GPU_BUDGET = stack_policy(
+    "gpu-hourly-budget",
+    "GPU node groups at maximum size stay within the environment's hourly budget.",
+    _gpu_budget,
+    severity=Severity.MEDIUM,
+    remediation="Lower maxSize or raise maxHourlyGpuUsd in policies/config/<env>.json with a budget owner's approval.",
+    url="https://aws.amazon.com/ec2/pricing/on-demand/",
+    config={"maxHourlyGpuUsd": {"type": "number"}},
+)
+
+
+def _scale_to_zero(args: StackValidationArgs, report: ReportViolation) -> None:
+    if not args.get_config().get("requireScaleToZero", False):
+        return
+    for group in of_type(args.resources, EKS_NODE_GROUP):
+        facts = INSTANCE_TYPES.get(node_group_instance_type(group) or "")
+        min_size = (group.props.get("scalingConfig") or {}).get("minSize")
+        if facts is not None and facts.accelerator != "none" and min_size not in (0, None):
+            report(f"GPU node group keeps {min_size} x {facts.name} running when idle; use minSize 0 here", group.urn)
+
+
+SCALE_TO_ZERO = stack_policy(
+    "gpu-scale-to-zero",
+    "Outside prod, GPU node groups scale to zero (minSize 0).",
+    _scale_to_zero,
+    severity=Severity.MEDIUM,
+    remediation="Set minSize: 0; cluster-autoscaler brings nodes up for pending pods.",
+    url=f"{DOCS}/eks/latest/best-practices/cas.html",
+    config={"requireScaleToZero": {"type": "boolean", "default": False}},
+)
+
+
+def _instance_allow_list(args: StackValidationArgs, report: ReportViolation) -> None:
+    allowed = args.get_config().get("allowedInstanceTypes")
+    if not allowed:
+        return
+    for group in of_type(args.resources, EKS_NODE_GROUP):
+        itype = node_group_instance_type(group)
+        if itype and itype not in allowed:
+            report(f"instance type {itype} is not allowed here; allowed: {', '.join(allowed)}", group.urn)
+    for cfg in of_type(args.resources, SM_ENDPOINT_CONFIG):
+        for variant in listify(cfg.props.get("productionVariants")):
+            itype = variant.get("instanceType")
+            if itype and itype not in allowed:
+                report(f"endpoint instance type {itype} is not allowed here; allowed: {', '.join(allowed)}", cfg.urn)
+
+
+INSTANCE_ALLOW_LIST = stack_policy(
+    "instance-types-allowed",
+    "Node groups and endpoints use only the environment's allowed instance types.",
+    _instance_allow_list,
+    severity=Severity.MEDIUM,
+    remediation="Pick an allowed type or extend allowedInstanceTypes in the environment's pack config.",
+    url="https://aws.amazon.com/ec2/instance-types/",
+    config={"allowedInstanceTypes": {"type": "array", "items": {"type": "string"}}},
+)
+
+
+def _commitment(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == BEDROCK_PT and args.props.get("commitmentDuration"):
+        if not args.get_config().get("allowCommitment", False):
+            report(f"Provisioned Throughput with a {args.props['commitmentDuration']} commitment outside prod: "
+                   "it cannot be deleted before the term ends")
+
+
+BEDROCK_COMMITMENT = resource_policy(
+    "bedrock-commitment-prod-only",
+    "Committed Bedrock Provisioned Throughput (OneMonth / SixMonths) only where the environment allows it.",
+    _commitment,
+    severity=Severity.HIGH,
+    remediation="Omit the commitment (hourly, deletable) outside prod.",
+    url=f"{DOCS}/bedrock/latest/userguide/prov-throughput.html",
+    config={"allowCommitment": {"type": "boolean", "default": False}},
+)
+
+
+def _provider_tags(provider) -> dict:
+    if provider is None:
+        return {}
+    default_tags = as_json(provider.props.get("defaultTags")) or {}
+    return dict(default_tags.get("tags") or {}) if isinstance(default_tags, Mapping) else {}
+
+
+def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not args.resource_type.startswith("aws:"):
+        return
+    required = args.get_config().get("requiredTags") or list(REQUIRED_TAG_KEYS)
+    tags = _provider_tags(args.provider)
+    own = args.props.get("tags")
+    if isinstance(own, Mapping):
+        tags.update(own)
+    missing = [k for k in required if not tags.get(k)]
+    if missing:
+        report(f"missing required tags (provider default_tags or resource tags): {', '.join(missing)}")
+
+
+REQUIRED_TAGS = resource_policy(
+    "required-tags",
+    "AWS resources carry the ownership tags, through the provider's default_tags or their own.",
+    _required_tags,
+    severity=Severity.LOW,
+    remediation="Create resources with the stack's aws provider (stacks/platform.py sets default_tags).",
+    url=f"{DOCS}/tag-editor/latest/userguide/tagging.html",
+    config={"requiredTags": {"type": "array", "items": {"type": "string"}}},
+)
+
+COST_POLICIES = [GPU_BUDGET, SCALE_TO_ZERO, INSTANCE_ALLOW_LIST, BEDROCK_COMMITMENT, REQUIRED_TAGS]

@@ -1,0 +1,166 @@
+"""GPU / EFA correctness: what silently costs bandwidth or leaves reserved capacity unused."""
+
+from __future__ import annotations
+
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
+
+from components.catalog.instance_types import INSTANCE_TYPES
+from policies.rules.base import (
+    DOCS,
+    EKS_NODE_GROUP,
+    HELM_RELEASE,
+    LAUNCH_TEMPLATE,
+    PYTORCH_JOB,
+    dependency,
+    listify,
+    of_type,
+    resource_policy,
+    stack_policy,
+)
+
+EFA = "vpc.amazonaws.com/efa"
+GPU = "nvidia.com/gpu"
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
+
+
+def _efa_interfaces(lt_props) -> list[dict]:
+    return [ni for ni in listify(lt_props.get("networkInterfaces")) if ni.get("interfaceType") in ("efa", "efa-only")]
+
+
+def node_group_instance_type(group: PolicyResource) -> str | None:
+    types = listify(group.props.get("instanceTypes"))
+    if types:
+        return types[0]
+    lt = dependency(group, LAUNCH_TEMPLATE)
+    return lt.props.get("instanceType") if lt is not None else None
+
+
+def _efa_complete(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != LAUNCH_TEMPLATE:
+        return
+    interfaces = _efa_interfaces(args.props)
+    facts = INSTANCE_TYPES.get(args.props.get("instanceType") or "")
+    if not interfaces or facts is None:
+        return
+    cards = sorted(int(ni.get("networkCardIndex", 0)) for ni in interfaces)
+    if len(interfaces) != facts.max_efa_interfaces:
+        report(f"{facts.name} supports {facts.max_efa_interfaces} EFA interfaces; the template has "
+               f"{len(interfaces)}: {facts.max_efa_interfaces - len(interfaces)} cards' bandwidth unused")
+    elif cards != list(range(facts.max_efa_interfaces)):
+        report(f"EFA network card indexes must be 0..{facts.max_efa_interfaces - 1}; found {cards}")
+
+
+EFA_COMPLETE = resource_policy(
+    "efa-interfaces-complete",
+    "An EFA launch template has one EFA interface per EFA-capable network card (catalog count), cards 0..N-1.",
+    _efa_complete,
+    severity=Severity.HIGH,
+    remediation="Derive interfaces from components/catalog/instance_types.py max_efa_interfaces.",
+    url=f"{DOCS}/AWSEC2/latest/UserGuide/efa-acc-inst-types.html",
+)
+
+
+def _no_placement_with_reservation(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != LAUNCH_TEMPLATE:
+        return
+    placement = (args.props.get("placement") or {}).get("groupName")
+    target = ((args.props.get("capacityReservationSpecification") or {}).get("capacityReservationTarget") or {})
+    if placement and target.get("capacityReservationId"):
+        report("launch template targets a capacity reservation and a placement group: reserved instances not "
+               "reserved into that placement group cannot launch (eksctl #7949)")
+
+
+NO_PLACEMENT_WITH_RESERVATION = resource_policy(
+    "no-placement-group-with-reservation",
+    "Groups targeting an ODCR or capacity block have no placement group.",
+    _no_placement_with_reservation,
+    severity=Severity.HIGH,
+    remediation="Drop the placement group for reserved node groups.",
+    url=f"{DOCS}/AWSEC2/latest/UserGuide/cr-cpg.html",
+)
+
+
+def _node_groups(args: StackValidationArgs, report: ReportViolation) -> None:
+    for group in of_type(args.resources, EKS_NODE_GROUP):
+        lt = dependency(group, LAUNCH_TEMPLATE)
+        if lt is not None and _efa_interfaces(lt.props) and len(listify(group.props.get("subnetIds"))) != 1:
+            report("EFA node group spans several subnets; EFA traffic needs one AZ / one subnet", group.urn)
+        facts = INSTANCE_TYPES.get(node_group_instance_type(group) or "")
+        if facts is not None and facts.accelerator == "nvidia":
+            taints = listify(group.props.get("taints"))
+            if not any(t.get("key") == GPU and t.get("effect") == "NO_SCHEDULE" for t in taints):
+                report(f"GPU node group ({facts.name}) is not tainted {GPU}=true:NoSchedule", group.urn)
+
+
+NODE_GROUPS = stack_policy(
+    "gpu-node-groups-placed-and-tainted",
+    "EFA node groups live in exactly one subnet; GPU node groups carry the GPU taint.",
+    _node_groups,
+    severity=Severity.HIGH,
+    remediation="One private subnet per EFA group; taint nvidia.com/gpu=true:NoSchedule.",
+    url=f"{DOCS}/eks/latest/userguide/node-efa.html",
+)
+
+
+def _containers(job_props) -> list[tuple[str, dict, dict]]:
+    """(replica type, pod spec, container) for every container of a PyTorchJob."""
+    out = []
+    specs = ((job_props.get("spec") or {}).get("pytorchReplicaSpecs") or {})
+    for replica, spec in specs.items():
+        pod = ((spec or {}).get("template") or {}).get("spec") or {}
+        for c in listify(pod.get("containers")):
+            out.append((replica, pod, c))
+    return out
+
+
+def _pytorchjob(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != PYTORCH_JOB:
+        return
+    for replica, pod, container in _containers(args.props):
+        facts = INSTANCE_TYPES.get((pod.get("nodeSelector") or {}).get(INSTANCE_TYPE_LABEL) or "")
+        res = container.get("resources") or {}
+        requests, limits = res.get("requests") or {}, res.get("limits") or {}
+        for resource in (GPU, EFA):
+            if str(requests.get(resource)) != str(limits.get(resource)):
+                report(f"{replica}/{container.get('name')}: {resource} requests ({requests.get(resource)}) != "
+                       f"limits ({limits.get(resource)})")
+        if facts is None:
+            continue
+        if facts.accelerator == "nvidia" and str(limits.get(GPU)) != str(facts.accelerators):
+            report(f"{replica}/{container.get('name')}: requests {limits.get(GPU)} GPUs; {facts.name} has "
+                   f"{facts.accelerators}")
+        if facts.efa_supported and str(limits.get(EFA)) != str(facts.max_efa_interfaces):
+            report(f"{replica}/{container.get('name')}: requests {limits.get(EFA)} EFA devices; {facts.name} has "
+                   f"{facts.max_efa_interfaces} (without them NCCL silently falls back to TCP)")
+
+
+PYTORCHJOB_RESOURCES = resource_policy(
+    "pytorchjob-requests-whole-node",
+    "PyTorchJob workers request every GPU and EFA device of their node type, requests equal to limits.",
+    _pytorchjob,
+    severity=Severity.HIGH,
+    remediation="Derive nvidia.com/gpu and vpc.amazonaws.com/efa from the instance catalog.",
+    url=f"{DOCS}/eks/latest/userguide/node-efa.html",
+)
+
+
+def _efa_plugin(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != HELM_RELEASE or args.props.get("chart") != "aws-efa-k8s-device-plugin":
+        return
+    tolerations = listify((args.props.get("values") or {}).get("tolerations"))
+    ok = any(t.get("key") == GPU and t.get("effect") in (None, "", "NoSchedule") for t in tolerations)
+    if not ok:
+        report("the EFA device plugin does not tolerate the GPU taint: it will not run on GPU nodes, which then "
+               "advertise no vpc.amazonaws.com/efa")
+
+
+EFA_PLUGIN = resource_policy(
+    "efa-device-plugin-tolerates-gpu-taint",
+    "The EFA device plugin DaemonSet tolerates nvidia.com/gpu (its chart has no default tolerations).",
+    _efa_plugin,
+    severity=Severity.HIGH,
+    remediation="values.tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}].",
+    url="https://github.com/aws/eks-charts/tree/master/stable/aws-efa-k8s-device-plugin",
+)
+
+GPU_POLICIES = [EFA_COMPLETE, NO_PLACEMENT_WITH_RESERVATION, NODE_GROUPS, PYTORCHJOB_RESOURCES, EFA_PLUGIN]

@@ -1,0 +1,309 @@
+"""Security rules (checkov equivalents named in each description)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
+
+from policies.rules.base import (
+    APIGW2_ROUTE,
+    APIGW2_STAGE,
+    APIGW_METHOD,
+    APIGW_METHOD_SETTINGS,
+    APIGW_STAGE,
+    DOCS,
+    DYNAMODB_TABLE,
+    EKS_CLUSTER,
+    IAM_POLICY,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    KMS_KEY,
+    LAMBDA_PERMISSION,
+    LAUNCH_TEMPLATE,
+    LOG_GROUP,
+    S3_BUCKET,
+    S3_PAB,
+    S3_SSE,
+    SECRET,
+    SM_DOMAIN,
+    SM_ENDPOINT_CONFIG,
+    SM_MODEL,
+    dependents_index,
+    listify,
+    of_type,
+    resource_policy,
+    stack_policy,
+    statements,
+    truthy,
+)
+
+EKS_LOG_TYPES = {"api", "audit", "authenticator", "controllerManager", "scheduler"}
+READ_VERBS = ("Describe", "List", "Get", "BatchGet", "Search", "Query", "Scan", "View", "Lookup")
+
+
+# -- S3 ---------------------------------------------------------------------------------------------
+def _s3_encrypted_private(args: StackValidationArgs, report: ReportViolation) -> None:
+    sse_by_bucket = dependents_index(args.resources, S3_SSE)
+    pab_by_bucket = dependents_index(args.resources, S3_PAB)
+    for bucket in of_type(args.resources, S3_BUCKET):
+        sse = sse_by_bucket.get(bucket.urn, [])
+        kms = any(
+            rule.get("applyServerSideEncryptionByDefault", {}).get("sseAlgorithm") in ("aws:kms", "aws:kms:dsse")
+            for cfg in sse for rule in listify(cfg.props.get("rules"))
+        )
+        if not kms:
+            report("S3 bucket has no default SSE-KMS encryption configuration (CKV_AWS_145)", bucket.urn)
+        pabs = pab_by_bucket.get(bucket.urn, [])
+        keys = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        if not any(all(truthy(p.props.get(k)) for k in keys) for p in pabs):
+            report("S3 bucket lacks a public access block with all four settings on (CKV2_AWS_6)", bucket.urn)
+
+
+S3_ENCRYPTED_PRIVATE = stack_policy(
+    "s3-bucket-kms-and-private",
+    "S3 buckets are encrypted with KMS by default and block all public access.",
+    _s3_encrypted_private,
+    severity=Severity.HIGH,
+    remediation="Add BucketServerSideEncryptionConfiguration (aws:kms) and BucketPublicAccessBlock (all true).",
+    url=f"{DOCS}/AmazonS3/latest/userguide/access-control-block-public-access.html",
+)
+
+
+# -- KMS --------------------------------------------------------------------------------------------
+def _kms_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == KMS_KEY and args.props.get("keySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT":
+        if not truthy(args.props.get("enableKeyRotation")):
+            report("KMS key rotation is not enabled (CKV_AWS_7)")
+
+
+KMS_ROTATION = resource_policy(
+    "kms-key-rotation",
+    "Symmetric customer-managed KMS keys rotate automatically.",
+    _kms_rotation,
+    severity=Severity.MEDIUM,
+    remediation="Set enable_key_rotation=True on the aws.kms.Key.",
+    url=f"{DOCS}/kms/latest/developerguide/rotate-keys.html",
+)
+
+
+# -- IAM --------------------------------------------------------------------------------------------
+def _is_write(action: str) -> bool:
+    if action in ("*", "*:*"):
+        return True
+    verb = action.split(":", 1)[-1]
+    return not verb.startswith(READ_VERBS)
+
+
+def _iam_no_wildcards(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in (IAM_POLICY, IAM_ROLE_POLICY):
+        return
+    for st in statements(args.props.get("policy")):
+        if st.get("Effect") != "Allow":
+            continue
+        actions = [str(a) for a in listify(st.get("Action"))]
+        if any(a in ("*", "*:*") for a in actions):
+            report('IAM statement allows "Action": "*" (CKV_AWS_63)')
+            continue
+        # Documented exception: `Resource: "*"` is accepted for read-only actions and for writes
+        # narrowed by a Condition (e.g. on resource tags), since many APIs have no resource-level ARNs.
+        if "*" in listify(st.get("Resource")) and not st.get("Condition"):
+            writes = sorted(a for a in actions if _is_write(a))
+            if writes:
+                report(f'IAM statement allows write actions on "Resource": "*" without a condition: '
+                       f"{', '.join(writes)} (CKV_AWS_355)")
+
+
+IAM_NO_WILDCARDS = resource_policy(
+    "iam-no-wildcard-writes",
+    'IAM policies never allow "Action": "*", nor write actions on "Resource": "*" without a condition.',
+    _iam_no_wildcards,
+    severity=Severity.HIGH,
+    remediation="Scope actions and resources; narrow unavoidable wildcard writes with a Condition.",
+    url=f"{DOCS}/IAM/latest/UserGuide/best-practices.html#grant-least-privilege",
+)
+
+
+def _bedrock_confused_deputy(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != IAM_ROLE:
+        return
+    for st in statements(args.props.get("assumeRolePolicy")):
+        principal = st.get("Principal")
+        services = listify(principal.get("Service")) if isinstance(principal, Mapping) else []
+        if "bedrock.amazonaws.com" in services:
+            cond = st.get("Condition") or {}
+            keys = {k for block in cond.values() if isinstance(block, Mapping) for k in block}
+            if "aws:SourceAccount" not in keys or "aws:SourceArn" not in keys:
+                report("role trusted by bedrock.amazonaws.com lacks aws:SourceAccount and aws:SourceArn conditions")
+
+
+BEDROCK_CONFUSED_DEPUTY = resource_policy(
+    "bedrock-role-confused-deputy",
+    "Service roles trusted by Bedrock carry aws:SourceAccount and aws:SourceArn conditions.",
+    _bedrock_confused_deputy,
+    severity=Severity.HIGH,
+    remediation="Add StringEquals aws:SourceAccount and ArnLike/ArnEquals aws:SourceArn to the trust policy.",
+    url=f"{DOCS}/bedrock/latest/userguide/cross-service-confused-deputy-prevention.html",
+)
+
+
+# -- EKS --------------------------------------------------------------------------------------------
+def _eks_control_plane(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != EKS_CLUSTER:
+        return
+    enc = listify(args.props.get("encryptionConfig"))
+    if not any("secrets" in listify(e.get("resources")) and (e.get("provider") or {}).get("keyArn") for e in enc):
+        report("EKS secrets are not envelope-encrypted with a KMS key (CKV_AWS_58)")
+    missing = EKS_LOG_TYPES - set(listify(args.props.get("enabledClusterLogTypes")))
+    if missing:
+        report(f"EKS control-plane log types not enabled: {', '.join(sorted(missing))} (CKV_AWS_37)")
+    vpc = args.props.get("vpcConfig") or {}
+    if vpc.get("endpointPublicAccess") is not False:
+        allow_public = args.get_config().get("allowPublicEndpoint", True)
+        cidrs = listify(vpc.get("publicAccessCidrs"))
+        if not allow_public:
+            report("EKS API endpoint is public; this environment requires a private endpoint (CKV_AWS_39)")
+        elif not cidrs or "0.0.0.0/0" in cidrs:
+            report("EKS public endpoint is open to 0.0.0.0/0; set a CIDR allow-list (CKV_AWS_38)")
+
+
+EKS_CONTROL_PLANE = resource_policy(
+    "eks-control-plane-hardened",
+    "EKS clusters encrypt secrets with KMS, log all five control-plane types and keep the endpoint private "
+    "(or behind a CIDR allow-list, never 0.0.0.0/0).",
+    _eks_control_plane,
+    severity=Severity.HIGH,
+    remediation="Set encryption_config, enabled_cluster_log_types and vpc_config endpoint access.",
+    url=f"{DOCS}/eks/latest/userguide/cluster-endpoint.html",
+    config={"allowPublicEndpoint": {"type": "boolean", "default": True}},
+)
+
+
+def _launch_template(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != LAUNCH_TEMPLATE:
+        return
+    if (args.props.get("metadataOptions") or {}).get("httpTokens") != "required":
+        report("launch template does not require IMDSv2 (metadataOptions.httpTokens = required) (CKV_AWS_79)")
+    for ni in listify(args.props.get("networkInterfaces")):
+        if truthy(ni.get("associatePublicIpAddress")):
+            report(f"network interface on card {ni.get('networkCardIndex', 0)} gets a public IP (CKV_AWS_88)")
+
+
+LAUNCH_TEMPLATE_HARDENED = resource_policy(
+    "launch-template-imdsv2-no-public-ip",
+    "Launch templates require IMDSv2 and never assign public IPs.",
+    _launch_template,
+    severity=Severity.HIGH,
+    remediation='metadata_options.http_tokens="required"; associate_public_ip_address="false".',
+    url=f"{DOCS}/AWSEC2/latest/UserGuide/configuring-IMDS-new-instances.html",
+)
+
+
+# -- SageMaker --------------------------------------------------------------------------------------
+def _sagemaker(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    p = args.props
+    if args.resource_type == SM_MODEL and not truthy(p.get("enableNetworkIsolation")):
+        report("SageMaker model is not network-isolated (CKV_AWS_370)")
+    if args.resource_type == SM_ENDPOINT_CONFIG and not p.get("kmsKeyArn"):
+        report("SageMaker endpoint configuration has no KMS key (CKV_AWS_98)")
+    if args.resource_type == SM_DOMAIN:
+        if not p.get("kmsKeyId"):
+            report("SageMaker domain home storage is not encrypted with a KMS key (CKV_AWS_187)")
+        if args.get_config().get("requireVpcOnly", False) and p.get("appNetworkAccessType") != "VpcOnly":
+            report("SageMaker domain is not VpcOnly; this environment requires VpcOnly")
+
+
+SAGEMAKER = resource_policy(
+    "sagemaker-isolated-and-encrypted",
+    "SageMaker models are network-isolated; endpoint configs and domains use KMS; domains VpcOnly where required.",
+    _sagemaker,
+    severity=Severity.HIGH,
+    remediation="enable_network_isolation=True, kms_key_arn / kms_key_id, app_network_access_type=VpcOnly.",
+    url=f"{DOCS}/sagemaker/latest/dg/mkt-algo-model-internet-free.html",
+    config={"requireVpcOnly": {"type": "boolean", "default": False}},
+)
+
+
+# -- Data stores --------------------------------------------------------------------------------------
+def _data_stores(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    p = args.props
+    if args.resource_type == DYNAMODB_TABLE:
+        if not truthy((p.get("pointInTimeRecovery") or {}).get("enabled")):
+            report("DynamoDB table has no point-in-time recovery (CKV_AWS_28)")
+        sse = p.get("serverSideEncryption") or {}
+        if not (truthy(sse.get("enabled")) and sse.get("kmsKeyArn")):
+            report("DynamoDB table is not encrypted with a customer-managed KMS key (CKV_AWS_119)")
+    if args.resource_type == SECRET and not p.get("kmsKeyId"):
+        report("Secrets Manager secret uses the AWS-managed key, not a customer-managed key (CKV_AWS_149)")
+    if args.resource_type == LOG_GROUP:
+        if not p.get("retentionInDays"):
+            report("log group keeps logs forever: set a retention (CKV_AWS_66)")
+        if not p.get("kmsKeyId"):
+            report("log group is not encrypted with KMS (CKV_AWS_158)")
+
+
+DATA_STORES = resource_policy(
+    "data-stores-encrypted",
+    "DynamoDB tables (PITR + CMK), Secrets Manager secrets (CMK) and log groups (retention + KMS).",
+    _data_stores,
+    severity=Severity.MEDIUM,
+    remediation="Enable PITR and SSE with the environment key; set kms_key_id; set retention_in_days.",
+    url=f"{DOCS}/kms/latest/developerguide/concepts.html#customer-cmk",
+)
+
+
+# -- Lambda and API Gateway -------------------------------------------------------------------------
+def _lambda_permission(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == LAMBDA_PERMISSION and str(args.props.get("principal", "")).endswith(".amazonaws.com"):
+        if not args.props.get("sourceArn") and not args.props.get("sourceAccount"):
+            report("Lambda permission for an AWS service is not scoped by source ARN or account (CKV_AWS_364)")
+
+
+LAMBDA_PERMISSION_SCOPED = resource_policy(
+    "lambda-permission-scoped",
+    "Lambda permissions granted to AWS services name the source ARN (or account).",
+    _lambda_permission,
+    severity=Severity.HIGH,
+    remediation="Set source_arn on aws.lambda_.Permission.",
+    url=f"{DOCS}/lambda/latest/dg/access-control-resource-based.html",
+)
+
+
+def _api_gateway(args: StackValidationArgs, report: ReportViolation) -> None:
+    res = args.resources
+    settings_by_stage = dependents_index(res, APIGW_METHOD_SETTINGS)
+    for stage in of_type(res, APIGW2_STAGE):
+        if not stage.props.get("accessLogSettings"):
+            report("API Gateway v2 stage has no access logging (CKV_AWS_76)", stage.urn)
+        route = stage.props.get("defaultRouteSettings") or {}
+        if not route.get("throttlingRateLimit") or not route.get("throttlingBurstLimit"):
+            report("API Gateway v2 stage has no default throttling", stage.urn)
+    for stage in of_type(res, APIGW_STAGE):
+        if not stage.props.get("accessLogSettings"):
+            report("API Gateway stage has no access logging (CKV_AWS_76)", stage.urn)
+        settings = settings_by_stage.get(stage.urn, [])
+        if not any((s.props.get("settings") or {}).get("throttlingRateLimit") for s in settings):
+            report("API Gateway stage has no method throttling settings", stage.urn)
+    for route in of_type(res, APIGW2_ROUTE):
+        if route.props.get("routeKey") == "$connect" and route.props.get("authorizationType") in (None, "NONE"):
+            report("WebSocket $connect route has no authorizer (CKV_AWS_309)", route.urn)
+    for method in of_type(res, APIGW_METHOD):
+        if method.props.get("httpMethod") == "OPTIONS":
+            continue
+        if method.props.get("authorization") in (None, "NONE") and not truthy(method.props.get("apiKeyRequired")):
+            report("REST method has neither an authorizer nor a required API key (CKV_AWS_59)", method.urn)
+
+
+API_GATEWAY = stack_policy(
+    "api-gateway-protected",
+    "API Gateway stages log access and throttle; $connect has an authorizer; REST methods need a key or authorizer.",
+    _api_gateway,
+    severity=Severity.HIGH,
+    remediation="Set access_log_settings and throttling; authorization_type=CUSTOM on $connect; api_key_required.",
+    url=f"{DOCS}/apigateway/latest/developerguide/security-best-practices.html",
+)
+
+SECURITY_POLICIES = [
+    S3_ENCRYPTED_PRIVATE, KMS_ROTATION, IAM_NO_WILDCARDS, BEDROCK_CONFUSED_DEPUTY, EKS_CONTROL_PLANE,
+    LAUNCH_TEMPLATE_HARDENED, SAGEMAKER, DATA_STORES, LAMBDA_PERMISSION_SCOPED, API_GATEWAY,
+]
