@@ -19,6 +19,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from components.base import StrictModel, Tags
 from components.eks_gpu_cluster.args import GpuClusterArgs
 from components.network import NetworkArgs
+from components.training_job.args import TrainingJobArgs
 from stacks.errors import NAMESPACE, ConfigError, annotation_at, describe, key_path
 
 Environment = Literal["dev", "staging", "prod"]
@@ -67,8 +68,8 @@ class PlatformConfig(StrictModel):
     tags: Tags = Field(description="Ownership tags applied to every taggable resource.")
     network: NetworkArgs = Field(description="The VPC: created, or an existing one.")
     gpu_cluster: GpuClusterArgs = Field(default_factory=GpuClusterArgs, description="EKS GPU cluster with EFA.")
-    training_jobs: list[dict[str, Any]] = Field(
-        default_factory=list, max_length=0, description="FSDP PyTorchJobs (not available in this release)."
+    training_jobs: list[TrainingJobArgs] = Field(
+        default_factory=list, description="FSDP PyTorchJobs run on the GPU cluster's node groups."
     )
     canvas: NotYetAvailable = Field(default_factory=NotYetAvailable, description="SageMaker Canvas domain.")
     endpoints: list[dict[str, Any]] = Field(
@@ -102,6 +103,37 @@ def _cross_checks(cfg: PlatformConfig) -> list[tuple[tuple[Any, ...], str]]:
                 (("network", "availabilityZones", i), f"expected an AZ of region {cfg.region}; found {az!r}")
             )
     problems += _cluster_checks(cfg)
+    problems += _training_job_checks(cfg)
+    return problems
+
+
+def _training_job_checks(cfg: PlatformConfig) -> list[tuple[tuple[Any, ...], str]]:
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    cluster = cfg.gpu_cluster
+    groups = {g.name: g for g in cluster.node_groups}
+    names = [j.name for j in cfg.training_jobs]
+    for i, job in enumerate(cfg.training_jobs):
+        loc = ("trainingJobs", i)
+        if not cluster.enabled:
+            problems.append((loc, "training jobs need gpuCluster.enabled: true"))
+            continue
+        if names.count(job.name) > 1:
+            problems.append(((*loc, "name"), f"job names must be unique; {job.name!r} appears {names.count(job.name)} "
+                                             "times"))
+        group = groups.get(job.node_group)
+        if group is None:
+            problems.append(((*loc, "nodeGroup"), f"expected one of the GPU node groups "
+                                                  f"({', '.join(groups) or 'none defined'}); found {job.node_group!r}"))
+        else:
+            top = job.elastic.max_replicas or job.workers
+            if top > group.max_size:
+                problems.append(((*loc, "workers"), f"asks for up to {top} workers but node group {group.name!r} has "
+                                                    f"maxSize {group.max_size}"))
+        if not cluster.operators.training_operator.enabled:
+            problems.append((loc, "PyTorchJobs need gpuCluster.operators.trainingOperator.enabled: true"))
+        if job.rendezvous == "etcd" and not cluster.operators.etcd:
+            problems.append(((*loc, "rendezvous"), "etcd rendezvous needs gpuCluster.operators.etcd: true "
+                                                   "(or use rendezvous: c10d)"))
     return problems
 
 

@@ -58,6 +58,9 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
             opts=aws_opts,
         )
 
+    if cluster is not None:
+        _cluster_workloads(cfg, cluster, identity.account_id, partition.partition, key.key_arn, provider)
+
     outputs: dict[str, Any] = {
         "environment": cfg.environment,
         "region": cfg.region,
@@ -75,3 +78,37 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
             }
         )
     return outputs
+
+
+def _cluster_workloads(cfg: PlatformConfig, cluster: Any, account_id: Any, partition: Any, key_arn: Any,
+                       aws_provider: aws.Provider) -> None:
+    """Operators on the cluster, then the training jobs that need them."""
+    from components.cluster_operators.component import ClusterOperators
+    from components.training_job.component import FsdpTrainingJob
+
+    prefix = cfg.resource_prefix
+    k8s_opts = pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider})
+    operators = ClusterOperators(
+        f"{prefix}-ops",
+        cfg.gpu_cluster.operators,
+        kubernetes_version=cfg.gpu_cluster.kubernetes_version,
+        region=cfg.region,
+        cluster_name=cluster.cluster_name,
+        cluster_arn=cluster.cluster_arn,
+        account_id=account_id,
+        partition=partition,
+        kms_key_arn=key_arn,
+        static_cluster_name=cluster.static_name,
+        nodes_ready=[cluster.system_node_group],
+        opts=k8s_opts,
+    )
+    groups = {g.name: g for g in cfg.gpu_cluster.node_groups}
+    for job in cfg.training_jobs:
+        FsdpTrainingJob(
+            f"{prefix}-job-{job.name}",
+            job,
+            node_group=groups[job.node_group],
+            namespace=operators.training_namespace,
+            depends_on=[r for r in (operators.training_operator,) if r is not None],
+            opts=k8s_opts,
+        )

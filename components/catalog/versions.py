@@ -43,3 +43,33 @@ def parse_addon_version(version: str) -> tuple[int, int, int]:
     core = version.lstrip("v").split("-")[0]
     major, minor, patch = (int(x) for x in core.split("."))
     return major, minor, patch
+
+
+#: Helm charts: (repository, chart, version). Versions as used by terraform-aws-eks-blueprints
+#: patterns and the charts' own release notes (checked 2026-11).
+HELM_CHARTS: dict[str, tuple[str, str, str]] = {
+    "nvidia-device-plugin": ("https://nvidia.github.io/k8s-device-plugin", "nvidia-device-plugin", "0.17.1"),
+    "efa-device-plugin": ("https://aws.github.io/eks-charts", "aws-efa-k8s-device-plugin", "v0.5.7"),
+    "dcgm-exporter": ("https://nvidia.github.io/dcgm-exporter/helm-charts", "dcgm-exporter", "4.1.1"),
+    "kube-prometheus-stack": (
+        "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "72.6.2"
+    ),
+    "fsx-csi-driver": ("https://kubernetes-sigs.github.io/aws-fsx-csi-driver", "aws-fsx-csi-driver", "1.11.0"),
+    "cluster-autoscaler": ("https://kubernetes.github.io/autoscaler", "cluster-autoscaler", "9.46.6"),
+}
+
+#: Kubeflow Training Operator standalone overlay per selectable version (v1.7.0 as in the reference).
+TRAINING_OPERATOR_VERSIONS: tuple[str, ...] = ("v1.7.0", "v1.8.1")
+TRAINING_OPERATOR_KUSTOMIZE = "https://github.com/kubeflow/training-operator/tree/{version}/manifests/overlays/standalone"
+
+#: Container images.
+IMAGES: dict[str, str] = {
+    "etcd": "quay.io/coreos/etcd:v3.5.21",
+    "debug-tools": "public.ecr.aws/docker/library/ubuntu:24.04",
+    "cluster-autoscaler-1.32": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.32.1",
+    "cluster-autoscaler-1.33": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.0",
+}
+
+
+def helm_chart(key: str) -> tuple[str, str, str]:
+    return HELM_CHARTS[key]

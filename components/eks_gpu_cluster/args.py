@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from components.base import StrictModel
 from components.catalog.instance_types import ACCELERATED_TYPES, INSTANCE_TYPES, SYSTEM_TYPES, lookup
 from components.catalog.versions import KUBERNETES_VERSIONS
+from components.cluster_operators.args import OperatorsArgs
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
 NODE_ROLE_ADDONS = ("cloudWatch", "ebs", "fsx", "autoScaler")
@@ -159,6 +160,7 @@ class GpuClusterArgs(StrictModel):
     log_retention_days: int | None = Field(
         default=None, description="Retention of the control-plane log group (default: environment default)."
     )
+    operators: OperatorsArgs = Field(default_factory=OperatorsArgs, description="Operators installed on the cluster.")
 
     @field_validator("admin_role_arns")
     @classmethod

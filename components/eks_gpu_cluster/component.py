@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from components.catalog.versions import addon_version
 from components.eks_gpu_cluster import iam
@@ -43,6 +44,9 @@ class GpuCluster(pulumi.ComponentResource):
     efa_security_group_id: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
     node_group_names: dict[str, pulumi.Output[str]]
+    static_name: str
+    system_node_group: aws.eks.NodeGroup
+    k8s_provider: k8s.Provider
 
     def __init__(
         self,
@@ -62,8 +66,9 @@ class GpuCluster(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self._partition = partition
-        cluster_name = f"{name}"
+        cluster_name = name
         self._cluster_name_static = cluster_name
+        self.static_name = cluster_name
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
@@ -142,6 +147,7 @@ class GpuCluster(pulumi.ComponentResource):
         node_role = self._node_role()
         self.node_role_arn = node_role.arn
         system = self._system_node_group(cluster, node_role, private_subnet_ids, vpc_cni)
+        self.system_node_group = system
         self._addon(cluster, "coredns", depends_on=[system])
         self.node_group_names = {}
         for group in args.node_groups:
@@ -152,6 +158,10 @@ class GpuCluster(pulumi.ComponentResource):
             pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
                 lambda a: json.dumps(kubeconfig(a[0], a[1], a[2], region))
             )
+        )
+        # Server-side apply lets the operators and jobs share objects with other field managers.
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=self._opts()
         )
         self.register_outputs(
             {

@@ -147,7 +147,8 @@ def test_control_plane_encryption_logs_and_access(view):
 
 
 def test_addons_pinned_and_node_groups_wait_for_vpc_cni(view):
-    addons = {a["inputs"]["addonName"]: a for a in view.of_type("aws:eks/addon:Addon")}
+    addons = {a["inputs"]["addonName"]: a for a in view.of_type("aws:eks/addon:Addon")
+              if a["parent"].endswith("mlplat:eks:GpuCluster::mlplat-dev-gpu")}
     assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
     assert addons["vpc-cni"]["inputs"]["addonVersion"] == "v1.19.5-eksbuild.1"
     for ng in view.of_type("aws:eks/nodeGroup:NodeGroup"):

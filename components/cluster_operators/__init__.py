@@ -1,0 +1,1 @@
+"""Cluster operators: device plugins, Kubeflow training operator + etcd, observability, CSI, autoscaling."""

@@ -1,0 +1,374 @@
+"""`ClusterOperators`: what turns the bare GPU cluster into the FSDP training platform.
+
+Charts and images are pinned in components/catalog/versions.py. AWS permissions go through EKS Pod
+Identity (one least-privilege role per operator), never through the node role.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.catalog.versions import (
+    IMAGES,
+    TRAINING_OPERATOR_KUSTOMIZE,
+    addon_version,
+    helm_chart,
+)
+from components.cluster_operators.args import OperatorsArgs
+from components.cluster_operators.dashboard import gpu_dashboard
+from components.eks_gpu_cluster.iam import autoscaler_policy
+
+GPU_TOLERATIONS = [
+    {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "aws.amazon.com/neuron", "operator": "Exists", "effect": "NoSchedule"},
+]
+ETCD_PORT = 2379
+ETCD_SERVICE = "etcd"
+
+
+def pod_identity_trust(account_id: str, cluster_arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "pods.eks.amazonaws.com"},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account_id},
+                        "ArnEquals": {"aws:SourceArn": cluster_arn},
+                    },
+                }
+            ],
+        }
+    )
+
+
+def fsx_csi_policy(region: str, account_id: str, partition: str) -> str:
+    """The FSx CSI controller's permissions (aws-fsx-csi-driver docs), scoped to this account's file systems."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["iam:CreateServiceLinkedRole"],
+                    "Resource": "*",
+                    "Condition": {"StringLike": {"iam:AWSServiceName": ["fsx.amazonaws.com",
+                                                                        "s3.data-source.lustre.fsx.amazonaws.com"]}},
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["iam:AttachRolePolicy", "iam:PutRolePolicy"],
+                    "Resource": f"arn:{partition}:iam::{account_id}:role/aws-service-role/"
+                                "s3.data-source.lustre.fsx.amazonaws.com/*",
+                },
+                {"Effect": "Allow", "Action": ["fsx:DescribeFileSystems"], "Resource": "*"},
+                {
+                    "Effect": "Allow",
+                    "Action": ["fsx:CreateFileSystem", "fsx:DeleteFileSystem", "fsx:UpdateFileSystem",
+                               "fsx:TagResource"],
+                    "Resource": f"arn:{partition}:fsx:{region}:{account_id}:file-system/*",
+                },
+            ],
+        }
+    )
+
+
+def ebs_kms_policy(key_arn: str) -> str:
+    """Lets the EBS CSI driver create volumes encrypted with the environment key."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                    "Resource": key_arn,
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                               "kms:DescribeKey"],
+                    "Resource": key_arn,
+                },
+            ],
+        }
+    )
+
+
+class ClusterOperators(pulumi.ComponentResource):
+    """Operators of the GPU cluster; each one switchable through `OperatorsArgs`."""
+
+    training_namespace: str
+    etcd_endpoint: str
+    training_operator: pulumi.Resource | None
+
+    def __init__(
+        self,
+        name: str,
+        args: OperatorsArgs,
+        *,
+        kubernetes_version: str,
+        region: str,
+        cluster_name: pulumi.Input[str],
+        cluster_arn: pulumi.Input[str],
+        account_id: pulumi.Input[str],
+        partition: pulumi.Input[str],
+        kms_key_arn: pulumi.Input[str],
+        static_cluster_name: str,
+        nodes_ready: list[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlplat:eks:ClusterOperators", name, None, opts)
+        self._name, self._args = name, args
+        self._cluster_name, self._cluster_arn = cluster_name, cluster_arn
+        self._account_id, self._partition = account_id, partition
+        self._nodes_ready = nodes_ready
+        self.training_namespace = args.training_namespace
+        self.etcd_endpoint = f"{ETCD_SERVICE}:{ETCD_PORT}"
+        self.training_operator = None
+        self._releases: dict[str, Any] = {}
+
+        needs_training_ns = args.training_operator.enabled or args.etcd or args.debug_tools
+        ns = self._namespace(args.training_namespace) if needs_training_ns else None
+        if args.nvidia_device_plugin:
+            self._release("nvidia-device-plugin", "nvidia-device-plugin", {
+                "tolerations": GPU_TOLERATIONS[:1],
+                "nodeSelector": {"nvidia.com/gpu.present": "true"},
+            }, create_namespace=True)
+        if args.efa_device_plugin:
+            self._release("efa-device-plugin", "kube-system", {
+                "tolerations": GPU_TOLERATIONS,
+                "nodeSelector": {"vpc.amazonaws.com/efa.present": "true"},
+            })
+        if args.training_operator.enabled:
+            self.training_operator = k8s.kustomize.v2.Directory(
+                f"{name}-training-operator",
+                directory=TRAINING_OPERATOR_KUSTOMIZE.format(version=args.training_operator.version),
+                opts=self._opts(depends_on=nodes_ready),
+            )
+        if args.etcd and ns is not None:
+            self._etcd(ns)
+        if args.prometheus.enabled:
+            self._prometheus()
+        if args.dcgm_exporter:
+            self._release("dcgm-exporter", args.monitoring_namespace, {
+                "tolerations": GPU_TOLERATIONS[:1],
+                "nodeSelector": {"nvidia.com/gpu.present": "true"},
+                "serviceMonitor": {"enabled": args.prometheus.enabled, "interval": "15s"},
+            }, create_namespace=True, after=["kube-prometheus-stack"])
+        if args.cloudwatch_observability:
+            role = self._pod_identity_role("cloudwatch", managed=["CloudWatchAgentServerPolicy"])
+            self._addon("amazon-cloudwatch-observability", kubernetes_version, role, "amazon-cloudwatch",
+                        "cloudwatch-agent", configuration={
+                            "agent": {"config": {"logs": {"metrics_collected": {"kubernetes": {
+                                "enhanced_container_insights": True, "accelerated_compute_metrics": True}}}}},
+                            "containerLogs": {"enabled": True},
+                        })
+        if args.ebs_csi:
+            role = self._pod_identity_role(
+                "ebs-csi", managed=["service-role/AmazonEBSCSIDriverPolicy"],
+                inline=pulumi.Output.from_input(kms_key_arn).apply(ebs_kms_policy),
+            )
+            self._addon("aws-ebs-csi-driver", kubernetes_version, role, "kube-system", "ebs-csi-controller-sa")
+        if args.fsx_csi:
+            role = self._pod_identity_role(
+                "fsx-csi",
+                inline=pulumi.Output.all(account_id, partition).apply(lambda a: fsx_csi_policy(region, a[0], a[1])),
+            )
+            self._association("fsx-csi", role, "kube-system", "fsx-csi-controller-sa")
+            self._release("fsx-csi-driver", "kube-system", {
+                "controller": {"serviceAccount": {"create": True, "name": "fsx-csi-controller-sa"}},
+                "node": {"tolerations": [{"operator": "Exists"}]},
+            })
+        if args.cluster_autoscaler:
+            role = self._pod_identity_role("cluster-autoscaler", inline=autoscaler_policy(static_cluster_name))
+            self._association("cluster-autoscaler", role, "kube-system", "cluster-autoscaler")
+            image = IMAGES[f"cluster-autoscaler-{kubernetes_version}"]
+            repo, tag = image.rsplit(":", 1)
+            self._release("cluster-autoscaler", "kube-system", {
+                "autoDiscovery": {"clusterName": static_cluster_name},
+                "awsRegion": region,
+                "image": {"repository": repo, "tag": tag},
+                "rbac": {"serviceAccount": {"create": True, "name": "cluster-autoscaler"}},
+                "extraArgs": {"balance-similar-node-groups": True, "skip-nodes-with-system-pods": False,
+                              "expander": "least-waste", "scale-down-unneeded-time": "10m"},
+            })
+        if args.debug_tools and ns is not None:
+            self._debug_daemonsets(ns)
+        self.register_outputs({"trainingNamespace": self.training_namespace, "etcdEndpoint": self.etcd_endpoint})
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    def _namespace(self, namespace: str) -> k8s.core.v1.Namespace:
+        return k8s.core.v1.Namespace(
+            f"{self._name}-{namespace}", metadata={"name": namespace}, opts=self._opts()
+        )
+
+    def _release(self, key: str, namespace: str, values: dict, *, create_namespace: bool = False,
+                 after: list[str] | None = None) -> k8s.helm.v3.Release:
+        repo, chart, version = helm_chart(key)
+        depends = list(self._nodes_ready) + [self._releases[a] for a in after or [] if a in self._releases]
+        release = k8s.helm.v3.Release(
+            f"{self._name}-{key}",
+            name=key,
+            chart=chart,
+            version=version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
+            namespace=namespace,
+            create_namespace=create_namespace,
+            values=values,
+            opts=self._opts(depends_on=depends),
+        )
+        self._releases[key] = release
+        return release
+
+    def _pod_identity_role(self, key: str, managed: list[str] | None = None,
+                           inline: pulumi.Input[str] | None = None) -> aws.iam.Role:
+        trust = pulumi.Output.all(self._account_id, self._cluster_arn).apply(
+            lambda a: pod_identity_trust(a[0], a[1])
+        )
+        role = aws.iam.Role(f"{self._name}-{key}", assume_role_policy=trust, opts=self._opts())
+        for policy in managed or []:
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-{key}-{policy.rsplit('/', 1)[-1]}",
+                role=role.name,
+                policy_arn=pulumi.Output.concat("arn:", self._partition, ":iam::aws:policy/", policy),
+                opts=self._opts(),
+            )
+        if inline is not None:
+            aws.iam.RolePolicy(f"{self._name}-{key}", role=role.id, policy=inline, opts=self._opts())
+        return role
+
+    def _association(self, key: str, role: aws.iam.Role, namespace: str, service_account: str) -> None:
+        aws.eks.PodIdentityAssociation(
+            f"{self._name}-{key}",
+            cluster_name=self._cluster_name,
+            namespace=namespace,
+            service_account=service_account,
+            role_arn=role.arn,
+            opts=self._opts(),
+        )
+
+    def _addon(self, addon: str, kubernetes_version: str, role: aws.iam.Role, namespace: str,
+               service_account: str, configuration: dict | None = None) -> None:
+        aws.eks.Addon(
+            f"{self._name}-{addon}",
+            cluster_name=self._cluster_name,
+            addon_name=addon,
+            addon_version=addon_version(kubernetes_version, addon),
+            pod_identity_associations=[
+                aws.eks.AddonPodIdentityAssociationArgs(role_arn=role.arn, service_account=service_account)
+            ],
+            configuration_values=json.dumps(configuration) if configuration else None,
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="PRESERVE",
+            opts=self._opts(depends_on=self._nodes_ready),
+        )
+
+    def _etcd(self, ns: k8s.core.v1.Namespace) -> None:
+        """etcd for torch elastic's `etcd` rendezvous (aws-do-eks etcd-deployment.yaml).
+
+        torchelastic's etcd backend speaks the etcd v2 API (python-etcd), hence `--enable-v2`, which
+        etcd 3.5 still has (3.6 removed it): keep the image on 3.5.x.
+        """
+        labels = {"app.kubernetes.io/name": "etcd", "app.kubernetes.io/part-of": "ml-platform"}
+        namespace = ns.metadata.name
+        k8s.apps.v1.Deployment(
+            f"{self._name}-etcd",
+            metadata={"name": "etcd", "namespace": namespace, "labels": labels},
+            spec={
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "nodeSelector": {"mlplat.io/node-group": "system"},
+                        "containers": [{
+                            "name": "etcd",
+                            "image": IMAGES["etcd"],
+                            "command": ["/usr/local/bin/etcd"],
+                            "args": ["--data-dir", "/var/lib/etcd", "--enable-v2",
+                                     "--listen-client-urls", f"http://0.0.0.0:{ETCD_PORT}",
+                                     "--advertise-client-urls", f"http://0.0.0.0:{ETCD_PORT}",
+                                     "--initial-cluster-state", "new"],
+                            "ports": [{"name": "client", "containerPort": ETCD_PORT, "protocol": "TCP"}],
+                            "resources": {"requests": {"cpu": "250m", "memory": "256Mi"},
+                                          "limits": {"memory": "1Gi"}},
+                            "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True,
+                                                "runAsUser": 1000},
+                            "volumeMounts": [{"name": "data", "mountPath": "/var/lib/etcd"}],
+                        }],
+                        "volumes": [{"name": "data", "emptyDir": {}}],
+                    },
+                },
+            },
+            opts=self._opts(depends_on=self._nodes_ready),
+        )
+        k8s.core.v1.Service(
+            f"{self._name}-etcd",
+            metadata={"name": ETCD_SERVICE, "namespace": namespace, "labels": labels},
+            spec={"selector": labels,
+                  "ports": [{"name": "etcd-client-port", "port": ETCD_PORT, "targetPort": ETCD_PORT,
+                             "protocol": "TCP"}]},
+            opts=self._opts(),
+        )
+
+    def _prometheus(self) -> None:
+        args = self._args
+        grafana: dict[str, Any] = {
+            "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1",
+                                       "searchNamespace": "ALL"}},
+        }
+        if args.prometheus.grafana_admin_password is not None:
+            grafana["adminPassword"] = pulumi.Output.secret(args.prometheus.grafana_admin_password.get_secret_value())
+        self._release("kube-prometheus-stack", args.monitoring_namespace, {
+            "grafana": grafana,
+            "prometheus": {"prometheusSpec": {"retention": args.prometheus.retention,
+                                              "serviceMonitorSelectorNilUsesHelmValues": False,
+                                              "podMonitorSelectorNilUsesHelmValues": False}},
+        }, create_namespace=True)
+        k8s.core.v1.ConfigMap(
+            f"{self._name}-gpu-dashboard",
+            metadata={"name": "gpu-dcgm-dashboard", "namespace": args.monitoring_namespace,
+                      "labels": {"grafana_dashboard": "1"}},
+            data={"gpu-dcgm.json": gpu_dashboard()},
+            opts=self._opts(depends_on=[self._releases["kube-prometheus-stack"]]),
+        )
+
+    def _debug_daemonsets(self, ns: k8s.core.v1.Namespace) -> None:
+        for tool in ("htop", "nvtop"):
+            labels = {"app.kubernetes.io/name": tool}
+            k8s.apps.v1.DaemonSet(
+                f"{self._name}-{tool}",
+                metadata={"name": tool, "namespace": ns.metadata.name, "labels": labels},
+                spec={
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "hostPID": True,
+                            "nodeSelector": {"nvidia.com/gpu.present": "true"},
+                            "tolerations": GPU_TOLERATIONS,
+                            "containers": [{
+                                "name": tool,
+                                "image": IMAGES["debug-tools"],
+                                "command": ["bash", "-c",
+                                            f"apt-get update && apt-get install -y {tool} && sleep infinity"],
+                                "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
+                            }],
+                        },
+                    },
+                },
+                opts=self._opts(depends_on=self._nodes_ready),
+            )

@@ -1,0 +1,1 @@
+"""FSDP PyTorchJobs on the GPU cluster (Kubeflow Training Operator)."""

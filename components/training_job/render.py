@@ -1,0 +1,101 @@
+"""Renders the PyTorchJob (pure: golden-tested and checked by the policy pack).
+
+NCCL / EFA environment: `NCCL_DEBUG`, `NCCL_SOCKET_IFNAME=^lo` (bootstrap over any interface but
+loopback) and `TORCH_NCCL_ASYNC_ERROR_HANDLING=1` (fail fast on a collective error so the elastic
+agent restarts the group), as in aws-do-eks `fsdp.yaml-template`. No `FI_PROVIDER=efa` /
+`FI_EFA_USE_DEVICE_RDMA=1`: current aws-ofi-nccl and libfabric select EFA and GPUDirect RDMA on
+their own; those variables are for old versions (awsome-distributed-training efa-cheatsheet) and
+forcing RDMA breaks on types without it. EFA is used only if the pod *requests* the devices, so
+requests = limits = every EFA interface of the node (from the instance catalog).
+`/dev/shm` is a memory-backed emptyDir (NCCL and DataLoader workers need more than 64 MiB).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.eks_gpu_cluster.args import GpuNodeGroupArgs
+from components.eks_gpu_cluster.node_config import EFA_RESOURCE
+from components.training_job.args import TrainingJobArgs
+
+HF_TOKEN_KEY = "token"
+
+
+def default_command(job: TrainingJobArgs, gpus: int) -> list[str]:
+    return [
+        "bash", "-c",
+        f"torchrun --nproc_per_node={gpus} --nnodes={job.workers} examples/finetuning.py "
+        f"--num_epochs={job.num_epochs} --batch_size_training={job.batch_size} --enable_fsdp "
+        f"--model_name {job.model_name} --output_dir .",
+    ]
+
+
+def render_pytorchjob(
+    job: TrainingJobArgs,
+    group: GpuNodeGroupArgs,
+    *,
+    namespace: str,
+    etcd_host: str = "etcd",
+    etcd_port: int = 2379,
+    hf_secret_name: str | None = None,
+) -> dict[str, Any]:
+    facts = group.facts
+    devices: dict[str, int] = {}
+    if facts.gpu_resource:
+        devices[facts.gpu_resource] = facts.accelerators
+    if group.efa_enabled:
+        devices[EFA_RESOURCE] = facts.max_efa_interfaces
+    quantities = {k: str(v) for k, v in devices.items()}
+    env = [
+        {"name": "LOGLEVEL", "value": "INFO"},
+        {"name": "NCCL_DEBUG", "value": job.nccl_debug},
+        {"name": "NCCL_SOCKET_IFNAME", "value": "^lo"},
+        {"name": "TORCH_NCCL_ASYNC_ERROR_HANDLING", "value": "1"},
+    ]
+    if hf_secret_name:
+        ref = {"secretKeyRef": {"name": hf_secret_name, "key": HF_TOKEN_KEY}}
+        env += [{"name": "HF_TOKEN", "valueFrom": ref}, {"name": "HUGGING_FACE_HUB_TOKEN", "valueFrom": ref}]
+    elastic: dict[str, Any] = {
+        "rdzvBackend": job.rendezvous,
+        "minReplicas": job.elastic.min_replicas or job.workers,
+        "maxReplicas": job.elastic.max_replicas or job.workers,
+        "maxRestarts": job.elastic.max_restarts,
+    }
+    if job.rendezvous == "etcd":
+        elastic.update({"rdzvHost": etcd_host, "rdzvPort": etcd_port})
+    toleration_key = facts.gpu_resource or "nvidia.com/gpu"
+    pod_spec = {
+        "nodeSelector": {
+            "node.kubernetes.io/instance-type": group.instance_type,
+            "mlplat.io/node-group": group.name,
+        },
+        "tolerations": [{"key": toleration_key, "operator": "Exists", "effect": "NoSchedule"}],
+        "volumes": [{"name": "shmem", "emptyDir": {"medium": "Memory"}}],
+        "containers": [
+            {
+                "name": "pytorch",
+                "image": job.image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": job.command or default_command(job, facts.accelerators),
+                "env": env,
+                "resources": {"requests": dict(quantities), "limits": dict(quantities)},
+                "volumeMounts": [{"name": "shmem", "mountPath": "/dev/shm"}],
+            }
+        ],
+    }
+    return {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "PyTorchJob",
+        "metadata": {"name": job.name, "namespace": namespace,
+                     "labels": {"app.kubernetes.io/name": job.name, "app.kubernetes.io/part-of": "ml-platform"}},
+        "spec": {
+            "elasticPolicy": elastic,
+            "pytorchReplicaSpecs": {
+                "Worker": {
+                    "replicas": job.workers,
+                    "restartPolicy": "OnFailure",
+                    "template": {"metadata": {"labels": {"app.kubernetes.io/name": job.name}}, "spec": pod_spec},
+                }
+            },
+        },
+    }

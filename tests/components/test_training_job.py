@@ -1,0 +1,68 @@
+"""FSDP PyTorchJob: device requests from the catalog, secrets kept out, a golden rendering."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from components.eks_gpu_cluster.args import GpuNodeGroupArgs
+from components.training_job.args import TrainingJobArgs
+from components.training_job.render import render_pytorchjob
+from policies.rules.gpu import PYTORCHJOB_RESOURCES
+from tests.components.test_eks_gpu_cluster import CLUSTER, P4DE, P5
+from tests.helpers import ROOT, config, plan_config
+from tests.policies.helpers import check_resource
+
+GOLDEN = ROOT / "tests" / "components" / "golden" / "pytorchjob_p5x2.json"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fsdp:llama2"
+
+
+def _group(raw: dict) -> GpuNodeGroupArgs:
+    return GpuNodeGroupArgs.model_validate(raw)
+
+
+def test_golden_pytorchjob_p5_two_workers():
+    job = TrainingJobArgs(name="llama2-7b-fsdp", node_group="p5", workers=2, image=IMAGE)
+    rendered = render_pytorchjob(job, _group(P5), namespace="training", hf_secret_name="llama2-7b-fsdp-hf-token")
+    text = json.dumps(rendered, indent=2, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text(), "rendering changed; review, then rerun with UPDATE_GOLDEN=1"
+
+
+@pytest.mark.parametrize("raw,gpus,efa", [(P5, "8", "32"), (P4DE, "8", "4")])
+def test_requests_equal_limits_equal_the_node(raw, gpus, efa):
+    job = TrainingJobArgs(name="j", node_group=raw["name"], workers=2, image=IMAGE)
+    rendered = render_pytorchjob(job, _group(raw), namespace="training")
+    container = rendered["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["requests"] == {"nvidia.com/gpu": gpus, "vpc.amazonaws.com/efa": efa}
+    assert container["resources"]["limits"] == container["resources"]["requests"]
+    assert f"--nproc_per_node={gpus} --nnodes=2" in container["command"][2]
+    assert check_resource(PYTORCHJOB_RESOURCES, "kubernetes:kubeflow.org/v1:PyTorchJob", rendered) == []
+    names = {e["name"] for e in container["env"]}
+    assert {"NCCL_DEBUG", "NCCL_SOCKET_IFNAME", "TORCH_NCCL_ASYNC_ERROR_HANDLING"} <= names
+    assert not any(n.startswith("FI_") for n in names)
+
+
+def test_c10d_rendezvous_has_no_etcd_host():
+    job = TrainingJobArgs(name="j", node_group="p5", workers=2, image=IMAGE, rendezvous="c10d")
+    elastic = render_pytorchjob(job, _group(P5), namespace="t")["spec"]["elasticPolicy"]
+    assert elastic == {"rdzvBackend": "c10d", "minReplicas": 2, "maxReplicas": 2, "maxRestarts": 100}
+
+
+def test_hf_token_lives_only_in_a_secret(tmp_path):
+    job = {"name": "llama", "nodeGroup": "p5", "workers": 2, "image": IMAGE,
+           "hfToken": {"secure": "v1:hf-ciphertext"}}
+    view = plan_config(tmp_path, config(gpuCluster=CLUSTER, trainingJobs=[job]))
+    secret = view.get("kubernetes:core/v1:Secret", "mlplat-dev-job-llama-hf-token")
+    assert secret["inputs"]["stringData"] == "[secret]"
+    (pj,) = view.of_type("kubernetes:kubeflow.org/v1:PyTorchJob")
+    env = pj["inputs"]["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["env"]
+    token_env = next(e for e in env if e["name"] == "HF_TOKEN")
+    assert token_env == {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "llama-hf-token", "key": "token"}}}
+    assert secret["urn"] in pj["dependencies"]
+    (operator,) = view.of_type("kubernetes:kustomize/v2:Directory")
+    assert operator["urn"] in pj["dependencies"], "the CRD must exist first"
+    assert "hf-ciphertext" not in view.text() and "offline-secret-" not in view.text()

@@ -1,0 +1,72 @@
+"""Training-job config errors: unknown node group, too many workers, missing operators."""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks.config import parse
+from stacks.errors import ConfigError
+from tests.helpers import config
+from tests.stacks.test_config import _values
+
+GROUP = {"name": "p5", "instanceType": "p5.48xlarge", "availabilityZone": "us-east-1a", "maxSize": 2}
+JOB = {"name": "llama", "nodeGroup": "p5", "workers": 2, "image": "1.dkr.ecr.us-east-1.amazonaws.com/fsdp:v1"}
+
+
+def _cfg(job: dict, **cluster) -> dict:
+    return config(gpuCluster={"enabled": True, "publicAccessCidrs": ["198.51.100.0/24"], "nodeGroups": [GROUP],
+                              **cluster}, trainingJobs=[job])
+
+
+def _problems(cfg: dict) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse(_values(cfg))
+    return info.value.problems
+
+
+def test_valid_job():
+    assert parse(_values(_cfg(JOB))).training_jobs[0].rendezvous == "etcd"
+
+
+def test_unknown_node_group():
+    (line,) = _problems(_cfg(dict(JOB, nodeGroup="p6")))
+    assert line == "ml-platform:trainingJobs[0].nodeGroup: expected one of the GPU node groups (p5); found 'p6'"
+
+
+def test_more_workers_than_max_size():
+    (line,) = _problems(_cfg(dict(JOB, workers=3)))
+    assert line == "ml-platform:trainingJobs[0].workers: asks for up to 3 workers but node group 'p5' has maxSize 2"
+
+
+def test_etcd_rendezvous_without_etcd_operator():
+    (line,) = _problems(_cfg(JOB, operators={"etcd": False}))
+    assert line.startswith("ml-platform:trainingJobs[0].rendezvous: etcd rendezvous needs")
+    assert parse(_values(_cfg(dict(JOB, rendezvous="c10d"), operators={"etcd": False})))
+
+
+def test_job_without_training_operator_or_cluster():
+    (line,) = _problems(_cfg(JOB, operators={"trainingOperator": {"enabled": False}}))
+    assert "trainingOperator.enabled: true" in line
+    (line,) = _problems(config(trainingJobs=[JOB]))
+    assert line == "ml-platform:trainingJobs[0]: training jobs need gpuCluster.enabled: true"
+
+
+def test_image_needs_registry_and_pinned_tag():
+    (line,) = _problems(_cfg(dict(JOB, image="pytorch")))
+    assert line.startswith("ml-platform:trainingJobs[0].image: expected an image reference with a registry")
+    assert line.endswith("found 'pytorch'")
+
+
+def test_elastic_bounds():
+    (line,) = _problems(_cfg(dict(JOB, elastic={"minReplicas": 3})))
+    assert "workers (2) must be within [minReplicas, maxReplicas] = [3, 2]" in line
+
+
+def test_hf_token_must_be_a_secure_value():
+    values = _values(_cfg(dict(JOB, hfToken="hf_plaintext")))
+    with pytest.raises(ConfigError) as info:
+        parse(values)
+    (line,) = info.value.problems
+    assert line.startswith("ml-platform:trainingJobs[0].hfToken: expected a secret (pulumi config set --secret")
+    assert "hf_plaintext" not in line
+    assert parse(values, secret_keys={"ml-platform:trainingJobs"}).training_jobs[0].hf_token is not None
