@@ -29,9 +29,52 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("plan", type=Path, help="a plan written by `mlplat plan --json`")
     check.add_argument("--policy-config", type=Path, metavar="FILE",
                        help="pack config (default: policies/config/<environment of the plan>.json)")
+    inv = sub.add_parser("invoke", help="send a prompt to a deployed endpoint of a stack (needs AWS credentials)")
+    inv.add_argument("stack")
+    inv.add_argument("endpoint", help="the endpoint's name in the stack config (endpoints[].name)")
+    what = inv.add_mutually_exclusive_group(required=True)
+    what.add_argument("--message", help="user message (chat/TGI models) or text to embed")
+    what.add_argument("--file", type=Path, help="a JSON payload to send as is")
+    inv.add_argument("--system", help="system prompt for chat models")
+    inv.add_argument("--max-tokens", type=int, default=512)
+    inv.add_argument("--endpoint-name", help="the deployed endpoint's name (default: found by its prefix)")
+    inv.add_argument("--config-file", type=Path, metavar="PATH")
     ref = sub.add_parser("config-reference", help="print the configuration reference (Markdown)")
     ref.add_argument("--write", type=Path, metavar="FILE", help="write it to FILE instead")
     return p
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from components.catalog.jumpstart import PINNED
+    from mlplat.invoke import build_payload, invoke, render_answer
+    from stacks.config import parse
+    from stacks.errors import ConfigError
+
+    project = find_project()
+    stack_cfg = load_stack_config(project, args.stack, args.config_file)
+    os.environ.setdefault("MLPLAT_OFFLINE", "1")
+    try:
+        cfg = parse(stack_cfg.values, stack_cfg.secret_keys)
+    except ConfigError as exc:
+        raise InputError("invalid configuration: " + "; ".join(exc.problems)) from None
+    endpoint = next((e for e in cfg.endpoints if e.name == args.endpoint), None)
+    if endpoint is None:
+        known = ", ".join(e.name for e in cfg.endpoints) or "none"
+        raise InputError(f"stack {args.stack} has no endpoint {args.endpoint!r} (endpoints: {known})")
+    spec = PINNED.get(endpoint.model_id)
+    kind = spec.payload if spec else "tgi"
+    if args.file:
+        try:
+            payload = json.loads(args.file.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{args.file}: not a JSON payload: {exc}") from None
+    else:
+        payload = build_payload(kind, args.message, system=args.system, max_tokens=args.max_tokens)
+    name, body = invoke(region=cfg.region, prefix=f"{cfg.resource_prefix}-{endpoint.name}", kind=kind,
+                        payload=payload, endpoint_name=args.endpoint_name)
+    print(f"# {name}")
+    print(render_answer(kind, body))
+    return EXIT_OK
 
 
 def cmd_config_reference(args: argparse.Namespace) -> int:
@@ -103,7 +146,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"plan": cmd_plan, "check": cmd_check, "config-reference": cmd_config_reference}
+    handlers = {"plan": cmd_plan, "check": cmd_check, "invoke": cmd_invoke,
+                "config-reference": cmd_config_reference}
     try:
         return handlers[args.command](args)
     except InputError as exc:

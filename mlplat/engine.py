@@ -186,6 +186,8 @@ def run_program(
 
     from mlplat.mocks import PlatformMocks
 
+    # Tells the program it runs offline: no AWS calls (e.g. no live JumpStart spec resolution).
+    os.environ["MLPLAT_OFFLINE"] = "1"
     settings.ROOT.set(None)
     runtime_config.set_all_config(dict(config), list(secret_keys))
     renderer = PlanRenderer(root)

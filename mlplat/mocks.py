@@ -180,6 +180,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
                      "aws:eks/podIdentityAssociation:PodIdentityAssociation"):
             out = {"arn": self._arn("eks", f"{typ.split('/')[1].split(':')[0].lower()}/{state.get('clusterName')}/"
                                            f"{_uuid(seed)}")}
+        elif typ == "aws:sagemaker/endpointConfiguration:EndpointConfiguration":
+            out = {"arn": self._arn("sagemaker", f"endpoint-config/{phys}")}
         elif "arn" not in state and typ.startswith("aws:"):
             service = typ.split(":")[1].split("/")[0]
             out = {"arn": self._arn(service, f"{typ.rsplit(':', 1)[1].lower()}/{phys or rid}")}

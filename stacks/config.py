@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 
 from components.base import StrictModel, Tags
 from components.eks_gpu_cluster.args import GpuClusterArgs
+from components.jumpstart_endpoint.args import EndpointArgs
 from components.network import NetworkArgs
 from components.training_job.args import TrainingJobArgs
 from stacks.errors import NAMESPACE, ConfigError, annotation_at, describe, key_path
@@ -72,9 +73,7 @@ class PlatformConfig(StrictModel):
         default_factory=list, description="FSDP PyTorchJobs run on the GPU cluster's node groups."
     )
     canvas: NotYetAvailable = Field(default_factory=NotYetAvailable, description="SageMaker Canvas domain.")
-    endpoints: list[dict[str, Any]] = Field(
-        default_factory=list, max_length=0, description="JumpStart endpoints (not available in this release)."
-    )
+    endpoints: list[EndpointArgs] = Field(default_factory=list, description="SageMaker JumpStart endpoints.")
     bedrock: NotYetAvailable = Field(default_factory=NotYetAvailable, description="Bedrock customization.")
     live_chat: NotYetAvailable = Field(default_factory=NotYetAvailable, description="Lex + Talkdesk live chat.")
 
@@ -92,78 +91,6 @@ class PlatformConfig(StrictModel):
     @property
     def resource_prefix(self) -> str:
         return f"mlplat-{self.environment}"
-
-
-def _cross_checks(cfg: PlatformConfig) -> list[tuple[tuple[Any, ...], str]]:
-    """Checks that span keys; each returns (loc, message)."""
-    problems: list[tuple[tuple[Any, ...], str]] = []
-    for i, az in enumerate(cfg.network.availability_zones):
-        if not az.startswith(cfg.region):
-            problems.append(
-                (("network", "availabilityZones", i), f"expected an AZ of region {cfg.region}; found {az!r}")
-            )
-    problems += _cluster_checks(cfg)
-    problems += _training_job_checks(cfg)
-    return problems
-
-
-def _training_job_checks(cfg: PlatformConfig) -> list[tuple[tuple[Any, ...], str]]:
-    problems: list[tuple[tuple[Any, ...], str]] = []
-    cluster = cfg.gpu_cluster
-    groups = {g.name: g for g in cluster.node_groups}
-    names = [j.name for j in cfg.training_jobs]
-    for i, job in enumerate(cfg.training_jobs):
-        loc = ("trainingJobs", i)
-        if not cluster.enabled:
-            problems.append((loc, "training jobs need gpuCluster.enabled: true"))
-            continue
-        if names.count(job.name) > 1:
-            problems.append(((*loc, "name"), f"job names must be unique; {job.name!r} appears {names.count(job.name)} "
-                                             "times"))
-        group = groups.get(job.node_group)
-        if group is None:
-            problems.append(((*loc, "nodeGroup"), f"expected one of the GPU node groups "
-                                                  f"({', '.join(groups) or 'none defined'}); found {job.node_group!r}"))
-        else:
-            top = job.elastic.max_replicas or job.workers
-            if top > group.max_size:
-                problems.append(((*loc, "workers"), f"asks for up to {top} workers but node group {group.name!r} has "
-                                                    f"maxSize {group.max_size}"))
-        if not cluster.operators.training_operator.enabled:
-            problems.append((loc, "PyTorchJobs need gpuCluster.operators.trainingOperator.enabled: true"))
-        if job.rendezvous == "etcd" and not cluster.operators.etcd:
-            problems.append(((*loc, "rendezvous"), "etcd rendezvous needs gpuCluster.operators.etcd: true "
-                                                   "(or use rendezvous: c10d)"))
-    return problems
-
-
-def _cluster_checks(cfg: PlatformConfig) -> list[tuple[tuple[Any, ...], str]]:
-    problems: list[tuple[tuple[Any, ...], str]] = []
-    cluster = cfg.gpu_cluster
-    if not cluster.enabled:
-        return problems
-    azs = cfg.network.availability_zones
-    reservation_azs: dict[str, tuple[int, str]] = {}
-    for i, group in enumerate(cluster.node_groups):
-        loc = ("gpuCluster", "nodeGroups", i)
-        if group.availability_zone not in azs:
-            problems.append(((*loc, "availabilityZone"), f"expected one of the network's AZs ({', '.join(azs)}); "
-                                                         f"found {group.availability_zone!r}"))
-        rid = group.capacity_reservation_id
-        if rid:
-            first = reservation_azs.setdefault(rid, (i, group.availability_zone))
-            if first[1] != group.availability_zone:
-                problems.append(((*loc, "capacityReservationId"),
-                                 f"reservation {rid} is used by nodeGroups[{first[0]}] in {first[1]}; a reservation "
-                                 f"lives in one AZ, found {group.availability_zone!r}"))
-    public = cluster.endpoint_public_access
-    if public is None:
-        public = cfg.defaults.cluster_endpoint_public
-    if public and not cluster.public_access_cidrs:
-        problems.append((("gpuCluster", "publicAccessCidrs"),
-                         "expected the CIDRs allowed to reach the public API endpoint (the endpoint is public in "
-                         f"{cfg.environment}); found none (or set endpointPublicAccess: false)"))
-    return problems
 
 
 def _apply_defaults(cfg: PlatformConfig) -> PlatformConfig:
@@ -230,7 +157,9 @@ def parse(values: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Platf
         cfg = PlatformConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(problems + describe(PlatformConfig, exc)) from None
-    problems += [f"{key_path(loc)}: {msg}" for loc, msg in _cross_checks(cfg)]
+    from stacks.checks import cross_checks
+
+    problems += [f"{key_path(loc)}: {msg}" for loc, msg in cross_checks(cfg)]
     if problems:
         raise ConfigError(problems)
     return _apply_defaults(cfg)

@@ -61,6 +61,8 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
     if cluster is not None:
         _cluster_workloads(cfg, cluster, identity.account_id, partition.partition, key.key_arn, provider)
 
+    endpoints = _endpoints(cfg, key.key_arn, network, identity.account_id, partition.partition, aws_opts)
+
     outputs: dict[str, Any] = {
         "environment": cfg.environment,
         "region": cfg.region,
@@ -77,6 +79,8 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
                 "nodeGroupNames": cluster.node_group_names,
             }
         )
+    if endpoints:
+        outputs["endpointNames"] = {name: ep.endpoint_name for name, ep in endpoints.items()}
     return outputs
 
 
@@ -112,3 +116,52 @@ def _cluster_workloads(cfg: PlatformConfig, cluster: Any, account_id: Any, parti
             depends_on=[r for r in (operators.training_operator,) if r is not None],
             opts=k8s_opts,
         )
+
+
+def resolve_specs(cfg: PlatformConfig) -> dict[str, Any]:
+    """The JumpStart spec of every endpoint: pinned, or read from the public hub at deploy time."""
+    from components.catalog.jumpstart import PINNED, resolve_live
+
+    specs = {}
+    for ep in cfg.endpoints:
+        pinned = PINNED.get(ep.model_id)
+        if pinned is not None and ep.model_version in (None, pinned.version):
+            specs[ep.name] = pinned
+        else:
+            specs[ep.name] = resolve_live(ep.model_id, ep.model_version, cfg.region)
+    return specs
+
+
+def _endpoints(cfg: PlatformConfig, key_arn: Any, network: Network, account_id: Any, partition: Any,
+               aws_opts: pulumi.ResourceOptions) -> dict[str, Any]:
+    if not cfg.endpoints:
+        return {}
+    from components.jumpstart_endpoint.component import JumpStartEndpoint
+    from components.storage import BucketOptions, LifecycleRule, SecureBucket
+
+    specs = resolve_specs(cfg)
+    capture = None
+    if any(ep.data_capture.enabled for ep in cfg.endpoints):
+        bucket = SecureBucket(
+            f"{cfg.resource_prefix}-inference-capture",
+            BucketOptions(kms_key_arn=key_arn, lifecycle=(LifecycleRule("expire-captures", expire_days=90),)),
+            opts=aws_opts,
+        )
+        capture = (bucket.bucket_name, bucket.bucket_arn)
+    return {
+        ep.name: JumpStartEndpoint(
+            f"{cfg.resource_prefix}-{ep.name}",
+            ep,
+            specs[ep.name],
+            region=cfg.region,
+            account_id=account_id,
+            partition=partition,
+            kms_key_arn=key_arn,
+            vpc_id=network.vpc_id,
+            vpc_cidr=network.vpc_cidr,
+            subnet_ids=list(network.private_subnet_ids.values()),
+            capture_bucket=capture,
+            opts=aws_opts,
+        )
+        for ep in cfg.endpoints
+    }

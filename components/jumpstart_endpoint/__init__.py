@@ -1,0 +1,1 @@
+"""SageMaker JumpStart endpoints from the pinned catalog (or the public hub at deploy time)."""

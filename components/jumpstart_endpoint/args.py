@@ -1,0 +1,49 @@
+"""`ml-platform:endpoints[]`."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from components.base import StrictModel
+
+
+class Autoscaling(StrictModel):
+    min_capacity: int = Field(default=1, ge=1, le=100, description="Minimum instances.")
+    max_capacity: int = Field(default=2, ge=1, le=100, description="Maximum instances.")
+    target_invocations_per_instance: int = Field(
+        default=50, ge=1, description="Target of SageMakerVariantInvocationsPerInstance (per minute)."
+    )
+    scale_in_cooldown: int = Field(default=600, ge=0, description="Seconds between scale-in activities.")
+    scale_out_cooldown: int = Field(default=60, ge=0, description="Seconds between scale-out activities.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaling:
+        if self.min_capacity > self.max_capacity:
+            raise ValueError(f"minCapacity ({self.min_capacity}) must not exceed maxCapacity ({self.max_capacity})")
+        return self
+
+
+class DataCapture(StrictModel):
+    enabled: bool = Field(default=False, description="Capture requests and responses to S3.")
+    sampling_percentage: int = Field(default=20, ge=1, le=100, description="Share of requests captured.")
+
+
+class EndpointArgs(StrictModel):
+    name: str = Field(
+        max_length=30, pattern=r"^[a-z0-9](-?[a-z0-9])*$",
+        description="Endpoint name within the stack (30 characters: SageMaker names stop at 63 with the prefix).",
+    )
+    model_id: str = Field(description="JumpStart model id, e.g. huggingface-llm-mixtral-8x7b-instruct.")
+    model_version: str | None = Field(
+        default=None, description="Spec version (default: the pinned one; others are read from the hub at deploy)."
+    )
+    instance_type: str | None = Field(default=None, description="Instance type (default: the model's default).")
+    initial_instance_count: int = Field(default=1, ge=1, le=100, description="Instances at creation.")
+    autoscaling: Autoscaling | None = Field(default=None, description="Target tracking on invocations per instance.")
+    model_package_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[\w-]+(/\d+)?$",
+        description="AWS Marketplace model package ARN for this region (subscribe to the listing first).",
+    )
+    accept_eula: bool = Field(default=False, description="Accept the model's EULA (required for gated models).")
+    data_capture: DataCapture = Field(default_factory=DataCapture, description="Data capture to S3.")

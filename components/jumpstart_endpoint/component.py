@@ -1,0 +1,213 @@
+"""`JumpStartEndpoint`: execution role, network-isolated model, endpoint config, endpoint, autoscaling.
+
+A change of model or endpoint configuration replaces the endpoint (a new auto-named endpoint is
+created, then the old one and its scaling target are deleted) instead of updating it in place:
+SageMaker refuses `UpdateEndpoint` on a variant registered with Application Auto Scaling, so an
+in-place update would fight the scaling target. Clients read the name from the stack output.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.catalog.jumpstart import DLC_ACCOUNTS, JumpStartSpec
+from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
+from components.jumpstart_endpoint.args import EndpointArgs
+
+VARIANT = "AllTraffic"
+
+
+def execution_policy(spec: JumpStartSpec, *, region: str, account_id: str, partition: str, key_arn: str,
+                     endpoint_prefix: str, capture_bucket_arn: str | None) -> dict[str, Any]:
+    """Least privilege for the model container host (pure, unit-tested)."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "Logs", "Effect": "Allow",
+         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": f"arn:{partition}:logs:{region}:{account_id}:log-group:/aws/sagemaker/Endpoints/"
+                     f"{endpoint_prefix}*"},
+        {"Sid": "Metrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
+         "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/Endpoints", "AWS/SageMaker"]}}},
+        {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey",
+                                                     "kms:CreateGrant"], "Resource": key_arn},
+        {"Sid": "VpcDescribe", "Effect": "Allow",
+         "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"], "Resource": "*"},
+        {"Sid": "VpcEnis", "Effect": "Allow",
+         "Action": ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+         "Resource": [f"arn:{partition}:ec2:{region}:{account_id}:{kind}/*"
+                      for kind in ("network-interface", "subnet", "security-group")]},
+    ]
+    if spec.image_repository:
+        statements += [
+            {"Sid": "EcrAuth", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
+            {"Sid": "EcrPull", "Effect": "Allow",
+             "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+             "Resource": f"arn:{partition}:ecr:{region}:{DLC_ACCOUNTS[region]}:repository/"
+                         f"{spec.image_repository_name()}"},
+        ]
+    if spec.artifact_key:
+        bucket = f"jumpstart-cache-prod-{region}"
+        prefix = spec.artifact_key
+        statements += [
+            {"Sid": "ModelArtifacts", "Effect": "Allow", "Action": ["s3:GetObject"],
+             "Resource": f"arn:{partition}:s3:::{bucket}/{prefix}{'' if spec.artifact_compressed else '*'}"},
+            {"Sid": "ModelArtifactsList", "Effect": "Allow", "Action": ["s3:ListBucket"],
+             "Resource": f"arn:{partition}:s3:::{bucket}",
+             "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}},
+        ]
+    if capture_bucket_arn:
+        statements.append({"Sid": "DataCapture", "Effect": "Allow", "Action": ["s3:PutObject"],
+                           "Resource": f"{capture_bucket_arn}/{endpoint_prefix}/*"})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+class JumpStartEndpoint(pulumi.ComponentResource):
+    endpoint_name: pulumi.Output[str]
+    endpoint_arn: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: EndpointArgs,
+        spec: JumpStartSpec,
+        *,
+        region: str,
+        account_id: pulumi.Input[str],
+        partition: pulumi.Input[str],
+        kms_key_arn: pulumi.Input[str],
+        vpc_id: pulumi.Input[str],
+        vpc_cidr: pulumi.Input[str],
+        subnet_ids: list[pulumi.Input[str]],
+        capture_bucket: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlplat:sagemaker:JumpStartEndpoint", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        instance_type = args.instance_type or spec.default_instance_type
+        instance = SAGEMAKER_INSTANCES[instance_type]
+        # Only an endpoint that captures may write to the capture bucket.
+        capture_name, capture_arn = capture_bucket if capture_bucket and args.data_capture.enabled else (None, None)
+
+        trust = pulumi.Output.from_input(account_id).apply(lambda acct: json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                           "Action": "sts:AssumeRole",
+                           "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}],
+        }))
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, opts=child)
+        policy = pulumi.Output.all(account_id, partition, kms_key_arn, capture_arn).apply(
+            lambda a: json.dumps(execution_policy(spec, region=region, account_id=a[0], partition=a[1],
+                                                  key_arn=a[2], endpoint_prefix=name, capture_bucket_arn=a[3]))
+        )
+        role_policy = aws.iam.RolePolicy(f"{name}-role", role=role.id, policy=policy, opts=child)
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=vpc_id,
+            description=f"SageMaker endpoint {name}: HTTPS to VPC endpoints only",
+            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443,
+                                                    cidr_blocks=[vpc_cidr], description="VPC endpoints")],
+            opts=child,
+        )
+        model = aws.sagemaker.Model(
+            f"{name}-model",
+            execution_role_arn=role.arn,
+            primary_container=self._container(args, spec, region, instance.gpus),
+            enable_network_isolation=True,
+            vpc_config=aws.sagemaker.ModelVpcConfigArgs(subnets=subnet_ids, security_group_ids=[sg.id]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+        )
+        variant = aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+            variant_name=VARIANT,
+            model_name=model.name,
+            instance_type=instance_type,
+            initial_instance_count=args.initial_instance_count,
+            container_startup_health_check_timeout_in_seconds=spec.health_check_timeout_s,
+            model_data_download_timeout_in_seconds=spec.download_timeout_s,
+            volume_size_in_gb=None if instance.nvme else 100,
+        )
+        capture = None
+        if capture_name is not None:
+            capture = aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
+                enable_capture=True,
+                initial_sampling_percentage=args.data_capture.sampling_percentage,
+                destination_s3_uri=pulumi.Output.concat("s3://", capture_name, f"/{name}"),
+                kms_key_id=kms_key_arn,
+                capture_options=[
+                    aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode=m)
+                    for m in ("Input", "Output")
+                ],
+            )
+        config = aws.sagemaker.EndpointConfiguration(
+            f"{name}-config", production_variants=[variant], kms_key_arn=kms_key_arn, data_capture_config=capture,
+            opts=child,
+        )
+        endpoint = aws.sagemaker.Endpoint(
+            f"{name}-endpoint",
+            endpoint_config_name=config.name,
+            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["endpointConfigName"]),
+        )
+        if args.autoscaling is not None:
+            scaling = args.autoscaling
+            target = aws.appautoscaling.Target(
+                f"{name}-scaling",
+                service_namespace="sagemaker",
+                scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+                resource_id=pulumi.Output.concat("endpoint/", endpoint.name, f"/variant/{VARIANT}"),
+                min_capacity=scaling.min_capacity,
+                max_capacity=scaling.max_capacity,
+                opts=child,
+            )
+            aws.appautoscaling.Policy(
+                f"{name}-invocations",
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                scalable_dimension=target.scalable_dimension,
+                resource_id=target.resource_id,
+                target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(  # noqa: E501
+                    target_value=float(scaling.target_invocations_per_instance),
+                    predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(  # noqa: E501
+                        predefined_metric_type="SageMakerVariantInvocationsPerInstance"
+                    ),
+                    scale_in_cooldown=scaling.scale_in_cooldown,
+                    scale_out_cooldown=scaling.scale_out_cooldown,
+                ),
+                opts=child,
+            )
+        self.endpoint_name = endpoint.name
+        self.endpoint_arn = endpoint.arn
+        self.role_arn = role.arn
+        self.register_outputs({"endpointName": self.endpoint_name, "endpointArn": self.endpoint_arn,
+                               "roleArn": self.role_arn})
+
+    @staticmethod
+    def _container(args: EndpointArgs, spec: JumpStartSpec, region: str,
+                   gpus: int) -> aws.sagemaker.ModelPrimaryContainerArgs:
+        if spec.marketplace:
+            return aws.sagemaker.ModelPrimaryContainerArgs(model_package_name=args.model_package_arn)
+        env = spec.env_for(gpus)
+        if spec.artifact_compressed:
+            return aws.sagemaker.ModelPrimaryContainerArgs(
+                image=spec.image_uri(region), model_data_url=spec.artifact_uri(region), environment=env
+            )
+        return aws.sagemaker.ModelPrimaryContainerArgs(
+            image=spec.image_uri(region),
+            environment=env,
+            model_data_source=aws.sagemaker.ModelPrimaryContainerModelDataSourceArgs(
+                s3_data_sources=[aws.sagemaker.ModelPrimaryContainerModelDataSourceS3DataSourceArgs(
+                    s3_uri=spec.artifact_uri(region),
+                    s3_data_type="S3Prefix",
+                    compression_type="None",
+                    model_access_config=aws.sagemaker.ModelPrimaryContainerModelDataSourceS3DataSourceModelAccessConfigArgs(  # noqa: E501
+                        accept_eula=True
+                    )
+                    if spec.gated
+                    else None,
+                )]
+            ),
+        )

@@ -1,0 +1,160 @@
+"""`SecureBucket`: the one way this platform creates S3 buckets.
+
+SSE-KMS with the environment key (bucket keys on), all public access blocked, ACLs disabled
+(BucketOwnerEnforced), versioning, TLS-only bucket policy, optional lifecycle and CORS rules.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class LifecycleRule:
+    id: str
+    prefix: str = ""
+    expire_days: int | None = None
+    noncurrent_expire_days: int | None = 30
+    abort_multipart_days: int = 7
+
+
+@dataclass(frozen=True)
+class CorsRule:
+    allowed_methods: tuple[str, ...]
+    allowed_origins: tuple[str, ...]
+    allowed_headers: tuple[str, ...] = ("*",)
+    expose_headers: tuple[str, ...] = ()
+    max_age_seconds: int = 3000
+
+
+@dataclass(frozen=True)
+class BucketOptions:
+    kms_key_arn: pulumi.Input[str]
+    force_destroy: bool = False
+    lifecycle: tuple[LifecycleRule, ...] = ()
+    cors: tuple[CorsRule, ...] = ()
+    bucket_name: str | None = None
+    extra_policy_statements: tuple = field(default=())
+
+
+def tls_only_policy(bucket_arn: str, extra: tuple = ()) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+                *extra,
+            ],
+        }
+    )
+
+
+class SecureBucket(pulumi.ComponentResource):
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, options: BucketOptions, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplat:storage:SecureBucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(
+            name,
+            bucket=options.bucket_name,
+            force_destroy=options.force_destroy,
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-sse",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(  # noqa: E501
+                        sse_algorithm="aws:kms", kms_master_key_id=options.kms_key_arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        pab = aws.s3.BucketPublicAccessBlock(
+            f"{name}-pab",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(lambda arn: tls_only_policy(arn, options.extra_policy_statements)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[pab]),
+        )
+        if options.lifecycle:
+            aws.s3.BucketLifecycleConfiguration(
+                f"{name}-lifecycle",
+                bucket=bucket.id,
+                rules=[_lifecycle_rule(r) for r in options.lifecycle],
+                opts=child,
+            )
+        if options.cors:
+            aws.s3.BucketCorsConfiguration(
+                f"{name}-cors",
+                bucket=bucket.id,
+                cors_rules=[
+                    aws.s3.BucketCorsConfigurationCorsRuleArgs(
+                        allowed_methods=list(c.allowed_methods),
+                        allowed_origins=list(c.allowed_origins),
+                        allowed_headers=list(c.allowed_headers),
+                        expose_headers=list(c.expose_headers) or None,
+                        max_age_seconds=c.max_age_seconds,
+                    )
+                    for c in options.cors
+                ],
+                opts=child,
+            )
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.register_outputs({"bucketName": self.bucket_name, "bucketArn": self.bucket_arn})
+
+
+def _lifecycle_rule(rule: LifecycleRule) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id=rule.id,
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=rule.prefix),
+        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=rule.expire_days)
+        if rule.expire_days
+        else None,
+        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+            noncurrent_days=rule.noncurrent_expire_days
+        )
+        if rule.noncurrent_expire_days
+        else None,
+        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+            days_after_initiation=rule.abort_multipart_days
+        ),
+    )

@@ -1,0 +1,132 @@
+"""Checks that span keys (AZs, node groups, reservations, jobs, endpoints); each yields (key path, message).
+
+They run after the structural validation of `stacks/config.py` succeeded, so they can rely on types.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from stacks.config import PlatformConfig
+
+Problems = list[tuple[tuple[Any, ...], str]]
+
+
+def cross_checks(cfg: PlatformConfig) -> Problems:
+    """Checks that span keys; each returns (loc, message)."""
+    problems: Problems = []
+    for i, az in enumerate(cfg.network.availability_zones):
+        if not az.startswith(cfg.region):
+            problems.append(
+                (("network", "availabilityZones", i), f"expected an AZ of region {cfg.region}; found {az!r}")
+            )
+    problems += _cluster_checks(cfg)
+    problems += _training_job_checks(cfg)
+    problems += _endpoint_checks(cfg)
+    return problems
+
+
+def offline() -> bool:
+    """True under `mlplat plan` (no AWS calls allowed); the real engine may resolve live specs."""
+    return os.environ.get("MLPLAT_OFFLINE") == "1"
+
+
+def _endpoint_checks(cfg: PlatformConfig) -> Problems:
+    from components.catalog.jumpstart import PINNED
+    from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
+
+    problems: Problems = []
+    names = [e.name for e in cfg.endpoints]
+    for i, ep in enumerate(cfg.endpoints):
+        loc = ("endpoints", i)
+        if names.count(ep.name) > 1:
+            problems.append(((*loc, "name"), f"endpoint names must be unique; {ep.name!r} is used "
+                                             f"{names.count(ep.name)} times"))
+        spec = PINNED.get(ep.model_id)
+        if spec is None or (ep.model_version not in (None, spec.version)):
+            if offline():
+                what = (f"unknown JumpStart model id; pinned ids: {', '.join(sorted(PINNED))}" if spec is None else
+                        f"version {ep.model_version} is not pinned (pinned: {spec.version}); offline plans use "
+                        "pinned specs")
+                problems.append(((*loc, "modelId" if spec is None else "modelVersion"),
+                                 f"{what}; found {ep.model_id if spec is None else ep.model_version!r}"))
+            continue
+        instance = ep.instance_type or spec.default_instance_type
+        if instance not in spec.supported_instance_types:
+            supported = ", ".join(spec.supported_instance_types)
+            problems.append(((*loc, "instanceType"), f"{ep.model_id} supports {supported}; found {instance!r}"))
+        elif instance not in SAGEMAKER_INSTANCES:
+            problems.append(((*loc, "instanceType"), f"no price/GPU facts for {instance} in the catalog"))
+        if spec.marketplace and not ep.model_package_arn:
+            problems.append(((*loc, "modelPackageArn"), f"{ep.model_id} is an AWS Marketplace model: subscribe to "
+                                                        "its listing, then set the model package ARN of "
+                                                        f"{cfg.region}; found none"))
+        if ep.model_package_arn and f":sagemaker:{cfg.region}:" not in ep.model_package_arn:
+            problems.append(((*loc, "modelPackageArn"), f"expected a model package ARN in {cfg.region} (they are "
+                                                        f"per region); found {ep.model_package_arn!r}"))
+        if not spec.marketplace and ep.model_package_arn:
+            problems.append(((*loc, "modelPackageArn"), f"{ep.model_id} is not a Marketplace model; remove it"))
+        if spec.gated and not ep.accept_eula:
+            problems.append(((*loc, "acceptEula"), f"{ep.model_id} is gated: set acceptEula: true after reading "
+                                                   "its license; found false"))
+    return problems
+
+
+def _training_job_checks(cfg: PlatformConfig) -> Problems:
+    problems: Problems = []
+    cluster = cfg.gpu_cluster
+    groups = {g.name: g for g in cluster.node_groups}
+    names = [j.name for j in cfg.training_jobs]
+    for i, job in enumerate(cfg.training_jobs):
+        loc = ("trainingJobs", i)
+        if not cluster.enabled:
+            problems.append((loc, "training jobs need gpuCluster.enabled: true"))
+            continue
+        if names.count(job.name) > 1:
+            problems.append(((*loc, "name"), f"job names must be unique; {job.name!r} appears {names.count(job.name)} "
+                                             "times"))
+        group = groups.get(job.node_group)
+        if group is None:
+            problems.append(((*loc, "nodeGroup"), f"expected one of the GPU node groups "
+                                                  f"({', '.join(groups) or 'none defined'}); found {job.node_group!r}"))
+        else:
+            top = job.elastic.max_replicas or job.workers
+            if top > group.max_size:
+                problems.append(((*loc, "workers"), f"asks for up to {top} workers but node group {group.name!r} has "
+                                                    f"maxSize {group.max_size}"))
+        if not cluster.operators.training_operator.enabled:
+            problems.append((loc, "PyTorchJobs need gpuCluster.operators.trainingOperator.enabled: true"))
+        if job.rendezvous == "etcd" and not cluster.operators.etcd:
+            problems.append(((*loc, "rendezvous"), "etcd rendezvous needs gpuCluster.operators.etcd: true "
+                                                   "(or use rendezvous: c10d)"))
+    return problems
+
+
+def _cluster_checks(cfg: PlatformConfig) -> Problems:
+    problems: Problems = []
+    cluster = cfg.gpu_cluster
+    if not cluster.enabled:
+        return problems
+    azs = cfg.network.availability_zones
+    reservation_azs: dict[str, tuple[int, str]] = {}
+    for i, group in enumerate(cluster.node_groups):
+        loc = ("gpuCluster", "nodeGroups", i)
+        if group.availability_zone not in azs:
+            problems.append(((*loc, "availabilityZone"), f"expected one of the network's AZs ({', '.join(azs)}); "
+                                                         f"found {group.availability_zone!r}"))
+        rid = group.capacity_reservation_id
+        if rid:
+            first = reservation_azs.setdefault(rid, (i, group.availability_zone))
+            if first[1] != group.availability_zone:
+                problems.append(((*loc, "capacityReservationId"),
+                                 f"reservation {rid} is used by nodeGroups[{first[0]}] in {first[1]}; a reservation "
+                                 f"lives in one AZ, found {group.availability_zone!r}"))
+    public = cluster.endpoint_public_access
+    if public is None:
+        public = cfg.defaults.cluster_endpoint_public
+    if public and not cluster.public_access_cidrs:
+        problems.append((("gpuCluster", "publicAccessCidrs"),
+                         "expected the CIDRs allowed to reach the public API endpoint (the endpoint is public in "
+                         f"{cfg.environment}); found none (or set endpointPublicAccess: false)"))
+    return problems

@@ -1,0 +1,200 @@
+"""JumpStart endpoints per model: container, isolation, KMS, autoscaling, Marketplace path, API shapes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.catalog.jumpstart import PINNED, resolve_live, spec_from_hub_document
+from tests.botocore_shapes import enum_values, validate
+from tests.helpers import config, plan_config
+
+SOLAR_ARN = "arn:aws:sagemaker:us-east-1:865070037744:model-package/upstage-solar-mini-chat-quant-v1"
+ENDPOINTS = [
+    {"name": "mixtral", "modelId": "huggingface-llm-mixtral-8x7b-instruct",
+     "autoscaling": {"minCapacity": 1, "maxCapacity": 3, "targetInvocationsPerInstance": 20},
+     "dataCapture": {"enabled": True}},
+    {"name": "bge", "modelId": "huggingface-sentencesimilarity-bge-large-en", "instanceType": "ml.g5.xlarge"},
+    {"name": "solar", "modelId": "upstage-solar-mini-chat-quant", "modelPackageArn": SOLAR_ARN},
+]
+
+
+@pytest.fixture(scope="module")
+def view(tmp_path_factory):
+    return plan_config(tmp_path_factory.mktemp("ep"), config(endpoints=ENDPOINTS))
+
+
+def _get(view, typ, name):
+    return view.get(f"aws:sagemaker/{typ}", name)
+
+
+def test_mixtral_container_env_follows_gpus(view):
+    model = _get(view, "model:Model", "mlplat-dev-mixtral-model")["inputs"]
+    container = model["primaryContainer"]
+    assert container["image"] == ("763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
+                                  "2.1.1-tgi1.4.0-gpu-py310-cu121-ubuntu20.04")
+    assert container["environment"]["SM_NUM_GPUS"] == "8"
+    assert container["environment"]["MAX_INPUT_LENGTH"] == "32785"
+    assert all(isinstance(v, str) for v in container["environment"].values())
+    source = container["modelDataSource"]["s3DataSources"][0]
+    assert source == {"s3Uri": "s3://jumpstart-cache-prod-us-east-1/huggingface-llm/huggingface-llm-mixtral-8x7b-"
+                               "instruct/artifacts/inference-prepack/v1.0.0/",
+                      "s3DataType": "S3Prefix", "compressionType": "None"}
+    assert model["enableNetworkIsolation"] is True
+    assert len(model["vpcConfig"]["subnets"]) == 2
+
+
+def test_bge_uses_compressed_artifact_and_no_gpu_env(view):
+    container = _get(view, "model:Model", "mlplat-dev-bge-model")["inputs"]["primaryContainer"]
+    assert container["modelDataUrl"].endswith("infer-prepack-huggingface-sentencesimilarity-bge-large-en.tar.gz")
+    assert "SM_NUM_GPUS" not in container["environment"]
+    variant = _get(view, "endpointConfiguration:EndpointConfiguration",
+                   "mlplat-dev-bge-config")["inputs"]["productionVariants"][0]
+    assert variant["instanceType"] == "ml.g5.xlarge"
+    assert "volumeSizeInGb" not in variant, "NVMe instances reject VolumeSizeInGB"
+
+
+def test_marketplace_model_package_without_environment(view):
+    model = _get(view, "model:Model", "mlplat-dev-solar-model")["inputs"]
+    assert model["primaryContainer"] == {"modelPackageName": SOLAR_ARN}
+    assert model["enableNetworkIsolation"] is True
+    variant = _get(view, "endpointConfiguration:EndpointConfiguration",
+                   "mlplat-dev-solar-config")["inputs"]["productionVariants"][0]
+    assert variant["instanceType"] == "ml.g5.2xlarge"
+
+
+def test_endpoint_config_kms_timeouts_and_capture(view):
+    key = view.get("aws:kms/key:Key", "mlplat-dev-data-key")["outputs"]["arn"]
+    cfg = _get(view, "endpointConfiguration:EndpointConfiguration", "mlplat-dev-mixtral-config")["inputs"]
+    assert cfg["kmsKeyArn"] == key
+    variant = cfg["productionVariants"][0]
+    assert variant["variantName"] == "AllTraffic"
+    assert variant["containerStartupHealthCheckTimeoutInSeconds"] == 3600
+    assert variant["modelDataDownloadTimeoutInSeconds"] == 3600
+    capture = cfg["dataCaptureConfig"]
+    bucket = view.get("aws:s3/bucket:Bucket", "mlplat-dev-inference-capture")["outputs"]["bucket"]
+    assert capture["destinationS3Uri"] == f"s3://{bucket}/mlplat-dev-mixtral"
+    assert capture["kmsKeyId"] == key
+    assert "dataCaptureConfig" not in _get(view, "endpointConfiguration:EndpointConfiguration",
+                                           "mlplat-dev-bge-config")["inputs"]
+
+
+def test_autoscaling_target_and_policy(view):
+    endpoint = _get(view, "endpoint:Endpoint", "mlplat-dev-mixtral-endpoint")
+    target = view.get("aws:appautoscaling/target:Target", "mlplat-dev-mixtral-scaling")["inputs"]
+    assert target["resourceId"] == f"endpoint/{endpoint['outputs']['name']}/variant/AllTraffic"
+    assert target["scalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    assert (target["minCapacity"], target["maxCapacity"]) == (1, 3)
+    policy = view.get("aws:appautoscaling/policy:Policy", "mlplat-dev-mixtral-invocations")["inputs"]
+    tracking = policy["targetTrackingScalingPolicyConfiguration"]
+    assert tracking["predefinedMetricSpecification"] == {
+        "predefinedMetricType": "SageMakerVariantInvocationsPerInstance"}
+    assert tracking["targetValue"] == 20
+    assert len(view.of_type("aws:appautoscaling/target:Target")) == 1
+
+
+def test_execution_role_is_least_privilege(view):
+    role = view.get("aws:iam/role:Role", "mlplat-dev-mixtral-role")
+    trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    policy = json.loads(view.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-mixtral-role")["inputs"]["policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["ModelArtifacts"]["Resource"] == (
+        "arn:aws:s3:::jumpstart-cache-prod-us-east-1/huggingface-llm/huggingface-llm-mixtral-8x7b-instruct/"
+        "artifacts/inference-prepack/v1.0.0/*")
+    assert by_sid["EcrPull"]["Resource"] == (
+        "arn:aws:ecr:us-east-1:763104351884:repository/huggingface-pytorch-tgi-inference")
+    assert by_sid["Kms"]["Resource"] == view.get("aws:kms/key:Key", "mlplat-dev-data-key")["outputs"]["arn"]
+    assert by_sid["DataCapture"]["Action"] == ["s3:PutObject"]
+    solar = json.loads(view.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-solar-role")["inputs"]["policy"])
+    assert not {s["Sid"] for s in solar["Statement"]} & {"EcrPull", "ModelArtifacts", "DataCapture"}
+
+
+def _create_model_params(model: dict) -> dict:
+    inputs = model["inputs"]
+    container = inputs["primaryContainer"]
+    api: dict = {}
+    if "image" in container:
+        api["Image"] = container["image"]
+        api["Environment"] = container["environment"]
+    if "modelDataUrl" in container:
+        api["ModelDataUrl"] = container["modelDataUrl"]
+    if "modelDataSource" in container:
+        s3 = container["modelDataSource"]["s3DataSources"][0]
+        api["ModelDataSource"] = {"S3DataSource": {"S3Uri": s3["s3Uri"], "S3DataType": s3["s3DataType"],
+                                                   "CompressionType": s3["compressionType"]}}
+    if "modelPackageName" in container:
+        api["ModelPackageName"] = container["modelPackageName"]
+    return {"ModelName": model["outputs"]["name"], "ExecutionRoleArn": inputs["executionRoleArn"],
+            "PrimaryContainer": api, "EnableNetworkIsolation": inputs["enableNetworkIsolation"],
+            "VpcConfig": {"Subnets": inputs["vpcConfig"]["subnets"],
+                          "SecurityGroupIds": inputs["vpcConfig"]["securityGroupIds"]}}
+
+
+def _create_endpoint_config_params(cfg: dict) -> dict:
+    inputs = cfg["inputs"]
+    variants = [{
+        "VariantName": v["variantName"], "ModelName": v["modelName"], "InstanceType": v["instanceType"],
+        "InitialInstanceCount": v["initialInstanceCount"],
+        "ContainerStartupHealthCheckTimeoutInSeconds": v["containerStartupHealthCheckTimeoutInSeconds"],
+        "ModelDataDownloadTimeoutInSeconds": v["modelDataDownloadTimeoutInSeconds"],
+    } for v in inputs["productionVariants"]]
+    params = {"EndpointConfigName": cfg["outputs"]["name"], "ProductionVariants": variants,
+              "KmsKeyId": inputs["kmsKeyArn"]}
+    if "dataCaptureConfig" in inputs:
+        dc = inputs["dataCaptureConfig"]
+        params["DataCaptureConfig"] = {
+            "EnableCapture": dc["enableCapture"], "InitialSamplingPercentage": dc["initialSamplingPercentage"],
+            "DestinationS3Uri": dc["destinationS3Uri"], "KmsKeyId": dc["kmsKeyId"],
+            "CaptureOptions": [{"CaptureMode": o["captureMode"]} for o in dc["captureOptions"]]}
+    return params
+
+
+def test_generated_inputs_match_the_sagemaker_api(view):
+    for model in view.of_type("aws:sagemaker/model:Model"):
+        assert validate("sagemaker", "CreateModel", _create_model_params(model)) == [], model["urn"]
+    for cfg in view.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration"):
+        assert validate("sagemaker", "CreateEndpointConfig", _create_endpoint_config_params(cfg)) == [], cfg["urn"]
+
+
+def test_every_pinned_instance_type_is_a_valid_sagemaker_instance_type():
+    valid = set(enum_values("sagemaker", "ProductionVariantInstanceType"))
+    for spec in PINNED.values():
+        assert set(spec.supported_instance_types) <= valid, spec.model_id
+        assert spec.default_instance_type in spec.supported_instance_types
+
+
+def test_broken_params_are_caught_by_the_shape_check():
+    errors = validate("sagemaker", "CreateEndpointConfig", {"EndpointConfigName": "x", "ProductionVariants": [
+        {"VariantName": "AllTraffic", "InstanceType": "ml.g9.huge", "InitialInstanceCount": "one"}]})
+    assert any("ml.g9.huge" in e for e in errors) and any("InitialInstanceCount" in e for e in errors)
+
+
+class _FakeSageMaker:
+    def __init__(self, doc: dict) -> None:
+        self.doc, self.calls = doc, 0
+
+    def describe_hub_content(self, **kwargs):
+        self.calls += 1
+        assert kwargs["HubName"] == "SageMakerPublicHub" and kwargs["HubContentType"] == "Model"
+        return {"HubContentVersion": kwargs.get("HubContentVersion", "2.0.0"),
+                "HubContentDocument": json.dumps(self.doc)}
+
+
+def test_live_resolver_validates_and_caches():
+    doc = {"HostingEcrUri": "763104351884.dkr.ecr.us-west-2.amazonaws.com/huggingface-pytorch-tgi-inference:3.0",
+           "HostingArtifactUri": "s3://jumpstart-cache-prod-us-west-2/huggingface-llm/x/artifacts/v2/",
+           "DefaultInferenceInstanceType": "ml.g5.12xlarge",
+           "SupportedInferenceInstanceTypes": ["ml.g5.12xlarge", "ml.g5.48xlarge"],
+           "InferenceEnvironmentVariables": [{"Name": "SM_NUM_GPUS", "DefaultValue": "4", "Scope": "container"}]}
+    client, cache = _FakeSageMaker(doc), {}
+    spec = resolve_live("huggingface-llm-x", None, "us-west-2", client=client, cache=cache)
+    assert spec.version == "2.0.0" and spec.payload == "tgi" and spec.gpu_env == "SM_NUM_GPUS"
+    assert spec.image_uri("us-west-2").endswith("/huggingface-pytorch-tgi-inference:3.0")
+    assert spec.artifact_key == "huggingface-llm/x/artifacts/v2/" and not spec.artifact_compressed
+    resolve_live("huggingface-llm-x", None, "us-west-2", client=client, cache=cache)
+    assert client.calls == 1
+    with pytest.raises(ValueError, match="lacks HostingArtifactUri"):
+        spec_from_hub_document("m", "1", {"HostingEcrUri": "x", "DefaultInferenceInstanceType": "ml.g5.xlarge"})

@@ -1,0 +1,72 @@
+"""Endpoint config errors (exit 2 in `mlplat plan`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks.config import parse
+from stacks.errors import ConfigError
+from tests.helpers import config
+from tests.stacks.test_config import _values
+
+BGE = {"name": "bge", "modelId": "huggingface-sentencesimilarity-bge-large-en"}
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("MLPLAT_OFFLINE", "1")
+
+
+def _problems(*endpoints: dict) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse(_values(config(endpoints=list(endpoints))))
+    return info.value.problems
+
+
+def test_unknown_model_id_lists_pinned_ids():
+    (line,) = _problems(dict(BGE, modelId="llama-9000"))
+    assert line.startswith("ml-platform:endpoints[0].modelId: unknown JumpStart model id; pinned ids: ")
+    assert "huggingface-llm-mixtral-8x7b-instruct" in line and line.endswith("found 'llama-9000'")
+
+
+def test_unpinned_version_offline():
+    (line,) = _problems(dict(BGE, modelVersion="9.9.9"))
+    assert line.startswith("ml-platform:endpoints[0].modelVersion: version 9.9.9 is not pinned (pinned: 1.1.0)")
+
+
+def test_unsupported_instance_type_lists_supported():
+    (line,) = _problems(dict(BGE, instanceType="ml.p4d.24xlarge"))
+    assert line.startswith("ml-platform:endpoints[0].instanceType: huggingface-sentencesimilarity-bge-large-en "
+                           "supports ml.g5.xlarge, ml.g5.2xlarge")
+    assert line.endswith("found 'ml.p4d.24xlarge'")
+
+
+def test_marketplace_model_without_arn_and_wrong_region():
+    (line,) = _problems({"name": "solar", "modelId": "upstage-solar-mini-chat"})
+    assert line.startswith("ml-platform:endpoints[0].modelPackageArn: upstage-solar-mini-chat is an AWS "
+                           "Marketplace model: subscribe")
+    arn = "arn:aws:sagemaker:eu-west-1:865070037744:model-package/solar-v1"
+    (line,) = _problems({"name": "solar", "modelId": "upstage-solar-mini-chat", "modelPackageArn": arn})
+    assert "expected a model package ARN in us-east-1" in line
+
+
+def test_autoscaling_min_above_max():
+    (line,) = _problems(dict(BGE, autoscaling={"minCapacity": 3, "maxCapacity": 2}))
+    assert line.startswith("ml-platform:endpoints[0].autoscaling: minCapacity (3) must not exceed maxCapacity (2)")
+
+
+def test_gated_model_needs_eula(monkeypatch):
+    import dataclasses
+
+    from components.catalog import jumpstart
+
+    gated = dataclasses.replace(jumpstart.PINNED["huggingface-sentencesimilarity-bge-large-en"], gated=True)
+    monkeypatch.setitem(jumpstart.PINNED, gated.model_id, gated)
+    (line,) = _problems(BGE)
+    assert line.startswith("ml-platform:endpoints[0].acceptEula: huggingface-sentencesimilarity-bge-large-en is gated")
+    assert parse(_values(config(endpoints=[dict(BGE, acceptEula=True)])))
+
+
+def test_endpoint_name_length_keeps_sagemaker_names_under_63():
+    (line,) = _problems(dict(BGE, name="a" * 31))
+    assert line.startswith("ml-platform:endpoints[0].name:")
