@@ -48,6 +48,19 @@ def key_policy(account_id: str, partition: str, region: str, admin_role_arns: li
             },
         },
     ]
+    statements.append(
+        {
+            "Sid": "BedrockLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": "bedrock.amazonaws.com"},
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:bedrock:{region}:{account_id}:*"},
+            },
+        }
+    )
     if admin_role_arns:
         statements.append(
             {

@@ -37,8 +37,9 @@ class BucketOptions:
     force_destroy: bool = False
     lifecycle: tuple[LifecycleRule, ...] = ()
     cors: tuple[CorsRule, ...] = ()
-    bucket_name: str | None = None
-    extra_policy_statements: tuple = field(default=())
+    bucket_name: pulumi.Input[str] | None = None
+    #: Extra bucket-policy statements (dicts, or an Output of a tuple of dicts).
+    extra_policy_statements: pulumi.Input[tuple] = field(default=())
 
 
 def tls_only_policy(bucket_arn: str, extra: tuple = ()) -> str:
@@ -110,7 +111,9 @@ class SecureBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: tls_only_policy(arn, options.extra_policy_statements)),
+            policy=pulumi.Output.all(bucket.arn, options.extra_policy_statements).apply(
+                lambda a: tls_only_policy(a[0], tuple(a[1]))
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pab]),
         )
         if options.lifecycle:

@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--max-tokens", type=int, default=512)
     inv.add_argument("--endpoint-name", help="the deployed endpoint's name (default: found by its prefix)")
     inv.add_argument("--config-file", type=Path, metavar="PATH")
+    bedrock = sub.add_parser("bedrock", help="Bedrock helpers")
+    bsub = bedrock.add_subparsers(dest="bedrock_command", required=True)
+    vd = bsub.add_parser("validate-data", help="check a Titan Image Generator fine-tuning manifest")
+    vd.add_argument("manifest", type=Path)
+    vd.add_argument("--images-dir", type=Path, help="local copies of the images (checked: exist, PNG/JPEG, size)")
     ref = sub.add_parser("config-reference", help="print the configuration reference (Markdown)")
     ref.add_argument("--write", type=Path, metavar="FILE", help="write it to FILE instead")
     return p
@@ -74,6 +79,23 @@ def cmd_invoke(args: argparse.Namespace) -> int:
                         payload=payload, endpoint_name=args.endpoint_name)
     print(f"# {name}")
     print(render_answer(kind, body))
+    return EXIT_OK
+
+
+def cmd_bedrock(args: argparse.Namespace) -> int:
+    from components.bedrock_data import GUIDANCE, recommend_steps, validate_manifest
+
+    if args.images_dir is not None and not args.images_dir.is_dir():
+        raise InputError(f"--images-dir {args.images_dir} is not a directory")
+    report = validate_manifest(args.manifest, args.images_dir)
+    for line in report.lines():
+        print(line, file=sys.stderr)
+    if not report.ok:
+        print(f"{len(report.errors)} problem(s); no job should start on this data", file=sys.stderr)
+        return EXIT_INPUT
+    steps = recommend_steps(report.images)
+    print(f"{report.images} images: OK. Recommended: stepCount={steps}, batchSize=8, learningRate=1e-5")
+    print(GUIDANCE)
     return EXIT_OK
 
 
@@ -146,7 +168,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"plan": cmd_plan, "check": cmd_check, "invoke": cmd_invoke,
+    handlers = {"plan": cmd_plan, "check": cmd_check, "invoke": cmd_invoke, "bedrock": cmd_bedrock,
                 "config-reference": cmd_config_reference}
     try:
         return handlers[args.command](args)

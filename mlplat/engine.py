@@ -173,6 +173,7 @@ def run_program(
     secret_keys: list[str],
     region: str,
     program: Any = None,
+    mock_options: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run `program` (default: the project's `__main__.py`) under the recording monitor.
 
@@ -191,7 +192,7 @@ def run_program(
     settings.ROOT.set(None)
     runtime_config.set_all_config(dict(config), list(secret_keys))
     renderer = PlanRenderer(root)
-    monitor = _make_monitor_class()(PlatformMocks(region), renderer)
+    monitor = _make_monitor_class()(PlatformMocks(region, **(mock_options or {})), renderer)
     logger = logging.getLogger(f"mlplat.plan.{stack}")
     logger.propagate = False
     collector = _Collect()

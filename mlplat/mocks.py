@@ -73,9 +73,12 @@ _AUTONAMED = {
 class PlatformMocks(pulumi.runtime.Mocks):
     """Answers the mock monitor: computed outputs per resource type and invokes the program uses."""
 
-    def __init__(self, region: str, availability_zones: list[str] | None = None) -> None:
+    def __init__(self, region: str, availability_zones: list[str] | None = None,
+                 custom_models: list[str] | None = None) -> None:
         self.region = region
         self.availability_zones = availability_zones or [f"{region}{s}" for s in "abcdef"]
+        #: Names of Bedrock custom models whose training completed (a fresh account has none).
+        self.custom_models = list(custom_models or [])
 
     # -- resources ---------------------------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
@@ -205,6 +208,11 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if tok == "aws:ssoadmin/getInstances:getInstances":
             return {"arns": [f"arn:aws:sso:::instance/ssoins-{_hex('sso', 16)}"],
                     "identityStoreIds": [f"d-{_hex('idstore', 10)}"], "id": self.region}
+        if tok == "aws:bedrock/getCustomModels:getCustomModels":
+            return {"id": self.region, "region": self.region, "modelSummaries": [
+                {"modelName": m, "modelArn": self._arn("bedrock", f"custom-model/amazon.titan-image-generator-v1:0/"
+                                                                  f"{_hex(m, 12)}"),
+                 "creationTime": "2026-11-01T00:00:00Z"} for m in self.custom_models]}
         if tok == "aws:ec2/getInstanceType:getInstanceType":
             return _instance_type_facts(args.args.get("instanceType", ""))
         raise NotImplementedError(

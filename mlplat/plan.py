@@ -21,9 +21,11 @@ def scrub(document: Any, secrets: list[str]) -> Any:
     return json.loads(text)
 
 
-def build_plan(project: Project, cfg: StackConfig, program: Any = None) -> dict[str, Any]:
+def build_plan(project: Project, cfg: StackConfig, program: Any = None,
+               mock_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the program for `cfg` and return the plan document, policies and cost included."""
-    result = run_program(project.root, project.name, cfg.stack, cfg.values, cfg.secret_keys, cfg.region, program)
+    result = run_program(project.root, project.name, cfg.stack, cfg.values, cfg.secret_keys, cfg.region, program,
+                         mock_options)
     plan: dict[str, Any] = {
         "project": project.name,
         "stack": cfg.stack,

@@ -24,6 +24,47 @@ def cross_checks(cfg: PlatformConfig) -> Problems:
     problems += _cluster_checks(cfg)
     problems += _training_job_checks(cfg)
     problems += _endpoint_checks(cfg)
+    problems += _bedrock_checks(cfg)
+    return problems
+
+
+def _bedrock_checks(cfg: PlatformConfig) -> Problems:
+    from pathlib import Path
+
+    from components.bedrock_args import FINE_TUNING_REGIONS
+    from components.bedrock_data import validate_manifest
+    from components.network import LOG_RETENTION_DAYS
+
+    problems: Problems = []
+    bedrock = cfg.bedrock
+    names = [f.name for f in bedrock.fine_tuning]
+    for i, ft in enumerate(bedrock.fine_tuning):
+        loc = ("bedrock", "fineTuning", i)
+        if cfg.region not in FINE_TUNING_REGIONS:
+            problems.append((loc, f"{ft.base_model} fine-tuning is offered in {', '.join(FINE_TUNING_REGIONS)}; "
+                                  f"found {cfg.region!r}"))
+        if names.count(ft.name) > 1:
+            problems.append(((*loc, "name"), f"fine-tuning names must be unique; {ft.name!r} repeats"))
+        if ft.local_manifest is not None:
+            path = Path(ft.local_manifest)
+            if not path.is_file():
+                problems.append(((*loc, "localManifest"), f"expected a manifest file; {path} does not exist"))
+                continue
+            report = validate_manifest(path)
+            problems += [((*loc, "localManifest"), line) for line in report.lines()]
+    pt_names = [p.name for p in bedrock.provisioned_throughput]
+    for i, pt in enumerate(bedrock.provisioned_throughput):
+        loc = ("bedrock", "provisionedThroughput", i)
+        if pt.from_fine_tuning is not None and pt.from_fine_tuning not in names:
+            problems.append(((*loc, "fromFineTuning"), f"expected one of bedrock.fineTuning[].name "
+                                                       f"({', '.join(names) or 'none defined'}); "
+                                                       f"found {pt.from_fine_tuning!r}"))
+        if pt_names.count(pt.name) > 1:
+            problems.append(((*loc, "name"), f"throughput names must be unique; {pt.name!r} repeats"))
+    if bedrock.invocation_logging.retention_days not in LOG_RETENTION_DAYS:
+        problems.append((("bedrock", "invocationLogging", "retentionDays"),
+                         f"expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}; "
+                         f"found {bedrock.invocation_logging.retention_days}"))
     return problems
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
 from components.base import StrictModel, Tags
+from components.bedrock_args import BedrockArgs
 from components.eks_gpu_cluster.args import GpuClusterArgs
 from components.jumpstart_endpoint.args import EndpointArgs
 from components.network import NetworkArgs
@@ -74,7 +75,9 @@ class PlatformConfig(StrictModel):
     )
     canvas: NotYetAvailable = Field(default_factory=NotYetAvailable, description="SageMaker Canvas domain.")
     endpoints: list[EndpointArgs] = Field(default_factory=list, description="SageMaker JumpStart endpoints.")
-    bedrock: NotYetAvailable = Field(default_factory=NotYetAvailable, description="Bedrock customization.")
+    bedrock: BedrockArgs = Field(
+        default_factory=BedrockArgs, description="Bedrock fine-tuning, Provisioned Throughput, invocation logging."
+    )
     live_chat: NotYetAvailable = Field(default_factory=NotYetAvailable, description="Lex + Talkdesk live chat.")
 
     @field_validator("region")

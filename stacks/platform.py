@@ -62,6 +62,7 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
         _cluster_workloads(cfg, cluster, identity.account_id, partition.partition, key.key_arn, provider)
 
     endpoints = _endpoints(cfg, key.key_arn, network, identity.account_id, partition.partition, aws_opts)
+    bedrock = _bedrock(cfg, key.key_arn, network, identity.account_id, partition.partition, aws_opts)
 
     outputs: dict[str, Any] = {
         "environment": cfg.environment,
@@ -81,6 +82,7 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
         )
     if endpoints:
         outputs["endpointNames"] = {name: ep.endpoint_name for name, ep in endpoints.items()}
+    outputs.update(bedrock)
     return outputs
 
 
@@ -165,3 +167,42 @@ def _endpoints(cfg: PlatformConfig, key_arn: Any, network: Network, account_id: 
         )
         for ep in cfg.endpoints
     }
+
+
+def _bedrock(cfg: PlatformConfig, key_arn: Any, network: Network, account_id: Any, partition: Any,
+             aws_opts: pulumi.ResourceOptions) -> dict[str, Any]:
+    b = cfg.bedrock
+    if not (b.fine_tuning or b.provisioned_throughput or b.invocation_logging.enabled):
+        return {}
+    from pathlib import Path
+
+    from components.bedrock_customization import BedrockFineTuning, InvocationLogging
+    from components.bedrock_data import recommend_steps, validate_manifest
+    from components.bedrock_throughput import ProvisionedThroughput
+
+    prefix = cfg.resource_prefix
+    jobs: dict[str, BedrockFineTuning] = {}
+    for ft in b.fine_tuning:
+        images = ft.image_count or validate_manifest(Path(ft.local_manifest or "")).images
+        steps = ft.hyperparameters.step_count or recommend_steps(images)
+        vpc = (network.vpc_id, list(network.private_subnet_ids.values()), network.vpc_cidr) if ft.vpc else None
+        jobs[ft.name] = BedrockFineTuning(
+            f"{prefix}-{ft.name}", ft, step_count=steps, region=cfg.region, account_id=account_id,
+            partition=partition, kms_key_arn=key_arn, vpc=vpc, opts=aws_opts,
+        )
+    throughputs = {}
+    for pt in b.provisioned_throughput:
+        model_name = jobs[pt.from_fine_tuning].custom_model_name if pt.from_fine_tuning else None
+        throughputs[pt.name] = ProvisionedThroughput(
+            f"{prefix}-{pt.name}", pt, custom_model_name=model_name, opts=aws_opts
+        )
+    if b.invocation_logging.enabled:
+        InvocationLogging(f"{prefix}-bedrock", b.invocation_logging, region=cfg.region, account_id=account_id,
+                          partition=partition, kms_key_arn=key_arn, opts=aws_opts)
+    out: dict[str, Any] = {}
+    if jobs:
+        out["customModelNames"] = {n: j.custom_model_name for n, j in jobs.items()}
+    if throughputs:
+        out["provisionedModelArns"] = {n: t.provisioned_model_arn for n, t in throughputs.items()
+                                       if t.provisioned_model_arn is not None}
+    return out

@@ -59,11 +59,13 @@ class PlanView:
         return json.dumps(self.plan)
 
 
-def plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str = "test", program: Any = None) -> PlanView:
+def plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str = "test", program: Any = None,
+                mock_options: dict[str, Any] | None = None) -> PlanView:
     path = tmp_path / f"Pulumi.{stack}.yaml"
     path.write_text(yaml.safe_dump({"config": cfg}))
     project = find_project(ROOT)
-    return PlanView(build_plan(project, load_stack_config(project, stack, path), program=program))
+    return PlanView(build_plan(project, load_stack_config(project, stack, path), program=program,
+                               mock_options=mock_options))
 
 
 def plan_stack(stack: str) -> PlanView:

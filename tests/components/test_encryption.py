@@ -32,6 +32,9 @@ def test_key_policy_principals(tmp_path):
     assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
     assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == "arn:aws:logs:us-east-1:123456789012:*"
     assert "KeyAdministrators" not in by_sid
+    bedrock = by_sid["BedrockLogDelivery"]
+    assert bedrock["Principal"] == {"Service": "bedrock.amazonaws.com"}
+    assert bedrock["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
 
 
 def test_key_administrators_cannot_use_the_key():

@@ -1,0 +1,110 @@
+"""`ml-platform:bedrock`: Titan Image Generator fine-tuning, Provisioned Throughput, invocation logging."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components.base import StrictModel
+from components.bedrock_data import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, STEP_COUNT_RANGE
+
+#: Regions where Titan Image Generator G1 fine-tuning is offered (Bedrock user guide, model support).
+FINE_TUNING_REGIONS = ("us-east-1", "us-west-2")
+BASE_MODELS = ("amazon.titan-image-generator-v1",)
+S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
+NAME = r"^[a-z0-9](-?[a-z0-9])*$"
+
+
+class Hyperparameters(StrictModel):
+    step_count: int | None = Field(
+        default=None, ge=STEP_COUNT_RANGE[0], le=STEP_COUNT_RANGE[1],
+        description="Training steps (default: recommended from the image count).",
+    )
+    batch_size: int = Field(default=8, ge=BATCH_SIZE_RANGE[0], le=BATCH_SIZE_RANGE[1], description="Batch size.")
+    learning_rate: float = Field(
+        default=1e-5, ge=LEARNING_RATE_RANGE[0], le=LEARNING_RATE_RANGE[1], description="Learning rate."
+    )
+
+
+class FineTuningArgs(StrictModel):
+    name: str = Field(
+        max_length=20, pattern=NAME, description="Custom model name within the stack (bucket names stay under 63)."
+    )
+    run_id: str = Field(
+        max_length=16, pattern=NAME,
+        description="Identifies one training run: job names cannot be reused, so a new run needs a new runId.",
+    )
+    base_model: Literal[BASE_MODELS] = Field(  # type: ignore[valid-type]
+        default=BASE_MODELS[0], description="Base model to fine-tune."
+    )
+    training_data_s3_uri: str | None = Field(
+        default=None, description="Manifest (JSONL) in your own bucket; default: train.jsonl in the created bucket."
+    )
+    local_manifest: str | None = Field(
+        default=None, description="Local copy of the manifest, validated at plan time and uploaded when "
+                                  "trainingDataS3Uri is not set (path relative to the project).",
+    )
+    image_count: int | None = Field(
+        default=None, ge=5, le=10_000, description="Number of images (default: counted from localManifest)."
+    )
+    output_s3_uri: str | None = Field(default=None, description="Output location; default: the created bucket.")
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters, description="Hyperparameters.")
+    vpc: bool = Field(default=False, description="Run the job in the platform's private subnets.")
+
+    @field_validator("training_data_s3_uri", "output_s3_uri")
+    @classmethod
+    def _s3(cls, value: str | None) -> str | None:
+        if value is not None and not S3_URI.match(value):
+            raise ValueError("expected an s3://bucket/key URI")
+        return value
+
+    @model_validator(mode="after")
+    def _data(self) -> FineTuningArgs:
+        if self.training_data_s3_uri is None and self.local_manifest is None:
+            raise ValueError("set trainingDataS3Uri (a manifest in your bucket) or localManifest (uploaded for you)")
+        if self.hyperparameters.step_count is None and self.image_count is None and self.local_manifest is None:
+            raise ValueError("hyperparameters.stepCount is unset and the image count is unknown: set imageCount "
+                             "or localManifest")
+        return self
+
+    @property
+    def job_name(self) -> str:
+        return f"{self.name}-{self.run_id}"
+
+
+class ThroughputArgs(StrictModel):
+    name: str = Field(max_length=40, pattern=NAME, description="Provisioned model name within the stack.")
+    model_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:(\d{12})?:(custom-model|foundation-model)/.+$",
+        description="Model to serve (a custom or foundation model ARN).",
+    )
+    from_fine_tuning: str | None = Field(
+        default=None, description="Serve the model of bedrock.fineTuning[].name once its job completed.",
+    )
+    model_units: int = Field(default=1, ge=1, le=100, description="Model units purchased.")
+    commitment: Literal["none", "OneMonth", "SixMonths"] = Field(
+        default="none", description="Commitment term; committed throughput cannot be deleted before it ends.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ThroughputArgs:
+        if (self.model_arn is None) == (self.from_fine_tuning is None):
+            raise ValueError("set exactly one of modelArn and fromFineTuning")
+        return self
+
+
+class InvocationLoggingArgs(StrictModel):
+    enabled: bool = Field(default=False, description="Account-wide Bedrock model invocation logging.")
+    cloudwatch: bool = Field(default=True, description="Deliver to a KMS-encrypted CloudWatch log group.")
+    s3: bool = Field(default=False, description="Also deliver to a KMS-encrypted S3 bucket.")
+    retention_days: int = Field(default=90, description="Log group retention in days.")
+
+
+class BedrockArgs(StrictModel):
+    fine_tuning: list[FineTuningArgs] = Field(default_factory=list, description="Titan Image Generator fine-tuning.")
+    provisioned_throughput: list[ThroughputArgs] = Field(default_factory=list, description="Provisioned Throughput.")
+    invocation_logging: InvocationLoggingArgs = Field(
+        default_factory=InvocationLoggingArgs, description="Model invocation logging."
+    )

@@ -1,0 +1,221 @@
+"""`BedrockFineTuning` (Titan Image Generator G1) and account-wide `InvocationLogging`.
+
+A customization job's name cannot be reused, so the job and custom-model names carry `runId`: a
+new run is a new `runId`, which replaces the resource. The trained model is retained on delete
+(`retain_on_delete`): removing it from the program must not destroy hours of training.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.bedrock_args import FineTuningArgs, InvocationLoggingArgs
+from components.storage import BucketOptions, LifecycleRule, SecureBucket
+
+
+def bedrock_trust(account_id: str, partition: str, region: str, resource: str) -> str:
+    """Trust for bedrock.amazonaws.com with confused-deputy protection."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "bedrock.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:bedrock:{region}:{account_id}:{resource}"},
+            },
+        }],
+    })
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def customization_policy(*, partition: str, training_uri: str, output_uri: str, key_arn: str,
+                         vpc: bool, region: str, account_id: str) -> dict[str, Any]:
+    """S3 access scoped to the training prefix (read) and the output prefix (write)."""
+    t_bucket, t_key = _split(training_uri)
+    t_prefix = t_key.rsplit("/", 1)[0] + "/" if "/" in t_key else ""
+    o_bucket, o_key = _split(output_uri)
+    o_prefix = o_key.rstrip("/") + "/" if o_key else ""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ReadTrainingData", "Effect": "Allow", "Action": ["s3:GetObject"],
+         "Resource": f"arn:{partition}:s3:::{t_bucket}/{t_prefix}*"},
+        {"Sid": "ListTrainingData", "Effect": "Allow", "Action": ["s3:ListBucket"],
+         "Resource": f"arn:{partition}:s3:::{t_bucket}", "Condition": {"StringLike": {"s3:prefix": [f"{t_prefix}*"]}}},
+        {"Sid": "WriteOutput", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+         "Resource": f"arn:{partition}:s3:::{o_bucket}/{o_prefix}*"},
+        {"Sid": "ListOutput", "Effect": "Allow", "Action": ["s3:ListBucket"],
+         "Resource": f"arn:{partition}:s3:::{o_bucket}", "Condition": {"StringLike": {"s3:prefix": [f"{o_prefix}*"]}}},
+        {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+         "Resource": key_arn},
+    ]
+    if vpc:
+        statements += [
+            {"Sid": "VpcDescribe", "Effect": "Allow", "Resource": "*",
+             "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
+                        "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]},
+            {"Sid": "VpcEnis", "Effect": "Allow",
+             "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+                        "ec2:CreateNetworkInterfacePermission"],
+             "Resource": [f"arn:{partition}:ec2:{region}:{account_id}:{k}/*"
+                          for k in ("network-interface", "subnet", "security-group")]},
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+class BedrockFineTuning(pulumi.ComponentResource):
+    custom_model_name: str
+    job_name: str
+    training_bucket: pulumi.Output[str] | None
+    role_arn: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: FineTuningArgs,
+        *,
+        step_count: int,
+        region: str,
+        account_id: pulumi.Input[str],
+        partition: pulumi.Input[str],
+        kms_key_arn: pulumi.Input[str],
+        vpc: tuple[pulumi.Input[str], list[pulumi.Input[str]], pulumi.Input[str]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlplat:bedrock:BedrockFineTuning", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.custom_model_name = f"{name}-{args.run_id}"
+        self.job_name = f"{name}-{args.run_id}"
+        self.training_bucket = None
+        created: SecureBucket | None = None
+        if args.training_data_s3_uri is None or args.output_s3_uri is None:
+            created = SecureBucket(
+                f"{name}-data",
+                BucketOptions(kms_key_arn=kms_key_arn,
+                              bucket_name=pulumi.Output.concat(f"{name}-", account_id),  # type: ignore[arg-type]
+                              lifecycle=(LifecycleRule("abort-uploads", noncurrent_expire_days=90),)),
+                opts=child,
+            )
+            self.training_bucket = created.bucket_name
+        upload = None
+        if args.training_data_s3_uri is not None:
+            training_uri: pulumi.Input[str] = args.training_data_s3_uri
+        else:
+            assert created is not None and args.local_manifest is not None
+            upload = aws.s3.BucketObjectv2(
+                f"{name}-manifest",
+                bucket=created.bucket_name,
+                key="training/train.jsonl",
+                source=pulumi.FileAsset(args.local_manifest),
+                content_type="application/jsonl",
+                server_side_encryption="aws:kms",
+                kms_key_id=kms_key_arn,
+                opts=child,
+            )
+            training_uri = pulumi.Output.concat("s3://", created.bucket_name, "/training/train.jsonl")
+        output_uri: pulumi.Input[str] = (args.output_s3_uri if args.output_s3_uri is not None else
+                                         pulumi.Output.concat("s3://", created.bucket_name, "/output/"))  # type: ignore[union-attr]
+        trust = pulumi.Output.all(account_id, partition).apply(
+            lambda a: bedrock_trust(a[0], a[1], region, "model-customization-job/*"))
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, opts=child)
+        policy = aws.iam.RolePolicy(
+            f"{name}-role",
+            role=role.id,
+            policy=pulumi.Output.all(partition, training_uri, output_uri, kms_key_arn, account_id).apply(
+                lambda a: json.dumps(customization_policy(partition=a[0], training_uri=a[1], output_uri=a[2],
+                                                          key_arn=a[3], vpc=vpc is not None, region=region,
+                                                          account_id=a[4]))),
+            opts=child,
+        )
+        vpc_config = None
+        if vpc is not None:
+            vpc_id, subnets, vpc_cidr = vpc
+            sg = aws.ec2.SecurityGroup(
+                f"{name}-sg", vpc_id=vpc_id, description=f"Bedrock customization job {name}",
+                egress=[aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443,
+                                                        cidr_blocks=[vpc_cidr], description="VPC endpoints")],
+                opts=child,
+            )
+            vpc_config = aws.bedrock.CustomModelVpcConfigArgs(security_group_ids=[sg.id], subnet_ids=subnets)
+        hp = args.hyperparameters
+        model = aws.bedrock.CustomModel(
+            f"{name}-model",
+            custom_model_name=self.custom_model_name,
+            job_name=self.job_name,
+            base_model_identifier=pulumi.Output.concat(
+                "arn:", partition, f":bedrock:{region}::foundation-model/{args.base_model}"),
+            customization_type="FINE_TUNING",
+            hyperparameters={"stepCount": str(step_count), "batchSize": str(hp.batch_size),
+                             "learningRate": f"{hp.learning_rate:g}"},
+            role_arn=role.arn,
+            training_data_config=aws.bedrock.CustomModelTrainingDataConfigArgs(s3_uri=training_uri),
+            output_data_config=aws.bedrock.CustomModelOutputDataConfigArgs(s3_uri=output_uri),
+            custom_model_kms_key_id=kms_key_arn,
+            vpc_config=vpc_config,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True,
+                                        depends_on=[policy] + ([upload] if upload else [])),
+        )
+        self.role_arn = role.arn
+        self.job_arn = model.job_arn
+        self.register_outputs({"customModelName": self.custom_model_name, "jobName": self.job_name,
+                               "jobArn": model.job_arn, "roleArn": role.arn})
+
+
+class InvocationLogging(pulumi.ComponentResource):
+    """Bedrock model invocation logging for the account and region (one per region)."""
+
+    def __init__(self, name: str, args: InvocationLoggingArgs, *, region: str, account_id: pulumi.Input[str],
+                 partition: pulumi.Input[str], kms_key_arn: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplat:bedrock:InvocationLogging", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        cloudwatch = None
+        if args.cloudwatch:
+            group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/bedrock/{name}/invocations",
+                                            retention_in_days=args.retention_days, kms_key_id=kms_key_arn, opts=child)
+            trust = pulumi.Output.all(account_id, partition).apply(lambda a: bedrock_trust(a[0], a[1], region, "*"))
+            role = aws.iam.Role(f"{name}-logs", assume_role_policy=trust, opts=child)
+            aws.iam.RolePolicy(
+                f"{name}-logs", role=role.id,
+                policy=group.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": f"{arn}:log-stream:*"}]})),
+                opts=child,
+            )
+            cloudwatch = aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigCloudwatchConfigArgs(
+                log_group_name=group.name, role_arn=role.arn)
+        s3 = None
+        if args.s3:
+            statement = pulumi.Output.all(account_id, partition).apply(lambda a: ({
+                "Sid": "BedrockInvocationLogs", "Effect": "Allow",
+                "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "s3:PutObject",
+                "Resource": f"arn:{a[1]}:s3:::{name}-logs-{a[0]}/AWSLogs/{a[0]}/BedrockModelInvocationLogs/*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": a[0]},
+                              "ArnLike": {"aws:SourceArn": f"arn:{a[1]}:bedrock:{region}:{a[0]}:*"}},
+            },))
+            bucket = SecureBucket(
+                f"{name}-logs",
+                BucketOptions(kms_key_arn=kms_key_arn,
+                              bucket_name=pulumi.Output.concat(f"{name}-logs-", account_id),  # type: ignore[arg-type]
+                              lifecycle=(LifecycleRule("expire-logs", expire_days=args.retention_days),),
+                              extra_policy_statements=statement),  # type: ignore[arg-type]
+                opts=child,
+            )
+            s3 = aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigS3ConfigArgs(
+                bucket_name=bucket.bucket_name)
+        aws.bedrockmodel.InvocationLoggingConfiguration(
+            f"{name}-config",
+            logging_config=aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigArgs(
+                cloudwatch_config=cloudwatch, s3_config=s3, text_data_delivery_enabled=True,
+                image_data_delivery_enabled=True, embedding_data_delivery_enabled=True),
+            opts=child,
+        )
+        self.register_outputs({})

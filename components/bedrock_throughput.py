@@ -1,0 +1,50 @@
+"""`ProvisionedThroughput` for a custom or foundation model.
+
+All arguments of a Provisioned Throughput force replacement, and a committed one (OneMonth,
+SixMonths) cannot be deleted before its term ends, so committed throughput is `protect`ed.
+When the model comes from a fine-tuning job (`fromFineTuning`), the model exists only once the job
+completed (hours): the component looks it up with the `getCustomModels` invoke and creates the
+throughput only then; until then it warns and the deployment succeeds.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.bedrock_args import ThroughputArgs
+
+PENDING = "fine-tuning still running; run `pulumi up` again when it completes"
+
+
+def find_custom_model(summaries: list, model_name: str) -> str | None:
+    return next((m.model_arn for m in summaries or [] if m.model_name == model_name), None)
+
+
+class ProvisionedThroughput(pulumi.ComponentResource):
+    provisioned_model_arn: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: ThroughputArgs, *, custom_model_name: str | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplat:bedrock:ProvisionedThroughput", name, None, opts)
+        self.provisioned_model_arn = None
+        model_arn = args.model_arn
+        if model_arn is None:
+            assert custom_model_name is not None
+            # A synchronous invoke: the decision (create or wait) is made while the program runs.
+            result = aws.bedrock.get_custom_models(opts=pulumi.InvokeOptions(parent=self))
+            model_arn = find_custom_model(result.model_summaries, custom_model_name)
+            if model_arn is None:
+                pulumi.log.warn(f"{name}: model {custom_model_name}: {PENDING}", resource=self)
+        if model_arn is not None:
+            committed = args.commitment != "none"
+            pt = aws.bedrock.ProvisionedModelThroughput(
+                f"{name}-pt",
+                provisioned_model_name=name,
+                model_arn=model_arn,
+                model_units=args.model_units,
+                commitment_duration=args.commitment if committed else None,
+                opts=pulumi.ResourceOptions(parent=self, protect=committed),
+            )
+            self.provisioned_model_arn = pt.provisioned_model_arn
+        self.register_outputs({"provisionedModelArn": self.provisioned_model_arn})
