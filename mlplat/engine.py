@@ -75,7 +75,11 @@ class PlanRenderer:
         return v
 
     def struct(self, s: struct_pb2.Struct) -> dict[str, Any]:
-        return self.value(json_format.MessageToDict(s))
+        data = self.value(json_format.MessageToDict(s))
+        if "__provider" in data:
+            # A dynamic provider's pickled code: opaque and large, not configuration.
+            data["__provider"] = "[dynamic provider]"
+        return data
 
 
 @dataclass

@@ -74,11 +74,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
     """Answers the mock monitor: computed outputs per resource type and invokes the program uses."""
 
     def __init__(self, region: str, availability_zones: list[str] | None = None,
-                 custom_models: list[str] | None = None) -> None:
+                 custom_models: list[str] | None = None, identity_center: bool = True) -> None:
         self.region = region
         self.availability_zones = availability_zones or [f"{region}{s}" for s in "abcdef"]
         #: Names of Bedrock custom models whose training completed (a fresh account has none).
         self.custom_models = list(custom_models or [])
+        #: Whether the region has an IAM Identity Center instance.
+        self.identity_center = identity_center
 
     # -- resources ---------------------------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
@@ -108,6 +110,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return f"{_EC2_PREFIX[typ]}-{_hex(seed, 17)}"
         if typ == "aws:kms/key:Key":
             return _uuid(seed)
+        if typ == "aws:sagemaker/domain:Domain":
+            return f"d-{_hex(seed, 12)}"
+        if typ in ("aws:identitystore/user:User", "aws:identitystore/group:Group"):
+            return f"{state.get('identityStoreId')}/{_uuid(seed)}"
+        if typ == "pulumi-python:dynamic:Resource":
+            return str(state.get("application_arn") or _hex(seed, 20))
         if typ == "aws:kms/alias:Alias":
             return state.get("name", f"alias/{_hex(seed, 8)}")
         if typ == "aws:eks/nodeGroup:NodeGroup":
@@ -183,6 +191,18 @@ class PlatformMocks(pulumi.runtime.Mocks):
                      "aws:eks/podIdentityAssociation:PodIdentityAssociation"):
             out = {"arn": self._arn("eks", f"{typ.split('/')[1].split(':')[0].lower()}/{state.get('clusterName')}/"
                                            f"{_uuid(seed)}")}
+        elif typ == "aws:sagemaker/domain:Domain":
+            out = {"arn": self._arn("sagemaker", f"domain/{rid}"), "url": f"https://{rid}.studio.{self.region}"
+                   ".sagemaker.aws", "homeEfsFileSystemId": f"fs-{_hex(seed, 17)}",
+                   "singleSignOnApplicationArn": f"arn:aws:sso::{ACCOUNT_ID}:application/ssoins-{_hex('sso', 16)}/"
+                                                 f"apl-{_hex(seed, 16)}",
+                   "securityGroupIdForDomainBoundary": f"sg-{_hex(seed + 'b', 17)}"}
+        elif typ == "aws:identitystore/user:User":
+            out = {"userId": rid.split("/")[-1]}
+        elif typ == "aws:identitystore/group:Group":
+            out = {"groupId": rid.split("/")[-1]}
+        elif typ == "pulumi-python:dynamic:Resource":
+            out = {"applied": True, "message": ""}
         elif typ == "aws:sagemaker/endpointConfiguration:EndpointConfiguration":
             out = {"arn": self._arn("sagemaker", f"endpoint-config/{phys}")}
         elif "arn" not in state and typ.startswith("aws:"):
@@ -206,8 +226,18 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"names": self.availability_zones, "id": self.region,
                     "zoneIds": [f"use1-az{i + 1}" for i in range(len(self.availability_zones))]}
         if tok == "aws:ssoadmin/getInstances:getInstances":
+            if not self.identity_center:
+                return {"arns": [], "identityStoreIds": [], "id": self.region}
             return {"arns": [f"arn:aws:sso:::instance/ssoins-{_hex('sso', 16)}"],
                     "identityStoreIds": [f"d-{_hex('idstore', 10)}"], "id": self.region}
+        if tok == "aws:identitystore/getUser:getUser":
+            value = args.args["alternateIdentifier"]["uniqueAttribute"]["attributeValue"]
+            return {"id": _uuid(f"user:{value}"), "userId": _uuid(f"user:{value}"), "userName": value,
+                    "identityStoreId": args.args["identityStoreId"]}
+        if tok == "aws:identitystore/getGroup:getGroup":
+            value = args.args["alternateIdentifier"]["uniqueAttribute"]["attributeValue"]
+            return {"id": _uuid(f"group:{value}"), "groupId": _uuid(f"group:{value}"), "displayName": value,
+                    "identityStoreId": args.args["identityStoreId"]}
         if tok == "aws:bedrock/getCustomModels:getCustomModels":
             return {"id": self.region, "region": self.region, "modelSummaries": [
                 {"modelName": m, "modelArn": self._arn("bedrock", f"custom-model/amazon.titan-image-generator-v1:0/"

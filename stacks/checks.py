@@ -25,7 +25,27 @@ def cross_checks(cfg: PlatformConfig) -> Problems:
     problems += _training_job_checks(cfg)
     problems += _endpoint_checks(cfg)
     problems += _bedrock_checks(cfg)
+    problems += _canvas_checks(cfg)
     return problems
+
+
+#: Interface endpoints a VpcOnly Canvas domain needs (plus bedrock-runtime for generative AI).
+CANVAS_VPC_ENDPOINTS = ("sagemaker.api", "sagemaker.runtime", "sts", "logs")
+
+
+def _canvas_checks(cfg: PlatformConfig) -> Problems:
+    canvas = cfg.canvas
+    if not canvas.enabled:
+        return []
+    access = canvas.app_network_access_type or cfg.defaults.canvas_network_access
+    if access != "VpcOnly" or cfg.network.existing is not None:
+        return []
+    needed = list(CANVAS_VPC_ENDPOINTS) + (["bedrock-runtime"] if canvas.features.generative_ai else [])
+    missing = [e for e in needed if e not in cfg.network.interface_endpoints]
+    if missing:
+        return [(("network", "interfaceEndpoints"), f"a VpcOnly Canvas domain has no internet: add "
+                                                    f"{', '.join(missing)}; found {cfg.network.interface_endpoints}")]
+    return []
 
 
 def _bedrock_checks(cfg: PlatformConfig) -> Problems:

@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 
 from components.base import StrictModel, Tags
 from components.bedrock_args import BedrockArgs
+from components.canvas.args import CanvasArgs
 from components.eks_gpu_cluster.args import GpuClusterArgs
 from components.jumpstart_endpoint.args import EndpointArgs
 from components.network import NetworkArgs
@@ -41,12 +42,13 @@ class EnvironmentDefaults:
     cluster_endpoint_public: bool
     protect_stateful: bool
     log_retention_days: int
+    canvas_network_access: Literal["PublicInternetOnly", "VpcOnly"]
 
 
 ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
-    "dev": EnvironmentDefaults("single", 7, True, False, 30),
-    "staging": EnvironmentDefaults("single", 30, False, False, 90),
-    "prod": EnvironmentDefaults("perAz", 30, False, True, 365),
+    "dev": EnvironmentDefaults("single", 7, True, False, 30, "PublicInternetOnly"),
+    "staging": EnvironmentDefaults("single", 30, False, False, 90, "VpcOnly"),
+    "prod": EnvironmentDefaults("perAz", 30, False, True, 365, "VpcOnly"),
 }
 
 
@@ -73,7 +75,9 @@ class PlatformConfig(StrictModel):
     training_jobs: list[TrainingJobArgs] = Field(
         default_factory=list, description="FSDP PyTorchJobs run on the GPU cluster's node groups."
     )
-    canvas: NotYetAvailable = Field(default_factory=NotYetAvailable, description="SageMaker Canvas domain.")
+    canvas: CanvasArgs = Field(
+        default_factory=CanvasArgs, description="SageMaker Canvas domain behind IAM Identity Center."
+    )
     endpoints: list[EndpointArgs] = Field(default_factory=list, description="SageMaker JumpStart endpoints.")
     bedrock: BedrockArgs = Field(
         default_factory=BedrockArgs, description="Bedrock fine-tuning, Provisioned Throughput, invocation logging."
@@ -107,7 +111,14 @@ def _apply_defaults(cfg: PlatformConfig) -> PlatformConfig:
         cluster_updates["endpoint_public_access"] = d.cluster_endpoint_public
     if cluster.log_retention_days is None:
         cluster_updates["log_retention_days"] = d.log_retention_days
-    return cfg.model_copy(update={"network": network, "gpu_cluster": cluster.model_copy(update=cluster_updates)})
+    canvas = cfg.canvas
+    canvas_updates: dict[str, Any] = {}
+    if canvas.app_network_access_type is None:
+        canvas_updates["app_network_access_type"] = d.canvas_network_access
+    if canvas.retain_home_efs is None:
+        canvas_updates["retain_home_efs"] = d.protect_stateful
+    return cfg.model_copy(update={"network": network, "gpu_cluster": cluster.model_copy(update=cluster_updates),
+                                  "canvas": canvas.model_copy(update=canvas_updates)})
 
 
 def _secret_fields_plaintext(cfg_raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[str]:

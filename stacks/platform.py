@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from components.encryption import EncryptionArgs, PlatformKey
 from components.network import Network
 from stacks.config import PlatformConfig
+from stacks.errors import ConfigError
 
 
 def build(cfg: PlatformConfig) -> dict[str, Any]:
@@ -29,6 +30,7 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
     invoke_opts = pulumi.InvokeOutputOptions(provider=provider)
     identity = aws.get_caller_identity_output(opts=invoke_opts)
     partition = aws.get_partition_output(opts=invoke_opts)
+    identity_store = _identity_center(cfg, provider)
 
     key = PlatformKey(
         f"{prefix}-data",
@@ -61,6 +63,24 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
     if cluster is not None:
         _cluster_workloads(cfg, cluster, identity.account_id, partition.partition, key.key_arn, provider)
 
+    canvas = None
+    if identity_store is not None:
+        from components.canvas.component import CanvasDomain
+
+        canvas = CanvasDomain(
+            f"{prefix}-canvas",
+            cfg.canvas,
+            region=cfg.region,
+            identity_store_id=identity_store,
+            account_id=identity.account_id,
+            partition=partition.partition,
+            kms_key_arn=key.key_arn,
+            vpc_id=network.vpc_id,
+            subnet_ids=list(network.private_subnet_ids.values()),
+            app_network_access_type=cfg.canvas.app_network_access_type or cfg.defaults.canvas_network_access,
+            retain_home_efs=bool(cfg.canvas.retain_home_efs),
+            opts=aws_opts,
+        )
     endpoints = _endpoints(cfg, key.key_arn, network, identity.account_id, partition.partition, aws_opts)
     bedrock = _bedrock(cfg, key.key_arn, network, identity.account_id, partition.partition, aws_opts)
 
@@ -83,6 +103,10 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
     if endpoints:
         outputs["endpointNames"] = {name: ep.endpoint_name for name, ep in endpoints.items()}
     outputs.update(bedrock)
+    if canvas is not None:
+        outputs.update({"canvasDomainId": canvas.domain_id, "canvasSsoApplicationArn": canvas.sso_application_arn,
+                        "accessPortalUrl": canvas.portal_url, "canvasExecutionRoleArn": canvas.execution_role_arn,
+                        "canvasBucket": canvas.bucket_name})
     return outputs
 
 
@@ -118,6 +142,24 @@ def _cluster_workloads(cfg: PlatformConfig, cluster: Any, account_id: Any, parti
             depends_on=[r for r in (operators.training_operator,) if r is not None],
             opts=k8s_opts,
         )
+
+
+def _identity_center(cfg: PlatformConfig, provider: aws.Provider) -> str | None:
+    """The identity store of the region's Identity Center instance, looked up before anything is created.
+
+    Enabling an organization instance has no API, and ListInstances only returns the instance of
+    the region it is called in, so an empty answer also means "the instance lives in another region".
+    """
+    if not cfg.canvas.enabled:
+        return None
+    result = aws.ssoadmin.get_instances(opts=pulumi.InvokeOptions(provider=provider))
+    if not result.identity_store_ids:
+        raise ConfigError([
+            f"ml-platform:canvas.enabled: no IAM Identity Center instance in {cfg.region}. Enable it in the IAM "
+            f"Identity Center console (with AWS Organizations) in {cfg.region} first; an instance in another "
+            "region cannot back this domain"
+        ])
+    return result.identity_store_ids[0]
 
 
 def resolve_specs(cfg: PlatformConfig) -> dict[str, Any]:

@@ -97,8 +97,8 @@ def test_reserved_tag_keys_rejected():
 
 
 def test_capability_not_in_release_cannot_be_enabled():
-    (line,) = _problems(config(canvas={"enabled": True}))
-    assert line.startswith("ml-platform:canvas: this capability is not available")
+    (line,) = _problems(config(liveChat={"enabled": True}))
+    assert line.startswith("ml-platform:liveChat: this capability is not available")
 
 
 def test_malformed_structured_value():

@@ -1,0 +1,1 @@
+"""SageMaker domain behind IAM Identity Center for SageMaker Canvas."""

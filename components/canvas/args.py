@@ -1,0 +1,106 @@
+"""`ml-platform:canvas`."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components.base import StrictModel
+
+EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+USER_NAME = r"^[\w+=,.@-]{1,128}$"
+
+
+class CanvasUser(StrictModel):
+    user_name: str = Field(pattern=USER_NAME, description="Identity Center user name (also the profile's SSO value).")
+    email: str = Field(description="Primary email address.")
+    given_name: str = Field(min_length=1, max_length=64, description="Given name.")
+    family_name: str = Field(min_length=1, max_length=64, description="Family name.")
+    groups: list[str] = Field(default_factory=list, description="Groups (from groups or existingGroups) to join.")
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not EMAIL.match(value):
+            raise ValueError("expected an email address such as ana@example.com")
+        return value
+
+
+class CanvasGroup(StrictModel):
+    name: str = Field(pattern=r"^[\w+=,.@ -]{1,128}$", description="Group display name, e.g. business-analysts.")
+    description: str = Field(default="", max_length=1024, description="Group description.")
+
+
+class CanvasFeatures(StrictModel):
+    ai_services: bool = Field(default=True, description="Ready-to-use models (AmazonSageMakerCanvasAIServicesAccess).")
+    data_prep: bool = Field(default=True, description="Data preparation (AmazonSageMakerCanvasDataPrepFullAccess).")
+    direct_deploy: bool = Field(default=True, description="Deploy models to endpoints from Canvas.")
+    time_series_forecasting: bool = Field(default=True, description="Forecasting through Amazon Forecast.")
+    model_register: bool = Field(default=True, description="Register models in the SageMaker Model Registry.")
+    generative_ai: bool = Field(default=True, description="Foundation models through Amazon Bedrock.")
+
+
+class PortalApp(StrictModel):
+    display_name: str = Field(default="Canvas", min_length=1, max_length=255, description="Name in the portal.")
+    description: str = Field(default="SageMaker Canvas: no-code machine learning", max_length=255,
+                             description="Description in the access portal.")
+
+
+class StudioSettings(StrictModel):
+    notebook_output_sharing: Literal["Allowed", "Disabled"] = Field(
+        default="Disabled", description="Studio notebook output sharing (Studio landing only)."
+    )
+
+
+class CanvasArgs(StrictModel):
+    enabled: bool = Field(default=False, description="Create the SageMaker domain for Canvas.")
+    domain_name: str = Field(
+        default="canvas", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,40}$", description="Domain name."
+    )
+    landing: Literal["studio", "canvas"] = Field(
+        default="canvas", description="studio: users land in Studio; canvas: in Canvas, Studio portal disabled."
+    )
+    app_network_access_type: Literal["PublicInternetOnly", "VpcOnly"] | None = Field(
+        default=None, description="Domain network access (default: VpcOnly in prod, PublicInternetOnly elsewhere)."
+    )
+    retain_home_efs: bool | None = Field(
+        default=None, description="Keep the home EFS on domain deletion (default: on where state is protected)."
+    )
+    features: CanvasFeatures = Field(default_factory=CanvasFeatures, description="Canvas capabilities.")
+    existing_bucket: str | None = Field(default=None, description="Use this bucket instead of creating one.")
+    groups: list[CanvasGroup] = Field(default_factory=list, description="Identity Center groups to create.")
+    users: list[CanvasUser] = Field(default_factory=list, description="Identity Center users to create.")
+    existing_groups: list[str] = Field(default_factory=list, description="Groups from an external IdP (SCIM).")
+    existing_users: list[str] = Field(default_factory=list, description="Users from an external IdP (SCIM).")
+    portal_app: PortalApp | None = Field(default=None, description="Rename the SageMaker app in the access portal.")
+    studio: StudioSettings | None = Field(default=None, description="Studio-only settings (landing: studio).")
+
+    @field_validator("existing_bucket")
+    @classmethod
+    def _bucket(cls, value: str | None) -> str | None:
+        if value is not None and not BUCKET.match(value):
+            raise ValueError("expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CanvasArgs:
+        problems = []
+        if self.landing == "canvas" and self.studio is not None:
+            problems.append("studio settings have no effect with landing: canvas (the Studio portal is disabled); "
+                            "remove them or use landing: studio")
+        names = [u.user_name for u in self.users] + self.existing_users
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            problems.append(f"duplicate user names: {', '.join(dupes)}")
+        known_groups = {g.name for g in self.groups} | set(self.existing_groups)
+        for user in self.users:
+            unknown = [g for g in user.groups if g not in known_groups]
+            if unknown:
+                problems.append(f"user {user.user_name} joins unknown group(s) {', '.join(unknown)}; known: "
+                                f"{', '.join(sorted(known_groups)) or 'none'}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

@@ -1,0 +1,260 @@
+"""`CanvasDomain`: every console step of "single sign-on access to SageMaker Canvas" as code.
+
+Identity Center users/groups → assignments to the domain's SSO application (a user profile without
+an assignment gets "Access Denied") → a user profile per known user. `landing: canvas` makes the
+reference's `aws sagemaker update-domain` declarative: default landing URI `app:Canvas:models` and the
+Studio web portal disabled.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.canvas.args import CanvasArgs
+from components.canvas.portal_app import PortalAppName
+from components.storage import BucketOptions, CorsRule, LifecycleRule, SecureBucket
+
+LANDING = {"canvas": ("app:Canvas:models", "DISABLED"), "studio": ("studio::", "ENABLED")}
+CANVAS_CORS = CorsRule(allowed_methods=("POST", "PUT", "GET", "HEAD"), allowed_origins=("https://*.sagemaker.aws",),
+                       expose_headers=("ETag",))
+
+
+def execution_policies(args: CanvasArgs) -> list[str]:
+    """AWS managed policies of the execution role for the enabled features (paths as AWS publishes them)."""
+    policies = ["AmazonSageMakerCanvasFullAccess"]
+    if args.features.ai_services:
+        policies.append("AmazonSageMakerCanvasAIServicesAccess")
+    if args.features.data_prep:
+        policies.append("AmazonSageMakerCanvasDataPrepFullAccess")
+    if args.features.direct_deploy:
+        policies.append("service-role/AmazonSageMakerCanvasDirectDeployAccess")
+    return policies
+
+
+def _trust(service: str, account_id: str, source_arn: str | None = None) -> str:
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id}}
+    if source_arn:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole", "Condition": condition}]})
+
+
+def canvas_inline_policy(bucket_arn: str, key_arn: str, pass_roles: list[str]) -> str:
+    statements: list[dict[str, Any]] = [
+        {"Sid": "CanvasBucket", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation",
+                                                              "s3:GetBucketCors"], "Resource": bucket_arn},
+        {"Sid": "CanvasObjects", "Effect": "Allow",
+         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+         "Resource": f"{bucket_arn}/*"},
+        {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey",
+                                                     "kms:CreateGrant"], "Resource": key_arn},
+    ]
+    if pass_roles:
+        statements.append({"Sid": "PassFeatureRoles", "Effect": "Allow", "Action": "iam:PassRole",
+                           "Resource": pass_roles,
+                           "Condition": {"StringEquals": {"iam:PassedToService": ["forecast.amazonaws.com",
+                                                                                   "bedrock.amazonaws.com"]}}})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+class CanvasDomain(pulumi.ComponentResource):
+    domain_id: pulumi.Output[str]
+    sso_application_arn: pulumi.Output[str]
+    portal_url: str
+    execution_role_arn: pulumi.Output[str]
+    bucket_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: CanvasArgs,
+        *,
+        region: str,
+        identity_store_id: str,
+        account_id: pulumi.Input[str],
+        partition: pulumi.Input[str],
+        kms_key_arn: pulumi.Input[str],
+        vpc_id: pulumi.Input[str],
+        subnet_ids: list[pulumi.Input[str]],
+        app_network_access_type: str,
+        retain_home_efs: bool,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlplat:sagemaker:CanvasDomain", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self._name, self._partition = name, partition
+
+        if args.existing_bucket:
+            bucket_name: pulumi.Output[str] = pulumi.Output.from_input(args.existing_bucket)
+            bucket_arn = pulumi.Output.concat("arn:", partition, ":s3:::", args.existing_bucket)
+        else:
+            bucket = SecureBucket(
+                f"{name}-data",
+                BucketOptions(kms_key_arn=kms_key_arn, cors=(CANVAS_CORS,),
+                              lifecycle=(LifecycleRule("stale-artifacts", noncurrent_expire_days=30),)),
+                opts=child,
+            )
+            bucket_name, bucket_arn = bucket.bucket_name, bucket.bucket_arn
+
+        role = aws.iam.Role(
+            f"{name}-execution",
+            assume_role_policy=pulumi.Output.from_input(account_id).apply(
+                lambda a: _trust("sagemaker.amazonaws.com", a)),
+            opts=child,
+        )
+        for policy in execution_policies(args):
+            self._attach(f"{name}-execution-{policy.rsplit('/', 1)[-1]}", role, policy)
+        forecast_role = bedrock_role = None
+        if args.features.time_series_forecasting:
+            forecast_role = aws.iam.Role(
+                f"{name}-forecast",
+                assume_role_policy=pulumi.Output.from_input(account_id).apply(
+                    lambda a: _trust("forecast.amazonaws.com", a)),
+                opts=child,
+            )
+            self._attach(f"{name}-forecast-policy", forecast_role, "service-role/AmazonSageMakerCanvasForecastAccess")
+        if args.features.generative_ai:
+            bedrock_role = aws.iam.Role(
+                f"{name}-bedrock",
+                assume_role_policy=pulumi.Output.all(account_id, partition).apply(
+                    lambda a: _trust("bedrock.amazonaws.com", a[0], f"arn:{a[1]}:bedrock:{region}:{a[0]}:*")),
+                opts=child,
+            )
+            self._attach(f"{name}-bedrock-policy", bedrock_role, "AmazonSageMakerCanvasBedrockAccess")
+        pass_roles = [r.arn for r in (forecast_role, bedrock_role) if r is not None]
+        aws.iam.RolePolicy(
+            f"{name}-execution",
+            role=role.id,
+            policy=pulumi.Output.all(bucket_arn, kms_key_arn, pulumi.Output.all(*pass_roles)).apply(
+                lambda a: canvas_inline_policy(a[0], a[1], list(a[2]))),
+            opts=child,
+        )
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-domain",
+            vpc_id=vpc_id,
+            description="SageMaker Canvas domain apps",
+            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443,
+                                                    cidr_blocks=["0.0.0.0/0"], description="HTTPS to AWS APIs")],
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(f"{name}-domain-self", security_group_id=sg.id,
+                                         referenced_security_group_id=sg.id, ip_protocol="-1",
+                                         description="between domain apps", opts=child)
+        landing_uri, portal = LANDING[args.landing]
+        features = args.features
+        canvas_settings = aws.sagemaker.DomainDefaultUserSettingsCanvasAppSettingsArgs(
+            workspace_settings=aws.sagemaker.DomainDefaultUserSettingsCanvasAppSettingsWorkspaceSettingsArgs(
+                s3_artifact_path=pulumi.Output.concat("s3://", bucket_name, "/canvas/"), s3_kms_key_id=kms_key_arn),
+            time_series_forecasting_settings=aws.sagemaker.DomainDefaultUserSettingsCanvasAppSettingsTimeSeriesForecastingSettingsArgs(  # noqa: E501
+                status="ENABLED", amazon_forecast_role_arn=forecast_role.arn)
+            if forecast_role else aws.sagemaker.DomainDefaultUserSettingsCanvasAppSettingsTimeSeriesForecastingSettingsArgs(  # noqa: E501
+                status="DISABLED"),
+            model_register_settings=aws.sagemaker.DomainDefaultUserSettingsCanvasAppSettingsModelRegisterSettingsArgs(
+                status="ENABLED" if features.model_register else "DISABLED"),
+            direct_deploy_settings=aws.sagemaker.DomainDefaultUserSettingsCanvasAppSettingsDirectDeploySettingsArgs(
+                status="ENABLED" if features.direct_deploy else "DISABLED"),
+            generative_ai_settings=aws.sagemaker.DomainDefaultUserSettingsCanvasAppSettingsGenerativeAiSettingsArgs(
+                amazon_bedrock_role_arn=bedrock_role.arn) if bedrock_role else None,
+        )
+        sharing = None
+        if args.studio is not None:
+            sharing = aws.sagemaker.DomainDefaultUserSettingsSharingSettingsArgs(
+                notebook_output_option=args.studio.notebook_output_sharing, s3_kms_key_id=kms_key_arn,
+                s3_output_path=pulumi.Output.concat("s3://", bucket_name, "/studio-sharing/"))
+        domain = aws.sagemaker.Domain(
+            f"{name}-domain",
+            domain_name=args.domain_name,
+            auth_mode="SSO",
+            vpc_id=vpc_id,
+            subnet_ids=subnet_ids,
+            app_network_access_type=app_network_access_type,
+            kms_key_id=kms_key_arn,
+            default_user_settings=aws.sagemaker.DomainDefaultUserSettingsArgs(
+                execution_role=role.arn,
+                security_groups=[sg.id],
+                canvas_app_settings=canvas_settings,
+                default_landing_uri=landing_uri,
+                studio_web_portal=portal,
+                sharing_settings=sharing,
+            ),
+            retention_policy=aws.sagemaker.DomainRetentionPolicyArgs(
+                home_efs_file_system="Retain" if retain_home_efs else "Delete"),
+            opts=pulumi.ResourceOptions(parent=self, protect=retain_home_efs),
+        )
+        self.domain_id = domain.id
+        self.sso_application_arn = domain.single_sign_on_application_arn
+        self._identities(args, domain, identity_store_id)
+        if args.portal_app is not None:
+            renamed = PortalAppName(
+                f"{name}-portal-app", application_arn=domain.single_sign_on_application_arn,
+                display_name=args.portal_app.display_name, description=args.portal_app.description, region=region,
+                opts=child,
+            )
+            pulumi.Output.all(renamed.applied, renamed.message).apply(
+                lambda a: None if a[0] in (True, None) else pulumi.log.warn(a[1], resource=renamed))
+        self.portal_url = f"https://{identity_store_id}.awsapps.com/start"
+        self.execution_role_arn = role.arn
+        self.bucket_name = bucket_name
+        self.register_outputs({"domainId": self.domain_id, "ssoApplicationArn": self.sso_application_arn,
+                               "portalUrl": self.portal_url, "executionRoleArn": role.arn,
+                               "bucketName": bucket_name})
+
+    def _attach(self, name: str, role: aws.iam.Role, policy: str) -> None:
+        aws.iam.RolePolicyAttachment(name, role=role.name, policy_arn=pulumi.Output.concat(
+            "arn:", self._partition, ":iam::aws:policy/", policy), opts=pulumi.ResourceOptions(parent=self))
+
+    def _identities(self, args: CanvasArgs, domain: aws.sagemaker.Domain, store: str) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        name = self._name
+        group_ids: dict[str, pulumi.Output[str]] = {}
+        for g in args.groups:
+            group = aws.identitystore.Group(f"{name}-group-{g.name}", identity_store_id=store,
+                                            display_name=g.name, description=g.description or None, opts=child)
+            group_ids[g.name] = group.group_id
+        for g in args.existing_groups:
+            group_ids[g] = aws.identitystore.get_group_output(
+                identity_store_id=store,
+                alternate_identifier=aws.identitystore.GetGroupAlternateIdentifierArgs(
+                    unique_attribute=aws.identitystore.GetGroupAlternateIdentifierUniqueAttributeArgs(
+                        attribute_path="DisplayName", attribute_value=g)),
+                opts=pulumi.InvokeOutputOptions(parent=self)).group_id
+        user_ids: dict[str, pulumi.Output[str]] = {}
+        for u in args.users:
+            user = aws.identitystore.User(
+                f"{name}-user-{u.user_name}", identity_store_id=store, user_name=u.user_name,
+                display_name=f"{u.given_name} {u.family_name}",
+                name=aws.identitystore.UserNameArgs(given_name=u.given_name, family_name=u.family_name),
+                emails=aws.identitystore.UserEmailsArgs(value=u.email, primary=True, type="work"),
+                opts=child,
+            )
+            user_ids[u.user_name] = user.user_id
+            for g in u.groups:
+                aws.identitystore.GroupMembership(f"{name}-member-{u.user_name}-{g}", identity_store_id=store,
+                                                  group_id=group_ids[g], member_id=user.user_id, opts=child)
+        for u in args.existing_users:
+            user_ids[u] = aws.identitystore.get_user_output(
+                identity_store_id=store,
+                alternate_identifier=aws.identitystore.GetUserAlternateIdentifierArgs(
+                    unique_attribute=aws.identitystore.GetUserAlternateIdentifierUniqueAttributeArgs(
+                        attribute_path="UserName", attribute_value=u)),
+                opts=pulumi.InvokeOutputOptions(parent=self)).user_id
+        for kind, ids in (("GROUP", group_ids), ("USER", user_ids)):
+            for principal, principal_id in ids.items():
+                aws.ssoadmin.ApplicationAssignment(
+                    f"{name}-assign-{kind.lower()}-{principal}", application_arn=domain.single_sign_on_application_arn,
+                    principal_id=principal_id, principal_type=kind, opts=child)
+        for user_name in user_ids:
+            aws.sagemaker.UserProfile(
+                f"{name}-profile-{user_name}", domain_id=domain.id, user_profile_name=_profile_name(user_name),
+                single_sign_on_user_identifier="UserName", single_sign_on_user_value=user_name, opts=child)
+
+
+def _profile_name(user_name: str) -> str:
+    """User profile names allow [a-zA-Z0-9-] only; Identity Center user names also allow @ . _ + = ,."""
+    import re
+
+    return re.sub(r"[^a-zA-Z0-9-]+", "-", user_name).strip("-")[:63]
