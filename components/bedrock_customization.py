@@ -88,6 +88,7 @@ class BedrockFineTuning(pulumi.ComponentResource):
         partition: pulumi.Input[str],
         kms_key_arn: pulumi.Input[str],
         vpc: tuple[pulumi.Input[str], list[pulumi.Input[str]], pulumi.Input[str]] | None = None,
+        protect: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlplat:bedrock:BedrockFineTuning", name, None, opts)
@@ -101,7 +102,8 @@ class BedrockFineTuning(pulumi.ComponentResource):
                 f"{name}-data",
                 BucketOptions(kms_key_arn=kms_key_arn,
                               bucket_name=pulumi.Output.concat(f"{name}-", account_id),  # type: ignore[arg-type]
-                              lifecycle=(LifecycleRule("abort-uploads", noncurrent_expire_days=90),)),
+                              lifecycle=(LifecycleRule("abort-uploads", noncurrent_expire_days=90),),
+                              protect=protect),
                 opts=child,
             )
             self.training_bucket = created.bucket_name

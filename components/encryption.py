@@ -93,6 +93,7 @@ class PlatformKey(pulumi.ComponentResource):
         account_id: pulumi.Input[str],
         partition: pulumi.Input[str],
         region: str,
+        protect: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlplat:encryption:PlatformKey", name, None, opts)
@@ -106,7 +107,7 @@ class PlatformKey(pulumi.ComponentResource):
             rotation_period_in_days=365,
             deletion_window_in_days=args.deletion_window_days,
             policy=policy,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect),
         )
         alias = aws.kms.Alias(
             f"{name}-alias",

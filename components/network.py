@@ -76,6 +76,11 @@ class NetworkArgs(StrictModel):
     )
     flow_logs_retention_days: int = Field(default=90, description="Retention of the VPC flow-log group.")
     existing: ExistingVpc | None = Field(default=None, description="Use an existing VPC instead of creating one.")
+    from_stack: str | None = Field(
+        default=None, pattern=r"^[\w.-]+/[\w.-]+/[\w.-]+$",
+        description="Use the VPC exported by another stack (org/project/stack: its vpcId, vpcCidr, privateSubnetIds "
+                    "and publicSubnetIds outputs), when a team splits the network into its own layer.",
+    )
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -107,6 +112,8 @@ class NetworkArgs(StrictModel):
 
     @model_validator(mode="after")
     def _existing_covers_azs(self) -> NetworkArgs:
+        if self.existing is not None and self.from_stack is not None:
+            raise ValueError("set at most one of existing and fromStack")
         if self.existing is not None:
             missing = [az for az in self.availability_zones if az not in self.existing.private_subnet_ids]
             if missing:
@@ -130,6 +137,9 @@ class Network(pulumi.ComponentResource):
     vpc_cidr: pulumi.Output[str]
     private_subnet_ids: dict[str, pulumi.Output[str]]
     public_subnet_ids: dict[str, pulumi.Output[str]]
+    #: What instances in the private subnets need before they can reach AWS APIs and registries
+    #: (NAT routes, VPC endpoints): node groups wait for it, or their nodes fail to join.
+    egress: list[pulumi.Resource]
 
     def __init__(
         self,
@@ -142,7 +152,17 @@ class Network(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlplat:network:Network", name, None, opts)
         self._name = name
-        if args.existing is not None:
+        self.egress = []
+        if args.from_stack is not None:
+            ref = pulumi.StackReference(f"{name}-network-layer", stack_name=args.from_stack,
+                                        opts=pulumi.ResourceOptions(parent=self))
+            self.vpc_id = ref.require_output("vpcId")
+            self.vpc_cidr = ref.require_output("vpcCidr")
+            private, public = ref.require_output("privateSubnetIds"), ref.get_output("publicSubnetIds")
+            self.private_subnet_ids = {az: private.apply(lambda ids, az=az: ids[az]) for az in args.availability_zones}
+            self.public_subnet_ids = {az: public.apply(lambda ids, az=az: (ids or {}).get(az))
+                                      for az in args.availability_zones}
+        elif args.existing is not None:
             self.vpc_id = pulumi.Output.from_input(args.existing.vpc_id)
             self.vpc_cidr = pulumi.Output.from_input(args.existing.vpc_cidr)
             self.private_subnet_ids = {
@@ -217,6 +237,7 @@ class Network(pulumi.ComponentResource):
                     opts=self._opts(),
                 )
                 nat_ids[az] = nat.id
+                self.egress.append(nat)
         for i, az in enumerate(args.availability_zones):
             private = aws.ec2.Subnet(
                 f"{name}-private-{az}",
@@ -234,10 +255,11 @@ class Network(pulumi.ComponentResource):
                 tags={"Name": f"{name}-private-{az}"},
                 opts=self._opts(),
             )
-            aws.ec2.RouteTableAssociation(
+            assoc = aws.ec2.RouteTableAssociation(
                 f"{name}-private-{az}", subnet_id=private.id, route_table_id=rt.id, opts=self._opts()
             )
             private_rts.append(rt)
+            self.egress += [rt, assoc]
             self.private_subnet_ids[az] = private.id
         self._endpoints(args, region, vpc, private_rts)
         self._flow_logs(args, vpc, kms_key_arn)
@@ -246,7 +268,7 @@ class Network(pulumi.ComponentResource):
         self, args: NetworkArgs, region: str, vpc: aws.ec2.Vpc, private_rts: list[aws.ec2.RouteTable]
     ) -> None:
         name = self._name
-        aws.ec2.VpcEndpoint(
+        s3 = aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=vpc.id,
             service_name=f"com.amazonaws.{region}.s3",
@@ -255,6 +277,7 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{name}-s3"},
             opts=self._opts(),
         )
+        self.egress.append(s3)
         if not args.interface_endpoints:
             return
         sg = aws.ec2.SecurityGroup(
@@ -271,7 +294,7 @@ class Network(pulumi.ComponentResource):
             opts=self._opts(),
         )
         for service in args.interface_endpoints:
-            aws.ec2.VpcEndpoint(
+            endpoint = aws.ec2.VpcEndpoint(
                 f"{name}-{service.replace('.', '-')}",
                 vpc_id=vpc.id,
                 service_name=f"com.amazonaws.{region}.{service}",
@@ -282,6 +305,7 @@ class Network(pulumi.ComponentResource):
                 tags={"Name": f"{name}-{service}"},
                 opts=self._opts(),
             )
+            self.egress.append(endpoint)
 
     def _flow_logs(self, args: NetworkArgs, vpc: aws.ec2.Vpc, kms_key_arn: pulumi.Input[str]) -> None:
         name = self._name

@@ -35,6 +35,8 @@ class CorsRule:
 class BucketOptions:
     kms_key_arn: pulumi.Input[str]
     force_destroy: bool = False
+    #: Protect the bucket from deletion (stateful data in prod).
+    protect: bool = False
     lifecycle: tuple[LifecycleRule, ...] = ()
     cors: tuple[CorsRule, ...] = ()
     bucket_name: pulumi.Input[str] | None = None
@@ -72,7 +74,7 @@ class SecureBucket(pulumi.ComponentResource):
             name,
             bucket=options.bucket_name,
             force_destroy=options.force_destroy,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=options.protect),
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-sse",

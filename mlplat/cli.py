@@ -39,6 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--max-tokens", type=int, default=512)
     inv.add_argument("--endpoint-name", help="the deployed endpoint's name (default: found by its prefix)")
     inv.add_argument("--config-file", type=Path, metavar="PATH")
+    cost = sub.add_parser("cost", help="hourly cost of a stack at idle and at maximum size")
+    cost.add_argument("stack")
+    cost.add_argument("--config-file", type=Path, metavar="PATH")
+    graph = sub.add_parser("graph", help="deployment graph (Mermaid or DOT) and critical path")
+    graph.add_argument("stack")
+    graph.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    graph.add_argument("--output", type=Path, metavar="FILE", help="write the graph to FILE")
+    graph.add_argument("--config-file", type=Path, metavar="PATH")
     bedrock = sub.add_parser("bedrock", help="Bedrock helpers")
     bsub = bedrock.add_subparsers(dest="bedrock_command", required=True)
     vd = bsub.add_parser("validate-data", help="check a Titan Image Generator fine-tuning manifest")
@@ -114,21 +122,58 @@ def _has_mandatory(violations: list[dict]) -> bool:
     return any(v["enforcementLevel"] == "mandatory" for v in violations)
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
-    from mlplat.plan import build_plan, render_text
+class _ConfigFailed(Exception):
+    """Raised after the configuration problems were printed."""
+
+
+def _plan_for(stack: str, config_file: Path | None) -> tuple[dict, str]:
+    from mlplat.plan import build_plan
     from stacks.errors import ConfigError
 
     project = find_project()
-    cfg = load_stack_config(project, args.stack, args.config_file)
+    cfg = load_stack_config(project, stack, config_file)
     sys.path.insert(0, str(project.root))
     try:
-        plan = build_plan(project, cfg)
+        return build_plan(project, cfg), cfg.region
     except ConfigError as exc:
         print(f"invalid configuration in {cfg.path}:", file=sys.stderr)
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
-        return EXIT_INPUT
-    text = render_text(plan, cfg.region)
+        raise _ConfigFailed from None
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    plan, _ = _plan_for(args.stack, args.config_file)
+    cost = plan["cost"]
+    print(f"{args.stack}: idle ${cost['hourlyUsdIdle']:.2f}/h, max ${cost['hourlyUsdMax']:.2f}/h "
+          f"(about ${cost['hourlyUsdIdle'] * 730:,.0f} per month idle)")
+    print(f"  {'idle':>9} {'max':>9}  resource (detail) [source]")
+    for item in cost["items"]:
+        print(f"  {item['hourlyUsdIdle']:9.2f} {item['hourlyUsdMax']:9.2f}  {item['name']} ({item['detail']}) "
+              f"[{item['source']}]")
+    return EXIT_OK
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from mlplat.graph import render, summary
+
+    plan, _ = _plan_for(args.stack, args.config_file)
+    text = render(plan["resources"], args.format)
+    if args.output:
+        args.output.write_text(text)
+        print(f"graph written to {args.output}")
+    else:
+        sys.stdout.write(text)
+    sys.stdout.write(summary(plan["resources"]))
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from mlplat.plan import render_text
+
+    plan, region = _plan_for(args.stack, args.config_file)
+    cfg_region = region
+    text = render_text(plan, cfg_region)
     if args.quiet:
         text = text.splitlines()[0] + "\n"
     sys.stdout.write(text)
@@ -169,12 +214,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"plan": cmd_plan, "check": cmd_check, "invoke": cmd_invoke, "bedrock": cmd_bedrock,
+                "cost": cmd_cost, "graph": cmd_graph,
                 "config-reference": cmd_config_reference}
     try:
         return handlers[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except _ConfigFailed:
+        return EXIT_INPUT
+    except BrokenPipeError:  # output piped into `head`
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - a bug in a component must not dump a trace on users
         print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         if os.environ.get("MLPLAT_DEBUG"):

@@ -143,6 +143,19 @@ def _make_monitor_class():
             )
             return response
 
+        def ReadResource(self, request):  # noqa: N802
+            """`Resource.get` / StackReference: an existing resource read, recorded like a registration."""
+            response = super().ReadResource(request)
+            state = self.resources[response.urn].state
+            outputs = _sync_await(rpc.serialize_properties(state, {}))
+            self.registrations[response.urn] = Registration(
+                urn=response.urn, type=request.type, name=request.name, id=request.id or None, custom=True,
+                parent=request.parent or None, dependencies=sorted(set(request.dependencies)),
+                provider=request.provider or None, protect=False, retain_on_delete=False,
+                inputs=self.renderer.struct(request.properties), outputs=self.renderer.struct(outputs),
+            )
+            return response
+
         def RegisterResourceOutputs(self, request):  # noqa: N802
             reg = self.registrations.get(request.urn)
             if reg is not None:

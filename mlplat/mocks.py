@@ -88,6 +88,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
         seed = f"{typ}::{name}"
         if typ.startswith("pulumi:providers:"):
             return _uuid(seed), inputs
+        if typ == "pulumi:pulumi:StackReference":
+            return inputs.get("name", name), {"name": inputs.get("name"), "outputs": self._layer_outputs(seed),
+                                              "secretOutputNames": []}
         if not args.custom:
             return "", {}
         state = dict(inputs)
@@ -99,6 +102,16 @@ class PlatformMocks(pulumi.runtime.Mocks):
         rid = self._id(typ, seed, phys, state)
         state.update(self._computed(typ, seed, rid, phys, state))
         return rid, state
+
+    def _layer_outputs(self, seed: str) -> dict[str, Any]:
+        """What a network layer stack exports (the outputs this program itself exports)."""
+        azs = self.availability_zones
+        return {
+            "vpcId": f"vpc-{_hex(seed, 17)}",
+            "vpcCidr": "10.0.0.0/16",
+            "privateSubnetIds": {az: f"subnet-{_hex(seed + az + 'p', 17)}" for az in azs},
+            "publicSubnetIds": {az: f"subnet-{_hex(seed + az + 'u', 17)}" for az in azs},
+        }
 
     def _arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
         return (

@@ -38,6 +38,9 @@ def build_plan(project: Project, cfg: StackConfig, program: Any = None,
     secrets = cfg.placeholders + _secret_config_strings(cfg)
     plan = scrub(plan, secrets)
     plan["policy"]["violations"] = check_policies(plan)
+    from mlplat.cost import estimate
+
+    plan["cost"] = estimate(plan["resources"])
     return plan
 
 
@@ -107,8 +110,9 @@ def render_text(plan: dict[str, Any], region: str) -> str:
               f"  idle (minimum sizes): {cost['hourlyUsdIdle']:.2f}",
               f"  max (maximum sizes):  {cost['hourlyUsdMax']:.2f}"]
     for item in cost["items"]:
-        lines.append(f"    {item['name']}: idle {item['hourlyUsdIdle']:.2f}, max {item['hourlyUsdMax']:.2f}"
-                     f"  ({item['detail']})")
+        if item["hourlyUsdMax"] >= 0.01:
+            lines.append(f"    {item['hourlyUsdIdle']:9.2f} {item['hourlyUsdMax']:9.2f}  {item['name']}"
+                         f"  ({item['detail']})")
     if plan.get("diagnostics"):
         lines += ["", "Diagnostics"]
         lines += [f"  {d['severity']}: {d['message']}" for d in plan["diagnostics"]]

@@ -39,6 +39,7 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
         account_id=identity.account_id,
         partition=partition.partition,
         region=cfg.region,
+        protect=cfg.defaults.protect_stateful,
         opts=aws_opts,
     )
     network = Network(prefix, cfg.network, region=cfg.region, kms_key_arn=key.key_arn, opts=aws_opts)
@@ -57,6 +58,8 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
             partition=partition.partition,
             endpoint_public_access=bool(cfg.gpu_cluster.endpoint_public_access),
             log_retention_days=cfg.gpu_cluster.log_retention_days or cfg.defaults.log_retention_days,
+            network_ready=network.egress,
+            protect=cfg.defaults.protect_stateful,
             opts=aws_opts,
         )
 
@@ -89,7 +92,9 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
         "region": cfg.region,
         "kmsKeyArn": key.key_arn,
         "vpcId": network.vpc_id,
+        "vpcCidr": network.vpc_cidr,
         "privateSubnetIds": network.private_subnet_ids,
+        "publicSubnetIds": network.public_subnet_ids,
     }
     if cluster is not None:
         outputs.update(
@@ -188,7 +193,8 @@ def _endpoints(cfg: PlatformConfig, key_arn: Any, network: Network, account_id: 
     if any(ep.data_capture.enabled for ep in cfg.endpoints):
         bucket = SecureBucket(
             f"{cfg.resource_prefix}-inference-capture",
-            BucketOptions(kms_key_arn=key_arn, lifecycle=(LifecycleRule("expire-captures", expire_days=90),)),
+            BucketOptions(kms_key_arn=key_arn, lifecycle=(LifecycleRule("expire-captures", expire_days=90),),
+                          protect=cfg.defaults.protect_stateful),
             opts=aws_opts,
         )
         capture = (bucket.bucket_name, bucket.bucket_arn)
@@ -230,7 +236,7 @@ def _bedrock(cfg: PlatformConfig, key_arn: Any, network: Network, account_id: An
         vpc = (network.vpc_id, list(network.private_subnet_ids.values()), network.vpc_cidr) if ft.vpc else None
         jobs[ft.name] = BedrockFineTuning(
             f"{prefix}-{ft.name}", ft, step_count=steps, region=cfg.region, account_id=account_id,
-            partition=partition, kms_key_arn=key_arn, vpc=vpc, opts=aws_opts,
+            partition=partition, kms_key_arn=key_arn, vpc=vpc, protect=cfg.defaults.protect_stateful, opts=aws_opts,
         )
     throughputs = {}
     for pt in b.provisioned_throughput:

@@ -95,7 +95,8 @@ class CanvasDomain(pulumi.ComponentResource):
             bucket = SecureBucket(
                 f"{name}-data",
                 BucketOptions(kms_key_arn=kms_key_arn, cors=(CANVAS_CORS,),
-                              lifecycle=(LifecycleRule("stale-artifacts", noncurrent_expire_days=30),)),
+                              lifecycle=(LifecycleRule("stale-artifacts", noncurrent_expire_days=30),),
+                              protect=retain_home_efs),
                 opts=child,
             )
             bucket_name, bucket_arn = bucket.bucket_name, bucket.bucket_arn

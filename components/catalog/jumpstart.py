@@ -36,6 +36,7 @@ class JumpStartSpec:
     supported_instance_types: tuple[str, ...]
     payload: Payload
     image_repository: str | None = None        # e.g. "huggingface-pytorch-tgi-inference:2.1.1-..."
+    cpu_image_repository: str | None = None    # the spec's CPU variant, for instances without GPUs
     artifact_key: str | None = None             # key in jumpstart-cache-prod-<region>
     artifact_compressed: bool = False           # True: a model.tar.gz (ModelDataUrl); False: S3 prefix
     environment: dict[str, str] = field(default_factory=dict)
@@ -45,18 +46,20 @@ class JumpStartSpec:
     download_timeout_s: int = 600
     marketplace: bool = False
 
-    def image_uri(self, region: str) -> str:
+    def image_uri(self, region: str, gpus: int = 1) -> str:
         if self.image_repository is None:
             raise ValueError(f"{self.model_id} is an AWS Marketplace model package: it has no image")
+        repository = self.cpu_image_repository if gpus == 0 and self.cpu_image_repository else self.image_repository
         try:
             account = DLC_ACCOUNTS[region]
         except KeyError:
             raise ValueError(f"no Deep Learning Containers registry known for {region}; "
                              f"known: {', '.join(DLC_ACCOUNTS)}") from None
-        return f"{account}.dkr.ecr.{region}.amazonaws.com/{self.image_repository}"
+        return f"{account}.dkr.ecr.{region}.amazonaws.com/{repository}"
 
-    def image_repository_name(self) -> str | None:
-        return self.image_repository.split(":")[0] if self.image_repository else None
+    def image_repository_name(self, gpus: int = 1) -> str | None:
+        repository = self.cpu_image_repository if gpus == 0 and self.cpu_image_repository else self.image_repository
+        return repository.split(":")[0] if repository else None
 
     def artifact_uri(self, region: str) -> str | None:
         return f"s3://jumpstart-cache-prod-{region}/{self.artifact_key}" if self.artifact_key else None
@@ -110,6 +113,7 @@ PINNED: dict[str, JumpStartSpec] = {
                                       "ml.p3.2xlarge", "ml.c5.2xlarge", "ml.m5.xlarge"),
             payload="embedding",
             image_repository="huggingface-pytorch-inference:1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04",
+            cpu_image_repository="huggingface-pytorch-inference:1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04",
             artifact_key="huggingface-infer/prepack/v1.0.0/infer-prepack-huggingface-sentencesimilarity-bge-large-en"
                          ".tar.gz",
             artifact_compressed=True,

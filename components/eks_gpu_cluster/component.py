@@ -60,9 +60,12 @@ class GpuCluster(pulumi.ComponentResource):
         partition: pulumi.Input[str],
         endpoint_public_access: bool,
         log_retention_days: int,
+        network_ready: list[pulumi.Resource] | None = None,
+        protect: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlplat:eks:GpuCluster", name, None, opts)
+        self._network_ready = list(network_ready or [])
         self._name = name
         self._args = args
         self._partition = partition
@@ -113,7 +116,7 @@ class GpuCluster(pulumi.ComponentResource):
             ),
             enabled_cluster_log_types=CONTROL_PLANE_LOG_TYPES,
             bootstrap_self_managed_addons=False,
-            opts=self._opts(depends_on=[log_group, *attachments]),
+            opts=self._opts(depends_on=[log_group, *attachments], protect=protect),
         )
         self.cluster_name = cluster.name
         self.cluster_arn = cluster.arn
@@ -275,7 +278,7 @@ class GpuCluster(pulumi.ComponentResource):
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=lt.id, version=lt.latest_version.apply(str)),
             labels={"mlplat.io/node-group": "system"},
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-            opts=self._opts(depends_on=[vpc_cni], ignore_changes=["scalingConfig.desiredSize"]),
+            opts=self._opts(depends_on=[vpc_cni, *self._network_ready], ignore_changes=["scalingConfig.desiredSize"]),
         )
 
     def _gpu_node_group(
@@ -335,7 +338,7 @@ class GpuCluster(pulumi.ComponentResource):
             labels=node_labels(group),
             taints=[aws.eks.NodeGroupTaintArgs(**t) for t in node_taints(group)],
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-            opts=self._opts(depends_on=[vpc_cni], ignore_changes=["scalingConfig.desiredSize"]),
+            opts=self._opts(depends_on=[vpc_cni, *self._network_ready], ignore_changes=["scalingConfig.desiredSize"]),
         )
         asg_name = ng.resources.apply(lambda r: r[0].autoscaling_groups[0].name)
         for key, value in sorted(autoscaler_tags(group).items()):

@@ -22,7 +22,7 @@ VARIANT = "AllTraffic"
 
 
 def execution_policy(spec: JumpStartSpec, *, region: str, account_id: str, partition: str, key_arn: str,
-                     endpoint_prefix: str, capture_bucket_arn: str | None) -> dict[str, Any]:
+                     endpoint_prefix: str, capture_bucket_arn: str | None, gpus: int = 1) -> dict[str, Any]:
     """Least privilege for the model container host (pure, unit-tested)."""
     statements: list[dict[str, Any]] = [
         {"Sid": "Logs", "Effect": "Allow",
@@ -48,7 +48,7 @@ def execution_policy(spec: JumpStartSpec, *, region: str, account_id: str, parti
             {"Sid": "EcrPull", "Effect": "Allow",
              "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
              "Resource": f"arn:{partition}:ecr:{region}:{DLC_ACCOUNTS[region]}:repository/"
-                         f"{spec.image_repository_name()}"},
+                         f"{spec.image_repository_name(gpus)}"},
         ]
     if spec.artifact_key:
         bucket = f"jumpstart-cache-prod-{region}"
@@ -103,7 +103,8 @@ class JumpStartEndpoint(pulumi.ComponentResource):
         role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, opts=child)
         policy = pulumi.Output.all(account_id, partition, kms_key_arn, capture_arn).apply(
             lambda a: json.dumps(execution_policy(spec, region=region, account_id=a[0], partition=a[1],
-                                                  key_arn=a[2], endpoint_prefix=name, capture_bucket_arn=a[3]))
+                                                  key_arn=a[2], endpoint_prefix=name, capture_bucket_arn=a[3],
+                                                  gpus=instance.gpus))
         )
         role_policy = aws.iam.RolePolicy(f"{name}-role", role=role.id, policy=policy, opts=child)
         sg = aws.ec2.SecurityGroup(
@@ -193,10 +194,10 @@ class JumpStartEndpoint(pulumi.ComponentResource):
         env = spec.env_for(gpus)
         if spec.artifact_compressed:
             return aws.sagemaker.ModelPrimaryContainerArgs(
-                image=spec.image_uri(region), model_data_url=spec.artifact_uri(region), environment=env
+                image=spec.image_uri(region, gpus), model_data_url=spec.artifact_uri(region), environment=env
             )
         return aws.sagemaker.ModelPrimaryContainerArgs(
-            image=spec.image_uri(region),
+            image=spec.image_uri(region, gpus),
             environment=env,
             model_data_source=aws.sagemaker.ModelPrimaryContainerModelDataSourceArgs(
                 s3_data_sources=[aws.sagemaker.ModelPrimaryContainerModelDataSourceS3DataSourceArgs(

@@ -198,3 +198,13 @@ def test_live_resolver_validates_and_caches():
     assert client.calls == 1
     with pytest.raises(ValueError, match="lacks HostingArtifactUri"):
         spec_from_hub_document("m", "1", {"HostingEcrUri": "x", "DefaultInferenceInstanceType": "ml.g5.xlarge"})
+
+
+def test_cpu_instance_uses_the_cpu_image(tmp_path):
+    view = plan_config(tmp_path, config(endpoints=[{"name": "bge", "modelId": "huggingface-sentencesimilarity-bge-"
+                                                    "large-en", "instanceType": "ml.m5.xlarge"}]))
+    model = view.get("aws:sagemaker/model:Model", "mlplat-dev-bge-model")["inputs"]
+    assert model["primaryContainer"]["image"].endswith("transformers4.26.0-cpu-py39-ubuntu20.04")
+    variant = view.get("aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+                       "mlplat-dev-bge-config")["inputs"]["productionVariants"][0]
+    assert variant["volumeSizeInGb"] == 100, "EBS-only instances get a volume"

@@ -87,3 +87,26 @@ def test_existing_vpc_creates_no_network_resources(tmp_path):
     assert view.of_type("aws:ec2/subnet:Subnet") == []
     assert view.plan["outputs"]["vpcId"] == "vpc-0123456789abcdef0"
     assert view.plan["outputs"]["privateSubnetIds"]["us-east-1b"] == "subnet-0123456789abcdef1"
+
+
+def test_network_from_another_stack(tmp_path):
+    net = {"availabilityZones": ["us-east-1a", "us-east-1b"], "fromStack": "acme/ml-platform-network/prod"}
+    view = plan_config(tmp_path, config(network=net))
+    (ref,) = view.of_type("pulumi:pulumi:StackReference")
+    assert ref["inputs"]["name"] == "acme/ml-platform-network/prod"
+    assert view.of_type("aws:ec2/vpc:Vpc") == []
+    layer = ref["outputs"]["outputs"]
+    assert view.plan["outputs"]["vpcId"] == layer["vpcId"]
+    assert view.plan["outputs"]["privateSubnetIds"] == {az: layer["privateSubnetIds"][az]
+                                                         for az in ("us-east-1a", "us-east-1b")}
+
+
+def test_egress_dependencies_reach_node_groups(tmp_path):
+    cluster = {"enabled": True, "publicAccessCidrs": ["198.51.100.0/24"],
+               "nodeGroups": [{"name": "g", "instanceType": "g5.xlarge", "availabilityZone": "us-east-1a",
+                               "maxSize": 1}]}
+    view = plan_config(tmp_path, config(gpuCluster=cluster))
+    nat = view.of_type("aws:ec2/natGateway:NatGateway")[0]
+    sts = view.get("aws:ec2/vpcEndpoint:VpcEndpoint", "mlplat-dev-sts")
+    for ng in view.of_type("aws:eks/nodeGroup:NodeGroup"):
+        assert nat["urn"] in ng["dependencies"] and sts["urn"] in ng["dependencies"], ng["urn"]

@@ -1,0 +1,36 @@
+"""Hourly prices (USD, us-east-1) of what the platform runs around the clock, each with its source and date.
+
+EC2 and SageMaker instance prices live with their instance facts (instance_types.py,
+sagemaker_instances.py). Pay-per-request services (Lambda, API Gateway, DynamoDB on-demand, S3) have
+no idle hourly cost and are left out of the hourly model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Price:
+    usd_per_hour: float
+    source: str
+    date: str
+    estimate: bool = False
+
+
+EKS_CONTROL_PLANE = Price(0.10, "https://aws.amazon.com/eks/pricing/ (standard support)", "2025-06-01")
+NAT_GATEWAY = Price(0.045, "https://aws.amazon.com/vpc/pricing/ (NAT gateway hour, data extra)", "2025-06-01")
+INTERFACE_ENDPOINT_PER_AZ = Price(0.01, "https://aws.amazon.com/privatelink/pricing/ (per endpoint per AZ)",
+                                  "2025-06-01")
+KMS_KEY = Price(round(1.0 / 730, 5), "https://aws.amazon.com/kms/pricing/ ($1 per key-month)", "2025-06-01")
+
+#: Provisioned Throughput per model unit-hour for custom Titan Image Generator G1 models, by commitment.
+#: The public page lists these per model; they are estimates until checked against your account's quote.
+BEDROCK_PT_TITAN_IMAGE: dict[str, Price] = {
+    "none": Price(23.40, "https://aws.amazon.com/bedrock/pricing/ (Titan Image Generator, custom)", "2025-02-01",
+                  estimate=True),
+    "OneMonth": Price(21.18, "https://aws.amazon.com/bedrock/pricing/ (Titan Image Generator, custom)",
+                      "2025-02-01", estimate=True),
+    "SixMonths": Price(16.20, "https://aws.amazon.com/bedrock/pricing/ (Titan Image Generator, custom)",
+                       "2025-02-01", estimate=True),
+}

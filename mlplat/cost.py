@@ -1,0 +1,88 @@
+"""The hourly cost model of a plan: at idle (minimum sizes) and at maximum size.
+
+Reads only the recorded resources (like the policies), so it prices what will be created, not what
+the config meant: node groups by their launch template's instance type and scaling bounds, SageMaker
+variants by instance count and their autoscaling target, NAT gateways, interface endpoints per AZ,
+the EKS control plane, KMS keys and Bedrock model units.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.catalog import instance_types, prices, sagemaker_instances
+
+
+def _deps(resources_by_urn: dict[str, dict], r: dict, typ: str) -> list[dict]:
+    return [resources_by_urn[d] for d in r.get("dependencies", []) if d in resources_by_urn
+            and resources_by_urn[d]["type"] == typ]
+
+
+def _num(value: Any, default: float = 0.0) -> float:
+    return float(value) if isinstance(value, int | float) else default
+
+
+def estimate(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    by_urn = {r["urn"]: r for r in resources}
+    items: list[dict[str, Any]] = []
+
+    def add(r: dict, idle: float, high: float, detail: str, source: str) -> None:
+        items.append({"name": r["name"], "type": r["type"], "hourlyUsdIdle": round(idle, 4),
+                      "hourlyUsdMax": round(high, 4), "detail": detail, "source": source})
+
+    targets: dict[str, dict] = {}
+    for r in resources:
+        if r["type"] == "aws:appautoscaling/target:Target":
+            for endpoint in _deps(by_urn, r, "aws:sagemaker/endpoint:Endpoint"):
+                for cfg in _deps(by_urn, endpoint, "aws:sagemaker/endpointConfiguration:EndpointConfiguration"):
+                    targets[cfg["urn"]] = r["inputs"]
+    for r in resources:
+        typ, inputs = r["type"], r.get("inputs") or {}
+        if typ == "aws:eks/cluster:Cluster":
+            p = prices.EKS_CONTROL_PLANE
+            add(r, p.usd_per_hour, p.usd_per_hour, "EKS control plane", p.source)
+        elif typ == "aws:ec2/natGateway:NatGateway":
+            p = prices.NAT_GATEWAY
+            add(r, p.usd_per_hour, p.usd_per_hour, "NAT gateway (data processing extra)", p.source)
+        elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Interface":
+            azs = len(inputs.get("subnetIds") or [])
+            p = prices.INTERFACE_ENDPOINT_PER_AZ
+            add(r, p.usd_per_hour * azs, p.usd_per_hour * azs, f"interface endpoint in {azs} AZs", p.source)
+        elif typ == "aws:kms/key:Key":
+            p = prices.KMS_KEY
+            add(r, p.usd_per_hour, p.usd_per_hour, "customer-managed KMS key", p.source)
+        elif typ == "aws:eks/nodeGroup:NodeGroup":
+            itype = (inputs.get("instanceTypes") or [None])[0]
+            if itype is None:
+                lts = _deps(by_urn, r, "aws:ec2/launchTemplate:LaunchTemplate")
+                itype = lts[0]["inputs"].get("instanceType") if lts else None
+            facts = instance_types.INSTANCE_TYPES.get(itype or "")
+            scaling = inputs.get("scalingConfig") or {}
+            if facts is None:
+                continue
+            lo, hi = _num(scaling.get("minSize")), _num(scaling.get("maxSize"))
+            add(r, lo * facts.hourly_usd, hi * facts.hourly_usd,
+                f"{int(lo)}..{int(hi)} x {facts.name} @ ${facts.hourly_usd:,.4f}"
+                + (" (estimate)" if facts.price_is_estimate else ""), instance_types.PRICE_SOURCE)
+        elif typ == "aws:sagemaker/endpointConfiguration:EndpointConfiguration":
+            target = targets.get(r["urn"])
+            for variant in inputs.get("productionVariants") or []:
+                facts = sagemaker_instances.SAGEMAKER_INSTANCES.get(variant.get("instanceType") or "")
+                if facts is None:
+                    continue
+                count = _num(variant.get("initialInstanceCount"), 1)
+                lo = _num(target.get("minCapacity"), count) if target else count
+                hi = _num(target.get("maxCapacity"), count) if target else count
+                add(r, lo * facts.hourly_usd, hi * facts.hourly_usd,
+                    f"{int(lo)}..{int(hi)} x {facts.name} @ ${facts.hourly_usd:,.3f}", sagemaker_instances.PRICE_SOURCE)
+        elif typ == "aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput":
+            commitment = inputs.get("commitmentDuration") or "none"
+            p = prices.BEDROCK_PT_TITAN_IMAGE.get(commitment, prices.BEDROCK_PT_TITAN_IMAGE["none"])
+            units = _num(inputs.get("modelUnits"), 1)
+            add(r, units * p.usd_per_hour, units * p.usd_per_hour,
+                f"{int(units)} model unit(s), commitment {commitment} (estimate)", p.source)
+    return {
+        "hourlyUsdIdle": round(sum(i["hourlyUsdIdle"] for i in items), 2),
+        "hourlyUsdMax": round(sum(i["hourlyUsdMax"] for i in items), 2),
+        "items": sorted(items, key=lambda i: (-i["hourlyUsdMax"], i["name"])),
+    }

@@ -1,0 +1,45 @@
+"""Cost model arithmetic on a hand-built plan fragment."""
+
+from __future__ import annotations
+
+from mlplat.cost import estimate
+
+
+def _r(typ: str, name: str, inputs: dict, deps: tuple[str, ...] = ()) -> dict:
+    return {"urn": f"urn:{name}", "type": typ, "name": name, "custom": True, "dependencies": list(deps),
+            "inputs": inputs}
+
+
+FIXTURE = [
+    _r("aws:eks/cluster:Cluster", "cluster", {}),
+    _r("aws:ec2/natGateway:NatGateway", "nat", {}),
+    _r("aws:ec2/vpcEndpoint:VpcEndpoint", "sts", {"vpcEndpointType": "Interface", "subnetIds": ["a", "b", "c"]}),
+    _r("aws:ec2/vpcEndpoint:VpcEndpoint", "s3", {"vpcEndpointType": "Gateway"}),
+    _r("aws:ec2/launchTemplate:LaunchTemplate", "lt", {"instanceType": "p5.48xlarge"}),
+    _r("aws:eks/nodeGroup:NodeGroup", "p5", {"scalingConfig": {"minSize": 1, "maxSize": 4}}, ("urn:lt",)),
+    _r("aws:eks/nodeGroup:NodeGroup", "sys", {"instanceTypes": ["c5.2xlarge"], "scalingConfig": {"minSize": 2,
+                                                                                                   "maxSize": 3}}),
+    _r("aws:sagemaker/endpointConfiguration:EndpointConfiguration", "cfg",
+       {"productionVariants": [{"instanceType": "ml.g5.2xlarge", "initialInstanceCount": 1}]}),
+    _r("aws:sagemaker/endpoint:Endpoint", "ep", {}, ("urn:cfg",)),
+    _r("aws:appautoscaling/target:Target", "scale", {"minCapacity": 1, "maxCapacity": 3}, ("urn:ep",)),
+    _r("aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput", "pt",
+       {"modelUnits": 2, "commitmentDuration": "SixMonths"}),
+]
+
+
+def test_idle_and_max_sums():
+    cost = estimate(FIXTURE)
+    items = {i["name"]: i for i in cost["items"]}
+    assert items["p5"]["hourlyUsdIdle"] == 55.04 and items["p5"]["hourlyUsdMax"] == 220.16
+    assert items["sys"]["hourlyUsdIdle"] == 0.68 and items["sys"]["hourlyUsdMax"] == 1.02
+    assert items["sts"]["hourlyUsdIdle"] == 0.03
+    assert "s3" not in items, "gateway endpoints are free"
+    assert items["cfg"]["hourlyUsdIdle"] == 1.515 and items["cfg"]["hourlyUsdMax"] == 4.545
+    assert items["pt"]["hourlyUsdIdle"] == 32.4
+    idle = 0.10 + 0.045 + 0.03 + 55.04 + 0.68 + 1.515 + 32.4
+    high = 0.10 + 0.045 + 0.03 + 220.16 + 1.02 + 4.545 + 32.4
+    assert cost["hourlyUsdIdle"] == round(idle, 2)
+    assert cost["hourlyUsdMax"] == round(high, 2)
+    assert cost["items"][0]["name"] == "p5", "largest first"
+    assert all(i["source"].startswith("https://") for i in cost["items"])

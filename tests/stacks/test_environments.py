@@ -1,0 +1,78 @@
+"""The shipped environments: shape per environment, independent capabilities, cost targets."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlplat.graph import critical_path, edges, render, transitive_dependencies
+from tests.helpers import plan_stack
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return plan_stack("dev")
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return plan_stack("prod")
+
+
+def test_dev_scales_gpus_to_zero_and_idles_under_a_dollar(dev):
+    gpu_groups = [g for g in dev.of_type("aws:eks/nodeGroup:NodeGroup") if not g["name"].endswith("-system")]
+    assert gpu_groups and all(g["inputs"]["scalingConfig"]["minSize"] == 0 for g in gpu_groups)
+    assert dev.plan["cost"]["hourlyUsdIdle"] <= 1.0
+    endpoints = dev.of_type("aws:sagemaker/endpoint:Endpoint")
+    assert [e["name"] for e in endpoints] == ["mlplat-dev-bge-embeddings-endpoint"]
+    assert not any(r["protect"] for r in dev.resources)
+    pts = dev.of_type("aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput")
+    assert all("commitmentDuration" not in p["inputs"] for p in pts)
+    domain = dev.get("aws:sagemaker/domain:Domain", "mlplat-dev-canvas-domain")["inputs"]
+    assert domain["appNetworkAccessType"] == "PublicInternetOnly"
+    assert domain["defaultUserSettings"]["defaultLandingUri"] == "app:Canvas:models"
+    assert dev.of_type("kubernetes:kubeflow.org/v1:PyTorchJob")
+
+
+def test_prod_is_private_protected_and_complete(prod):
+    cluster = prod.get("aws:eks/cluster:Cluster", "mlplat-prod-gpu-cluster")
+    assert cluster["inputs"]["vpcConfig"]["endpointPublicAccess"] is False and cluster["protect"] is True
+    assert prod.get("aws:kms/key:Key", "mlplat-prod-data-key")["protect"] is True
+    domain = prod.get("aws:sagemaker/domain:Domain", "mlplat-prod-canvas-domain")
+    assert domain["protect"] and domain["inputs"]["appNetworkAccessType"] == "VpcOnly"
+    pt = prod.get("aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput", "mlplat-prod-pets-serving-pt")
+    assert pt["protect"] and pt["inputs"]["commitmentDuration"] == "OneMonth"
+    p5 = prod.get("aws:ec2/launchTemplate:LaunchTemplate", "mlplat-prod-gpu-p5")["inputs"]
+    assert "capacityReservationSpecification" in p5 and "placement" not in p5
+    assert {e["name"] for e in prod.of_type("aws:sagemaker/endpoint:Endpoint")} == {
+        "mlplat-prod-mixtral-8x7b-endpoint", "mlplat-prod-bge-embeddings-endpoint",
+        "mlplat-prod-solar-mini-chat-endpoint"}
+    assert len(prod.of_type("aws:appautoscaling/target:Target")) == 3
+    (job,) = prod.of_type("kubernetes:kubeflow.org/v1:PyTorchJob")
+    worker = job["inputs"]["spec"]["pytorchReplicaSpecs"]["Worker"]
+    assert worker["replicas"] == 2
+    assert worker["template"]["spec"]["nodeSelector"]["node.kubernetes.io/instance-type"] == "p5.48xlarge"
+
+
+def _urns(view, prefix: str) -> set[str]:
+    return {r["urn"] for r in view.resources if r["name"].startswith(prefix)}
+
+
+def test_independent_capabilities_do_not_wait_on_each_other(prod):
+    cluster = _urns(prod, "mlplat-prod-gpu") | _urns(prod, "mlplat-prod-ops")
+    canvas = _urns(prod, "mlplat-prod-canvas")
+    endpoints = _urns(prod, "mlplat-prod-mixtral") | _urns(prod, "mlplat-prod-bge") | _urns(prod, "mlplat-prod-solar")
+    for group, others in ((canvas, cluster | endpoints), (endpoints, cluster | canvas), (cluster, canvas | endpoints)):
+        for urn in group:
+            assert not transitive_dependencies(prod.resources, urn) & others, urn
+    for a, b in edges(prod.resources):
+        assert not (a in cluster and b in canvas), (a, b)
+
+
+def test_critical_path_runs_through_the_cluster(prod):
+    total, chain = critical_path(prod.resources)
+    types = [r["type"] for r in chain]
+    assert "aws:eks/cluster:Cluster" in types and "aws:eks/nodeGroup:NodeGroup" in types
+    assert 15 <= total <= 60
+    mermaid = render(prod.resources)
+    assert mermaid.startswith("flowchart LR") and 'subgraph' in mermaid and "-->" in mermaid
+    assert render(prod.resources, "dot").startswith("digraph plan {")
