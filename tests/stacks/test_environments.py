@@ -76,3 +76,14 @@ def test_critical_path_runs_through_the_cluster(prod):
     mermaid = render(prod.resources)
     assert mermaid.startswith("flowchart LR") and 'subgraph' in mermaid and "-->" in mermaid
     assert render(prod.resources, "dot").startswith("digraph plan {")
+
+
+def test_readme_cost_row_matches_the_plans(dev, prod):
+    from tests.helpers import ROOT
+
+    staging = plan_stack("staging")
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| Cost, USD/hour"))
+    cells = [c.strip() for c in row.strip("|").split("|")[1:]]
+    for cell, view in zip(cells, (dev, staging, prod), strict=True):
+        idle, high = (float(x.replace(",", "")) for x in cell.split(" … "))
+        assert (idle, high) == (view.plan["cost"]["hourlyUsdIdle"], view.plan["cost"]["hourlyUsdMax"]), cell
