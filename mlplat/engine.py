@@ -139,7 +139,8 @@ def _make_monitor_class():
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 inputs=self.renderer.struct(request.object),
-                outputs=self.renderer.struct(outputs) if request.custom else {},
+                outputs=_mask(self.renderer.struct(outputs), request.additionalSecretOutputs)
+                if request.custom else {},
             )
             return response
 
@@ -163,6 +164,14 @@ def _make_monitor_class():
             return super().RegisterResourceOutputs(request)
 
     return RecordingMonitor
+
+
+def _mask(outputs: dict[str, Any], secret_names: Any) -> dict[str, Any]:
+    """Outputs the provider marks secret (`additionalSecretOutputs`, e.g. an API key's value)."""
+    for name in secret_names or ():
+        if name in outputs:
+            outputs[name] = SECRET
+    return outputs
 
 
 class _Collect(logging.Handler):

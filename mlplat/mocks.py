@@ -125,6 +125,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return _uuid(seed)
         if typ == "aws:sagemaker/domain:Domain":
             return f"d-{_hex(seed, 12)}"
+        if typ in ("aws:apigatewayv2/api:Api", "aws:apigateway/restApi:RestApi", "aws-native:lex:Bot"):
+            return _hex(seed, 10)
         if typ in ("aws:identitystore/user:User", "aws:identitystore/group:Group"):
             return f"{state.get('identityStoreId')}/{_uuid(seed)}"
         if typ == "pulumi-python:dynamic:Resource":
@@ -214,6 +216,34 @@ class PlatformMocks(pulumi.runtime.Mocks):
             out = {"userId": rid.split("/")[-1]}
         elif typ == "aws:identitystore/group:Group":
             out = {"groupId": rid.split("/")[-1]}
+        elif typ == "aws:apigatewayv2/api:Api":
+            out = {"arn": self._arn("apigateway", f"/apis/{rid}", account=False),
+                   "executionArn": self._arn("execute-api", rid),
+                   "apiEndpoint": f"wss://{rid}.execute-api.{self.region}.amazonaws.com"}
+        elif typ == "aws:apigateway/restApi:RestApi":
+            out = {"arn": self._arn("apigateway", f"/restapis/{rid}", account=False), "rootResourceId": _hex(seed, 10),
+                   "executionArn": self._arn("execute-api", rid)}
+        elif typ == "aws:apigateway/stage:Stage":
+            api = state.get("restApi", "api")
+            out = {"invokeUrl": f"https://{api}.execute-api.{self.region}.amazonaws.com/{state.get('stageName')}",
+                   "arn": self._arn("apigateway", f"/restapis/{api}/stages/{state.get('stageName')}", account=False)}
+        elif typ == "aws:apigateway/apiKey:ApiKey":
+            out = {"value": _hex(seed + "key", 40), "arn": self._arn("apigateway", f"/apikeys/{rid}", account=False)}
+        elif typ == "aws:lambda/function:Function":
+            arn = self._arn("lambda", f"function:{phys}")
+            invoke = f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+            out = {"arn": arn, "invokeArn": invoke, "qualifiedArn": f"{arn}:$LATEST", "version": "$LATEST"}
+        elif typ == "aws:dynamodb/table:Table":
+            out = {"arn": self._arn("dynamodb", f"table/{phys}"), "streamArn": ""}
+        elif typ == "aws:secretsmanager/secret:Secret":
+            out = {"arn": self._arn("secretsmanager", f"secret:{phys}-{_hex(seed, 6)}")}
+        elif typ == "aws-native:lex:Bot":
+            out = {"id": rid, "arn": self._arn("lex", f"bot/{rid}")}
+        elif typ == "aws-native:lex:BotVersion":
+            out = {"botVersion": "1"}
+        elif typ == "aws-native:lex:BotAlias":
+            alias = _hex(seed, 10).upper()
+            out = {"botAliasId": alias, "arn": self._arn("lex", f"bot-alias/{state.get('botId')}/{alias}")}
         elif typ == "pulumi-python:dynamic:Resource":
             out = {"applied": True, "message": ""}
         elif typ == "aws:sagemaker/endpointConfiguration:EndpointConfiguration":

@@ -26,6 +26,9 @@ def cross_checks(cfg: PlatformConfig) -> Problems:
     problems += _endpoint_checks(cfg)
     problems += _bedrock_checks(cfg)
     problems += _canvas_checks(cfg)
+    if cfg.live_chat.enabled and cfg.live_chat.talkdesk is None:
+        problems.append((("liveChat", "talkdesk"), "live chat needs talkdesk.authUrl and the secret touchpointId, "
+                                                   "clientId and clientSecret; found none"))
     return problems
 
 

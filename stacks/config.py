@@ -14,13 +14,14 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 
 from components.base import StrictModel, Tags
 from components.bedrock_args import BedrockArgs
 from components.canvas.args import CanvasArgs
 from components.eks_gpu_cluster.args import GpuClusterArgs
 from components.jumpstart_endpoint.args import EndpointArgs
+from components.live_chat.args import LiveChatArgs
 from components.network import NetworkArgs
 from components.training_job.args import TrainingJobArgs
 from stacks.errors import NAMESPACE, ConfigError, annotation_at, describe, key_path
@@ -52,18 +53,6 @@ ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
 }
 
 
-class NotYetAvailable(StrictModel):
-    """A capability whose component is not part of this release yet: only `enabled: false` is accepted."""
-
-    enabled: bool = Field(default=False, description="Must stay false until the capability ships.")
-
-    @model_validator(mode="after")
-    def _off(self) -> NotYetAvailable:
-        if self.enabled:
-            raise ValueError("this capability is not available in this release; expected enabled: false")
-        return self
-
-
 class PlatformConfig(StrictModel):
     """The whole stack configuration."""
 
@@ -82,7 +71,7 @@ class PlatformConfig(StrictModel):
     bedrock: BedrockArgs = Field(
         default_factory=BedrockArgs, description="Bedrock fine-tuning, Provisioned Throughput, invocation logging."
     )
-    live_chat: NotYetAvailable = Field(default_factory=NotYetAvailable, description="Lex + Talkdesk live chat.")
+    live_chat: LiveChatArgs = Field(default_factory=LiveChatArgs, description="Lex + Talkdesk live-agent chat.")
 
     @field_validator("region")
     @classmethod

@@ -84,6 +84,21 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
             retain_home_efs=bool(cfg.canvas.retain_home_efs),
             opts=aws_opts,
         )
+    live_chat = None
+    if cfg.live_chat.enabled:
+        import pulumi_aws_native as aws_native
+
+        from components.live_chat.component import LiveChat
+
+        native = aws_native.Provider("aws-native", region=cfg.region,
+                                     default_tags=aws_native.ProviderDefaultTagsArgs(
+                                         tags=cfg.tags.resolve(cfg.environment)))
+        live_chat = LiveChat(
+            f"{prefix}-chat", cfg.live_chat, environment=cfg.environment, region=cfg.region,
+            account_id=identity.account_id, partition=partition.partition, kms_key_arn=key.key_arn,
+            log_retention_days=cfg.defaults.log_retention_days, protect=cfg.defaults.protect_stateful,
+            native_provider=native, opts=aws_opts,
+        )
     endpoints = _endpoints(cfg, key.key_arn, network, identity.account_id, partition.partition, aws_opts)
     bedrock = _bedrock(cfg, key.key_arn, network, identity.account_id, partition.partition, aws_opts)
 
@@ -108,6 +123,8 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
     if endpoints:
         outputs["endpointNames"] = {name: ep.endpoint_name for name, ep in endpoints.items()}
     outputs.update(bedrock)
+    if live_chat is not None:
+        outputs.update(live_chat.outputs)
     if canvas is not None:
         outputs.update({"canvasDomainId": canvas.domain_id, "canvasSsoApplicationArn": canvas.sso_application_arn,
                         "accessPortalUrl": canvas.portal_url, "canvasExecutionRoleArn": canvas.execution_role_arn,

@@ -40,6 +40,10 @@ from policies.rules.base import (
 
 EKS_LOG_TYPES = {"api", "audit", "authenticator", "controllerManager", "scheduler"}
 READ_VERBS = ("Describe", "List", "Get", "BatchGet", "Search", "Query", "Scan", "View", "Lookup")
+#: Inference-only calls that change no state (Comprehend, Polly, Rekognition-style "Detect*").
+STATELESS_VERBS = ("Detect", "Synthesize")
+#: Actions AWS offers without resource-level permissions: `Resource: "*"` is the only form.
+NO_RESOURCE_LEVEL = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
 
 
 # -- S3 ---------------------------------------------------------------------------------------------
@@ -91,8 +95,10 @@ KMS_ROTATION = resource_policy(
 def _is_write(action: str) -> bool:
     if action in ("*", "*:*"):
         return True
+    if action in NO_RESOURCE_LEVEL:
+        return False
     verb = action.split(":", 1)[-1]
-    return not verb.startswith(READ_VERBS)
+    return not verb.startswith(READ_VERBS + STATELESS_VERBS)
 
 
 def _iam_no_wildcards(args: ResourceValidationArgs, report: ReportViolation) -> None:

@@ -96,11 +96,6 @@ def test_reserved_tag_keys_rejected():
     assert line.startswith("ml-platform:tags.extra:") and "environment" in line
 
 
-def test_capability_not_in_release_cannot_be_enabled():
-    (line,) = _problems(config(liveChat={"enabled": True}))
-    assert line.startswith("ml-platform:liveChat: this capability is not available")
-
-
 def test_malformed_structured_value():
     values = _values(config())
     values["ml-platform:network"] = "{not json"

@@ -1,0 +1,303 @@
+"""`LiveChat`: Lex V2 bot, the four Lambda functions, DynamoDB mapping table, Talkdesk secrets,
+the customer WebSocket API and the Talkdesk callback REST API.
+
+The Terraform-bridged provider has no Lex V2 bot alias, so the bot, its version and alias are
+`pulumi_aws_native` resources (the alias calls the fulfillment function; the function's permission
+for lexv2.amazonaws.com names the alias ARN). All invocations are synchronous (Lex, API Gateway):
+there is no asynchronous invocation to dead-letter.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_aws_native as aws_native
+
+from components.live_chat.args import LiveChatArgs
+from components.live_chat.iam import LAMBDA_TRUST, function_policy
+
+HANDLERS = Path(__file__).resolve().parent / "handlers"
+FUNCTIONS = ("fulfillment", "authorizer", "websocket", "callback")
+ACCESS_LOG_FORMAT = json.dumps({
+    "requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "routeKey": "$context.routeKey",
+    "status": "$context.status", "requestTime": "$context.requestTime", "connectionId": "$context.connectionId",
+    "error": "$context.error.message", "integrationError": "$context.integrationErrorMessage",
+})
+
+
+def handler_code() -> pulumi.AssetArchive:
+    """The handler modules only (no caches), so the package hash changes only with the code."""
+    return pulumi.AssetArchive({p.name: pulumi.FileAsset(str(p)) for p in sorted(HANDLERS.glob("*.py"))})
+
+
+class LiveChat(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        args: LiveChatArgs,
+        *,
+        environment: str,
+        region: str,
+        account_id: pulumi.Input[str],
+        partition: pulumi.Input[str],
+        kms_key_arn: pulumi.Input[str],
+        log_retention_days: int,
+        protect: bool,
+        native_provider: aws_native.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlplat:livechat:LiveChat", name, None, opts)
+        assert args.talkdesk is not None
+        self._name, self._key, self._retention = name, kms_key_arn, log_retention_days
+        child = pulumi.ResourceOptions(parent=self)
+        td = args.talkdesk
+        touchpoint = self._secret("touchpoint", args.touchpoint_secret_name or f"{environment}/talkdesk/touchpoint/ids",
+                                  pulumi.Output.secret(td.touchpoint_id.get_secret_value()).apply(
+                                      lambda v: json.dumps({"touchpoint_id": v})), protect)
+        client = self._secret("client", args.client_secret_name or f"{environment}/talkdesk/client/keys",
+                              pulumi.Output.all(pulumi.Output.secret(td.client_id.get_secret_value()),
+                                                pulumi.Output.secret(td.client_secret.get_secret_value())).apply(
+                                  lambda v: json.dumps({"client_id": v[0], "client_secret": v[1]})), protect)
+        table = aws.dynamodb.Table(
+            f"{name}-conversations",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="conversation_id",
+            attributes=[aws.dynamodb.TableAttributeArgs(name="conversation_id", type="S"),
+                        aws.dynamodb.TableAttributeArgs(name="connection_id", type="S")],
+            global_secondary_indexes=[aws.dynamodb.TableGlobalSecondaryIndexArgs(
+                name="by-connection", hash_key="connection_id", projection_type="ALL")],
+            server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True, kms_key_arn=kms_key_arn),
+            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name="expires_at", enabled=True),
+            deletion_protection_enabled=protect,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+        )
+
+        ws_api = aws.apigatewayv2.Api(
+            f"{name}-ws", protocol_type="WEBSOCKET", route_selection_expression="$request.body.action",
+            description="Customer side of the live chat (Lex Web UI)", opts=child)
+        ws_stage_name = "live"
+        connections_arn = pulumi.Output.concat(ws_api.execution_arn, f"/{ws_stage_name}/POST/@connections/*")
+        ws_host = pulumi.Output.concat(ws_api.id, f".execute-api.{region}.amazonaws.com/{ws_stage_name}")
+        ws_endpoint = pulumi.Output.concat("https://", ws_host)
+        env_common = {"CONVERSATIONS_TABLE": table.name, "TALKDESK_TOUCHPOINT_SECRET_ID": touchpoint.arn,
+                      "TALKDESK_CLIENT_SECRET_ID": client.arn, "TALKDESK_AUTH_URL": td.auth_url,
+                      "TALKDESK_API_URL": td.api_url}
+        fns = {
+            role: self._function(role, env_common | ({"WEBSOCKET_ENDPOINT": ws_endpoint} if role == "callback" else {}),
+                                 table.arn, [touchpoint.arn, client.arn], connections_arn)
+            for role in FUNCTIONS
+        }
+        if args.manage_api_gateway_account:
+            self._api_gateway_account()
+        self._websocket(ws_api, ws_stage_name, fns, args)
+        rest_url, api_key = self._callback_api(fns["callback"], args)
+        bot, alias = self._lex(fns["fulfillment"], args, account_id, partition, region, native_provider)
+
+        self.outputs = {
+            "APIGatewayApiKey": pulumi.Output.secret(api_key),
+            "BotAliasId": alias.bot_alias_id,
+            "BotId": bot.id,
+            "CallbackRestAPI": rest_url,
+            "WebSocketAPIEndpoint": pulumi.Output.concat("wss://", ws_host),
+        }
+        self.outputs["lexWebUiLoaderConfig"] = self.outputs["WebSocketAPIEndpoint"].apply(
+            lambda url: json.dumps({"ui": {"enableLiveChat": True}, "connect": {"talkDeskWebsocketEndpoint": url}}))
+        self.conversations_table = table.name
+        self.register_outputs(self.outputs)
+
+    # -- building blocks ---------------------------------------------------------------------------
+    def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    def _log_group(self, key: str, name: pulumi.Input[str]) -> aws.cloudwatch.LogGroup:
+        return aws.cloudwatch.LogGroup(f"{self._name}-{key}-logs", name=name, retention_in_days=self._retention,
+                                       kms_key_id=self._key, opts=self._opts())
+
+    def _secret(self, key: str, secret_name: str, value: pulumi.Input[str], protect: bool) -> aws.secretsmanager.Secret:
+        secret = aws.secretsmanager.Secret(f"{self._name}-{key}", name=secret_name, kms_key_id=self._key,
+                                           recovery_window_in_days=30 if protect else 7,
+                                           description=f"Talkdesk {key} for the live chat", opts=self._opts())
+        aws.secretsmanager.SecretVersion(f"{self._name}-{key}", secret_id=secret.id, secret_string=value,
+                                         opts=self._opts())
+        return secret
+
+    def _function(self, role_name: str, env: dict[str, pulumi.Input[str]], table_arn: pulumi.Output[str],
+                  secret_arns: list[pulumi.Output[str]], connections_arn: pulumi.Output[str]) -> aws.lambda_.Function:
+        fn_name = f"{self._name}-{role_name}"
+        logs = self._log_group(role_name, f"/aws/lambda/{fn_name}")
+        role = aws.iam.Role(f"{fn_name}-role", assume_role_policy=LAMBDA_TRUST, opts=self._opts())
+        policy = aws.iam.RolePolicy(
+            f"{fn_name}-role", role=role.id,
+            policy=pulumi.Output.all(logs.arn, table_arn, pulumi.Output.all(*secret_arns), self._key,
+                                     connections_arn).apply(
+                lambda a: function_policy(role_name, log_group_arn=a[0], table_arn=a[1], secret_arns=list(a[2]),
+                                          key_arn=a[3], connections_arn=a[4])),
+            opts=self._opts())
+        return aws.lambda_.Function(
+            fn_name,
+            name=fn_name,
+            runtime="python3.12",
+            architectures=["arm64"],
+            handler=f"{role_name}.handler",
+            code=handler_code(),
+            role=role.arn,
+            timeout=10 if role_name != "fulfillment" else 15,
+            memory_size=256,
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=env),
+            kms_key_arn=self._key,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=logs.name),
+            opts=self._opts(depends_on=[logs, policy]),
+        )
+
+    def _permission(self, key: str, fn: aws.lambda_.Function, principal: str, source_arn: pulumi.Input[str]) -> None:
+        aws.lambda_.Permission(f"{self._name}-{key}", action="lambda:InvokeFunction", function=fn.name,
+                               principal=principal, source_arn=source_arn, opts=self._opts())
+
+    def _api_gateway_account(self) -> None:
+        role = aws.iam.Role(f"{self._name}-apigw-logs", assume_role_policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "apigateway.amazonaws.com"}}]}),
+            opts=self._opts())
+        aws.iam.RolePolicyAttachment(
+            f"{self._name}-apigw-logs", role=role.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs", opts=self._opts())
+        aws.apigateway.Account(f"{self._name}-apigw-account", cloudwatch_role_arn=role.arn, opts=self._opts())
+
+    def _websocket(self, api: aws.apigatewayv2.Api, stage_name: str, fns: dict[str, aws.lambda_.Function],
+                   args: LiveChatArgs) -> None:
+        name = self._name
+        authorizer = aws.apigatewayv2.Authorizer(
+            f"{name}-connect-authorizer", api_id=api.id, authorizer_type="REQUEST", name="conversation",
+            authorizer_uri=fns["authorizer"].invoke_arn,
+            identity_sources=["route.request.querystring.conversationId"], opts=self._opts())
+        self._permission("authorizer-invoke", fns["authorizer"], "apigateway.amazonaws.com",
+                         pulumi.Output.concat(api.execution_arn, "/authorizers/", authorizer.id))
+        integration = aws.apigatewayv2.Integration(
+            f"{name}-ws-integration", api_id=api.id, integration_type="AWS_PROXY",
+            integration_uri=fns["websocket"].invoke_arn, opts=self._opts())
+        routes = []
+        for key, route_key in (("connect", "$connect"), ("disconnect", "$disconnect"), ("message", "onMessage")):
+            routes.append(aws.apigatewayv2.Route(
+                f"{name}-route-{key}", api_id=api.id, route_key=route_key,
+                target=pulumi.Output.concat("integrations/", integration.id),
+                authorization_type="CUSTOM" if route_key == "$connect" else "NONE",
+                authorizer_id=authorizer.id if route_key == "$connect" else None,
+                opts=self._opts()))
+            self._permission(f"ws-{key}-invoke", fns["websocket"], "apigateway.amazonaws.com",
+                             pulumi.Output.concat(api.execution_arn, f"/{stage_name}/{route_key}"))
+        logs = self._log_group("ws-access", pulumi.Output.concat("/aws/apigateway/", api.id, f"/{stage_name}"))
+        aws.apigatewayv2.Stage(
+            f"{name}-ws-stage", api_id=api.id, name=stage_name, auto_deploy=True,
+            access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(destination_arn=logs.arn,
+                                                                            format=ACCESS_LOG_FORMAT),
+            default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
+                throttling_rate_limit=args.websocket_throttling.rate_limit,
+                throttling_burst_limit=args.websocket_throttling.burst_limit,
+                logging_level="ERROR", data_trace_enabled=False),
+            opts=self._opts(depends_on=routes))
+
+    def _callback_api(self, fn: aws.lambda_.Function, args: LiveChatArgs) -> tuple[pulumi.Output[str],
+                                                                                   pulumi.Output[str]]:
+        name = self._name
+        api = aws.apigateway.RestApi(f"{name}-callback", description="Talkdesk callbacks into the live chat",
+                                     endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(
+                                         types="REGIONAL"), opts=self._opts())
+        resource = aws.apigateway.Resource(f"{name}-callback-resource", rest_api=api.id, parent_id=api.root_resource_id,
+                                           path_part="callback", opts=self._opts())
+        method = aws.apigateway.Method(f"{name}-callback-post", rest_api=api.id, resource_id=resource.id,
+                                       http_method="POST", authorization="NONE", api_key_required=True,
+                                       opts=self._opts())
+        integration = aws.apigateway.Integration(
+            f"{name}-callback-integration", rest_api=api.id, resource_id=resource.id, http_method=method.http_method,
+            integration_http_method="POST", type="AWS_PROXY", uri=fn.invoke_arn, opts=self._opts())
+        self._permission("callback-invoke", fn, "apigateway.amazonaws.com",
+                         pulumi.Output.concat(api.execution_arn, "/*/POST/callback"))
+        deployment = aws.apigateway.Deployment(
+            f"{name}-callback-deployment", rest_api=api.id,
+            triggers={"redeployment": pulumi.Output.all(resource.id, method.id, integration.id).apply(
+                lambda ids: "-".join(ids))},
+            opts=self._opts(depends_on=[integration]))
+        logs = self._log_group("callback-access", pulumi.Output.concat("/aws/apigateway/", api.id, "/v1"))
+        stage = aws.apigateway.Stage(
+            f"{name}-callback-stage", rest_api=api.id, deployment=deployment.id, stage_name="v1",
+            access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(destination_arn=logs.arn,
+                                                                          format=ACCESS_LOG_FORMAT.replace(
+                                                                              "$context.routeKey",
+                                                                              "$context.resourcePath")),
+            xray_tracing_enabled=True, opts=self._opts())
+        aws.apigateway.MethodSettings(
+            f"{name}-callback-settings", rest_api=api.id, stage_name=stage.stage_name, method_path="*/*",
+            settings=aws.apigateway.MethodSettingsSettingsArgs(
+                throttling_rate_limit=args.callback_throttling.rate_limit,
+                throttling_burst_limit=args.callback_throttling.burst_limit,
+                logging_level="ERROR", metrics_enabled=True, data_trace_enabled=False),
+            opts=self._opts())
+        key = aws.apigateway.ApiKey(f"{name}-talkdesk-key", description="Talkdesk Builder callbacks",
+                                    opts=self._opts())
+        plan = aws.apigateway.UsagePlan(
+            f"{name}-callback-plan",
+            api_stages=[aws.apigateway.UsagePlanApiStageArgs(api_id=api.id, stage=stage.stage_name)],
+            throttle_settings=aws.apigateway.UsagePlanThrottleSettingsArgs(
+                rate_limit=args.callback_throttling.rate_limit, burst_limit=args.callback_throttling.burst_limit),
+            opts=self._opts())
+        aws.apigateway.UsagePlanKey(f"{name}-callback-plan-key", key_id=key.id, key_type="API_KEY",
+                                    usage_plan_id=plan.id, opts=self._opts())
+        return pulumi.Output.concat(stage.invoke_url, "/callback"), key.value
+
+    def _lex(self, fn: aws.lambda_.Function, args: LiveChatArgs, account_id: pulumi.Input[str],
+             partition: pulumi.Input[str], region: str, provider: aws_native.Provider) -> tuple[Any, Any]:
+        name = self._name
+        lex = aws_native.lex
+        role = aws.iam.Role(f"{name}-lex", assume_role_policy=pulumi.Output.from_input(account_id).apply(
+            lambda acct: json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "lexv2.amazonaws.com"}, "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}]})), opts=self._opts())
+        aws.iam.RolePolicy(f"{name}-lex", role=role.id, policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["polly:SynthesizeSpeech", "comprehend:DetectSentiment"],
+             "Resource": "*"}]}), opts=self._opts())
+        native = pulumi.ResourceOptions(parent=self, provider=provider)
+        hook = lex.BotFulfillmentCodeHookSettingArgs(enabled=True)
+        bot = lex.Bot(
+            f"{name}-bot",
+            name=f"{name}-bot",
+            role_arn=role.arn,
+            data_privacy=lex.DataPrivacyPropertiesArgs(child_directed=False),
+            idle_session_ttl_in_seconds=600,
+            auto_build_bot_locales=True,
+            bot_locales=[lex.BotLocaleArgs(
+                locale_id="en_US",
+                nlu_confidence_threshold=0.40,
+                intents=[
+                    lex.BotIntentArgs(name="TalkToAgent", description="The customer asks for a person",
+                                      sample_utterances=[lex.BotSampleUtteranceArgs(utterance=u)
+                                                         for u in args.sample_utterances],
+                                      fulfillment_code_hook=hook),
+                    lex.BotIntentArgs(name="FallbackIntent", parent_intent_signature="AMAZON.FallbackIntent",
+                                      fulfillment_code_hook=hook),
+                ],
+            )],
+            opts=native,
+        )
+        version = lex.BotVersion(
+            f"{name}-bot-version", bot_id=bot.id,
+            bot_version_locale_specification=[lex.BotVersionLocaleSpecificationArgs(
+                locale_id="en_US", bot_version_locale_details=lex.BotVersionLocaleDetailsArgs(
+                    source_bot_version="DRAFT"))],
+            opts=native)
+        alias = lex.BotAlias(
+            f"{name}-bot-alias", bot_id=bot.id, bot_alias_name="live", bot_version=version.bot_version,
+            bot_alias_locale_settings=[lex.BotAliasLocaleSettingsItemArgs(
+                locale_id="en_US", bot_alias_locale_setting=lex.BotAliasLocaleSettingsArgs(
+                    enabled=True, code_hook_specification=lex.BotAliasCodeHookSpecificationArgs(
+                        lambda_code_hook=lex.BotAliasLambdaCodeHookArgs(code_hook_interface_version="1.0",
+                                                                        lambda_arn=fn.arn))))],
+            sentiment_analysis_settings=lex.SentimentAnalysisSettingsPropertiesArgs(detect_sentiment=True),
+            opts=native)
+        self._permission("lex-invoke", fn, "lexv2.amazonaws.com", alias.arn)
+        return bot, alias

@@ -1,0 +1,40 @@
+"""Least-privilege policies of the live-chat functions (pure)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+#: Which function may do what: table access, secrets, pushing frames to WebSocket connections.
+NEEDS: dict[str, dict[str, Any]] = {
+    "fulfillment": {"table": ["dynamodb:PutItem"], "secrets": True, "manage_connections": False},
+    "authorizer": {"table": ["dynamodb:GetItem"], "secrets": False, "manage_connections": False},
+    "websocket": {"table": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"], "secrets": True,
+                  "manage_connections": True},
+    "callback": {"table": ["dynamodb:GetItem", "dynamodb:UpdateItem"], "secrets": False,
+                 "manage_connections": True},
+}
+
+
+def function_policy(role: str, *, log_group_arn: str, table_arn: str, secret_arns: list[str], key_arn: str,
+                    connections_arn: str | None) -> str:
+    needs = NEEDS[role]
+    statements: list[dict[str, Any]] = [
+        {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": f"{log_group_arn}:*"},
+        {"Sid": "Table", "Effect": "Allow", "Action": needs["table"],
+         "Resource": [table_arn, f"{table_arn}/index/*"] if "dynamodb:Query" in needs["table"] else table_arn},
+        {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},
+        {"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+         "Resource": "*"},
+    ]
+    if needs["secrets"]:
+        statements.append({"Sid": "Secrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+                           "Resource": sorted(secret_arns)})
+    if needs["manage_connections"] and connections_arn:
+        statements.append({"Sid": "PushToCustomers", "Effect": "Allow", "Action": ["execute-api:ManageConnections"],
+                           "Resource": connections_arn})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})

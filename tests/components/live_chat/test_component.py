@@ -1,0 +1,139 @@
+"""LiveChat infrastructure: routes and authorizer, scoped permissions, API key, table, logs, secrets kept out."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import config, plan_config
+
+CHAT = {"enabled": True, "talkdesk": {
+    "authUrl": "https://acme.talkdeskid.com/oauth/token", "apiUrl": "https://api.talkdeskappca.com/digital-connect",
+    "touchpointId": {"secure": "v1:TOUCHPOINTCIPHER"}, "clientId": {"secure": "v1:CLIENTIDCIPHER"},
+    "clientSecret": {"secure": "v1:CLIENTSECRETCIPHER"}}}
+
+
+@pytest.fixture(scope="module")
+def view(tmp_path_factory):
+    return plan_config(tmp_path_factory.mktemp("chat"), config(liveChat=CHAT))
+
+
+def _get(view, typ, suffix):
+    return view.get(typ, f"mlplat-dev-chat-{suffix}")
+
+
+def test_websocket_routes_and_connect_authorizer(view):
+    api = _get(view, "aws:apigatewayv2/api:Api", "ws")
+    assert api["inputs"]["protocolType"] == "WEBSOCKET"
+    assert api["inputs"]["routeSelectionExpression"] == "$request.body.action"
+    routes = {r["inputs"]["routeKey"]: r["inputs"] for r in view.of_type("aws:apigatewayv2/route:Route")}
+    assert set(routes) == {"$connect", "$disconnect", "onMessage"}
+    authorizer = _get(view, "aws:apigatewayv2/authorizer:Authorizer", "connect-authorizer")
+    assert routes["$connect"]["authorizationType"] == "CUSTOM"
+    assert routes["$connect"]["authorizerId"] == authorizer["id"]
+    assert authorizer["inputs"]["identitySources"] == ["route.request.querystring.conversationId"]
+    fn = _get(view, "aws:lambda/function:Function", "authorizer")
+    assert authorizer["inputs"]["authorizerUri"] == fn["outputs"]["invokeArn"]
+    stage = _get(view, "aws:apigatewayv2/stage:Stage", "ws-stage")["inputs"]
+    logs = _get(view, "aws:cloudwatch/logGroup:LogGroup", "ws-access-logs")
+    assert stage["accessLogSettings"]["destinationArn"] == logs["outputs"]["arn"]
+    assert stage["defaultRouteSettings"]["throttlingRateLimit"] == 50
+    assert stage["defaultRouteSettings"]["throttlingBurstLimit"] == 100
+
+
+def test_permissions_are_scoped_by_source_arn(view):
+    api = _get(view, "aws:apigatewayv2/api:Api", "ws")["outputs"]["executionArn"]
+    rest = _get(view, "aws:apigateway/restApi:RestApi", "callback")["outputs"]["executionArn"]
+    alias = _get(view, "aws-native:lex:BotAlias", "bot-alias")["outputs"]["arn"]
+    authorizer = _get(view, "aws:apigatewayv2/authorizer:Authorizer", "connect-authorizer")["id"]
+    perms = {p["name"].removeprefix("mlplat-dev-chat-"): p["inputs"] for p in
+             view.of_type("aws:lambda/permission:Permission")}
+    assert perms["ws-connect-invoke"]["sourceArn"] == f"{api}/live/$connect"
+    assert perms["ws-message-invoke"]["sourceArn"] == f"{api}/live/onMessage"
+    assert perms["authorizer-invoke"]["sourceArn"] == f"{api}/authorizers/{authorizer}"
+    assert perms["callback-invoke"]["sourceArn"] == f"{rest}/*/POST/callback"
+    assert perms["lex-invoke"] == {"action": "lambda:InvokeFunction", "function": "mlplat-dev-chat-fulfillment",
+                                   "principal": "lexv2.amazonaws.com", "sourceArn": alias}
+
+
+def test_callback_api_requires_a_key_with_usage_plan(view):
+    method = _get(view, "aws:apigateway/method:Method", "callback-post")["inputs"]
+    assert method["httpMethod"] == "POST" and method["apiKeyRequired"] is True
+    plan = _get(view, "aws:apigateway/usagePlan:UsagePlan", "callback-plan")["inputs"]
+    assert plan["throttleSettings"] == {"rateLimit": 20, "burstLimit": 40}
+    key = _get(view, "aws:apigateway/apiKey:ApiKey", "talkdesk-key")
+    plan_key = _get(view, "aws:apigateway/usagePlanKey:UsagePlanKey", "callback-plan-key")["inputs"]
+    assert plan_key["keyId"] == key["id"] and plan_key["keyType"] == "API_KEY"
+    assert key["outputs"]["value"] == "[secret]" and view.plan["outputs"]["APIGatewayApiKey"] == "[secret]"
+    stage = _get(view, "aws:apigateway/stage:Stage", "callback-stage")["inputs"]
+    assert stage["accessLogSettings"]["destinationArn"]
+    settings = _get(view, "aws:apigateway/methodSettings:MethodSettings", "callback-settings")["inputs"]
+    assert settings["settings"]["throttlingRateLimit"] == 20
+
+
+def test_table_kms_pitr_ttl_and_reverse_index(view):
+    table = _get(view, "aws:dynamodb/table:Table", "conversations")["inputs"]
+    key = view.get("aws:kms/key:Key", "mlplat-dev-data-key")["outputs"]["arn"]
+    assert table["billingMode"] == "PAY_PER_REQUEST" and table["hashKey"] == "conversation_id"
+    assert table["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key}
+    assert table["pointInTimeRecovery"] == {"enabled": True}
+    assert table["ttl"] == {"attributeName": "expires_at", "enabled": True}
+    assert table["globalSecondaryIndexes"][0]["hashKey"] == "connection_id"
+
+
+def test_functions_logs_and_least_privilege(view):
+    key = view.get("aws:kms/key:Key", "mlplat-dev-data-key")["outputs"]["arn"]
+    for role in ("fulfillment", "authorizer", "websocket", "callback"):
+        fn = _get(view, "aws:lambda/function:Function", role)
+        logs = _get(view, "aws:cloudwatch/logGroup:LogGroup", f"{role}-logs")
+        assert logs["inputs"]["name"] == f"/aws/lambda/mlplat-dev-chat-{role}"
+        assert logs["inputs"]["retentionInDays"] == 30 and logs["inputs"]["kmsKeyId"] == key
+        assert fn["inputs"]["runtime"] == "python3.12" and fn["inputs"]["handler"] == f"{role}.handler"
+        assert fn["inputs"]["loggingConfig"]["logGroup"] == logs["inputs"]["name"]
+        assert sorted(fn["inputs"]["code"]["assetArchive"]) == [
+            "__init__.py", "authorizer.py", "callback.py", "common.py", "fulfillment.py", "talkdesk.py", "websocket.py"]
+    env = _get(view, "aws:lambda/function:Function", "callback")["inputs"]["environment"]["variables"]
+    assert env["TALKDESK_API_URL"] == "https://api.talkdeskappca.com/digital-connect"
+    assert env["WEBSOCKET_ENDPOINT"].endswith(".execute-api.us-east-1.amazonaws.com/live")
+    policies = {role: json.loads(_get(view, "aws:iam/rolePolicy:RolePolicy", f"{role}-role")["inputs"]["policy"])
+                for role in ("authorizer", "callback")}
+    authorizer_actions = {a for s in policies["authorizer"]["Statement"] for a in
+                          (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert "dynamodb:GetItem" in authorizer_actions and "dynamodb:UpdateItem" not in authorizer_actions
+    assert "secretsmanager:GetSecretValue" not in authorizer_actions
+    push = next(s for s in policies["callback"]["Statement"] if s["Sid"] == "PushToCustomers")
+    api = _get(view, "aws:apigatewayv2/api:Api", "ws")["outputs"]["executionArn"]
+    assert push["Resource"] == f"{api}/live/POST/@connections/*"
+
+
+def test_secrets_encrypted_and_never_in_the_plan(view):
+    key = view.get("aws:kms/key:Key", "mlplat-dev-data-key")["outputs"]["arn"]
+    secrets = {s["inputs"]["name"]: s for s in view.of_type("aws:secretsmanager/secret:Secret")}
+    assert set(secrets) == {"dev/talkdesk/touchpoint/ids", "dev/talkdesk/client/keys"}
+    assert all(s["inputs"]["kmsKeyId"] == key for s in secrets.values())
+    for version in view.of_type("aws:secretsmanager/secretVersion:SecretVersion"):
+        assert version["inputs"]["secretString"] == "[secret]"
+    text = view.text()
+    for needle in ("CIPHER", "offline-secret-"):
+        assert needle not in text
+
+
+def test_lex_bot_alias_and_loader_config(view):
+    bot = _get(view, "aws-native:lex:Bot", "bot")["inputs"]
+    locale = bot["botLocales"][0]
+    intents = {i["name"]: i for i in locale["intents"]}
+    assert locale["localeId"] == "en_US" and bot["autoBuildBotLocales"] is True
+    assert intents["FallbackIntent"]["parentIntentSignature"] == "AMAZON.FallbackIntent"
+    assert intents["TalkToAgent"]["fulfillmentCodeHook"] == {"enabled": True}
+    assert {"utterance": "talk to an agent"} in intents["TalkToAgent"]["sampleUtterances"]
+    alias = _get(view, "aws-native:lex:BotAlias", "bot-alias")["inputs"]
+    fn = _get(view, "aws:lambda/function:Function", "fulfillment")["outputs"]["arn"]
+    hook = alias["botAliasLocaleSettings"][0]["botAliasLocaleSetting"]["codeHookSpecification"]["lambdaCodeHook"]
+    assert hook == {"codeHookInterfaceVersion": "1.0", "lambdaArn": fn}
+    assert alias["botVersion"] == "1"
+    loader = json.loads(view.plan["outputs"]["lexWebUiLoaderConfig"])
+    assert loader == {"ui": {"enableLiveChat": True},
+                      "connect": {"talkDeskWebsocketEndpoint": view.plan["outputs"]["WebSocketAPIEndpoint"]}}
+    assert set(view.plan["outputs"]) >= {"APIGatewayApiKey", "BotAliasId", "BotId", "CallbackRestAPI",
+                                         "WebSocketAPIEndpoint"}
