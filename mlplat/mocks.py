@@ -67,6 +67,7 @@ _AUTONAMED = {
     "aws:sagemaker/endpoint:Endpoint": "name",
     "aws:apigatewayv2/api:Api": "name",
     "aws:apigateway/restApi:RestApi": "name",
+    "aws:scheduler/schedule:Schedule": "name",
 }
 
 
@@ -235,6 +236,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
             out = {"arn": arn, "invokeArn": invoke, "qualifiedArn": f"{arn}:$LATEST", "version": "$LATEST"}
         elif typ == "aws:dynamodb/table:Table":
             out = {"arn": self._arn("dynamodb", f"table/{phys}"), "streamArn": ""}
+        elif typ == "aws:sqs/queue:Queue":
+            out = {"arn": self._arn("sqs", phys), "url": f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{phys}"}
+        elif typ == "aws:scheduler/schedule:Schedule":
+            out = {"arn": self._arn("scheduler", f"schedule/default/{phys}")}
         elif typ == "aws:secretsmanager/secret:Secret":
             out = {"arn": self._arn("secretsmanager", f"secret:{phys}-{_hex(seed, 6)}")}
         elif typ == "aws-native:lex:Bot":
@@ -286,6 +291,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 {"modelName": m, "modelArn": self._arn("bedrock", f"custom-model/amazon.titan-image-generator-v1:0/"
                                                                   f"{_hex(m, 12)}"),
                  "creationTime": "2026-11-01T00:00:00Z"} for m in self.custom_models]}
+        if tok == "aws:secretsmanager/getSecret:getSecret":
+            name = args.args.get("name") or args.args.get("arn", "").rsplit(":", 1)[-1]
+            return {"id": name, "name": name, "arn": self._arn("secretsmanager", f"secret:{name}-{_hex(name, 6)}")}
         if tok == "aws:ec2/getInstanceType:getInstanceType":
             return _instance_type_facts(args.args.get("instanceType", ""))
         raise NotImplementedError(

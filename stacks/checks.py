@@ -26,6 +26,10 @@ def cross_checks(cfg: PlatformConfig) -> Problems:
     problems += _endpoint_checks(cfg)
     problems += _bedrock_checks(cfg)
     problems += _canvas_checks(cfg)
+    teams = [k.team for k in cfg.kpi_reports]
+    for i, report in enumerate(cfg.kpi_reports):
+        if teams.count(report.team) > 1:
+            problems.append((("kpiReports", i, "team"), f"one report per team; {report.team!r} repeats"))
     if cfg.live_chat.enabled and cfg.live_chat.talkdesk is None:
         problems.append((("liveChat", "talkdesk"), "live chat needs talkdesk.authUrl and the secret touchpointId, "
                                                    "clientId and clientSecret; found none"))

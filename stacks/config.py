@@ -21,6 +21,7 @@ from components.bedrock_args import BedrockArgs
 from components.canvas.args import CanvasArgs
 from components.eks_gpu_cluster.args import GpuClusterArgs
 from components.jumpstart_endpoint.args import EndpointArgs
+from components.kpi_report.args import KpiReportArgs
 from components.live_chat.args import LiveChatArgs
 from components.network import NetworkArgs
 from components.training_job.args import TrainingJobArgs
@@ -72,6 +73,9 @@ class PlatformConfig(StrictModel):
         default_factory=BedrockArgs, description="Bedrock fine-tuning, Provisioned Throughput, invocation logging."
     )
     live_chat: LiveChatArgs = Field(default_factory=LiveChatArgs, description="Lex + Talkdesk live-agent chat.")
+    kpi_reports: list[KpiReportArgs] = Field(
+        default_factory=list, description="DORA KPI reports summarized by a Bedrock model and emailed."
+    )
 
     @field_validator("region")
     @classmethod

@@ -99,6 +99,14 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
             log_retention_days=cfg.defaults.log_retention_days, protect=cfg.defaults.protect_stateful,
             native_provider=native, opts=aws_opts,
         )
+    if cfg.kpi_reports:
+        from components.kpi_report.component import KpiReport
+
+        for report in cfg.kpi_reports:
+            KpiReport(f"{prefix}-kpi-{report.team}", report, region=cfg.region, account_id=identity.account_id,
+                      partition=partition.partition, kms_key_arn=key.key_arn,
+                      log_retention_days=cfg.defaults.log_retention_days, protect=cfg.defaults.protect_stateful,
+                      opts=aws_opts)
     endpoints = _endpoints(cfg, key.key_arn, network, identity.account_id, partition.partition, aws_opts)
     bedrock = _bedrock(cfg, key.key_arn, network, identity.account_id, partition.partition, aws_opts)
 

@@ -1,0 +1,86 @@
+"""`ml-platform:kpiReports[]`."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components.base import StrictModel
+
+EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+MODEL_ID = re.compile(r"^((us|eu|apac|us-gov|global)\.)?[a-z0-9-]+\.[a-z0-9][a-z0-9.-]*(:\d+)?$")
+RATE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$")
+CRON = re.compile(r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$")
+AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
+
+
+class KpiSource(StrictModel):
+    type: Literal["opensearch", "s3"] = Field(description="opensearch (HTTP search query) or s3 (JSON/CSV export).")
+    endpoint: str | None = Field(default=None, description="OpenSearch/Elasticsearch https endpoint.")
+    index: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9._*-]*$", description="Index (pattern).")
+    credentials_secret_name: str | None = Field(
+        default=None, description="Secrets Manager secret with {\"username\", \"password\"} for the endpoint."
+    )
+    bucket: str | None = Field(default=None, description="Bucket of the export (s3).")
+    key: str | None = Field(default=None, description="Key of the export, .json or .csv (s3).")
+
+    @model_validator(mode="after")
+    def _complete(self) -> KpiSource:
+        if self.type == "opensearch":
+            missing = [k for k, v in (("endpoint", self.endpoint), ("index", self.index),
+                                      ("credentialsSecretName", self.credentials_secret_name)) if not v]
+            if missing:
+                raise ValueError(f"an opensearch source needs {', '.join(missing)}")
+            if not str(self.endpoint).startswith("https://"):
+                raise ValueError(f"endpoint must be an https:// URL; found {self.endpoint!r}")
+        elif not (self.bucket and self.key and self.key.endswith((".json", ".csv"))):
+            raise ValueError("an s3 source needs bucket and a .json or .csv key")
+        return self
+
+
+class KpiReportArgs(StrictModel):
+    team: str = Field(pattern=r"^[a-z0-9](-?[a-z0-9])*$", max_length=24, description="Team id (no personal data).")
+    source: KpiSource = Field(description="Where deployments and incidents come from.")
+    schedule: str = Field(default="cron(0 6 ? * MON *)", description="EventBridge Scheduler expression.")
+    schedule_timezone: str = Field(default="UTC", description="IANA time zone of the schedule.")
+    window_days: int = Field(default=7, ge=1, le=92, description="Days covered by one report.")
+    model_id: str = Field(
+        default="anthropic.claude-3-haiku-20240307-v1:0",
+        description="Bedrock model (or inference profile) id used through the Converse API.",
+    )
+    sender: str = Field(description="Verified SES identity the email is sent from.")
+    subscribers: list[str] = Field(min_length=1, max_length=50, description="Recipients of the report.")
+    dashboard_key: str = Field(default="dashboards/{team}/dashboard.pdf", description="PDF attached to the email.")
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        if not (RATE.match(value) or CRON.match(value) or AT.match(value)):
+            raise ValueError("expected rate(N unit), cron(min hour day-of-month month day-of-week year) or "
+                             "at(yyyy-mm-ddThh:mm:ss)")
+        return value
+
+    @field_validator("model_id")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        if not MODEL_ID.match(value):
+            raise ValueError("expected a Bedrock model id such as anthropic.claude-3-haiku-20240307-v1:0 "
+                             "(optionally with a us./eu./apac. inference-profile prefix)")
+        return value
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if not EMAIL.match(value):
+            raise ValueError("expected an email address")
+        return value
+
+    @field_validator("subscribers")
+    @classmethod
+    def _subscribers(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not EMAIL.match(v)]
+        if bad:
+            raise ValueError(f"expected email addresses; not an email: {', '.join(bad)}")
+        return value

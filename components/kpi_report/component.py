@@ -1,0 +1,158 @@
+"""`KpiReport`: per team, a scheduled report function, an S3-triggered email function, their bucket,
+dead-letter queue, roles and log groups."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.kpi_report.args import KpiReportArgs
+from components.storage import BucketOptions, LifecycleRule, SecureBucket
+
+HANDLERS = Path(__file__).resolve().parent / "handlers"
+LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+def model_resources(model_id: str, region: str, account_id: str, partition: str) -> list[str]:
+    """The model ARN(s) `bedrock:InvokeModel` is granted on: the model, or the profile and its model."""
+    prefix, _, rest = model_id.partition(".")
+    if prefix in ("us", "eu", "apac", "us-gov", "global"):
+        return [f"arn:{partition}:bedrock:{region}:{account_id}:inference-profile/{model_id}",
+                f"arn:{partition}:bedrock:*::foundation-model/{rest}"]
+    return [f"arn:{partition}:bedrock:{region}::foundation-model/{model_id}"]
+
+
+def report_policy(args: KpiReportArgs, *, region: str, account_id: str, partition: str, bucket_arn: str,
+                  key_arn: str, log_group_arn: str, source_secret_arn: str | None) -> str:
+    statements: list[dict[str, Any]] = [
+        {"Sid": "Model", "Effect": "Allow", "Action": ["bedrock:InvokeModel"],
+         "Resource": model_resources(args.model_id, region, account_id, partition)},
+        {"Sid": "WriteReports", "Effect": "Allow", "Action": ["s3:PutObject"],
+         "Resource": f"{bucket_arn}/reports/{args.team}/*"},
+        {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},
+        {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": f"{log_group_arn}:*"},
+    ]
+    if source_secret_arn:
+        statements.append({"Sid": "SourceCredentials", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+                           "Resource": source_secret_arn})
+    if args.source.type == "s3":
+        statements.append({"Sid": "SourceExport", "Effect": "Allow", "Action": ["s3:GetObject"],
+                           "Resource": f"arn:{partition}:s3:::{args.source.bucket}/{args.source.key}"})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def email_policy(args: KpiReportArgs, *, region: str, account_id: str, partition: str, bucket_arn: str,
+                 key_arn: str, log_group_arn: str, dlq_arn: str) -> str:
+    domain = args.sender.split("@", 1)[1]
+    dashboard = args.dashboard_key.format(team=args.team)
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "ReadReport", "Effect": "Allow", "Action": ["s3:GetObject"],
+         "Resource": [f"{bucket_arn}/reports/{args.team}/*", f"{bucket_arn}/{dashboard}"]},
+        {"Sid": "Send", "Effect": "Allow", "Action": ["ses:SendRawEmail"],
+         "Resource": [f"arn:{partition}:ses:{region}:{account_id}:identity/{args.sender}",
+                      f"arn:{partition}:ses:{region}:{account_id}:identity/{domain}"]},
+        {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},
+        {"Sid": "DeadLetters", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": dlq_arn},
+        {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": f"{log_group_arn}:*"},
+    ]})
+
+
+def code() -> pulumi.AssetArchive:
+    files = sorted(p for p in HANDLERS.iterdir() if p.suffix in (".py", ".json"))
+    return pulumi.AssetArchive({p.name: pulumi.FileAsset(str(p)) for p in files})
+
+
+class KpiReport(pulumi.ComponentResource):
+    bucket_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: KpiReportArgs, *, region: str, account_id: pulumi.Input[str],
+                 partition: pulumi.Input[str], kms_key_arn: pulumi.Input[str], log_retention_days: int,
+                 protect: bool = False, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplat:kpi:KpiReport", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = SecureBucket(f"{name}-reports", BucketOptions(
+            kms_key_arn=kms_key_arn, protect=protect,
+            lifecycle=(LifecycleRule("old-reports", prefix="reports/", expire_days=730),)), opts=child)
+        dlq = aws.sqs.Queue(f"{name}-dlq", kms_master_key_id=kms_key_arn, message_retention_seconds=14 * 24 * 3600,
+                            opts=child)
+        secret_arn = None
+        if args.source.type == "opensearch":
+            secret_arn = aws.secretsmanager.get_secret_output(
+                name=args.source.credentials_secret_name, opts=pulumi.InvokeOutputOptions(parent=self)).arn
+        ctx = pulumi.Output.all(account_id, partition, bucket.bucket_arn, kms_key_arn, dlq.arn, secret_arn)
+
+        def function(role: str, handler: str, env: dict[str, Any], policy, timeout: int) -> aws.lambda_.Function:
+            fn_name = f"{name}-{role}"
+            logs = aws.cloudwatch.LogGroup(f"{fn_name}-logs", name=f"/aws/lambda/{fn_name}",
+                                           retention_in_days=log_retention_days, kms_key_id=kms_key_arn, opts=child)
+            iam_role = aws.iam.Role(f"{fn_name}-role", assume_role_policy=LAMBDA_TRUST, opts=child)
+            role_policy = aws.iam.RolePolicy(f"{fn_name}-role", role=iam_role.id, policy=pulumi.Output.all(
+                ctx, logs.arn).apply(lambda a: policy(a[0], a[1])), opts=child)
+            return aws.lambda_.Function(
+                fn_name, name=fn_name, runtime="python3.12", architectures=["arm64"], handler=handler, code=code(),
+                role=iam_role.arn, timeout=timeout, memory_size=512, kms_key_arn=kms_key_arn,
+                environment=aws.lambda_.FunctionEnvironmentArgs(variables=env),
+                logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=logs.name),
+                dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=dlq.arn)
+                if role == "email" else None,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[logs, role_policy]))
+
+        source_env = ({"SOURCE_TYPE": "opensearch", "SOURCE_ENDPOINT": args.source.endpoint,
+                       "SOURCE_INDEX": args.source.index, "SOURCE_SECRET_ID": secret_arn}
+                      if args.source.type == "opensearch" else
+                      {"SOURCE_TYPE": "s3", "SOURCE_BUCKET": args.source.bucket, "SOURCE_KEY": args.source.key})
+        report = function(
+            "report", "report.handler",
+            {"TEAM": args.team, "WINDOW_DAYS": str(args.window_days), "REPORT_BUCKET": bucket.bucket_name,
+             "MODEL_ID": args.model_id, **source_env},
+            lambda c, logs: report_policy(args, region=region, account_id=c[0], partition=c[1], bucket_arn=c[2],
+                                          key_arn=c[3], log_group_arn=logs, source_secret_arn=c[5]),
+            timeout=300)
+        email = function(
+            "email", "email_report.handler",
+            {"SENDER": args.sender, "SUBSCRIBERS": json.dumps(args.subscribers), "DASHBOARD_KEY": args.dashboard_key},
+            lambda c, logs: email_policy(args, region=region, account_id=c[0], partition=c[1], bucket_arn=c[2],
+                                         key_arn=c[3], log_group_arn=logs, dlq_arn=c[4]),
+            timeout=60)
+        aws.lambda_.FunctionEventInvokeConfig(f"{name}-email-async", function_name=email.name,
+                                              maximum_retry_attempts=2, maximum_event_age_in_seconds=6 * 3600,
+                                              opts=child)
+        allow_s3 = aws.lambda_.Permission(f"{name}-email-from-s3", action="lambda:InvokeFunction", function=email.name,
+                                          principal="s3.amazonaws.com", source_arn=bucket.bucket_arn,
+                                          source_account=account_id, opts=child)
+        aws.s3.BucketNotification(
+            f"{name}-reports-created", bucket=bucket.bucket_name,
+            lambda_functions=[aws.s3.BucketNotificationLambdaFunctionArgs(
+                lambda_function_arn=email.arn, events=["s3:ObjectCreated:*"], filter_prefix=f"reports/{args.team}/",
+                filter_suffix=".html")],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[allow_s3]))
+        scheduler_role = aws.iam.Role(
+            f"{name}-scheduler", opts=child,
+            assume_role_policy=pulumi.Output.from_input(account_id).apply(lambda acct: json.dumps({
+                "Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}]})))
+        aws.iam.RolePolicy(f"{name}-scheduler", role=scheduler_role.id, opts=child,
+                           policy=pulumi.Output.all(report.arn, dlq.arn).apply(lambda a: json.dumps({
+                               "Version": "2012-10-17", "Statement": [
+                                   {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": a[0]},
+                                   {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": a[1]}]})))
+        aws.scheduler.Schedule(
+            f"{name}-schedule", schedule_expression=args.schedule,
+            schedule_expression_timezone=args.schedule_timezone, kms_key_arn=kms_key_arn,
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=report.arn, role_arn=scheduler_role.arn,
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(maximum_retry_attempts=2,
+                                                                         maximum_event_age_in_seconds=3600),
+                dead_letter_config=aws.scheduler.ScheduleTargetDeadLetterConfigArgs(arn=dlq.arn)),
+            opts=child)
+        self.bucket_name = bucket.bucket_name
+        self.register_outputs({"bucketName": bucket.bucket_name, "reportFunction": report.name})

@@ -1,0 +1,109 @@
+"""KpiReport infrastructure: schedule, S3 trigger, DLQ, IAM scoped to one model, encryption."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stacks.config import parse
+from stacks.errors import ConfigError
+from tests.helpers import config, plan_config
+from tests.stacks.test_config import _values
+
+REPORT = {"team": "payments", "schedule": "rate(7 days)", "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
+          "sender": "kpi@example.com", "subscribers": ["lead@example.com"],
+          "source": {"type": "opensearch", "endpoint": "https://search.example.com", "index": "devops",
+                     "credentialsSecretName": "kpi/search"}}
+
+
+@pytest.fixture(scope="module")
+def view(tmp_path_factory):
+    return plan_config(tmp_path_factory.mktemp("kpi"), config(kpiReports=[REPORT]))
+
+
+def _get(view, typ, suffix):
+    return view.get(typ, f"mlplat-dev-kpi-payments{suffix}")
+
+
+def _policy(view, role):
+    return {s["Sid"]: s for s in json.loads(_get(view, "aws:iam/rolePolicy:RolePolicy", f"-{role}-role")["inputs"]
+                                            ["policy"])["Statement"]}
+
+
+def test_schedule_targets_the_report_function_with_retries_and_dlq(view):
+    schedule = _get(view, "aws:scheduler/schedule:Schedule", "-schedule")["inputs"]
+    report = _get(view, "aws:lambda/function:Function", "-report")
+    dlq = _get(view, "aws:sqs/queue:Queue", "-dlq")
+    assert schedule["scheduleExpression"] == "rate(7 days)"
+    assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
+    target = schedule["target"]
+    assert target["arn"] == report["outputs"]["arn"]
+    assert target["deadLetterConfig"] == {"arn": dlq["outputs"]["arn"]}
+    assert target["retryPolicy"]["maximumRetryAttempts"] == 2
+    trust = json.loads(_get(view, "aws:iam/role:Role", "-scheduler")["inputs"]["assumeRolePolicy"])
+    assert trust["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_email_triggered_by_new_reports_with_dlq(view):
+    email = _get(view, "aws:lambda/function:Function", "-email")
+    notification = _get(view, "aws:s3/bucketNotification:BucketNotification", "-reports-created")["inputs"]
+    (trigger,) = notification["lambdaFunctions"]
+    assert trigger == {"lambdaFunctionArn": email["outputs"]["arn"], "events": ["s3:ObjectCreated:*"],
+                       "filterPrefix": "reports/payments/", "filterSuffix": ".html"}
+    dlq = _get(view, "aws:sqs/queue:Queue", "-dlq")
+    assert email["inputs"]["deadLetterConfig"] == {"targetArn": dlq["outputs"]["arn"]}
+    permission = _get(view, "aws:lambda/permission:Permission", "-email-from-s3")["inputs"]
+    bucket = _get(view, "aws:s3/bucket:Bucket", "-reports")["outputs"]["arn"]
+    assert permission["sourceArn"] == bucket and permission["sourceAccount"] == "123456789012"
+    assert json.loads(email["inputs"]["environment"]["variables"]["SUBSCRIBERS"]) == ["lead@example.com"]
+
+
+def test_iam_is_scoped_to_one_model_prefixes_identity_and_secret(view):
+    report = _policy(view, "report")
+    assert report["Model"]["Resource"] == [
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"]
+    bucket = _get(view, "aws:s3/bucket:Bucket", "-reports")["outputs"]["arn"]
+    assert report["WriteReports"]["Resource"] == f"{bucket}/reports/payments/*"
+    assert report["SourceCredentials"]["Resource"].startswith("arn:aws:secretsmanager:us-east-1:123456789012:"
+                                                              "secret:kpi/search-")
+    email = _policy(view, "email")
+    assert email["Send"]["Resource"] == ["arn:aws:ses:us-east-1:123456789012:identity/kpi@example.com",
+                                         "arn:aws:ses:us-east-1:123456789012:identity/example.com"]
+    assert email["ReadReport"]["Resource"] == [f"{bucket}/reports/payments/*",
+                                               f"{bucket}/dashboards/payments/dashboard.pdf"]
+
+
+def test_encryption_and_log_retention(view):
+    key = view.get("aws:kms/key:Key", "mlplat-dev-data-key")["outputs"]["arn"]
+    assert _get(view, "aws:sqs/queue:Queue", "-dlq")["inputs"]["kmsMasterKeyId"] == key
+    assert _get(view, "aws:scheduler/schedule:Schedule", "-schedule")["inputs"]["kmsKeyArn"] == key
+    for role in ("report", "email"):
+        fn = _get(view, "aws:lambda/function:Function", f"-{role}")["inputs"]
+        logs = _get(view, "aws:cloudwatch/logGroup:LogGroup", f"-{role}-logs")["inputs"]
+        assert fn["kmsKeyArn"] == key and logs["kmsKeyId"] == key and logs["retentionInDays"] == 30
+        assert "opensearch-query.json" in fn["code"]["assetArchive"]
+
+
+def test_inference_profile_grants_profile_and_model(tmp_path):
+    from components.kpi_report.component import model_resources
+
+    assert model_resources("us.anthropic.claude-3-5-sonnet-20240620-v1:0", "us-east-1", "1", "aws") == [
+        "arn:aws:bedrock:us-east-1:1:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0",
+        "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0"]
+
+
+@pytest.mark.parametrize("change,needle", [
+    ({"modelId": "Claude 3 Haiku"}, "kpiReports[0].modelId: expected a Bedrock model id"),
+    ({"schedule": "every monday"}, "kpiReports[0].schedule: expected rate(N unit)"),
+    ({"schedule": "rate(1 days)"}, "kpiReports[0].schedule:"),
+    ({"subscribers": ["lead.example.com"]}, "not an email: lead.example.com"),
+    ({"source": {"type": "opensearch", "endpoint": "https://s", "index": "i"}},
+     "kpiReports[0].source: an opensearch source needs credentialsSecretName"),
+    ({"source": {"type": "s3", "bucket": "b"}}, "an s3 source needs bucket and a .json or .csv key"),
+])
+def test_bad_input(change, needle):
+    with pytest.raises(ConfigError) as info:
+        parse(_values(config(kpiReports=[dict(REPORT, **change)])))
+    (line,) = info.value.problems
+    assert needle in line
