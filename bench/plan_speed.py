@@ -12,6 +12,7 @@ prints: plan_s=… floor_s=… ratio=…
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import statistics
 import subprocess
@@ -26,6 +27,13 @@ PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes", "aws-native"
 KEYWORDS = {"lambda": "lambda_"}
 
 
+def _exists(dotted: str) -> bool:
+    try:
+        return importlib.util.find_spec(dotted) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def class_paths(plan: dict) -> list[str]:
     """`aws:ec2/vpc:Vpc` -> `pulumi_aws.ec2.Vpc` (one class per module)."""
     seen: dict[str, str] = {}
@@ -34,8 +42,13 @@ def class_paths(plan: dict) -> list[str]:
         if pkg not in PACKAGES or not r["custom"]:
             continue
         module, _, cls = rest.rpartition(":")
-        module = module.split("/")[0] if pkg != "kubernetes" else module.replace("/", ".")
-        module = KEYWORDS.get(module, module)
+        if pkg == "kubernetes":
+            group, _, version = module.partition("/")
+            module = f"{group.split('.')[0]}.{version}"
+            if not _exists(f"{PACKAGES[pkg]}.{module}"):  # a CRD kind (PyTorchJob): a CustomResource
+                module, cls = "apiextensions", "CustomResource"
+        else:
+            module = KEYWORDS.get(module.split("/")[0], module.split("/")[0])
         dotted = PACKAGES[pkg] + ("" if module in ("index", "") else f".{module}")
         seen.setdefault(dotted, f"{dotted}.{cls}")
     return sorted(seen.values())

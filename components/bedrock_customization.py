@@ -14,23 +14,14 @@ import pulumi
 import pulumi_aws as aws
 
 from components.bedrock_args import FineTuningArgs, InvocationLoggingArgs
+from components.iam_documents import service_trust
 from components.storage import BucketOptions, LifecycleRule, SecureBucket
 
 
 def bedrock_trust(account_id: str, partition: str, region: str, resource: str) -> str:
     """Trust for bedrock.amazonaws.com with confused-deputy protection."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "bedrock.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account_id},
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:bedrock:{region}:{account_id}:{resource}"},
-            },
-        }],
-    })
+    return service_trust("bedrock.amazonaws.com", account_id=account_id,
+                         source_arn=f"arn:{partition}:bedrock:{region}:{account_id}:{resource}")
 
 
 def _split(uri: str) -> tuple[str, str]:

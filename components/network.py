@@ -18,6 +18,7 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
 from components.base import StrictModel
+from components.iam_documents import service_trust
 
 #: Interface endpoints the platform's private workloads need (service suffixes).
 DEFAULT_INTERFACE_ENDPOINTS: tuple[str, ...] = (
@@ -148,6 +149,7 @@ class Network(pulumi.ComponentResource):
         *,
         region: str,
         kms_key_arn: pulumi.Input[str],
+        account_id: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlplat:network:Network", name, None, opts)
@@ -172,7 +174,7 @@ class Network(pulumi.ComponentResource):
                 az: pulumi.Output.from_input(s) for az, s in args.existing.public_subnet_ids.items()
             }
         else:
-            self._create(args, region, kms_key_arn)
+            self._create(args, region, kms_key_arn, account_id)
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,
@@ -185,7 +187,8 @@ class Network(pulumi.ComponentResource):
     def _opts(self, **kwargs) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, **kwargs)
 
-    def _create(self, args: NetworkArgs, region: str, kms_key_arn: pulumi.Input[str]) -> None:
+    def _create(self, args: NetworkArgs, region: str, kms_key_arn: pulumi.Input[str],
+                account_id: pulumi.Input[str]) -> None:
         name = self._name
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -262,7 +265,7 @@ class Network(pulumi.ComponentResource):
             self.egress += [rt, assoc]
             self.private_subnet_ids[az] = private.id
         self._endpoints(args, region, vpc, private_rts)
-        self._flow_logs(args, vpc, kms_key_arn)
+        self._flow_logs(args, vpc, kms_key_arn, account_id)
 
     def _endpoints(
         self, args: NetworkArgs, region: str, vpc: aws.ec2.Vpc, private_rts: list[aws.ec2.RouteTable]
@@ -307,7 +310,8 @@ class Network(pulumi.ComponentResource):
             )
             self.egress.append(endpoint)
 
-    def _flow_logs(self, args: NetworkArgs, vpc: aws.ec2.Vpc, kms_key_arn: pulumi.Input[str]) -> None:
+    def _flow_logs(self, args: NetworkArgs, vpc: aws.ec2.Vpc, kms_key_arn: pulumi.Input[str],
+                   account_id: pulumi.Input[str]) -> None:
         name = self._name
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
@@ -317,18 +321,8 @@ class Network(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-flow-logs",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=pulumi.Output.from_input(account_id).apply(
+                lambda acct: service_trust("vpc-flow-logs.amazonaws.com", account_id=acct)),
             opts=self._opts(),
         )
         aws.iam.RolePolicy(

@@ -42,7 +42,8 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
         protect=cfg.defaults.protect_stateful,
         opts=aws_opts,
     )
-    network = Network(prefix, cfg.network, region=cfg.region, kms_key_arn=key.key_arn, opts=aws_opts)
+    network = Network(prefix, cfg.network, region=cfg.region, kms_key_arn=key.key_arn,
+                      account_id=identity.account_id, opts=aws_opts)
 
     cluster = None
     if cfg.gpu_cluster.enabled:

@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from components.canvas.args import CanvasArgs
 from components.canvas.portal_app import PortalAppName
+from components.iam_documents import service_trust
 from components.storage import BucketOptions, CorsRule, LifecycleRule, SecureBucket
 
 LANDING = {"canvas": ("app:Canvas:models", "DISABLED"), "studio": ("studio::", "ENABLED")}
@@ -33,14 +34,6 @@ def execution_policies(args: CanvasArgs) -> list[str]:
     if args.features.direct_deploy:
         policies.append("service-role/AmazonSageMakerCanvasDirectDeployAccess")
     return policies
-
-
-def _trust(service: str, account_id: str, source_arn: str | None = None) -> str:
-    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id}}
-    if source_arn:
-        condition["ArnLike"] = {"aws:SourceArn": source_arn}
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole", "Condition": condition}]})
 
 
 def canvas_inline_policy(bucket_arn: str, key_arn: str, pass_roles: list[str]) -> str:
@@ -104,7 +97,7 @@ class CanvasDomain(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-execution",
             assume_role_policy=pulumi.Output.from_input(account_id).apply(
-                lambda a: _trust("sagemaker.amazonaws.com", a)),
+                lambda a: service_trust("sagemaker.amazonaws.com", account_id=a)),
             opts=child,
         )
         for policy in execution_policies(args):
@@ -114,7 +107,7 @@ class CanvasDomain(pulumi.ComponentResource):
             forecast_role = aws.iam.Role(
                 f"{name}-forecast",
                 assume_role_policy=pulumi.Output.from_input(account_id).apply(
-                    lambda a: _trust("forecast.amazonaws.com", a)),
+                    lambda a: service_trust("forecast.amazonaws.com", account_id=a)),
                 opts=child,
             )
             self._attach(f"{name}-forecast-policy", forecast_role, "service-role/AmazonSageMakerCanvasForecastAccess")
@@ -122,7 +115,8 @@ class CanvasDomain(pulumi.ComponentResource):
             bedrock_role = aws.iam.Role(
                 f"{name}-bedrock",
                 assume_role_policy=pulumi.Output.all(account_id, partition).apply(
-                    lambda a: _trust("bedrock.amazonaws.com", a[0], f"arn:{a[1]}:bedrock:{region}:{a[0]}:*")),
+                    lambda a: service_trust("bedrock.amazonaws.com", account_id=a[0],
+                                            source_arn=f"arn:{a[1]}:bedrock:{region}:{a[0]}:*")),
                 opts=child,
             )
             self._attach(f"{name}-bedrock-policy", bedrock_role, "AmazonSageMakerCanvasBedrockAccess")

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import json
 
-
-def service_trust(service: str, account_id: str | None = None) -> str:
-    statement: dict = {"Effect": "Allow", "Principal": {"Service": service}, "Action": ["sts:AssumeRole"]}
-    if account_id:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+from components.iam_documents import service_trust  # noqa: F401 - used as iam.service_trust
 
 
 def cluster_kms_policy(key_arn: str) -> str:

@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from components.catalog.jumpstart import DLC_ACCOUNTS, JumpStartSpec
 from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
+from components.iam_documents import service_trust
 from components.jumpstart_endpoint.args import EndpointArgs
 
 VARIANT = "AllTraffic"
@@ -94,12 +95,8 @@ class JumpStartEndpoint(pulumi.ComponentResource):
         # Only an endpoint that captures may write to the capture bucket.
         capture_name, capture_arn = capture_bucket if capture_bucket and args.data_capture.enabled else (None, None)
 
-        trust = pulumi.Output.from_input(account_id).apply(lambda acct: json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                           "Action": "sts:AssumeRole",
-                           "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}],
-        }))
+        trust = pulumi.Output.from_input(account_id).apply(
+            lambda acct: service_trust("sagemaker.amazonaws.com", account_id=acct))
         role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, opts=child)
         policy = pulumi.Output.all(account_id, partition, kms_key_arn, capture_arn).apply(
             lambda a: json.dumps(execution_policy(spec, region=region, account_id=a[0], partition=a[1],

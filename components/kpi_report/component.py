@@ -10,12 +10,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.iam_documents import LAMBDA_TRUST, service_trust
 from components.kpi_report.args import KpiReportArgs
 from components.storage import BucketOptions, LifecycleRule, SecureBucket
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
-LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
 
 def model_resources(model_id: str, region: str, account_id: str, partition: str) -> list[str]:
@@ -135,10 +134,8 @@ class KpiReport(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[allow_s3]))
         scheduler_role = aws.iam.Role(
             f"{name}-scheduler", opts=child,
-            assume_role_policy=pulumi.Output.from_input(account_id).apply(lambda acct: json.dumps({
-                "Version": "2012-10-17", "Statement": [{
-                    "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}]})))
+            assume_role_policy=pulumi.Output.from_input(account_id).apply(
+                lambda acct: service_trust("scheduler.amazonaws.com", account_id=acct)))
         aws.iam.RolePolicy(f"{name}-scheduler", role=scheduler_role.id, opts=child,
                            policy=pulumi.Output.all(report.arn, dlq.arn).apply(lambda a: json.dumps({
                                "Version": "2012-10-17", "Statement": [

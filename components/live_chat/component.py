@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
+from components.iam_documents import service_trust
 from components.live_chat.args import LiveChatArgs
 from components.live_chat.iam import LAMBDA_TRUST, function_policy
 
@@ -160,10 +161,8 @@ class LiveChat(pulumi.ComponentResource):
                                principal=principal, source_arn=source_arn, opts=self._opts())
 
     def _api_gateway_account(self) -> None:
-        role = aws.iam.Role(f"{self._name}-apigw-logs", assume_role_policy=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                    "Principal": {"Service": "apigateway.amazonaws.com"}}]}),
-            opts=self._opts())
+        role = aws.iam.Role(f"{self._name}-apigw-logs", assume_role_policy=service_trust("apigateway.amazonaws.com"),
+                            opts=self._opts())
         aws.iam.RolePolicyAttachment(
             f"{self._name}-apigw-logs", role=role.name,
             policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs", opts=self._opts())
@@ -255,9 +254,7 @@ class LiveChat(pulumi.ComponentResource):
         name = self._name
         lex = aws_native.lex
         role = aws.iam.Role(f"{name}-lex", assume_role_policy=pulumi.Output.from_input(account_id).apply(
-            lambda acct: json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "lexv2.amazonaws.com"}, "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}]})), opts=self._opts())
+            lambda acct: service_trust("lexv2.amazonaws.com", account_id=acct)), opts=self._opts())
         aws.iam.RolePolicy(f"{name}-lex", role=role.id, policy=json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["polly:SynthesizeSpeech", "comprehend:DetectSentiment"],
              "Resource": "*"}]}), opts=self._opts())

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+from components.iam_documents import LAMBDA_TRUST  # noqa: F401 - re-exported for the component
 
 #: Which function may do what: table access, secrets, pushing frames to WebSocket connections.
 NEEDS: dict[str, dict[str, Any]] = {

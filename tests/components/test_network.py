@@ -110,3 +110,11 @@ def test_egress_dependencies_reach_node_groups(tmp_path):
     sts = view.get("aws:ec2/vpcEndpoint:VpcEndpoint", "mlplat-dev-sts")
     for ng in view.of_type("aws:eks/nodeGroup:NodeGroup"):
         assert nat["urn"] in ng["dependencies"] and sts["urn"] in ng["dependencies"], ng["urn"]
+
+
+def test_flow_log_role_trust_is_scoped_to_the_account(tmp_path):
+    view = plan_config(tmp_path, config())
+    trust = json.loads(view.get("aws:iam/role:Role", "mlplat-dev-flow-logs")["inputs"]["assumeRolePolicy"])
+    statement = trust["Statement"][0]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
