@@ -58,3 +58,9 @@ def test_required_tags_from_provider_default_tags_or_resource():
     assert msg.endswith("environment, project, cost-center")
     assert check_resource(REQUIRED_TAGS, "kubernetes:core/v1:Namespace", {}) == []
     assert check_resource(REQUIRED_TAGS, "aws:ec2/vpc:Vpc", {"tags": UNKNOWN}) == UNDECIDED
+
+
+def test_scale_to_zero_unknown_min_size_is_undecided():
+    lt = res(t.LAUNCH_TEMPLATE, {"instanceType": "g5.xlarge"}, "lt")
+    group = res(t.EKS_NODE_GROUP, {"scalingConfig": UNKNOWN}, "ng", [lt])
+    assert check_stack(SCALE_TO_ZERO, [lt, group], {"requireScaleToZero": True}) == UNDECIDED

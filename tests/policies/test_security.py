@@ -179,3 +179,12 @@ def test_api_gateway_violations():
     ])
     assert [urn for _, urn in found] == ["ws", "ws", "rest", "rest", "connect", "m"]
     assert check_stack(API_GATEWAY, [res(t.APIGW2_ROUTE, {"routeKey": UNKNOWN}, "x")]) == UNDECIDED
+
+
+def test_iam_documented_exceptions_for_stateless_and_resourceless_actions():
+    ok = _policy({"Effect": "Allow", "Action": ["comprehend:DetectSentiment", "polly:SynthesizeSpeech"],
+                  "Resource": "*"},
+                 {"Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"})
+    assert check_resource(IAM_NO_WILDCARDS, t.IAM_ROLE_POLICY, ok) == []
+    bad = _policy({"Effect": "Allow", "Action": ["xray:PutEncryptionConfig"], "Resource": "*"})
+    assert len(check_resource(IAM_NO_WILDCARDS, t.IAM_ROLE_POLICY, bad)) == 1
