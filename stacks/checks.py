@@ -27,9 +27,13 @@ def cross_checks(cfg: PlatformConfig) -> Problems:
     problems += _bedrock_checks(cfg)
     problems += _canvas_checks(cfg)
     teams = [k.team for k in cfg.kpi_reports]
+    buckets = [k.bucket for k in cfg.kpi_reports if k.bucket]
     for i, report in enumerate(cfg.kpi_reports):
         if teams.count(report.team) > 1:
             problems.append((("kpiReports", i, "team"), f"one report per team; {report.team!r} repeats"))
+        if report.bucket and buckets.count(report.bucket) > 1:
+            problems.append((("kpiReports", i, "bucket"), f"a bucket has one notification configuration: "
+                                                          f"{report.bucket!r} cannot serve two teams"))
     if cfg.live_chat.enabled and cfg.live_chat.talkdesk is None:
         problems.append((("liveChat", "talkdesk"), "live chat needs talkdesk.authUrl and the secret touchpointId, "
                                                    "clientId and clientSecret; found none"))

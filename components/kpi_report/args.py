@@ -53,6 +53,20 @@ class KpiReportArgs(StrictModel):
     sender: str = Field(description="Verified SES identity the email is sent from.")
     subscribers: list[str] = Field(min_length=1, max_length=50, description="Recipients of the report.")
     dashboard_key: str = Field(default="dashboards/{team}/dashboard.pdf", description="PDF attached to the email.")
+    bucket: str | None = Field(
+        default=None,
+        description="Existing bucket for reports (default: a KMS bucket is created). Its event notifications are "
+                    "then managed by this stack.",
+    )
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str | None) -> str | None:
+        from components.canvas.args import BUCKET
+
+        if value is not None and not BUCKET.match(value):
+            raise ValueError("expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")
+        return value
 
     @field_validator("schedule")
     @classmethod

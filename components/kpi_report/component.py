@@ -76,16 +76,21 @@ class KpiReport(pulumi.ComponentResource):
                  protect: bool = False, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlplat:kpi:KpiReport", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        bucket = SecureBucket(f"{name}-reports", BucketOptions(
-            kms_key_arn=kms_key_arn, protect=protect,
-            lifecycle=(LifecycleRule("old-reports", prefix="reports/", expire_days=730),)), opts=child)
+        if args.bucket is not None:
+            bucket_name: pulumi.Output[str] = pulumi.Output.from_input(args.bucket)
+            bucket_arn = pulumi.Output.concat("arn:", partition, ":s3:::", args.bucket)
+        else:
+            bucket = SecureBucket(f"{name}-reports", BucketOptions(
+                kms_key_arn=kms_key_arn, protect=protect,
+                lifecycle=(LifecycleRule("old-reports", prefix="reports/", expire_days=730),)), opts=child)
+            bucket_name, bucket_arn = bucket.bucket_name, bucket.bucket_arn
         dlq = aws.sqs.Queue(f"{name}-dlq", kms_master_key_id=kms_key_arn, message_retention_seconds=14 * 24 * 3600,
                             opts=child)
         secret_arn = None
         if args.source.type == "opensearch":
             secret_arn = aws.secretsmanager.get_secret_output(
                 name=args.source.credentials_secret_name, opts=pulumi.InvokeOutputOptions(parent=self)).arn
-        ctx = pulumi.Output.all(account_id, partition, bucket.bucket_arn, kms_key_arn, dlq.arn, secret_arn)
+        ctx = pulumi.Output.all(account_id, partition, bucket_arn, kms_key_arn, dlq.arn, secret_arn)
 
         def function(role: str, handler: str, env: dict[str, Any], policy, timeout: int) -> aws.lambda_.Function:
             fn_name = f"{name}-{role}"
@@ -109,7 +114,7 @@ class KpiReport(pulumi.ComponentResource):
                       {"SOURCE_TYPE": "s3", "SOURCE_BUCKET": args.source.bucket, "SOURCE_KEY": args.source.key})
         report = function(
             "report", "report.handler",
-            {"TEAM": args.team, "WINDOW_DAYS": str(args.window_days), "REPORT_BUCKET": bucket.bucket_name,
+            {"TEAM": args.team, "WINDOW_DAYS": str(args.window_days), "REPORT_BUCKET": bucket_name,
              "MODEL_ID": args.model_id, **source_env},
             lambda c, logs: report_policy(args, region=region, account_id=c[0], partition=c[1], bucket_arn=c[2],
                                           key_arn=c[3], log_group_arn=logs, source_secret_arn=c[5]),
@@ -124,10 +129,10 @@ class KpiReport(pulumi.ComponentResource):
                                               maximum_retry_attempts=2, maximum_event_age_in_seconds=6 * 3600,
                                               opts=child)
         allow_s3 = aws.lambda_.Permission(f"{name}-email-from-s3", action="lambda:InvokeFunction", function=email.name,
-                                          principal="s3.amazonaws.com", source_arn=bucket.bucket_arn,
+                                          principal="s3.amazonaws.com", source_arn=bucket_arn,
                                           source_account=account_id, opts=child)
         aws.s3.BucketNotification(
-            f"{name}-reports-created", bucket=bucket.bucket_name,
+            f"{name}-reports-created", bucket=bucket_name,
             lambda_functions=[aws.s3.BucketNotificationLambdaFunctionArgs(
                 lambda_function_arn=email.arn, events=["s3:ObjectCreated:*"], filter_prefix=f"reports/{args.team}/",
                 filter_suffix=".html")],
@@ -151,5 +156,5 @@ class KpiReport(pulumi.ComponentResource):
                                                                          maximum_event_age_in_seconds=3600),
                 dead_letter_config=aws.scheduler.ScheduleTargetDeadLetterConfigArgs(arn=dlq.arn)),
             opts=child)
-        self.bucket_name = bucket.bucket_name
-        self.register_outputs({"bucketName": bucket.bucket_name, "reportFunction": report.name})
+        self.bucket_name = bucket_name
+        self.register_outputs({"bucketName": bucket_name, "reportFunction": report.name})

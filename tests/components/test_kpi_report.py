@@ -107,3 +107,14 @@ def test_bad_input(change, needle):
         parse(_values(config(kpiReports=[dict(REPORT, **change)])))
     (line,) = info.value.problems
     assert needle in line
+
+
+def test_existing_bucket_is_used_and_not_shared(tmp_path):
+    view = plan_config(tmp_path, config(kpiReports=[dict(REPORT, bucket="acme-kpi-reports")]))
+    assert not [b for b in view.of_type("aws:s3/bucket:Bucket") if "kpi" in b["name"]]
+    notification = _get(view, "aws:s3/bucketNotification:BucketNotification", "-reports-created")["inputs"]
+    assert notification["bucket"] == "acme-kpi-reports"
+    with pytest.raises(ConfigError) as info:
+        shared = [dict(REPORT, bucket="shared-b"), dict(REPORT, team="web", bucket="shared-b")]
+        parse(_values(config(kpiReports=shared)))
+    assert any("cannot serve two teams" in p for p in info.value.problems)
