@@ -5,7 +5,6 @@ Kept free of provider imports: `stacks/config.py` imports it on every run.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -60,11 +59,3 @@ class Tags(StrictModel):
             {"environment": environment, "project": PROJECT, "owner": self.owner, "cost-center": self.cost_center}
         )
         return tags
-
-
-_NAME_RE = re.compile(r"[^a-z0-9-]+")
-
-
-def dns_label(value: str, max_length: int = 63) -> str:
-    """A lowercase, hyphenated form of `value` usable in resource names."""
-    return _NAME_RE.sub("-", value.lower()).strip("-")[:max_length]

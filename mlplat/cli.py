@@ -172,8 +172,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from mlplat.plan import render_text
 
     plan, region = _plan_for(args.stack, args.config_file)
-    cfg_region = region
-    text = render_text(plan, cfg_region)
+    text = render_text(plan, region)
     if args.quiet:
         text = text.splitlines()[0] + "\n"
     sys.stdout.write(text)

@@ -71,7 +71,7 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def _found(value: Any) -> str:
-    text = repr(value) if not isinstance(value, dict | list) else repr(value)
+    text = repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
 
 

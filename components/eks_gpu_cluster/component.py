@@ -25,6 +25,7 @@ from components.eks_gpu_cluster.node_config import (
     node_taints,
     user_data,
 )
+from components.iam_documents import service_trust
 
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 IMDS = aws.ec2.LaunchTemplateMetadataOptionsArgs(
@@ -69,9 +70,7 @@ class GpuCluster(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self._partition = partition
-        cluster_name = name
-        self._cluster_name_static = cluster_name
-        self.static_name = cluster_name
+        cluster_name = self.static_name = name
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
@@ -81,7 +80,7 @@ class GpuCluster(pulumi.ComponentResource):
             opts=self._opts(),
         )
         cluster_role = aws.iam.Role(
-            f"{name}-cluster", assume_role_policy=iam.service_trust("eks.amazonaws.com"), opts=self._opts()
+            f"{name}-cluster", assume_role_policy=service_trust("eks.amazonaws.com"), opts=self._opts()
         )
         attachments = [
             aws.iam.RolePolicyAttachment(
@@ -227,7 +226,7 @@ class GpuCluster(pulumi.ComponentResource):
     def _node_role(self) -> aws.iam.Role:
         name = self._name
         role = aws.iam.Role(
-            f"{name}-node", assume_role_policy=iam.service_trust("ec2.amazonaws.com"), opts=self._opts()
+            f"{name}-node", assume_role_policy=service_trust("ec2.amazonaws.com"), opts=self._opts()
         )
         policies = list(iam.NODE_BASE_POLICIES)
         policies += [iam.NODE_ADDON_POLICIES[a] for a in self._args.node_role_addons if a in iam.NODE_ADDON_POLICIES]
@@ -242,7 +241,7 @@ class GpuCluster(pulumi.ComponentResource):
             aws.iam.RolePolicy(
                 f"{name}-node-autoscaler",
                 role=role.id,
-                policy=iam.autoscaler_policy(self._cluster_name_static),
+                policy=iam.autoscaler_policy(self.static_name),
                 opts=self._opts(),
             )
         return role

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-from components.iam_documents import service_trust  # noqa: F401 - used as iam.service_trust
-
 
 def cluster_kms_policy(key_arn: str) -> str:
     """What the cluster role needs for envelope encryption of Secrets with the environment key."""

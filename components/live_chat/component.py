@@ -17,9 +17,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
-from components.iam_documents import service_trust
+from components.iam_documents import LAMBDA_TRUST, service_trust
 from components.live_chat.args import LiveChatArgs
-from components.live_chat.iam import LAMBDA_TRUST, function_policy
+from components.live_chat.iam import function_policy
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 FUNCTIONS = ("fulfillment", "authorizer", "websocket", "callback")

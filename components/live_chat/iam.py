@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.iam_documents import LAMBDA_TRUST  # noqa: F401 - re-exported for the component
-
 #: Which function may do what: table access, secrets, pushing frames to WebSocket connections.
 NEEDS: dict[str, dict[str, Any]] = {
     "fulfillment": {"table": ["dynamodb:PutItem"], "secrets": True, "manage_connections": False},

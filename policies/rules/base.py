@@ -47,7 +47,6 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 BEDROCK_PT = "aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput"
 PYTORCH_JOB = "kubernetes:kubeflow.org/v1:PyTorchJob"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-AWS_PROVIDER = "pulumi:providers:aws"
 
 DOCS = "https://docs.aws.amazon.com"
 

@@ -197,3 +197,11 @@ def test_non_efa_group_uses_plain_security_groups(tmp_path):
     assert len(lt["inputs"]["vpcSecurityGroupIds"]) == 1
     assert "vpc.amazonaws.com/efa.present" not in _ng(view, "small")["inputs"]["labels"]
     assert view.of_type("aws:ec2/placementGroup:PlacementGroup") == []
+
+
+def test_pinned_vpc_cni_supports_efa_only_interfaces():
+    from components.catalog.versions import EKS_ADDONS, VPC_CNI_MIN_FOR_EFA_ONLY, parse_addon_version
+
+    for k8s_version, addons in EKS_ADDONS.items():
+        assert parse_addon_version(addons["vpc-cni"]) >= VPC_CNI_MIN_FOR_EFA_ONLY, k8s_version
+    assert parse_addon_version("v1.18.3-eksbuild.1") < VPC_CNI_MIN_FOR_EFA_ONLY
