@@ -15,6 +15,26 @@ REQUIRED_TAG_KEYS: tuple[str, ...] = ("environment", "project", "owner", "cost-c
 
 PROJECT = "ml-platform"
 
+Loc = tuple[str | int, ...]
+
+
+class FieldProblems(ValueError):
+    """Cross-field problems raised by a model validator, each attached to the field it is about.
+
+    Pydantic reports a model validator's error at the model itself (`nodeGroups[0]`); the config
+    error formatter reads `problems` to point each line at the field (`nodeGroups[0].desiredSize`).
+    Field paths use the YAML (camelCase) key names, relative to the model.
+    """
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(message for _, message in problems))
+
+
+def problem(field: str | Loc, message: str) -> FieldProblems:
+    """One cross-field problem at `field` (a key, or a path such as `("users", 0, "userName")`)."""
+    return FieldProblems([((field,) if isinstance(field, str) else tuple(field), message)])
+
 
 class StrictModel(BaseModel):
     """Base of every args/config model: camelCase keys, unknown keys rejected, immutable."""

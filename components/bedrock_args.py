@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.base import StrictModel
+from components.base import StrictModel, problem
 from components.bedrock_data import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, STEP_COUNT_RANGE
 
 #: Regions where Titan Image Generator G1 fine-tuning is offered (Bedrock user guide, model support).
@@ -63,10 +63,11 @@ class FineTuningArgs(StrictModel):
     @model_validator(mode="after")
     def _data(self) -> FineTuningArgs:
         if self.training_data_s3_uri is None and self.local_manifest is None:
-            raise ValueError("set trainingDataS3Uri (a manifest in your bucket) or localManifest (uploaded for you)")
+            raise problem("trainingDataS3Uri", "expected trainingDataS3Uri (a manifest in your bucket) or "
+                                               "localManifest (uploaded for you); found neither")
         if self.hyperparameters.step_count is None and self.image_count is None and self.local_manifest is None:
-            raise ValueError("hyperparameters.stepCount is unset and the image count is unknown: set imageCount "
-                             "or localManifest")
+            raise problem(("hyperparameters", "stepCount"), "expected a step count, or imageCount / localManifest "
+                                                            "to recommend one from; found none")
         return self
 
     @property
@@ -91,7 +92,8 @@ class ThroughputArgs(StrictModel):
     @model_validator(mode="after")
     def _one_source(self) -> ThroughputArgs:
         if (self.model_arn is None) == (self.from_fine_tuning is None):
-            raise ValueError("set exactly one of modelArn and fromFineTuning")
+            raise problem("modelArn", "expected exactly one of modelArn and fromFineTuning; found "
+                                      f"{'both' if self.model_arn else 'neither'}")
         return self
 
 

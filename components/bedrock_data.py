@@ -22,11 +22,11 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 STEP_COUNT_RANGE = (10, 40_000)
 BATCH_SIZE_RANGE = (8, 192)
 LEARNING_RATE_RANGE = (1e-7, 1.0)
+#: Problems reported one by one; past this a count (a broken 10,000-line manifest is one fix, not 10,000 lines).
+MAX_REPORTED = 20
 
 #: (images, recommended steps) from the reference post's table; batch size 8, learning rate 1e-5.
 STEP_TABLE: tuple[tuple[int, int], ...] = ((8, 1_000), (32, 4_000), (64, 8_000), (1_000, 10_000), (10_000, 12_000))
-DEFAULT_BATCH_SIZE = 8
-DEFAULT_LEARNING_RATE = 1e-5
 
 GUIDANCE = (
     "Start from the recommended steps. If the subject or style does not appear in generated images, raise "
@@ -56,8 +56,13 @@ class ManifestReport:
     def ok(self) -> bool:
         return not self.errors
 
-    def lines(self) -> list[str]:
-        return [f"{self.path}:{n}: {msg}" if n else f"{self.path}: {msg}" for n, msg in self.errors]
+    def lines(self, limit: int | None = MAX_REPORTED) -> list[str]:
+        """One line per problem, the first `limit` of them and then how many more (None: all)."""
+        shown = self.errors if limit is None else self.errors[:limit]
+        out = [f"{self.path}:{n}: {msg}" if n else f"{self.path}: {msg}" for n, msg in shown]
+        if len(shown) < len(self.errors):
+            out.append(f"{self.path}: ... and {len(self.errors) - len(shown)} more problem(s) not shown")
+        return out
 
 
 def _image_kind(head: bytes) -> str | None:
@@ -87,7 +92,8 @@ def _check_local_image(images_dir: Path, ref: str) -> str | None:
 def validate_manifest(path: Path, images_dir: Path | None = None) -> ManifestReport:
     report = ManifestReport(str(path))
     try:
-        text = path.read_text(encoding="utf-8")
+        # Like the stack-file reader: a UTF-8 byte-order mark and CRLF line ends are accepted.
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         report.errors.append((0, f"cannot read manifest: {exc}"))
         return report

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from components.base import StrictModel
+from components.base import StrictModel, problem
 from components.iam_documents import service_trust
 
 #: Interface endpoints the platform's private workloads need (service suffixes).
@@ -114,11 +114,12 @@ class NetworkArgs(StrictModel):
     @model_validator(mode="after")
     def _existing_covers_azs(self) -> NetworkArgs:
         if self.existing is not None and self.from_stack is not None:
-            raise ValueError("set at most one of existing and fromStack")
+            raise problem("fromStack", "expected at most one of existing and fromStack; found both")
         if self.existing is not None:
             missing = [az for az in self.availability_zones if az not in self.existing.private_subnet_ids]
             if missing:
-                raise ValueError(f"existing.privateSubnetIds has no subnet for {', '.join(missing)}")
+                raise problem(("existing", "privateSubnetIds"), "expected a subnet for every availability zone; "
+                                                                f"found none for {', '.join(missing)}")
         return self
 
     def subnet_cidrs(self) -> tuple[list[str], list[str]]:

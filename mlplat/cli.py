@@ -1,6 +1,12 @@
-"""`mlplat`: offline plan, policy check on a saved plan.
+"""`mlplat`: the ml-platform command line, offline unless a command says otherwise.
 
-Exit codes: 0 clean, 1 a mandatory policy violation, 2 invalid configuration or input.
+Commands: `plan` (run the program under the mock engine and print the preview), `check` (the policy
+pack on a saved plan), `cost` (hourly cost at idle and at maximum size), `graph` (deployment graph
+and critical path), `invoke` (call a deployed endpoint; needs AWS credentials), `bedrock
+validate-data` (a fine-tuning manifest) and `config-reference` (the configuration reference).
+
+Exit codes: 0 clean, 1 a mandatory policy violation, 2 invalid configuration or input, 3 an
+internal error (a bug: please report it with MLPLAT_DEBUG=1 output).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import traceback
 from pathlib import Path
 
 from mlplat.project import InputError, find_project, load_stack_config
+from stacks.stack_file import StackFileError, load_json, read_text
 
 EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -24,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("stack", help="stack name: reads <stackConfigDir>/Pulumi.<stack>.yaml")
     plan.add_argument("--json", type=Path, metavar="FILE", help="also write the plan document to FILE")
     plan.add_argument("--config-file", type=Path, metavar="PATH", help="stack config file to use instead")
-    plan.add_argument("--quiet", action="store_true", help="print only the summary lines")
+    plan.add_argument("--quiet", action="store_true", help="print only the summary line")
+    plan.add_argument("--details", action="store_true", help="list every resource and every resource type")
     check = sub.add_parser("check", help="evaluate the policy pack on a saved plan")
     check.add_argument("plan", type=Path, help="a plan written by `mlplat plan --json`")
     check.add_argument("--policy-config", type=Path, metavar="FILE",
@@ -46,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("stack")
     graph.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
     graph.add_argument("--output", type=Path, metavar="FILE", help="write the graph to FILE")
+    graph.add_argument("--detail", action="store_true",
+                       help="one node per resource (default: one node per component)")
     graph.add_argument("--config-file", type=Path, metavar="PATH")
     bedrock = sub.add_parser("bedrock", help="Bedrock helpers")
     bsub = bedrock.add_subparsers(dest="bedrock_command", required=True)
@@ -65,9 +75,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
     project = find_project()
     stack_cfg = load_stack_config(project, args.stack, args.config_file)
-    os.environ.setdefault("MLPLAT_OFFLINE", "1")
     try:
-        cfg = parse(stack_cfg.values, stack_cfg.secret_keys)
+        cfg = parse(stack_cfg.values, stack_cfg.secret_keys, stack=args.stack, source=stack_cfg.source)
     except ConfigError as exc:
         raise InputError("invalid configuration: " + "; ".join(exc.problems)) from None
     endpoint = next((e for e in cfg.endpoints if e.name == args.endpoint), None)
@@ -93,6 +102,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 def cmd_bedrock(args: argparse.Namespace) -> int:
     from components.bedrock_data import GUIDANCE, recommend_steps, validate_manifest
 
+    if not args.manifest.is_file():
+        raise InputError(f"{args.manifest}: no such manifest file")
     if args.images_dir is not None and not args.images_dir.is_dir():
         raise InputError(f"--images-dir {args.images_dir} is not a directory")
     report = validate_manifest(args.manifest, args.images_dir)
@@ -112,6 +123,7 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
 
     text = markdown()
     if args.write:
+        writable(args.write, "--write")
         args.write.write_text(text)
     else:
         sys.stdout.write(text)
@@ -126,6 +138,37 @@ class _ConfigFailed(Exception):
     """Raised after the configuration problems were printed."""
 
 
+def writable(path: Path, option: str) -> None:
+    """Refuse an output path before the work starts, not after (exit 2)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"{option} {path}: folder {folder} does not exist")
+    if path.is_dir():
+        raise InputError(f"{option} {path}: is a folder; expected a file path")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"{option} {path}: not writable")
+
+
+class _Progress:
+    """A progress line on stderr while the program runs, only when stderr is a terminal."""
+
+    def __init__(self, stack: str) -> None:
+        self.stack = stack
+        self.enabled = sys.stderr.isatty()
+        self.shown = 0
+
+    def __call__(self, count: int, typ: str) -> None:
+        if self.enabled and count - self.shown >= 5:
+            self.shown = count
+            sys.stderr.write(f"\r\033[Kplanning {self.stack}: {count} resources registered ({typ})")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
 def _plan_for(stack: str, config_file: Path | None) -> tuple[dict, str]:
     from mlplat.plan import build_plan
     from stacks.errors import ConfigError
@@ -133,13 +176,17 @@ def _plan_for(stack: str, config_file: Path | None) -> tuple[dict, str]:
     project = find_project()
     cfg = load_stack_config(project, stack, config_file)
     sys.path.insert(0, str(project.root))
+    progress = _Progress(stack)
     try:
-        return build_plan(project, cfg), cfg.region
+        return build_plan(project, cfg, on_register=progress), cfg.region
     except ConfigError as exc:
+        progress.done()
         print(f"invalid configuration in {cfg.path}:", file=sys.stderr)
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
         raise _ConfigFailed from None
+    finally:
+        progress.done()
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
@@ -157,22 +204,28 @@ def cmd_cost(args: argparse.Namespace) -> int:
 def cmd_graph(args: argparse.Namespace) -> int:
     from mlplat.graph import render, summary
 
+    if args.output:
+        writable(args.output, "--output")
     plan, _ = _plan_for(args.stack, args.config_file)
-    text = render(plan["resources"], args.format)
+    text = render(plan["resources"], args.format, detail=args.detail)
     if args.output:
         args.output.write_text(text)
-        print(f"graph written to {args.output}")
+        print(f"graph written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    sys.stdout.write(summary(plan["resources"]))
+    # On stderr, so that `mlplat graph prod > prod.mmd` is a valid Mermaid file.
+    sys.stderr.write(summary(plan["resources"]))
     return EXIT_OK
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from mlplat.plan import render_text
+    from mlplat.plan import Style, render_text
 
+    if args.json:
+        writable(args.json, "--json")
     plan, region = _plan_for(args.stack, args.config_file)
-    text = render_text(plan, region)
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    text = render_text(plan, region, details=args.details, style=Style(color))
     if args.quiet:
         text = text.splitlines()[0] + "\n"
     sys.stdout.write(text)
@@ -183,13 +236,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _load_plan(path: Path) -> dict:
+    """A saved plan, validated against the plan document's JSON Schema (the first error is reported)."""
+    from mlplat.schema import first_error
+
     try:
-        plan = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read plan: {exc}") from None
-    for key in ("project", "stack", "resources", "outputs", "policy", "cost"):
-        if key not in plan:
-            raise InputError(f"{path}: not a plan document (missing `{key}`)")
+        plan = load_json(read_text(path), str(path))
+    except StackFileError as exc:
+        raise InputError("; ".join(exc.problems)) from None
+    problem = first_error(plan)
+    if problem:
+        raise InputError(f"{path}: not a plan document: {problem}")
     return plan
 
 
@@ -199,10 +255,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     plan = _load_plan(args.plan)
     pack_config = None
     if args.policy_config:
+        from policies.offline import read_pack_config
+
         try:
-            pack_config = json.loads(args.policy_config.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"{args.policy_config}: cannot read policy config: {exc}") from None
+            pack_config = read_pack_config(args.policy_config)
+        except StackFileError as exc:
+            raise InputError("; ".join(exc.problems)) from None
     violations = check_policies(plan, pack_config)
     for v in violations:
         print(f"[{v['enforcementLevel']}] {v['policy']}: {v['message']}  {v.get('urn') or ''}".rstrip())
@@ -217,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
                 "config-reference": cmd_config_reference}
     try:
         return handlers[args.command](args)
+    except StackFileError as exc:  # a pack config named by the plan's environment
+        print("error: " + "\n  ".join(exc.problems), file=sys.stderr)
+        return EXIT_INPUT
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -114,9 +114,10 @@ def _make_monitor_class():
     class RecordingMonitor(MockMonitor):
         """A mock monitor that keeps the full register requests, in order."""
 
-        def __init__(self, mocks, renderer: PlanRenderer) -> None:
+        def __init__(self, mocks, renderer: PlanRenderer, on_register=None) -> None:
             super().__init__(mocks)
             self.renderer = renderer
+            self.on_register = on_register
             self.registrations: dict[str, Registration] = {}
             self.stack_urn: str | None = None
 
@@ -142,6 +143,8 @@ def _make_monitor_class():
                 outputs=_mask(self.renderer.struct(outputs), request.additionalSecretOutputs)
                 if request.custom else {},
             )
+            if self.on_register is not None:
+                self.on_register(len(self.registrations), request.type)
             return response
 
         def ReadResource(self, request):  # noqa: N802
@@ -200,6 +203,8 @@ def run_program(
     region: str,
     program: Any = None,
     mock_options: dict[str, Any] | None = None,
+    source: Any = None,
+    on_register: Any = None,
 ) -> RunResult:
     """Run `program` (default: the project's `__main__.py`) under the recording monitor.
 
@@ -212,13 +217,12 @@ def run_program(
     from pulumi.runtime.sync_await import _sync_await
 
     from mlplat.mocks import PlatformMocks
+    from stacks.context import RunContext, running
 
-    # Tells the program it runs offline: no AWS calls (e.g. no live JumpStart spec resolution).
-    os.environ["MLPLAT_OFFLINE"] = "1"
     settings.ROOT.set(None)
     runtime_config.set_all_config(dict(config), list(secret_keys))
     renderer = PlanRenderer(root)
-    monitor = _make_monitor_class()(PlatformMocks(region, **(mock_options or {})), renderer)
+    monitor = _make_monitor_class()(PlatformMocks(region, **(mock_options or {})), renderer, on_register)
     logger = logging.getLogger(f"mlplat.plan.{stack}")
     logger.propagate = False
     collector = _Collect()
@@ -237,7 +241,9 @@ def run_program(
         finally:
             os.chdir(cwd)
 
-    _sync_await(run_pulumi_func(main))
+    # Tells the program it runs offline (no AWS calls) and which stack file it plans, for this run only.
+    with running(RunContext(offline=True, stack_file=source)):
+        _sync_await(run_pulumi_func(main))
     stack_resource = settings.get_root_resource()
     outputs: dict[str, Any] = {}
     for key, value in sorted(getattr(stack_resource, "outputs", {}).items()):

@@ -22,10 +22,13 @@ def scrub(document: Any, secrets: list[str]) -> Any:
 
 
 def build_plan(project: Project, cfg: StackConfig, program: Any = None,
-               mock_options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run the program for `cfg` and return the plan document, policies and cost included."""
+               mock_options: dict[str, Any] | None = None, on_register: Any = None) -> dict[str, Any]:
+    """Run the program for `cfg` and return the plan document, policies and cost included.
+
+    `on_register(count, type)` is called after each resource registration (progress display).
+    """
     result = run_program(project.root, project.name, cfg.stack, cfg.values, cfg.secret_keys, cfg.region, program,
-                         mock_options)
+                         mock_options, source=cfg.source, on_register=on_register)
     plan: dict[str, Any] = {
         "project": project.name,
         "stack": cfg.stack,
@@ -68,45 +71,92 @@ def _secret_config_strings(cfg: StackConfig) -> list[str]:
     return out
 
 
-def render_text(plan: dict[str, Any], region: str) -> str:
+class Style:
+    """ANSI styling when the output is a terminal (and NO_COLOR is unset); plain text otherwise."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color else text
+
+    def bold(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def red(self, text: str) -> str:
+        return self._wrap("31", text)
+
+    def yellow(self, text: str) -> str:
+        return self._wrap("33", text)
+
+    def green(self, text: str) -> str:
+        return self._wrap("32", text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap("2", text)
+
+
+#: Resource types listed in the short summary; `--details` lists them all.
+TOP_TYPES = 12
+
+
+def _descendants(urn: str, by_parent: dict[str | None, list[dict[str, Any]]]) -> int:
+    """Custom resources below `urn`, at any depth."""
+    return sum(1 if c["custom"] else _descendants(c["urn"], by_parent) for c in by_parent.get(urn, []))
+
+
+def render_text(plan: dict[str, Any], region: str, *, details: bool = False, style: Style | None = None) -> str:
+    """The preview a person reads: summary first; every resource and type only with `details`."""
+    st = style or Style(False)
     resources = plan["resources"]
     by_parent: dict[str | None, list[dict[str, Any]]] = {}
     for r in resources:
         by_parent.setdefault(r["parent"], []).append(r)
-    stack_urns = {r["parent"] for r in resources if r["parent"] and r["parent"].split("::")[-2].endswith("Stack")}
+    urns = {r["urn"] for r in resources}
+    roots = sorted({r["parent"] for r in resources if r["parent"] and r["parent"] not in urns}) or [None]
     custom = sum(1 for r in resources if r["custom"])
     lines = [
-        f"Plan: {plan['project']} / {plan['stack']} ({region}): {custom} resources, "
-        f"{len(resources) - custom} components",
+        st.bold(f"Plan: {plan['project']} / {plan['stack']} ({region}): {len(resources)} resources "
+                f"({custom} custom, {len(resources) - custom} components)"),
         "",
-        "Resource tree",
+        st.bold("Resource tree" if details else "Components"),
     ]
 
     def walk(parent: str | None, depth: int) -> None:
         for r in sorted(by_parent.get(parent, []), key=lambda x: (x["custom"], x["type"], x["name"])):
+            if r["custom"] and not details:
+                continue
             flags = " [protect]" if r["protect"] else ""
-            lines.append(f"{'  ' * depth}+ {r['type']}  {r['name']}{flags}")
+            size = "" if r["custom"] else st.dim(f"  ({_descendants(r['urn'], by_parent)} resources)")
+            lines.append(f"{'  ' * depth}+ {r['type']}  {r['name']}{flags}{size}")
             walk(r["urn"], depth + 1)
 
-    for root in sorted(stack_urns) or [None]:
+    for root in roots:
         walk(root, 1)
-    lines += ["", "Counts by type"]
-    for typ, n in sorted(Counter(r["type"] for r in resources).items(), key=lambda kv: (-kv[1], kv[0])):
-        lines.append(f"  {n:4d}  {typ}")
-    lines += ["", "Stack outputs"]
+    if not details:
+        loose = sum(1 for root in roots for r in by_parent.get(root, []) if r["custom"])
+        if loose:
+            lines.append(f"  + {loose} resources outside components (providers, look-ups)")
+    counts = sorted(Counter(r["type"] for r in resources).items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = counts if details else counts[:TOP_TYPES]
+    lines += ["", st.bold("Counts by type" if details else f"Most frequent types ({len(shown)} of {len(counts)})")]
+    lines += [f"  {n:4d}  {typ}" for typ, n in shown]
+    if not details:
+        lines.append(st.dim("  (mlplat plan <stack> --details: every resource and type)"))
+    lines += ["", st.bold("Stack outputs")]
     for key, value in plan["outputs"].items():
-        text = value if isinstance(value, str) else json.dumps(value)
-        lines.append(f"  {key}: {text if len(text) <= 100 else text[:97] + '...'}")
-    lines += ["", "Policies"]
+        lines.append(f"  {key}: {value if isinstance(value, str) else json.dumps(value)}")
+    lines += ["", st.bold("Policies")]
     violations = plan["policy"]["violations"]
     if not violations:
-        lines.append("  no violations")
+        lines.append(st.green("  no violations"))
     for v in violations:
-        lines.append(f"  [{v['enforcementLevel']}] {v['policy']}: {v['message']}")
+        paint = st.red if v["enforcementLevel"] == "mandatory" else st.yellow
+        lines.append(paint(f"  [{v['enforcementLevel']}] {v['policy']}: {v['message']}"))
         if v.get("urn"):
             lines.append(f"      {v['urn']}")
     cost = plan["cost"]
-    lines += ["", "Cost (USD per hour, on-demand list prices)",
+    lines += ["", st.bold("Cost (USD per hour, on-demand list prices)"),
               f"  idle (minimum sizes): {cost['hourlyUsdIdle']:.2f}",
               f"  max (maximum sizes):  {cost['hourlyUsdMax']:.2f}"]
     for item in cost["items"]:
@@ -114,6 +164,6 @@ def render_text(plan: dict[str, Any], region: str) -> str:
             lines.append(f"    {item['hourlyUsdIdle']:9.2f} {item['hourlyUsdMax']:9.2f}  {item['name']}"
                          f"  ({item['detail']})")
     if plan.get("diagnostics"):
-        lines += ["", "Diagnostics"]
-        lines += [f"  {d['severity']}: {d['message']}" for d in plan["diagnostics"]]
+        lines += ["", st.bold("Diagnostics")]
+        lines += [st.yellow(f"  {d['severity']}: {d['message']}") for d in plan["diagnostics"]]
     return "\n".join(lines) + "\n"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
+
+from stacks import stack_file
+from stacks.stack_file import StackFile
 
 
 class InputError(Exception):
@@ -23,6 +23,8 @@ class StackConfig:
     secret_keys: list[str]
     #: Stand-ins for `secure:` values (the offline engine cannot decrypt them); never printed.
     placeholders: list[str] = field(default_factory=list)
+    #: What the stack file says beyond the values: secret paths, YAML 1.1 booleans.
+    source: StackFile | None = None
 
     @property
     def region(self) -> str:
@@ -57,49 +59,13 @@ def find_project(start: Path | None = None) -> Project:
     raise InputError(f"no Pulumi.yaml found in {here} or any parent directory")
 
 
-def _placeholder(ciphertext: str) -> str:
-    return "offline-secret-" + hashlib.sha256(ciphertext.encode()).hexdigest()[:12]
-
-
 def load_stack_config(project: Project, stack: str, config_file: Path | None = None) -> StackConfig:
     path = config_file or project.stack_file(stack)
     if not path.is_file():
         known = ", ".join(project.stack_names()) or "none"
         raise InputError(f"no stack file {path} (stacks available: {known})")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
-        raise InputError(f"{path}: expected a mapping with a `config:` mapping")
-    values: dict[str, str] = {}
-    secret_keys: list[str] = []
-    placeholders: list[str] = []
-
-    def decode(v: Any) -> tuple[Any, bool]:
-        if isinstance(v, dict) and set(v) == {"secure"}:
-            ph = _placeholder(str(v["secure"]))
-            placeholders.append(ph)
-            return ph, True
-        if isinstance(v, dict):
-            items = {k: decode(x) for k, x in v.items()}
-            return {k: x for k, (x, _) in items.items()}, any(s for _, s in items.values())
-        if isinstance(v, list):
-            items2 = [decode(x) for x in v]
-            return [x for x, _ in items2], any(s for _, s in items2)
-        return v, False
-
-    for key, raw in (data.get("config") or {}).items():
-        key = str(key)
-        if ":" not in key:
-            key = f"{project.name}:{key}"
-        value, secret = decode(raw)
-        if isinstance(value, dict | list):
-            values[key] = json.dumps(value)
-        elif isinstance(value, bool):
-            values[key] = "true" if value else "false"
-        else:
-            values[key] = "" if value is None else str(value)
-        if secret:
-            secret_keys.append(key)
-    return StackConfig(stack, path, values, secret_keys, placeholders)
+        source = stack_file.read(path, project.name)
+    except stack_file.StackFileError as exc:
+        raise InputError("\n  ".join(exc.problems)) from None
+    return StackConfig(stack, path, source.values, source.secret_keys, source.placeholders, source)

@@ -9,7 +9,6 @@ here it reports nothing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,30 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from policies.rules import ALL_POLICIES
+from stacks.stack_file import StackFileError, load_json, read_text
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 UNKNOWN = "[unknown]"
 
 
 def load_pack_config(environment: str | None) -> dict[str, Any]:
-    """The pack config of an environment (`policies/config/<env>.json`), or {} when there is none."""
+    """The pack config of an environment (`policies/config/<env>.json`), or {} when there is none.
+
+    Raises `stacks.stack_file.StackFileError` for a file that is not valid JSON or repeats a key.
+    """
     path = CONFIG_DIR / f"{environment}.json"
-    return json.loads(path.read_text()) if environment and path.is_file() else {}
+    if not (environment and path.is_file()):
+        return {}
+    return read_pack_config(path)
+
+
+def read_pack_config(path: Path) -> dict[str, Any]:
+    """A pack config file (the `--policy-pack-config` JSON): an object of policy name -> settings."""
+    data = load_json(read_text(path), str(path))
+    if not isinstance(data, dict):
+        raise StackFileError([f"{path}: expected a JSON object of policy name -> settings; found "
+                              f"{type(data).__name__}"])
+    return data
 
 
 def _engine_form(value: Any) -> Any:

@@ -5,16 +5,16 @@ They run after the structural validation of `stacks/config.py` succeeded, so the
 
 from __future__ import annotations
 
-import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stacks.config import PlatformConfig
+if TYPE_CHECKING:
+    from stacks.config import PlatformConfig
 
 Problems = list[tuple[tuple[Any, ...], str]]
 
 
-def cross_checks(cfg: PlatformConfig) -> Problems:
-    """Checks that span keys; each returns (loc, message)."""
+def cross_checks(cfg: PlatformConfig, *, offline: bool = False) -> Problems:
+    """Checks that span keys; each returns (loc, message). `offline`: only pinned facts may be used."""
     problems: Problems = []
     for i, az in enumerate(cfg.network.availability_zones):
         if not az.startswith(cfg.region):
@@ -23,7 +23,7 @@ def cross_checks(cfg: PlatformConfig) -> Problems:
             )
     problems += _cluster_checks(cfg)
     problems += _training_job_checks(cfg)
-    problems += _endpoint_checks(cfg)
+    problems += _endpoint_checks(cfg, offline)
     problems += _bedrock_checks(cfg)
     problems += _canvas_checks(cfg)
     teams = [k.team for k in cfg.kpi_reports]
@@ -99,12 +99,7 @@ def _bedrock_checks(cfg: PlatformConfig) -> Problems:
     return problems
 
 
-def offline() -> bool:
-    """True under `mlplat plan` (no AWS calls allowed); the real engine may resolve live specs."""
-    return os.environ.get("MLPLAT_OFFLINE") == "1"
-
-
-def _endpoint_checks(cfg: PlatformConfig) -> Problems:
+def _endpoint_checks(cfg: PlatformConfig, offline: bool) -> Problems:
     from components.catalog.jumpstart import PINNED
     from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
 
@@ -117,7 +112,7 @@ def _endpoint_checks(cfg: PlatformConfig) -> Problems:
                                              f"{names.count(ep.name)} times"))
         spec = PINNED.get(ep.model_id)
         if spec is None or (ep.model_version not in (None, spec.version)):
-            if offline():
+            if offline:
                 what = (f"unknown JumpStart model id; pinned ids: {', '.join(sorted(PINNED))}" if spec is None else
                         f"version {ep.model_version} is not pinned (pinned: {spec.version}); offline plans use "
                         "pinned specs")

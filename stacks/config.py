@@ -9,9 +9,11 @@ inside components.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -25,7 +27,11 @@ from components.kpi_report.args import KpiReportArgs
 from components.live_chat.args import LiveChatArgs
 from components.network import NetworkArgs
 from components.training_job.args import TrainingJobArgs
+from stacks import context
 from stacks.errors import NAMESPACE, ConfigError, annotation_at, describe, key_path
+from stacks.stack_file import PROVIDER_NAMESPACES, StackFile, StackFileError, load_yaml, read, read_text
+
+Loc = tuple[Any, ...]
 
 Environment = Literal["dev", "staging", "prod"]
 
@@ -114,16 +120,22 @@ def _apply_defaults(cfg: PlatformConfig) -> PlatformConfig:
                                   "canvas": canvas.model_copy(update=canvas_updates)})
 
 
-def _secret_fields_plaintext(cfg_raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[str]:
-    """Secret-typed fields must come from `secure:` values; a plaintext one would sit in the stack file."""
+def _secret_fields_plaintext(raw: Mapping[str, Any], secret_keys: Collection[str],
+                             secret_paths: Collection[Loc] | None) -> list[str]:
+    """Secret-typed fields must come from `secure:` values; a plaintext one would sit in the stack file.
+
+    With the stack file's `secure:` paths known, each secret field is checked at its own path (a
+    plaintext field next to a `secure:` sibling is caught). The engine alone only says which
+    top-level keys hold a secret somewhere, so without the paths that is all that is checked.
+    """
     problems = []
 
-    def walk(value: Any, loc: tuple[Any, ...]) -> None:
+    def walk(value: Any, loc: Loc) -> None:
         if annotation_at(PlatformConfig, loc) is SecretStr and value is not None:
-            problems.append(
-                f"{key_path(loc)}: expected a secret (pulumi config set --secret --path '{key_path(loc)}'); "
-                "found a plaintext value"
-            )
+            secret = loc in secret_paths if secret_paths is not None else f"{NAMESPACE}:{loc[0]}" in secret_keys
+            if not secret:
+                problems.append(f"{key_path(loc)}: expected a secret (pulumi config set --secret --path "
+                                f"'{key_path(loc)}' <value>); found a plaintext value")
             return
         if isinstance(value, dict):
             for k, v in value.items():
@@ -132,19 +144,46 @@ def _secret_fields_plaintext(cfg_raw: Mapping[str, Any], secret_keys: Collection
             for i, v in enumerate(value):
                 walk(v, (*loc, i))
 
-    for key, value in cfg_raw.items():
-        if f"{NAMESPACE}:{key}" not in secret_keys:
-            walk(value, (key,))
+    for key, value in raw.items():
+        walk(value, (key,))
     return problems
 
 
-def parse(values: Mapping[str, Any], secret_keys: Collection[str] = ()) -> PlatformConfig:
+def _namespace_problems(values: Mapping[str, Any]) -> list[str]:
+    """A key of another namespace is never read: refuse it rather than silently dropping a capability."""
+    known = (NAMESPACE, *PROVIDER_NAMESPACES)
+    problems = []
+    for full_key in values:
+        namespace, sep, key = full_key.partition(":")
+        if not sep or namespace in known:
+            continue
+        close = difflib.get_close_matches(namespace, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}:{key}?" if close else ""
+        problems.append(f"{full_key}: expected a key of namespace {NAMESPACE} (this project) or of a provider "
+                        f"({', '.join(PROVIDER_NAMESPACES)}); found namespace {namespace!r}{hint}")
+    return problems
+
+
+def _stack_problems(cfg: PlatformConfig, stack: str | None) -> list[str]:
+    """The stack must be the environment's: `prod`, or `prod-<suffix>` (e.g. prod-eu), for environment prod."""
+    if stack is None or stack == cfg.environment or stack.startswith(f"{cfg.environment}-"):
+        return []
+    fits = [env for env in ENVIRONMENT_DEFAULTS if stack == env or stack.startswith(f"{env}-")]
+    expected = f"{fits[0]!r} (the stack is named {stack})" if fits else \
+        f"a stack named after its environment: {cfg.environment} or {cfg.environment}-<suffix>, not {stack}"
+    return [f"{key_path(('environment',))}: expected {expected}; found {cfg.environment!r}"]
+
+
+def parse(values: Mapping[str, Any], secret_keys: Collection[str] = (), *, stack: str | None = None,
+          source: StackFile | None = None, offline: bool = False) -> PlatformConfig:
     """Validate raw Pulumi config (`{"ml-platform:network": "<json>", "aws:region": "us-east-1", ...}`).
 
-    Raises `ConfigError` with every problem found.
+    `stack` is the stack's name (checked against `environment`), `source` the stack file when it is
+    known (secret paths, YAML 1.1 booleans), `offline` forbids what needs AWS. Raises `ConfigError`
+    with every problem found.
     """
     raw: dict[str, Any] = {}
-    problems: list[str] = []
+    problems = _namespace_problems(values)
     for full_key, value in values.items():
         namespace, _, key = full_key.partition(":")
         if full_key == "aws:region":
@@ -159,24 +198,44 @@ def parse(values: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Platf
                 problems.append(f"{NAMESPACE}:{key}: expected valid structured (JSON/YAML) config; {exc.msg}")
                 continue
         raw[key] = value
-    problems += _secret_fields_plaintext({k: v for k, v in raw.items() if k != "aws:region"}, secret_keys)
+    problems += _secret_fields_plaintext({k: v for k, v in raw.items() if k != "aws:region"}, secret_keys,
+                                         source.secret_paths if source is not None else None)
     try:
         cfg = PlatformConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(problems + describe(PlatformConfig, exc)) from None
+        raise ConfigError(problems + describe(PlatformConfig, exc, yaml11_booleans=source.yaml11_booleans
+                                              if source is not None else None)) from None
     from stacks.checks import cross_checks
 
-    problems += [f"{key_path(loc)}: {msg}" for loc, msg in cross_checks(cfg)]
+    problems += _stack_problems(cfg, stack)
+    problems += [f"{key_path(loc)}: {msg}" for loc, msg in cross_checks(cfg, offline=offline)]
     if problems:
         raise ConfigError(problems)
     return _apply_defaults(cfg)
 
 
+def _project_stack_file(stack: str) -> StackFile | None:
+    """The running stack's file under the real engine (cwd is the project), for its `secure:` paths."""
+    project_file = Path("Pulumi.yaml")
+    if not project_file.is_file():
+        return None
+    try:
+        project, _ = load_yaml(read_text(project_file), str(project_file))
+        path = Path(str(project.get("stackConfigDir", "."))) / f"Pulumi.{stack}.yaml"
+        return read(path, str(project.get("name", NAMESPACE))) if path.is_file() else None
+    except (StackFileError, AttributeError):
+        return None
+
+
 def load() -> PlatformConfig:
     """Read and validate the running stack's config (real engine or mock monitor alike)."""
+    import pulumi
     from pulumi.runtime import config as runtime_config
 
     values: dict[str, Any] = dict(runtime_config.get_config_env())
     values.update(runtime_config.CONFIG.get())
     secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
-    return parse(values, secret_keys)
+    run = context.current()
+    stack = pulumi.get_stack()
+    source = run.stack_file or _project_stack_file(stack)
+    return parse(values, secret_keys, stack=stack, source=source, offline=run.offline)

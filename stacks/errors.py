@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
+
+from components.base import FieldProblems
 
 NAMESPACE = "ml-platform"
 
@@ -70,28 +74,68 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
-def _found(value: Any) -> str:
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """`; did you mean x?` for the closest choice, or nothing."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def found(value: Any) -> str:
+    """What was found, short: a mapping or list is summarized, never dumped."""
+    if isinstance(value, dict):
+        keys = [str(k) for k in value][:6]
+        more = ", ..." if len(value) > 6 else ""
+        return f"a mapping with keys {', '.join(keys)}{more}" if keys else "an empty mapping"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing (null)"
     text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
+    return text if len(text) <= 80 else text[:77] + "...'"
 
 
-def describe(model: type[BaseModel], exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[str]:
-    """One line per pydantic error, with secrets masked and unknown keys explained."""
+def _message(msg: str) -> str:
+    """Pydantic's wording, turned into the "expected ..." form used by every other line."""
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if msg.startswith("Input should be "):
+        msg = "expected " + msg[len("Input should be "):]
+    elif msg.startswith("String should "):
+        msg = "expected a string that should " + msg[len("String should "):]
+    elif msg.startswith("List should "):
+        msg = "expected a list that should " + msg[len("List should "):]
+    return msg
+
+
+def describe(model: type[BaseModel], exc: ValidationError, prefix: tuple[Any, ...] = (),
+             yaml11_booleans: Mapping[tuple[Any, ...], str] | None = None) -> list[str]:
+    """One line per problem: the key path, what was expected, what was found (once), secrets masked."""
     lines = []
     for err in exc.errors(include_url=False):
-        loc = prefix + tuple(err["loc"])
         local = tuple(err["loc"])
+        loc = prefix + local
         kind = err["type"]
-        msg = err["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        secret = annotation_at(model, local) is SecretStr
-        found = "[secret]" if secret else _found(err.get("input"))
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldProblems):
+            lines += [f"{key_path(loc + tuple(field))}: {text}" for field, text in cause.problems]
+            continue
+        msg = _message(err["msg"])
         if kind == "missing":
             lines.append(f"{key_path(loc)}: required key is missing")
-        elif kind == "extra_forbidden":
+            continue
+        if kind == "extra_forbidden":
             allowed = _allowed_keys(model, local)
-            lines.append(f"{key_path(loc)}: unknown key; allowed keys here: {', '.join(allowed)}")
-        else:
-            lines.append(f"{key_path(loc)}: {msg}; found {found}")
+            hint = did_you_mean(str(local[-1]), allowed)
+            lines.append(f"{key_path(loc)}: unknown key{hint}; allowed keys here: {', '.join(allowed)}")
+            continue
+        value = err.get("input")
+        what = "[secret]" if annotation_at(model, local) is SecretStr else found(value)
+        line = f"{key_path(loc)}: {msg}" if "found" in msg else f"{key_path(loc)}: {msg}; found {what}"
+        word = (yaml11_booleans or {}).get(loc)
+        if word is not None and isinstance(value, bool):
+            line += (f" (YAML 1.1 reads the bare word {word} as the boolean {found(value)}: write \"{word}\" "
+                     "in quotes if you meant the text)")
+        lines.append(line)
     return lines

@@ -130,7 +130,7 @@ def _canvas(w: Wiring, identity_store: str | None) -> dict[str, Any]:
     )
     return {"canvasDomainId": canvas.domain_id, "canvasSsoApplicationArn": canvas.sso_application_arn,
             "accessPortalUrl": canvas.portal_url, "canvasExecutionRoleArn": canvas.execution_role_arn,
-            "canvasBucket": canvas.bucket_name}
+            "canvasBucket": canvas.bucket_name, "canvasUserProfiles": canvas.user_profiles}
 
 
 def _live_chat(w: Wiring) -> dict[str, Any]:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from mlplat.cli import main
 from mlplat.plan import build_plan
 from mlplat.project import find_project, load_stack_config
 
@@ -32,6 +37,11 @@ def config(**overrides: Any) -> dict[str, Any]:
         else:
             cfg[full] = value
     return cfg
+
+
+def values(cfg: dict[str, Any]) -> dict[str, str]:
+    """A config dict as the engine passes it: structured values as JSON strings."""
+    return {k: json.dumps(v) if isinstance(v, dict | list) else str(v) for k, v in cfg.items()}
 
 
 class PlanView:
@@ -59,8 +69,10 @@ class PlanView:
         return json.dumps(self.plan)
 
 
-def plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str = "test", program: Any = None,
+def plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str | None = None, program: Any = None,
                 mock_options: dict[str, Any] | None = None) -> PlanView:
+    """Plan `cfg` as stack `<environment>-test` (the stack name must fit the environment)."""
+    stack = stack or f"{cfg.get('ml-platform:environment', 'dev')}-test"
     path = tmp_path / f"Pulumi.{stack}.yaml"
     path.write_text(yaml.safe_dump({"config": cfg}))
     project = find_project(ROOT)
@@ -71,3 +83,23 @@ def plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str = "test", progra
 def plan_stack(stack: str) -> PlanView:
     project = find_project(ROOT)
     return PlanView(build_plan(project, load_stack_config(project, stack)))
+
+
+@dataclass(frozen=True)
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> CliResult:
+    """`mlplat <args>` in-process (`main(argv)`), from `cwd`, capturing both streams."""
+    out, err = io.StringIO(), io.StringIO()
+    before = Path.cwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    finally:
+        os.chdir(before)
+    return CliResult(code, out.getvalue(), err.getvalue())

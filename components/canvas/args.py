@@ -7,11 +7,23 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.base import StrictModel
+from components.base import FieldProblems, StrictModel
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 USER_NAME = r"^[\w+=,.@-]{1,128}$"
+#: SageMaker UserProfileName (CreateUserProfile): letters, digits and inner hyphens, at most 63.
+PROFILE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+def profile_name(user_name: str) -> str:
+    """The user profile of an Identity Center user: its name with every other character run as one hyphen.
+
+    Identity Center user names also allow `@ . _ + = ,`; a profile name allows none of them and must
+    neither start nor end with a hyphen, so truncation to 63 characters strips trailing hyphens again.
+    """
+    name = re.sub(r"[^a-zA-Z0-9]+", "-", user_name).strip("-")[:63].rstrip("-")
+    return name or "user"
 
 
 class CanvasUser(StrictModel):
@@ -85,22 +97,45 @@ class CanvasArgs(StrictModel):
             raise ValueError("expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")
         return value
 
+    def user_locations(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """(key path, user name) of every user the domain knows, created or from the IdP."""
+        return ([(("users", i, "userName"), u.user_name) for i, u in enumerate(self.users)]
+                + [(("existingUsers", i), u) for i, u in enumerate(self.existing_users)])
+
     @model_validator(mode="after")
     def _consistent(self) -> CanvasArgs:
-        problems = []
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         if self.landing == "canvas" and self.studio is not None:
-            problems.append("studio settings have no effect with landing: canvas (the Studio portal is disabled); "
-                            "remove them or use landing: studio")
-        names = [u.user_name for u in self.users] + self.existing_users
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            problems.append(f"duplicate user names: {', '.join(dupes)}")
+            problems.append((("studio",), "expected no studio settings with landing: canvas (the Studio portal is "
+                                          "disabled); remove them or use landing: studio"))
+        first_name: dict[str, tuple[str | int, ...]] = {}
+        first_profile: dict[str, tuple[tuple[str | int, ...], str]] = {}
+        for loc, user in self.user_locations():
+            if user in first_name:
+                problems.append((loc, f"expected unique user names; {user!r} is also at {_path(first_name[user])}"))
+                continue
+            first_name[user] = loc
+            profile = profile_name(user)
+            if profile in first_profile:
+                other_loc, other = first_profile[profile]
+                problems.append((loc, f"expected user names that give distinct SageMaker user profiles; {user!r} "
+                                      f"and {other!r} ({_path(other_loc)}) both become profile {profile!r}"))
+            else:
+                first_profile[profile] = (loc, user)
         known_groups = {g.name for g in self.groups} | set(self.existing_groups)
-        for user in self.users:
-            unknown = [g for g in user.groups if g not in known_groups]
-            if unknown:
-                problems.append(f"user {user.user_name} joins unknown group(s) {', '.join(unknown)}; known: "
-                                f"{', '.join(sorted(known_groups)) or 'none'}")
+        for i, user in enumerate(self.users):
+            for j, group in enumerate(user.groups):
+                if group not in known_groups:
+                    problems.append((("users", i, "groups", j), f"expected one of the groups "
+                                     f"({', '.join(sorted(known_groups)) or 'none defined'}); found {group!r}"))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise FieldProblems(problems)
         return self
+
+    def profiles(self) -> dict[str, str]:
+        """User name -> SageMaker user profile name (unique: the validator refuses collisions)."""
+        return {user: profile_name(user) for _, user in self.user_locations()}
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(loc))

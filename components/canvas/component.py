@@ -60,6 +60,8 @@ class CanvasDomain(pulumi.ComponentResource):
     portal_url: str
     execution_role_arn: pulumi.Output[str]
     bucket_name: pulumi.Output[str]
+    #: Identity Center user name -> SageMaker user profile name.
+    user_profiles: dict[str, str]
 
     def __init__(
         self,
@@ -194,7 +196,9 @@ class CanvasDomain(pulumi.ComponentResource):
         self.portal_url = f"https://{identity_store_id}.awsapps.com/start"
         self.execution_role_arn = role.arn
         self.bucket_name = bucket_name
-        self.register_outputs({"domainId": self.domain_id, "ssoApplicationArn": self.sso_application_arn,
+        self.user_profiles = args.profiles()
+        self.register_outputs({"userProfiles": self.user_profiles, "domainId": self.domain_id,
+                               "ssoApplicationArn": self.sso_application_arn,
                                "portalUrl": self.portal_url, "executionRoleArn": role.arn,
                                "bucketName": bucket_name})
 
@@ -242,14 +246,7 @@ class CanvasDomain(pulumi.ComponentResource):
                 aws.ssoadmin.ApplicationAssignment(
                     f"{name}-assign-{kind.lower()}-{principal}", application_arn=domain.single_sign_on_application_arn,
                     principal_id=principal_id, principal_type=kind, opts=child)
-        for user_name in user_ids:
+        for user_name, profile in args.profiles().items():
             aws.sagemaker.UserProfile(
-                f"{name}-profile-{user_name}", domain_id=domain.id, user_profile_name=_profile_name(user_name),
+                f"{name}-profile-{user_name}", domain_id=domain.id, user_profile_name=profile,
                 single_sign_on_user_identifier="UserName", single_sign_on_user_value=user_name, opts=child)
-
-
-def _profile_name(user_name: str) -> str:
-    """User profile names allow [a-zA-Z0-9-] only; Identity Center user names also allow @ . _ + = ,."""
-    import re
-
-    return re.sub(r"[^a-zA-Z0-9-]+", "-", user_name).strip("-")[:63]

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.base import StrictModel
+from components.base import FieldProblems, StrictModel, problem
 from components.catalog.instance_types import ACCELERATED_TYPES, INSTANCE_TYPES, SYSTEM_TYPES, lookup
 from components.catalog.versions import KUBERNETES_VERSIONS
 from components.cluster_operators.args import OperatorsArgs
@@ -51,9 +51,10 @@ class SystemNodeGroupArgs(StrictModel):
 
 def _check_sizes(min_size: int, desired: int, max_size: int) -> None:
     if min_size > max_size:
-        raise ValueError(f"minSize ({min_size}) must not exceed maxSize ({max_size})")
+        raise problem("minSize", f"expected at most maxSize ({max_size}); found {min_size}")
     if not min_size <= desired <= max_size:
-        raise ValueError(f"desiredSize must be within [minSize, maxSize] = [{min_size}, {max_size}]; found {desired}")
+        raise problem("desiredSize", f"expected a value within [minSize, maxSize] = [{min_size}, {max_size}]; "
+                                     f"found {desired}")
 
 
 class GpuNodeGroupArgs(StrictModel):
@@ -100,17 +101,22 @@ class GpuNodeGroupArgs(StrictModel):
     def _consistent(self) -> GpuNodeGroupArgs:
         _check_sizes(self.min_size, self.desired_size, self.max_size)
         facts = lookup(self.instance_type)
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         if self.efa and not facts.efa_supported:
             efa_types = [t.name for t in INSTANCE_TYPES.values() if t.efa_supported]
-            raise ValueError(
-                f"efa: {self.instance_type} has no EFA support; use efa: false or one of {', '.join(efa_types)}"
-            )
+            problems.append((("efa",), f"{self.instance_type} has no EFA support: expected efa: false, or one of "
+                                       f"{', '.join(efa_types)} as instanceType; found true"))
         if self.capacity_type == "CAPACITY_BLOCK" and not self.capacity_reservation_id:
-            raise ValueError("capacityType CAPACITY_BLOCK needs capacityReservationId (the capacity block's cr- id)")
+            problems.append((("capacityReservationId",), "capacityType CAPACITY_BLOCK expects the capacity block's "
+                                                         "cr- id; found none"))
         if facts.accelerator == "neuron" and self.ami_type not in (None, "AL2023_x86_64_NEURON"):
-            raise ValueError(f"amiType: {self.instance_type} is a Trainium type; expected AL2023_x86_64_NEURON")
+            problems.append((("amiType",), f"{self.instance_type} is a Trainium type: expected AL2023_x86_64_NEURON; "
+                                           f"found {self.ami_type}"))
         if facts.accelerator == "nvidia" and self.ami_type == "AL2023_x86_64_NEURON":
-            raise ValueError(f"amiType: {self.instance_type} has NVIDIA GPUs; expected an NVIDIA AMI type")
+            problems.append((("amiType",), f"{self.instance_type} has NVIDIA GPUs: expected an NVIDIA AMI type; "
+                                           f"found {self.ami_type}"))
+        if problems:
+            raise FieldProblems(problems)
         return self
 
     @property
@@ -182,8 +188,13 @@ class GpuClusterArgs(StrictModel):
 
     @model_validator(mode="after")
     def _groups(self) -> GpuClusterArgs:
-        names = [g.name for g in self.node_groups]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"nodeGroups: names must be unique; duplicated: {', '.join(dupes)}")
+        first: dict[str, int] = {}
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for i, group in enumerate(self.node_groups):
+            if group.name in first:
+                problems.append((("nodeGroups", i, "name"), f"expected unique node group names; {group.name!r} is "
+                                                            f"also nodeGroups[{first[group.name]}].name"))
+            first.setdefault(group.name, i)
+        if problems:
+            raise FieldProblems(problems)
         return self

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from components.base import StrictModel
+from components.base import StrictModel, problem
 
 
 class Autoscaling(StrictModel):
@@ -19,7 +19,8 @@ class Autoscaling(StrictModel):
     @model_validator(mode="after")
     def _bounds(self) -> Autoscaling:
         if self.min_capacity > self.max_capacity:
-            raise ValueError(f"minCapacity ({self.min_capacity}) must not exceed maxCapacity ({self.max_capacity})")
+            raise problem("minCapacity",
+                          f"expected at most maxCapacity ({self.max_capacity}); found {self.min_capacity}")
         return self
 
 

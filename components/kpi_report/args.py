@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.base import StrictModel
+from components.base import StrictModel, problem
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 MODEL_ID = re.compile(r"^((us|eu|apac|us-gov|global)\.)?[a-z0-9-]+\.[a-z0-9][a-z0-9.-]*(:\d+)?$")
@@ -32,11 +32,13 @@ class KpiSource(StrictModel):
             missing = [k for k, v in (("endpoint", self.endpoint), ("index", self.index),
                                       ("credentialsSecretName", self.credentials_secret_name)) if not v]
             if missing:
-                raise ValueError(f"an opensearch source needs {', '.join(missing)}")
+                raise problem(missing[0], f"an opensearch source expects {', '.join(missing)}; found none")
             if not str(self.endpoint).startswith("https://"):
-                raise ValueError(f"endpoint must be an https:// URL; found {self.endpoint!r}")
-        elif not (self.bucket and self.key and self.key.endswith((".json", ".csv"))):
-            raise ValueError("an s3 source needs bucket and a .json or .csv key")
+                raise problem("endpoint", f"expected an https:// URL; found {self.endpoint!r}")
+        elif not self.bucket:
+            raise problem("bucket", "an s3 source expects the bucket of the export; found none")
+        elif not (self.key and self.key.endswith((".json", ".csv"))):
+            raise problem("key", f"an s3 source expects a .json or .csv key; found {self.key!r}")
         return self
 
 

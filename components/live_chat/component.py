@@ -70,7 +70,9 @@ class LiveChat(pulumi.ComponentResource):
             attributes=[aws.dynamodb.TableAttributeArgs(name="conversation_id", type="S"),
                         aws.dynamodb.TableAttributeArgs(name="connection_id", type="S")],
             global_secondary_indexes=[aws.dynamodb.TableGlobalSecondaryIndexArgs(
-                name="by-connection", hash_key="connection_id", projection_type="ALL")],
+                name="by-connection", projection_type="ALL",
+                key_schemas=[aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="connection_id",
+                                                                                 key_type="HASH")])],
             server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True, kms_key_arn=kms_key_arn),
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
             ttl=aws.dynamodb.TableTtlArgs(attribute_name="expires_at", enabled=True),

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from components.base import StrictModel
+from components.base import StrictModel, problem
 
 IMAGE_RE = re.compile(r"^[\w.-]+(:\d+)?(/[\w.-]+)+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
 
@@ -49,6 +49,6 @@ class TrainingJobArgs(StrictModel):
         lo = self.elastic.min_replicas or self.workers
         hi = self.elastic.max_replicas or self.workers
         if not lo <= self.workers <= hi:
-            raise ValueError(f"elastic: workers ({self.workers}) must be within [minReplicas, maxReplicas] = "
-                             f"[{lo}, {hi}]")
+            raise problem("workers", f"expected a value within elastic [minReplicas, maxReplicas] = [{lo}, {hi}]; "
+                                     f"found {self.workers}")
         return self

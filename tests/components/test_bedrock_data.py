@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from components.bedrock_data import STEP_TABLE, recommend_steps, validate_manifest
-from tests.mlplat.test_engine import _cli
+from components.bedrock_data import MAX_REPORTED, STEP_TABLE, recommend_steps, validate_manifest
+from tests.helpers import run_cli
 
 
 def _images(tmp_path: Path, n: int) -> tuple[Path, list[str]]:
@@ -90,11 +90,32 @@ def test_recommender_hits_the_table_and_interpolates():
 def test_cli_validate_data(tmp_path):
     images, refs = _images(tmp_path, 5)
     good = _manifest(tmp_path, [{"image-ref": r, "caption": "c"} for r in refs])
-    ok = _cli("bedrock", "validate-data", str(good), "--images-dir", str(images))
+    ok = run_cli("bedrock", "validate-data", str(good), "--images-dir", str(images))
     assert ok.returncode == 0 and "5 images: OK. Recommended: stepCount=1000" in ok.stdout
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"image-ref": "s3://b/x.png"}\n')
-    result = _cli("bedrock", "validate-data", str(bad))
+    result = run_cli("bedrock", "validate-data", str(bad))
     assert result.returncode == 2
     assert f"{bad}:1: expected exactly the keys caption, image-ref" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_bom_and_crlf_manifests_are_read_like_stack_files(tmp_path):
+    refs = [f"s3://b/img{i}.png" for i in range(5)]
+    lines = [json.dumps({"image-ref": r, "caption": "a pet"}) for r in refs]
+    path = tmp_path / "crlf-bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    report = validate_manifest(path)
+    assert report.ok, report.lines()
+    assert report.images == 5
+
+
+def test_repeated_errors_are_capped_with_a_count(tmp_path):
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join('{"caption": "no image"}' for _ in range(45)) + "\n")
+    result = run_cli("bedrock", "validate-data", str(path))
+    assert result.returncode == 2
+    problem_lines = [line for line in result.stderr.splitlines() if line.startswith(str(path))]
+    # 45 bad lines plus "0 images": the first MAX_REPORTED, then one line with the count of the rest.
+    assert len(problem_lines) == MAX_REPORTED + 1, result.stderr
+    assert problem_lines[-1].endswith(f"... and {46 - MAX_REPORTED} more problem(s) not shown")

@@ -8,8 +8,7 @@ import pytest
 
 from stacks.config import parse
 from stacks.errors import ConfigError
-from tests.helpers import config, plan_config
-from tests.stacks.test_config import _values
+from tests.helpers import config, plan_config, values
 
 REPORT = {"team": "payments", "schedule": "rate(7 days)", "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
           "sender": "kpi@example.com", "subscribers": ["lead@example.com"],
@@ -99,12 +98,12 @@ def test_inference_profile_grants_profile_and_model(tmp_path):
     ({"schedule": "rate(1 days)"}, "kpiReports[0].schedule:"),
     ({"subscribers": ["lead.example.com"]}, "not an email: lead.example.com"),
     ({"source": {"type": "opensearch", "endpoint": "https://s", "index": "i"}},
-     "kpiReports[0].source: an opensearch source needs credentialsSecretName"),
-    ({"source": {"type": "s3", "bucket": "b"}}, "an s3 source needs bucket and a .json or .csv key"),
+     "kpiReports[0].source.credentialsSecretName: an opensearch source expects credentialsSecretName; found none"),
+    ({"source": {"type": "s3", "bucket": "b"}}, "kpiReports[0].source.key: an s3 source expects a .json or .csv key"),
 ])
 def test_bad_input(change, needle):
     with pytest.raises(ConfigError) as info:
-        parse(_values(config(kpiReports=[dict(REPORT, **change)])))
+        parse(values(config(kpiReports=[dict(REPORT, **change)])))
     (line,) = info.value.problems
     assert needle in line
 
@@ -116,5 +115,5 @@ def test_existing_bucket_is_used_and_not_shared(tmp_path):
     assert notification["bucket"] == "acme-kpi-reports"
     with pytest.raises(ConfigError) as info:
         shared = [dict(REPORT, bucket="shared-b"), dict(REPORT, team="web", bucket="shared-b")]
-        parse(_values(config(kpiReports=shared)))
+        parse(values(config(kpiReports=shared)))
     assert any("cannot serve two teams" in p for p in info.value.problems)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pulumi
 import pulumi_aws as aws
-import yaml
 
+from mlplat.schema import plan_schema
 from tests.helpers import ROOT, config, plan_config
 
-SCHEMA = json.loads((ROOT.parent / "shared" / "plan.schema.json").read_text())
+SCHEMA = plan_schema()
 SECRET_PLAINTEXT = "hunter2-do-not-print"
 
 
@@ -90,55 +88,3 @@ def test_provider_reference_is_urn_and_id(tmp_path):
 def test_plan_matches_the_json_schema(tmp_path):
     jsonschema.validate(_plan(tmp_path).plan, SCHEMA)
     jsonschema.validate(plan_config(tmp_path, config()).plan, SCHEMA)
-
-
-def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mlplat", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
-
-
-def test_cli_plan_writes_valid_json_and_never_prints_secrets(tmp_path):
-    cfg = config(tags={"owner": "a", "costCenter": "b", "extra": {"team-token": {"secure": "v1:CIPHERTEXTXYZ"}}})
-    stack_file = tmp_path / "Pulumi.s.yaml"
-    stack_file.write_text(yaml.safe_dump({"config": cfg}))
-    out = tmp_path / "plan.json"
-    result = _cli("plan", "s", "--config-file", str(stack_file), "--json", str(out))
-    assert result.returncode == 0, result.stderr
-    plan = json.loads(out.read_text())
-    jsonschema.validate(plan, SCHEMA)
-    for text in (result.stdout, result.stderr, out.read_text()):
-        assert "CIPHERTEXTXYZ" not in text and "offline-secret-" not in text
-    assert '\\"team-token\\": \\"[secret]\\"' in out.read_text()
-
-
-def test_cli_bad_config_exits_2_with_one_line_per_problem(tmp_path):
-    cfg = config(environment="qa", tags={"owner": "a"},
-                 network={"vpcCidr": "10.0.0.0/8", "availabilityZones": ["us-east-1a", "us-east-1b"]})
-    stack_file = tmp_path / "Pulumi.bad.yaml"
-    stack_file.write_text(yaml.safe_dump({"config": cfg}))
-    result = _cli("plan", "bad", "--config-file", str(stack_file))
-    assert result.returncode == 2
-    problems = [line for line in result.stderr.splitlines() if line.startswith("  ml-platform:")]
-    assert len(problems) == 3, result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_cli_unknown_stack_exits_2(tmp_path):
-    result = _cli("plan", "nope")
-    assert result.returncode == 2
-    assert "stacks available: dev, prod, staging" in result.stderr
-
-
-def test_cli_finds_project_from_a_subdirectory():
-    result = _cli("plan", "dev", "--quiet", cwd=ROOT / "components" / "catalog")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Plan: ml-platform / dev (us-east-1):")
-    assert result.stderr == ""
-
-
-def test_cli_check_rejects_a_non_plan(tmp_path):
-    bad = tmp_path / "x.json"
-    bad.write_text("{}")
-    result = _cli("check", str(bad))
-    assert result.returncode == 2
-    assert "not a plan document" in result.stderr

@@ -7,23 +7,28 @@ import json
 import pytest
 
 from policies.offline import evaluate, load_pack_config
-from tests.helpers import ROOT, plan_stack
-from tests.mlplat.test_engine import _cli
+from tests.helpers import ROOT, run_cli
 
+BROKEN = ROOT / "tests/fixtures/Pulumi.dev-broken.yaml"
 EXPECTED_BROKEN = {"gpu-hourly-budget", "gpu-scale-to-zero", "instance-types-allowed"}
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_shipped_stacks_have_no_mandatory_violation(stack):
-    plan = plan_stack(stack).plan
+def test_shipped_stacks_have_no_mandatory_violation(stack, shipped):
+    plan = shipped[stack].plan
     mandatory = [v for v in plan["policy"]["violations"] if v["enforcementLevel"] == "mandatory"]
     assert mandatory == []
 
 
-def test_broken_stack_exits_1_with_the_expected_violations(tmp_path):
-    out = tmp_path / "broken.json"
-    result = _cli("plan", "broken", "--config-file", str(ROOT / "tests/fixtures/Pulumi.broken.yaml"),
-                  "--json", str(out))
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory):
+    """The broken fixture stack planned once: (the plan command's result, the plan file)."""
+    out = tmp_path_factory.mktemp("broken") / "broken.json"
+    return run_cli("plan", "dev-broken", "--config-file", str(BROKEN), "--json", str(out)), out
+
+
+def test_broken_stack_exits_1_with_the_expected_violations(broken):
+    result, out = broken
     assert result.returncode == 1, result.stderr
     violations = json.loads(out.read_text())["policy"]["violations"]
     assert {v["policy"] for v in violations} == EXPECTED_BROKEN
@@ -32,24 +37,23 @@ def test_broken_stack_exits_1_with_the_expected_violations(tmp_path):
     assert "$220.16/h" in budget["message"] and "$25.00/h" in budget["message"]
     for name in ("[mandatory] gpu-scale-to-zero", "[mandatory] instance-types-allowed"):
         assert name in result.stdout
-    check = _cli("check", str(out))
+    check = run_cli("check", str(out))
     assert check.returncode == 1
     assert check.stdout.count("[mandatory]") == len(violations)
 
 
-def test_check_honours_a_pack_config_override(tmp_path):
-    out = tmp_path / "broken.json"
-    _cli("plan", "broken", "--config-file", str(ROOT / "tests/fixtures/Pulumi.broken.yaml"), "--json", str(out))
+def test_check_honours_a_pack_config_override(tmp_path, broken):
+    _, out = broken
     override = tmp_path / "advisory.json"
     override.write_text(json.dumps({"all": "advisory", "gpu-scale-to-zero": {"requireScaleToZero": True}}))
-    result = _cli("check", str(out), "--policy-config", str(override))
+    result = run_cli("check", str(out), "--policy-config", str(override))
     assert result.returncode == 0
     assert "[advisory] gpu-scale-to-zero" in result.stdout
     assert "instance-types-allowed" not in result.stdout, "the override replaces the environment's config"
 
 
-def test_unknown_values_report_nothing_rather_than_a_false_violation():
-    plan = plan_stack("dev").plan
+def test_unknown_values_report_nothing_rather_than_a_false_violation(shipped):
+    plan = shipped["dev"].plan
     resources = json.loads(json.dumps(plan["resources"]))
     for r in resources:
         if r["type"] == "aws:eks/cluster:Cluster":
@@ -64,8 +68,8 @@ def test_unknown_values_report_nothing_rather_than_a_false_violation():
     assert [v["policy"] for v in evaluate(resources, load_pack_config("dev"))] == ["kms-key-rotation"]
 
 
-def test_disabled_policy_is_skipped():
-    plan = plan_stack("dev").plan
+def test_disabled_policy_is_skipped(shipped):
+    plan = shipped["dev"].plan
     resources = json.loads(json.dumps(plan["resources"]))
     for r in resources:
         if r["type"] == "aws:kms/key:Key":

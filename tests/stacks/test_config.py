@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from stacks.config import PlatformConfig, parse
 from stacks.errors import ConfigError
-from tests.helpers import config
-
-
-def _values(cfg: dict) -> dict[str, str]:
-    return {k: json.dumps(v) if isinstance(v, dict | list) else str(v) for k, v in cfg.items()}
+from tests.helpers import config, values
 
 
 def _problems(cfg: dict, secret_keys: tuple[str, ...] = ()) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        parse(_values(cfg), secret_keys)
+        parse(values(cfg), secret_keys)
     return info.value.problems
 
 
 def test_valid_config_parses_with_environment_defaults():
-    cfg = parse(_values(config()))
+    cfg = parse(values(config()))
     assert isinstance(cfg, PlatformConfig)
     assert cfg.environment == "dev"
     assert cfg.network.nat_gateways == "single"
@@ -30,7 +24,7 @@ def test_valid_config_parses_with_environment_defaults():
 
 
 def test_prod_defaults_to_nat_per_az_and_protection():
-    cfg = parse(_values(config(environment="prod")))
+    cfg = parse(values(config(environment="prod")))
     assert cfg.network.nat_gateways == "perAz"
     assert cfg.defaults.protect_stateful is True
     assert cfg.defaults.cluster_endpoint_public is False
@@ -38,7 +32,7 @@ def test_prod_defaults_to_nat_per_az_and_protection():
 
 def test_explicit_value_beats_environment_default():
     net = dict(config()["ml-platform:network"], natGateways="perAz")
-    assert parse(_values(config(network=net))).network.nat_gateways == "perAz"
+    assert parse(values(config(network=net))).network.nat_gateways == "perAz"
 
 
 def test_wrong_environment_names_allowed_values_and_found():
@@ -97,10 +91,10 @@ def test_reserved_tag_keys_rejected():
 
 
 def test_malformed_structured_value():
-    values = _values(config())
-    values["ml-platform:network"] = "{not json"
+    raw = values(config())
+    raw["ml-platform:network"] = "{not json"
     with pytest.raises(ConfigError) as info:
-        parse(values)
+        parse(raw)
     assert info.value.problems[0].startswith("ml-platform:network: expected valid structured")
 
 
@@ -111,4 +105,5 @@ def test_existing_vpc_must_cover_every_az():
                      "privateSubnetIds": {"us-east-1a": "subnet-0123456789abcdef0"}},
     }
     (line,) = _problems(config(network=net))
-    assert line.startswith("ml-platform:network: existing.privateSubnetIds has no subnet for us-east-1b")
+    assert line == ("ml-platform:network.existing.privateSubnetIds: expected a subnet for every availability zone; "
+                    "found none for us-east-1b")

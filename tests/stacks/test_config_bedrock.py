@@ -6,8 +6,7 @@ import pytest
 
 from stacks.config import parse
 from stacks.errors import ConfigError
-from tests.helpers import ROOT, config
-from tests.stacks.test_config import _values
+from tests.helpers import ROOT, config, values
 
 MANIFEST = str(ROOT / "examples" / "bedrock" / "pets-train.jsonl")
 FT = {"name": "pets", "runId": "r1", "localManifest": MANIFEST}
@@ -15,12 +14,12 @@ FT = {"name": "pets", "runId": "r1", "localManifest": MANIFEST}
 
 def _problems(bedrock: dict, **extra) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        parse(_values(config(bedrock=bedrock, **extra)))
+        parse(values(config(bedrock=bedrock, **extra)))
     return info.value.problems
 
 
 def test_valid():
-    cfg = parse(_values(config(bedrock={"fineTuning": [FT]})))
+    cfg = parse(values(config(bedrock={"fineTuning": [FT]})))
     assert cfg.bedrock.fine_tuning[0].job_name == "pets-r1"
 
 
@@ -38,8 +37,8 @@ def test_hyperparameters_out_of_range():
     problems = _problems({"fineTuning": [dict(FT, hyperparameters={"stepCount": 50_000, "batchSize": 4,
                                                                      "learningRate": 2})]})
     assert len(problems) == 3
-    assert any("hyperparameters.stepCount: Input should be less than or equal to 40000" in p for p in problems)
-    assert any("hyperparameters.batchSize: Input should be greater than or equal to 8" in p for p in problems)
+    assert any("hyperparameters.stepCount: expected less than or equal to 40000; found 50000" in p for p in problems)
+    assert any("hyperparameters.batchSize: expected greater than or equal to 8; found 4" in p for p in problems)
 
 
 def test_commitment_values_and_unknown_fine_tuning():
@@ -57,7 +56,7 @@ def test_region_without_titan_fine_tuning():
     cfg = config(bedrock={"fineTuning": [FT]}, network={"availabilityZones": ["eu-west-1a", "eu-west-1b"]})
     cfg["aws:region"] = "eu-west-1"
     with pytest.raises(ConfigError) as info:
-        parse(_values(cfg))
+        parse(values(cfg))
     (line,) = info.value.problems
     assert line.startswith("ml-platform:bedrock.fineTuning[0]: amazon.titan-image-generator-v1 fine-tuning is "
                            "offered in us-east-1, us-west-2")
@@ -65,4 +64,4 @@ def test_region_without_titan_fine_tuning():
 
 def test_data_source_required():
     (line,) = _problems({"fineTuning": [{"name": "pets", "runId": "r1"}]})
-    assert "set trainingDataS3Uri" in line
+    assert line.startswith("ml-platform:bedrock.fineTuning[0].trainingDataS3Uri: expected trainingDataS3Uri")

@@ -6,20 +6,14 @@ import pytest
 
 from stacks.config import parse
 from stacks.errors import ConfigError
-from tests.helpers import config
-from tests.stacks.test_config import _values
+from tests.helpers import config, values
 
 BGE = {"name": "bge", "modelId": "huggingface-sentencesimilarity-bge-large-en"}
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    monkeypatch.setenv("MLPLAT_OFFLINE", "1")
-
-
 def _problems(*endpoints: dict) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        parse(_values(config(endpoints=list(endpoints))))
+        parse(values(config(endpoints=list(endpoints))), offline=True)
     return info.value.problems
 
 
@@ -52,7 +46,7 @@ def test_marketplace_model_without_arn_and_wrong_region():
 
 def test_autoscaling_min_above_max():
     (line,) = _problems(dict(BGE, autoscaling={"minCapacity": 3, "maxCapacity": 2}))
-    assert line.startswith("ml-platform:endpoints[0].autoscaling: minCapacity (3) must not exceed maxCapacity (2)")
+    assert line == "ml-platform:endpoints[0].autoscaling.minCapacity: expected at most maxCapacity (2); found 3"
 
 
 def test_gated_model_needs_eula(monkeypatch):
@@ -64,7 +58,7 @@ def test_gated_model_needs_eula(monkeypatch):
     monkeypatch.setitem(jumpstart.PINNED, gated.model_id, gated)
     (line,) = _problems(BGE)
     assert line.startswith("ml-platform:endpoints[0].acceptEula: huggingface-sentencesimilarity-bge-large-en is gated")
-    assert parse(_values(config(endpoints=[dict(BGE, acceptEula=True)])))
+    assert parse(values(config(endpoints=[dict(BGE, acceptEula=True)])))
 
 
 def test_endpoint_name_length_keeps_sagemaker_names_under_63():

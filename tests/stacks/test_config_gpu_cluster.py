@@ -6,8 +6,7 @@ import pytest
 
 from stacks.config import parse
 from stacks.errors import ConfigError
-from tests.helpers import config
-from tests.stacks.test_config import _values
+from tests.helpers import config, values
 
 GROUP = {"name": "p5", "instanceType": "p5.48xlarge", "availabilityZone": "us-east-1a", "maxSize": 2}
 
@@ -19,12 +18,12 @@ def _cluster(*groups: dict, **extra) -> dict:
 
 def _problems(cfg: dict) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        parse(_values(cfg))
+        parse(values(cfg))
     return info.value.problems
 
 
 def test_valid_cluster_parses_with_defaults():
-    cfg = parse(_values(_cluster(GROUP)))
+    cfg = parse(values(_cluster(GROUP)))
     group = cfg.gpu_cluster.node_groups[0]
     assert group.efa_enabled and group.volume_size_gib == 500 and group.capacity_type == "ON_DEMAND"
     assert cfg.gpu_cluster.endpoint_public_access is True  # dev default
@@ -39,17 +38,18 @@ def test_unknown_instance_type_lists_supported_types():
 
 def test_efa_on_a_type_without_efa():
     (line,) = _problems(_cluster(dict(GROUP, instanceType="g5.xlarge", efa=True)))
-    assert line.startswith("ml-platform:gpuCluster.nodeGroups[0]: efa: g5.xlarge has no EFA support")
+    assert line.startswith("ml-platform:gpuCluster.nodeGroups[0].efa: g5.xlarge has no EFA support")
 
 
 def test_desired_outside_min_max():
     (line,) = _problems(_cluster(dict(GROUP, minSize=1, desiredSize=5, maxSize=2)))
-    assert "desiredSize must be within [minSize, maxSize] = [1, 2]; found 5" in line
+    assert line == ("ml-platform:gpuCluster.nodeGroups[0].desiredSize: expected a value within [minSize, maxSize] = "
+                    "[1, 2]; found 5")
 
 
 def test_capacity_block_without_reservation():
     (line,) = _problems(_cluster(dict(GROUP, capacityType="CAPACITY_BLOCK")))
-    assert "capacityType CAPACITY_BLOCK needs capacityReservationId" in line
+    assert line.startswith("ml-platform:gpuCluster.nodeGroups[0].capacityReservationId: capacityType CAPACITY_BLOCK")
 
 
 def test_az_not_in_network():
@@ -73,7 +73,7 @@ def test_public_endpoint_needs_cidrs():
 
 
 def test_private_prod_cluster_needs_no_cidrs():
-    cfg = parse(_values(config(environment="prod", gpuCluster={"enabled": True, "nodeGroups": [GROUP]})))
+    cfg = parse(values(config(environment="prod", gpuCluster={"enabled": True, "nodeGroups": [GROUP]})))
     assert cfg.gpu_cluster.endpoint_public_access is False
 
 
@@ -82,7 +82,8 @@ def test_duplicate_group_names_and_another_mistake_reported_together():
     cfg["ml-platform:environment"] = "qa"
     problems = _problems(cfg)
     assert len(problems) == 2, problems
-    assert any(p.startswith("ml-platform:gpuCluster: nodeGroups: names must be unique; duplicated: p5")
+    assert any(p.startswith("ml-platform:gpuCluster.nodeGroups[1].name: expected unique node group names; 'p5' is also "
+                            "nodeGroups[0].name")
                for p in problems)
     assert any(p.startswith("ml-platform:environment:") for p in problems)
 

@@ -6,8 +6,7 @@ import pytest
 
 from stacks.config import parse
 from stacks.errors import ConfigError
-from tests.helpers import config
-from tests.stacks.test_config import _values
+from tests.helpers import config, values
 
 GROUP = {"name": "p5", "instanceType": "p5.48xlarge", "availabilityZone": "us-east-1a", "maxSize": 2}
 JOB = {"name": "llama", "nodeGroup": "p5", "workers": 2, "image": "1.dkr.ecr.us-east-1.amazonaws.com/fsdp:v1"}
@@ -20,12 +19,12 @@ def _cfg(job: dict, **cluster) -> dict:
 
 def _problems(cfg: dict) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        parse(_values(cfg))
+        parse(values(cfg))
     return info.value.problems
 
 
 def test_valid_job():
-    assert parse(_values(_cfg(JOB))).training_jobs[0].rendezvous == "etcd"
+    assert parse(values(_cfg(JOB))).training_jobs[0].rendezvous == "etcd"
 
 
 def test_unknown_node_group():
@@ -41,7 +40,7 @@ def test_more_workers_than_max_size():
 def test_etcd_rendezvous_without_etcd_operator():
     (line,) = _problems(_cfg(JOB, operators={"etcd": False}))
     assert line.startswith("ml-platform:trainingJobs[0].rendezvous: etcd rendezvous needs")
-    assert parse(_values(_cfg(dict(JOB, rendezvous="c10d"), operators={"etcd": False})))
+    assert parse(values(_cfg(dict(JOB, rendezvous="c10d"), operators={"etcd": False})))
 
 
 def test_job_without_training_operator_or_cluster():
@@ -59,14 +58,15 @@ def test_image_needs_registry_and_pinned_tag():
 
 def test_elastic_bounds():
     (line,) = _problems(_cfg(dict(JOB, elastic={"minReplicas": 3})))
-    assert "workers (2) must be within [minReplicas, maxReplicas] = [3, 2]" in line
+    assert line == ("ml-platform:trainingJobs[0].workers: expected a value within elastic [minReplicas, maxReplicas] = "
+                    "[3, 2]; found 2")
 
 
 def test_hf_token_must_be_a_secure_value():
-    values = _values(_cfg(dict(JOB, hfToken="hf_plaintext")))
+    raw = values(_cfg(dict(JOB, hfToken="hf_plaintext")))
     with pytest.raises(ConfigError) as info:
-        parse(values)
+        parse(raw)
     (line,) = info.value.problems
     assert line.startswith("ml-platform:trainingJobs[0].hfToken: expected a secret (pulumi config set --secret")
     assert "hf_plaintext" not in line
-    assert parse(values, secret_keys={"ml-platform:trainingJobs"}).training_jobs[0].hf_token is not None
+    assert parse(raw, secret_keys={"ml-platform:trainingJobs"}).training_jobs[0].hf_token is not None

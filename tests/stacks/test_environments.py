@@ -73,7 +73,7 @@ def test_critical_path_runs_through_the_cluster(prod):
     types = [r["type"] for r in chain]
     assert "aws:eks/cluster:Cluster" in types and "aws:eks/nodeGroup:NodeGroup" in types
     assert 15 <= total <= 60
-    mermaid = render(prod.resources)
+    mermaid = render(prod.resources, detail=True)
     assert mermaid.startswith("flowchart LR") and 'subgraph' in mermaid and "-->" in mermaid
     assert render(prod.resources, "dot").startswith("digraph plan {")
 

@@ -79,7 +79,7 @@ def test_table_kms_pitr_ttl_and_reverse_index(view):
     assert table["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key}
     assert table["pointInTimeRecovery"] == {"enabled": True}
     assert table["ttl"] == {"attributeName": "expires_at", "enabled": True}
-    assert table["globalSecondaryIndexes"][0]["hashKey"] == "connection_id"
+    assert table["globalSecondaryIndexes"][0]["keySchemas"] == [{"attributeName": "connection_id", "keyType": "HASH"}]
 
 
 def test_functions_logs_and_least_privilege(view):

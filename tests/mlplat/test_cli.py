@@ -1,0 +1,274 @@
+"""The command line, in-process (`main(argv)`): exit codes, messages a person reads, files it refuses."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from mlplat import cli
+from mlplat.schema import plan_schema
+from tests.helpers import ROOT, config, run_cli
+
+TALKDESK = {"authUrl": "https://acme.talkdeskid.com/oauth/token",
+            "touchpointId": {"secure": "v1:AAAtouchpoint"}, "clientId": {"secure": "v1:AAAclientid"}}
+
+
+def _stack(tmp_path: Path, cfg: dict, stack: str = "dev-t") -> Path:
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": cfg}, sort_keys=False))
+    return path
+
+
+def _plan(tmp_path: Path, cfg: dict, *extra: str, stack: str = "dev-t"):
+    return run_cli("plan", stack, "--config-file", str(_stack(tmp_path, cfg, stack)), *extra)
+
+
+def _problems(result) -> list[str]:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    return [line.strip() for line in result.stderr.splitlines()[1:]]
+
+
+# -- the plan and what it prints ------------------------------------------------------------------
+def test_plan_writes_valid_json_and_never_prints_secrets(tmp_path):
+    cfg = config(tags={"owner": "a", "costCenter": "b", "extra": {"team-token": {"secure": "v1:CIPHERTEXTXYZ"}}})
+    out = tmp_path / "plan.json"
+    result = _plan(tmp_path, cfg, "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(out.read_text())
+    jsonschema.validate(plan, plan_schema())
+    for text in (result.stdout, result.stderr, out.read_text()):
+        assert "CIPHERTEXTXYZ" not in text and "offline-secret-" not in text
+    assert '\\"team-token\\": \\"[secret]\\"' in out.read_text()
+
+
+def test_header_counts_every_resource_of_the_json_and_outputs_are_whole(tmp_path, shipped):
+    out = tmp_path / "dev.json"
+    result = run_cli("plan", "dev", "--json", str(out))
+    plan = json.loads(out.read_text())
+    header = result.stdout.splitlines()[0]
+    assert f": {len(plan['resources'])} resources (" in header, header
+    assert "..." not in result.stdout.split("Stack outputs")[1].split("Policies")[0]
+    loader = plan["outputs"]["lexWebUiLoaderConfig"]
+    assert f"  lexWebUiLoaderConfig: {loader}" in result.stdout
+
+
+def test_summary_by_default_every_resource_with_details(tmp_path):
+    short = run_cli("plan", "dev")
+    full = run_cli("plan", "dev", "--details")
+    assert short.returncode == full.returncode == 0
+    lines = short.stdout.splitlines()
+    # Policies and cost come within the first screenfuls, not after hundreds of resource lines.
+    assert lines.index("Policies") < 80 and lines.index("Policies") < full.stdout.splitlines().index("Policies")
+    assert "aws:iam/rolePolicy:RolePolicy  mlplat-dev-gpu-cluster-kms" not in short.stdout
+    assert "aws:iam/rolePolicy:RolePolicy  mlplat-dev-gpu-cluster-kms" in full.stdout
+    assert "\033[" not in short.stdout, "no colour when stdout is not a terminal"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_on_a_terminal_unless_no_color(monkeypatch):
+    from mlplat.plan import Style
+
+    assert Style(True).red("x") == "\033[31mx\033[0m" and Style(False).red("x") == "x"
+    plan = {"project": "p", "stack": "s", "resources": [], "outputs": {}, "policy": {"violations": []},
+            "cost": {"hourlyUsdIdle": 0, "hourlyUsdMax": 0, "items": []}}
+    monkeypatch.setattr(cli, "_plan_for", lambda stack, config_file: (plan, "us-east-1"))
+    for no_color, coloured in ((None, True), ("1", False)):
+        if no_color:
+            monkeypatch.setenv("NO_COLOR", no_color)
+        out = _Terminal()
+        monkeypatch.setattr(sys, "stdout", out)
+        assert cli.main(["plan", "s"]) == 0
+        assert ("\033[" in out.getvalue()) is coloured
+
+
+def test_progress_line_only_on_a_terminal(monkeypatch):
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    progress = cli._Progress("dev")
+    for i in range(1, 11):
+        progress(i, "aws:iam/role:Role")
+    progress.done()
+    assert "planning dev: 10 resources registered" in term.getvalue()
+    assert term.getvalue().endswith("\r\033[K")
+    plain = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", plain)
+    quiet = cli._Progress("dev")
+    quiet(10, "aws:iam/role:Role")
+    assert plain.getvalue() == ""
+
+
+def test_no_deprecation_warnings_from_our_own_code(shipped):
+    for stack in ("dev", "prod"):
+        messages = [d["message"] for d in shipped[stack].plan["diagnostics"]]
+        assert not [m for m in messages if "deprecated" in m], messages
+
+
+def test_graph_stdout_is_pure_mermaid_and_the_summary_goes_to_stderr(tmp_path):
+    result = run_cli("graph", "dev")
+    assert result.returncode == 0
+    assert result.stdout.startswith("flowchart LR\n") and "critical path" not in result.stdout
+    assert result.stderr.startswith("critical path: ")
+
+
+def test_internal_error_exits_3_without_a_traceback(monkeypatch):
+    def boom(stack, config_file):
+        raise KeyError("bug")
+
+    monkeypatch.setattr(cli, "_plan_for", boom)
+    result = run_cli("cost", "dev")
+    assert result.returncode == 3
+    assert result.stderr.startswith("internal error: KeyError") and "Traceback" not in result.stderr
+
+
+def test_smoke_subprocess_finds_the_project_from_a_subdirectory():
+    result = subprocess.run([sys.executable, "-m", "mlplat", "plan", "dev", "--quiet"], cwd=ROOT / "components",
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Plan: ml-platform / dev (us-east-1):")
+    assert result.stderr == ""
+
+
+# -- bad input: exit 2, one line per problem ------------------------------------------------------
+def test_bad_config_exits_2_with_one_line_per_problem(tmp_path):
+    cfg = config(environment="qa", tags={"owner": "a"},
+                 network={"vpcCidr": "10.0.0.0/8", "availabilityZones": ["us-east-1a", "us-east-1b"]})
+    problems = _problems(_plan(tmp_path, cfg))
+    assert len(problems) == 3, problems
+    assert all(p.startswith("ml-platform:") and p.count("found") <= 1 for p in problems), problems
+
+
+def test_unknown_stack_exits_2():
+    result = run_cli("plan", "nope")
+    assert result.returncode == 2
+    assert "stacks available: dev, prod, staging" in result.stderr
+
+
+def test_output_paths_are_checked_before_the_plan_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "_plan_for", lambda *a: pytest.fail("planned before checking the output path"))
+    missing = tmp_path / "no-such-folder" / "plan.json"
+    result = run_cli("plan", "dev", "--json", str(missing))
+    assert result.returncode == 2 and f"folder {missing.parent} does not exist" in result.stderr
+    result = run_cli("graph", "dev", "--output", str(tmp_path))
+    assert result.returncode == 2 and "is a folder" in result.stderr
+    result = run_cli("config-reference", "--write", str(missing))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_stack_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "Pulumi.dev-latin1.yaml"
+    path.write_bytes(b"config:\n  ml-platform:tags:\n    owner: Jos\xe9\n")
+    result = run_cli("plan", "dev-latin1", "--config-file", str(path))
+    assert result.returncode == 2
+    assert f"{path}:3: expected UTF-8 text; found byte 0xe9" in result.stderr
+
+
+def test_duplicate_keys_name_the_key_and_both_lines(tmp_path):
+    path = tmp_path / "Pulumi.dev-dup.yaml"
+    path.write_text("config:\n  aws:region: us-east-1\n  ml-platform:gpuCluster:\n    enabled: true\n"
+                    "    enabled: false\n  aws:region: us-west-2\n")
+    result = run_cli("plan", "dev-dup", "--config-file", str(path))
+    assert result.returncode == 2
+    assert f"{path}:5: key 'enabled' is written twice in one mapping (lines 4 and 5)" in result.stderr
+    assert f"{path}:6: key 'aws:region' is written twice in one mapping (lines 2 and 6)" in result.stderr
+
+
+def test_duplicate_keys_in_a_pack_config(tmp_path, shipped):
+    plan_file = tmp_path / "dev.json"
+    plan_file.write_text(json.dumps(shipped["dev"].plan))
+    pack = tmp_path / "pack.json"
+    pack.write_text('{\n  "gpu-hourly-budget": {"maxHourlyGpuUsd": 25},\n  "gpu-hourly-budget": "disabled"\n}\n')
+    result = run_cli("check", str(plan_file), "--policy-config", str(pack))
+    assert result.returncode == 2
+    assert "key 'gpu-hourly-budget' is written twice in one object (lines 2 and 3)" in result.stderr
+
+
+def test_check_validates_the_plan_against_its_schema(tmp_path, shipped):
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    result = run_cli("check", str(empty))
+    assert result.returncode == 2 and "not a plan document: 'project' is a required property" in result.stderr
+    plan = json.loads(json.dumps(shipped["dev"].plan))
+    del plan["resources"][3]["urn"]
+    plan["resources"][5]["custom"] = "yes"
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(plan))
+    result = run_cli("check", str(broken))
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert "(at resources/3)" in line or "(at resources/5/custom)" in line, line
+
+
+def test_unknown_namespace_is_refused_with_a_suggestion(tmp_path):
+    cfg = config()
+    cfg["mlplatform:kpiReports"] = [{"team": "web"}]
+    (line,) = _problems(_plan(tmp_path, cfg))
+    assert line.startswith("mlplatform:kpiReports: expected a key of namespace ml-platform (this project) or of a "
+                           "provider (aws, aws-native, kubernetes, pulumi); found namespace 'mlplatform'")
+    assert line.endswith("did you mean ml-platform:kpiReports?")
+
+
+def test_environment_must_fit_the_stack_name(tmp_path):
+    (line,) = _problems(_plan(tmp_path, config(environment="prod"), stack="dev"))
+    assert line == "ml-platform:environment: expected 'dev' (the stack is named dev); found 'prod'"
+    assert _plan(tmp_path, config(environment="dev"), "--quiet", stack="dev-eu").returncode == 0
+
+
+def test_plaintext_secret_next_to_a_secure_sibling(tmp_path):
+    chat = {"enabled": True, "talkdesk": dict(TALKDESK, clientSecret="plain-text-secret")}
+    (line,) = _problems(_plan(tmp_path, config(liveChat=chat)))
+    assert line.startswith("ml-platform:liveChat.talkdesk.clientSecret: expected a secret")
+    assert "plain-text-secret" not in line
+
+
+def test_plaintext_secret_in_a_list_item_whose_neighbour_is_secure(tmp_path):
+    job = {"name": "j", "nodeGroup": "g", "workers": 1, "image": "1.dkr.ecr.us-east-1.amazonaws.com/i:1"}
+    cfg = config(gpuCluster={"enabled": True, "publicAccessCidrs": ["203.0.113.0/24"], "nodeGroups": [
+        {"name": "g", "instanceType": "g5.12xlarge", "availabilityZone": "us-east-1a", "maxSize": 2}]},
+        trainingJobs=[dict(job, hfToken={"secure": "v1:AAAA"}), dict(job, name="k", hfToken="hf_plain")])
+    (line,) = _problems(_plan(tmp_path, cfg))
+    assert line.startswith("ml-platform:trainingJobs[1].hfToken: expected a secret")
+
+
+def test_yaml11_boolean_is_explained(tmp_path):
+    path = tmp_path / "Pulumi.dev-no.yaml"
+    path.write_text(yaml.safe_dump({"config": config()}).replace("costCenter: cc-1", "costCenter: no"))
+    result = run_cli("plan", "dev-no", "--config-file", str(path))
+    (line,) = _problems(result)
+    assert line.startswith("ml-platform:tags.costCenter: expected a valid string; found false")
+    assert 'YAML 1.1 reads the bare word no as the boolean false: write "no" in quotes' in line
+
+
+def test_cross_field_errors_point_at_the_field(tmp_path):
+    group = {"name": "g", "instanceType": "g5.12xlarge", "availabilityZone": "us-east-1a", "minSize": 1,
+             "desiredSize": 5, "maxSize": 2}
+    cfg = config(gpuCluster={"enabled": True, "publicAccessCidrs": ["203.0.113.0/24"], "nodeGroups": [group]})
+    (line,) = _problems(_plan(tmp_path, cfg))
+    assert line == ("ml-platform:gpuCluster.nodeGroups[0].desiredSize: expected a value within [minSize, maxSize] "
+                    "= [1, 2]; found 5")
+
+
+def test_a_mapping_is_summarized_never_dumped(tmp_path):
+    cfg = config(environment={"name": "dev", "a": 1, "b": 2})
+    (line,) = _problems(_plan(tmp_path, cfg))
+    assert line == ("ml-platform:environment: expected 'dev', 'staging' or 'prod'; found a mapping with keys name, "
+                    "a, b")
+
+
+def test_canvas_profile_names_must_not_collide(tmp_path):
+    user = {"email": "ana@example.com", "givenName": "Ana", "familyName": "Silva"}
+    canvas = {"enabled": True, "users": [dict(user, userName="ana.silva"), dict(user, userName="ana_silva")]}
+    (line,) = _problems(_plan(tmp_path, config(canvas=canvas)))
+    assert line == ("ml-platform:canvas.users[1].userName: expected user names that give distinct SageMaker user "
+                    "profiles; 'ana_silva' and 'ana.silva' (users[0].userName) both become profile 'ana-silva'")
