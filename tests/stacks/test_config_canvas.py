@@ -51,3 +51,24 @@ def test_canvas_landing_with_studio_settings():
 def test_invalid_bucket_name():
     (line,) = _problems({"existingBucket": "My_Bucket"})
     assert line.startswith("ml-platform:canvas.existingBucket: expected an S3 bucket name")
+
+
+def test_profile_names_fit_sagemaker_and_never_end_on_a_hyphen():
+    from components.canvas.args import PROFILE_NAME, profile_name
+
+    long_name = "a" * 62 + ".b@example.com"  # the 63rd character is a separator
+    for user in ("ana.silva", "ana_silva@corp.example", "__x__", long_name, "z" * 128):
+        name = profile_name(user)
+        assert PROFILE_NAME.match(name), (user, name)
+        assert len(name) <= 63 and not name.endswith("-")
+    assert profile_name(long_name) == "a" * 62
+
+
+def test_every_profile_name_is_in_the_plan_outputs(tmp_path):
+    from tests.helpers import plan_config
+
+    users = [dict(USER, userName="ana.silva"), dict(USER, userName="bo@corp", email="bo@example.com")]
+    view = plan_config(tmp_path, config(canvas={"enabled": True, "users": users}))
+    assert view.plan["outputs"]["canvasUserProfiles"] == {"ana.silva": "ana-silva", "bo@corp": "bo-corp"}
+    profiles = {p["inputs"]["userProfileName"] for p in view.of_type("aws:sagemaker/userProfile:UserProfile")}
+    assert profiles == {"ana-silva", "bo-corp"}
