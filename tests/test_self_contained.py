@@ -8,7 +8,10 @@ import subprocess
 from tests.helpers import ROOT
 
 #: A path out of the repository (`../x`), the workspace it was built in, or the design folder it came from.
-OUTSIDE = re.compile(r"(?<![\w.])\.\./(?!\.\.)[\w.-]+|/work/|(?<![\w-])shared/(DESIGN|STYLE|REFERENCE|plan\.schema)")
+#: (Spelled in pieces so that this file does not match itself.)
+WORKSPACE = "/" + "work" + "/"
+OUTSIDE = re.compile(r"(?<![\w.])\.\./(?!\.\.)[\w.-]+|" + WORKSPACE
+                     + r"|(?<![\w-])shared/(DESIGN|STYLE|REFERENCE|plan\.schema)")
 
 
 def _tracked() -> list[str]:
