@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: plan plans test lint bench clean
+.PHONY: plan plans test lint bench clean generate coverage
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Files generated from the code: the configuration reference and the policy pack's per-environment config.
+generate: $(STAMP)
+	$(BIN)/mlplat config-reference --write docs/configuration.md
+	$(BIN)/python -m stacks.environments --write policies/config
+
+# Line coverage per package (the same tests as `make test`).
+coverage: $(STAMP)
+	$(BIN)/python -m pytest -q --cov=components --cov=stacks --cov=policies --cov=mlplat \
+		--cov-report=term-missing:skip-covered --cov-report=term
 
 bench: $(STAMP)
 	$(BIN)/python bench/plan_speed.py

@@ -5,9 +5,11 @@ Kept free of provider imports: `stacks/config.py` imports it on every run.
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.alias_generators import to_camel
 
 #: The tag keys every taggable resource carries; the policy pack checks the same tuple.
@@ -79,3 +81,68 @@ class Tags(StrictModel):
             {"environment": environment, "project": PROJECT, "owner": self.owner, "cost-center": self.cost_center}
         )
         return tags
+
+
+# -- Reusable field types: one rule, one place ------------------------------------------------------
+#: CloudWatch Logs accepts only these retention values (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                      2557, 2922, 3288, 3653)
+
+
+def _retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}; found {value}")
+    return value
+
+
+LogRetentionDays = Annotated[int, AfterValidator(_retention)]
+
+EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+
+
+def _email(value: str) -> str:
+    if not EMAIL.match(value):
+        raise ValueError("expected an email address such as ana@example.com")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+
+#: S3 bucket naming rules (3-63 characters, lowercase, no IP address, no `xn--` prefix, no `..`).
+BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _bucket(value: str) -> str:
+    if not BUCKET.match(value):
+        raise ValueError("expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")
+    return value
+
+
+BucketName = Annotated[str, AfterValidator(_bucket)]
+
+#: A name that becomes part of AWS resource names: lowercase letters and digits, single inner hyphens.
+ResourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](-?[a-z0-9])*$")]
+#: A Kubernetes object name that must also be a DNS-1035 label (starts with a letter).
+Dns1035Label = Annotated[str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+
+
+def unique(items: Sequence[Any], key: Callable[[Any], str], field: str, what: str) -> None:
+    """Refuse repeated keys in a list, naming each repeat at its own key path (`[i].<field>`)."""
+    first: dict[str, int] = {}
+    problems: list[tuple[Loc, str]] = []
+    for i, item in enumerate(items):
+        value = key(item)
+        if value in first:
+            problems.append(((i, field), f"expected unique {what}; {value!r} is also at [{first[value]}]"))
+        first.setdefault(value, i)
+    if problems:
+        raise FieldProblems(problems)
+
+
+def unique_names(items: list[Any]) -> list[Any]:
+    """A list validator: the items' `name`s are unique."""
+    unique(items, lambda item: item.name, "name", "names")
+    return items
+
+
+UniqueByName = AfterValidator(unique_names)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 def service_trust(service: str, *, account_id: str | None = None, source_arn: str | None = None,
@@ -21,3 +22,20 @@ def service_trust(service: str, *, account_id: str | None = None, source_arn: st
 
 
 LAMBDA_TRUST = service_trust("lambda.amazonaws.com")
+
+
+@dataclass(frozen=True)
+class Account:
+    """Where a policy document applies (plain strings: policy builders run inside `apply`)."""
+
+    region: str
+    account_id: str
+    partition: str
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        return (f"arn:{self.partition}:{service}:{self.region if region else ''}:"
+                f"{self.account_id if account else ''}:{resource}")
+
+
+def policy(statements: list[dict]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})

@@ -100,7 +100,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_bedrock(args: argparse.Namespace) -> int:
-    from components.bedrock_data import GUIDANCE, recommend_steps, validate_manifest
+    from components.bedrock.data import GUIDANCE, recommend_steps, validate_manifest
 
     if not args.manifest.is_file():
         raise InputError(f"{args.manifest}: no such manifest file")

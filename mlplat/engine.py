@@ -19,6 +19,8 @@ from typing import Any
 
 from google.protobuf import json_format, struct_pb2
 
+from mlplat.project import StackConfig
+
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
 _UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -194,18 +196,8 @@ class RunResult:
     diagnostics: list[tuple[str, str]]
 
 
-def run_program(
-    root: Path,
-    project: str,
-    stack: str,
-    config: dict[str, str],
-    secret_keys: list[str],
-    region: str,
-    program: Any = None,
-    mock_options: dict[str, Any] | None = None,
-    source: Any = None,
-    on_register: Any = None,
-) -> RunResult:
+def run_program(root: Path, project: str, cfg: StackConfig, *, program: Any = None,
+                mock_options: dict[str, Any] | None = None, on_register: Any = None) -> RunResult:
     """Run `program` (default: the project's `__main__.py`) under the recording monitor.
 
     Exceptions from the program (including `stacks.errors.ConfigError`) propagate unchanged.
@@ -220,14 +212,14 @@ def run_program(
     from stacks.context import RunContext, running
 
     settings.ROOT.set(None)
-    runtime_config.set_all_config(dict(config), list(secret_keys))
+    runtime_config.set_all_config(dict(cfg.values), list(cfg.secret_keys))
     renderer = PlanRenderer(root)
-    monitor = _make_monitor_class()(PlatformMocks(region, **(mock_options or {})), renderer, on_register)
-    logger = logging.getLogger(f"mlplat.plan.{stack}")
+    monitor = _make_monitor_class()(PlatformMocks(cfg.region, **(mock_options or {})), renderer, on_register)
+    logger = logging.getLogger(f"mlplat.plan.{cfg.stack}")
     logger.propagate = False
     collector = _Collect()
     logger.handlers = [collector]
-    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, logger=logger,
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=cfg.stack, preview=True, logger=logger,
                              monitor=monitor)
 
     def main() -> None:
@@ -242,7 +234,7 @@ def run_program(
             os.chdir(cwd)
 
     # Tells the program it runs offline (no AWS calls) and which stack file it plans, for this run only.
-    with running(RunContext(offline=True, stack_file=source)):
+    with running(RunContext(offline=True, stack_file=cfg.source)):
         _sync_await(run_pulumi_func(main))
     stack_resource = settings.get_root_resource()
     outputs: dict[str, Any] = {}

@@ -27,8 +27,8 @@ def build_plan(project: Project, cfg: StackConfig, program: Any = None,
 
     `on_register(count, type)` is called after each resource registration (progress display).
     """
-    result = run_program(project.root, project.name, cfg.stack, cfg.values, cfg.secret_keys, cfg.region, program,
-                         mock_options, source=cfg.source, on_register=on_register)
+    result = run_program(project.root, project.name, cfg, program=program, mock_options=mock_options,
+                         on_register=on_register)
     plan: dict[str, Any] = {
         "project": project.name,
         "stack": cfg.stack,

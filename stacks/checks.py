@@ -48,8 +48,7 @@ def _canvas_checks(cfg: PlatformConfig) -> Problems:
     canvas = cfg.canvas
     if not canvas.enabled:
         return []
-    access = canvas.app_network_access_type or cfg.defaults.canvas_network_access
-    if access != "VpcOnly" or cfg.network.existing is not None:
+    if canvas.app_network_access_type != "VpcOnly" or cfg.network.existing is not None:
         return []
     needed = list(CANVAS_VPC_ENDPOINTS) + (["bedrock-runtime"] if canvas.features.generative_ai else [])
     missing = [e for e in needed if e not in cfg.network.interface_endpoints]
@@ -62,9 +61,8 @@ def _canvas_checks(cfg: PlatformConfig) -> Problems:
 def _bedrock_checks(cfg: PlatformConfig) -> Problems:
     from pathlib import Path
 
-    from components.bedrock_args import FINE_TUNING_REGIONS
-    from components.bedrock_data import validate_manifest
-    from components.network import LOG_RETENTION_DAYS
+    from components.bedrock.args import FINE_TUNING_REGIONS
+    from components.bedrock.data import validate_manifest
 
     problems: Problems = []
     bedrock = cfg.bedrock
@@ -92,10 +90,6 @@ def _bedrock_checks(cfg: PlatformConfig) -> Problems:
                                                        f"found {pt.from_fine_tuning!r}"))
         if pt_names.count(pt.name) > 1:
             problems.append(((*loc, "name"), f"throughput names must be unique; {pt.name!r} repeats"))
-    if bedrock.invocation_logging.retention_days not in LOG_RETENTION_DAYS:
-        problems.append((("bedrock", "invocationLogging", "retentionDays"),
-                         f"expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}; "
-                         f"found {bedrock.invocation_logging.retention_days}"))
     return problems
 
 
@@ -189,10 +183,7 @@ def _cluster_checks(cfg: PlatformConfig) -> Problems:
                 problems.append(((*loc, "capacityReservationId"),
                                  f"reservation {rid} is used by nodeGroups[{first[0]}] in {first[1]}; a reservation "
                                  f"lives in one AZ, found {group.availability_zone!r}"))
-    public = cluster.endpoint_public_access
-    if public is None:
-        public = cfg.defaults.cluster_endpoint_public
-    if public and not cluster.public_access_cidrs:
+    if cluster.endpoint_public_access and not cluster.public_access_cidrs:
         problems.append((("gpuCluster", "publicAccessCidrs"),
                          "expected the CIDRs allowed to reach the public API endpoint (the endpoint is public in "
                          f"{cfg.environment}); found none (or set endpointPublicAccess: false)"))

@@ -12,52 +12,32 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
 from components.base import StrictModel, Tags
-from components.bedrock_args import BedrockArgs
+from components.bedrock.args import BedrockArgs
 from components.canvas.args import CanvasArgs
 from components.eks_gpu_cluster.args import GpuClusterArgs
 from components.jumpstart_endpoint.args import EndpointArgs
 from components.kpi_report.args import KpiReportArgs
 from components.live_chat.args import LiveChatArgs
-from components.network import NetworkArgs
+from components.network.args import NetworkArgs
 from components.training_job.args import TrainingJobArgs
 from stacks import context
+from stacks.environments import CONFIG_DEFAULTS, ENVIRONMENT_DEFAULTS, Environment, EnvironmentDefaults
 from stacks.errors import NAMESPACE, ConfigError, annotation_at, describe, key_path
 from stacks.stack_file import PROVIDER_NAMESPACES, StackFile, StackFileError, load_yaml, read, read_text
 
 Loc = tuple[Any, ...]
 
-Environment = Literal["dev", "staging", "prod"]
 
 #: Regions the platform is built and priced for (EKS, SageMaker, Bedrock available).
 SUPPORTED_REGIONS: tuple[str, ...] = (
     "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1", "ap-southeast-2",
 )
-
-
-@dataclass(frozen=True)
-class EnvironmentDefaults:
-    """Values an environment implies where the stack file is silent."""
-
-    nat_gateways: Literal["single", "perAz"]
-    kms_deletion_window_days: int
-    cluster_endpoint_public: bool
-    protect_stateful: bool
-    log_retention_days: int
-    canvas_network_access: Literal["PublicInternetOnly", "VpcOnly"]
-
-
-ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
-    "dev": EnvironmentDefaults("single", 7, True, False, 30, "PublicInternetOnly"),
-    "staging": EnvironmentDefaults("single", 30, False, False, 90, "VpcOnly"),
-    "prod": EnvironmentDefaults("perAz", 30, False, True, 365, "VpcOnly"),
-}
 
 
 class PlatformConfig(StrictModel):
@@ -83,6 +63,26 @@ class PlatformConfig(StrictModel):
         default_factory=list, description="DORA KPI reports summarized by a Bedrock model and emailed."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_defaults(cls, data: Any) -> Any:
+        """Fill what the stack file leaves out from the environment's defaults, before validation,
+        so that after parsing no setting is left undecided (and nothing downstream works it out again)."""
+        if not isinstance(data, dict) or not isinstance(data.get("environment"), str):
+            return data
+        defaults = ENVIRONMENT_DEFAULTS.get(data["environment"])
+        if defaults is None:
+            return data
+        data = dict(data)
+        for (section, key), setting in CONFIG_DEFAULTS:
+            value = data.get(section, {})
+            if not isinstance(value, dict):
+                continue
+            snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+            if key not in value and snake not in value:
+                data[section] = {**value, key: getattr(defaults, setting)}
+        return data
+
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
@@ -97,27 +97,6 @@ class PlatformConfig(StrictModel):
     @property
     def resource_prefix(self) -> str:
         return f"mlplat-{self.environment}"
-
-
-def _apply_defaults(cfg: PlatformConfig) -> PlatformConfig:
-    d = cfg.defaults
-    network = cfg.network
-    if network.nat_gateways is None:
-        network = network.model_copy(update={"nat_gateways": d.nat_gateways})
-    cluster = cfg.gpu_cluster
-    cluster_updates: dict[str, Any] = {}
-    if cluster.endpoint_public_access is None:
-        cluster_updates["endpoint_public_access"] = d.cluster_endpoint_public
-    if cluster.log_retention_days is None:
-        cluster_updates["log_retention_days"] = d.log_retention_days
-    canvas = cfg.canvas
-    canvas_updates: dict[str, Any] = {}
-    if canvas.app_network_access_type is None:
-        canvas_updates["app_network_access_type"] = d.canvas_network_access
-    if canvas.retain_home_efs is None:
-        canvas_updates["retain_home_efs"] = d.protect_stateful
-    return cfg.model_copy(update={"network": network, "gpu_cluster": cluster.model_copy(update=cluster_updates),
-                                  "canvas": canvas.model_copy(update=canvas_updates)})
 
 
 def _secret_fields_plaintext(raw: Mapping[str, Any], secret_keys: Collection[str],
@@ -211,7 +190,7 @@ def parse(values: Mapping[str, Any], secret_keys: Collection[str] = (), *, stack
     problems += [f"{key_path(loc)}: {msg}" for loc, msg in cross_checks(cfg, offline=offline)]
     if problems:
         raise ConfigError(problems)
-    return _apply_defaults(cfg)
+    return cfg
 
 
 def _project_stack_file(stack: str) -> StackFile | None:

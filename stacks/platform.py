@@ -2,68 +2,47 @@
 
 Components are imported only when their capability is enabled, so a dev stack does not pay for
 the provider modules it does not use. Only real data dependencies order the components; there is
-no blanket `depends_on`, so independent capabilities deploy in parallel.
+no blanket `depends_on`, so independent capabilities deploy in parallel. Every component gets the
+environment as one `Env` record and the network as one `NetworkRef`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.encryption import EncryptionArgs, PlatformKey
-from components.network import Network
+from components.context import Env, NetworkRef
+from components.encryption.args import EncryptionArgs
+from components.encryption.component import PlatformKey
+from components.network.component import Network
 from stacks.config import PlatformConfig
 from stacks.errors import ConfigError
 
 
-@dataclass(frozen=True)
-class Wiring:
-    """What every capability is wired to: the environment's provider, key, network and identity."""
-
-    cfg: PlatformConfig
-    provider: aws.Provider
-    opts: pulumi.ResourceOptions
-    key_arn: pulumi.Output[str]
-    network: Network
-    account_id: pulumi.Output[str]
-    partition: pulumi.Output[str]
-
-    @property
-    def prefix(self) -> str:
-        return self.cfg.resource_prefix
-
-
 def build(cfg: PlatformConfig) -> dict[str, Any]:
     """Create the environment's resources; returns the stack outputs."""
-    provider = aws.Provider(
-        "aws",
-        region=cfg.region,
-        default_tags=aws.ProviderDefaultTagsArgs(tags=cfg.tags.resolve(cfg.environment)),
-    )
+    tags = cfg.tags.resolve(cfg.environment)
+    provider = aws.Provider("aws", region=cfg.region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
     # Look-ups that can refuse the whole stack happen before anything is created.
     identity_store = _identity_center(cfg, provider)
     specs = resolve_specs(cfg)
 
-    aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
     invoke_opts = pulumi.InvokeOutputOptions(provider=provider)
     identity = aws.get_caller_identity_output(opts=invoke_opts)
     partition = aws.get_partition_output(opts=invoke_opts)
+    defaults = cfg.defaults
+    env = Env(name=cfg.environment, region=cfg.region, account_id=identity.account_id,
+              partition=partition.partition, protect=defaults.protect_stateful,
+              log_retention_days=defaults.log_retention_days, tags=tags, providers={"aws": provider})
     key = PlatformKey(
         f"{cfg.resource_prefix}-data",
-        EncryptionArgs(alias=f"ml-platform/{cfg.environment}",
-                       deletion_window_days=cfg.defaults.kms_deletion_window_days),
-        account_id=identity.account_id,
-        partition=partition.partition,
-        region=cfg.region,
-        protect=cfg.defaults.protect_stateful,
-        opts=aws_opts,
+        EncryptionArgs(alias=f"ml-platform/{cfg.environment}", deletion_window_days=defaults.kms_deletion_window_days),
+        env=env,
     )
-    network = Network(cfg.resource_prefix, cfg.network, region=cfg.region, kms_key_arn=key.key_arn,
-                      account_id=identity.account_id, opts=aws_opts)
-    w = Wiring(cfg, provider, aws_opts, key.key_arn, network, identity.account_id, partition.partition)
+    env = env.with_key(key.key_arn)
+    network = Network(cfg.resource_prefix, cfg.network, env=env)
 
     outputs: dict[str, Any] = {
         "environment": cfg.environment,
@@ -74,126 +53,72 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
         "privateSubnetIds": network.private_subnet_ids,
         "publicSubnetIds": network.public_subnet_ids,
     }
-    outputs.update(_gpu_cluster(w))
-    outputs.update(_canvas(w, identity_store))
-    outputs.update(_endpoints(w, specs))
-    outputs.update(_bedrock(w))
-    outputs.update(_live_chat(w))
-    _kpi_reports(w)
+    outputs.update(_gpu_cluster(cfg, env, network.ref))
+    outputs.update(_canvas(cfg, env, network.ref, identity_store))
+    outputs.update(_endpoints(cfg, env, network.ref, specs))
+    outputs.update(_bedrock(cfg, env, network.ref))
+    outputs.update(_live_chat(cfg, env))
+    _kpi_reports(cfg, env)
     return outputs
 
 
-def _gpu_cluster(w: Wiring) -> dict[str, Any]:
-    cfg = w.cfg
+def _gpu_cluster(cfg: PlatformConfig, env: Env, network: NetworkRef) -> dict[str, Any]:
     if not cfg.gpu_cluster.enabled:
         return {}
     from components.eks_gpu_cluster.component import GpuCluster
 
-    cluster = GpuCluster(
-        f"{w.prefix}-gpu",
-        cfg.gpu_cluster,
-        region=cfg.region,
-        vpc_id=w.network.vpc_id,
-        private_subnet_ids=w.network.private_subnet_ids,
-        kms_key_arn=w.key_arn,
-        partition=w.partition,
-        endpoint_public_access=bool(cfg.gpu_cluster.endpoint_public_access),
-        log_retention_days=cfg.gpu_cluster.log_retention_days or cfg.defaults.log_retention_days,
-        network_ready=w.network.egress,
-        protect=cfg.defaults.protect_stateful,
-        opts=w.opts,
-    )
-    _cluster_workloads(w, cluster)
+    cluster = GpuCluster(f"{cfg.resource_prefix}-gpu", cfg.gpu_cluster, env=env, network=network)
+    _cluster_workloads(cfg, env, cluster)
     return {"clusterName": cluster.cluster_name, "kubeconfig": cluster.kubeconfig,
             "oidcProviderArn": cluster.oidc_provider_arn, "nodeGroupNames": cluster.node_group_names}
 
 
-def _canvas(w: Wiring, identity_store: str | None) -> dict[str, Any]:
+def _cluster_workloads(cfg: PlatformConfig, env: Env, cluster: Any) -> None:
+    """Operators on the cluster, then the training jobs that need them."""
+    from components.cluster_operators.component import ClusterOperators
+    from components.training_job.component import FsdpTrainingJob
+
+    k8s_env = env.with_providers(kubernetes=cluster.k8s_provider)
+    operators = ClusterOperators(f"{cfg.resource_prefix}-ops", cfg.gpu_cluster.operators, env=k8s_env,
+                                 cluster=cluster)
+    groups = {g.name: g for g in cfg.gpu_cluster.node_groups}
+    for job in cfg.training_jobs:
+        FsdpTrainingJob(f"{cfg.resource_prefix}-job-{job.name}", job, node_group=groups[job.node_group],
+                        operators=operators, opts=k8s_env.component_options(None))
+
+
+def _canvas(cfg: PlatformConfig, env: Env, network: NetworkRef, identity_store: str | None) -> dict[str, Any]:
     if identity_store is None:
         return {}
     from components.canvas.component import CanvasDomain
 
-    cfg = w.cfg
-    canvas = CanvasDomain(
-        f"{w.prefix}-canvas",
-        cfg.canvas,
-        region=cfg.region,
-        identity_store_id=identity_store,
-        account_id=w.account_id,
-        partition=w.partition,
-        kms_key_arn=w.key_arn,
-        vpc_id=w.network.vpc_id,
-        subnet_ids=list(w.network.private_subnet_ids.values()),
-        app_network_access_type=cfg.canvas.app_network_access_type or cfg.defaults.canvas_network_access,
-        retain_home_efs=bool(cfg.canvas.retain_home_efs),
-        opts=w.opts,
-    )
+    canvas = CanvasDomain(f"{cfg.resource_prefix}-canvas", cfg.canvas, env=env, network=network,
+                          identity_store_id=identity_store)
     return {"canvasDomainId": canvas.domain_id, "canvasSsoApplicationArn": canvas.sso_application_arn,
             "accessPortalUrl": canvas.portal_url, "canvasExecutionRoleArn": canvas.execution_role_arn,
             "canvasBucket": canvas.bucket_name, "canvasUserProfiles": canvas.user_profiles}
 
 
-def _live_chat(w: Wiring) -> dict[str, Any]:
-    cfg = w.cfg
+def _live_chat(cfg: PlatformConfig, env: Env) -> dict[str, Any]:
     if not cfg.live_chat.enabled:
         return {}
     import pulumi_aws_native as aws_native
 
     from components.live_chat.component import LiveChat
 
-    native = aws_native.Provider("aws-native", region=cfg.region, default_tags=aws_native.ProviderDefaultTagsArgs(
-        tags=cfg.tags.resolve(cfg.environment)))
-    chat = LiveChat(
-        f"{w.prefix}-chat", cfg.live_chat, environment=cfg.environment, region=cfg.region,
-        account_id=w.account_id, partition=w.partition, kms_key_arn=w.key_arn,
-        log_retention_days=cfg.defaults.log_retention_days, protect=cfg.defaults.protect_stateful,
-        native_provider=native, opts=w.opts,
-    )
+    native = aws_native.Provider("aws-native", region=cfg.region,
+                                 default_tags=aws_native.ProviderDefaultTagsArgs(tags=dict(env.tags)))
+    chat = LiveChat(f"{cfg.resource_prefix}-chat", cfg.live_chat, env=env.with_providers(aws_native=native))
     return dict(chat.outputs)
 
 
-def _kpi_reports(w: Wiring) -> None:
-    if not w.cfg.kpi_reports:
+def _kpi_reports(cfg: PlatformConfig, env: Env) -> None:
+    if not cfg.kpi_reports:
         return
     from components.kpi_report.component import KpiReport
 
-    for report in w.cfg.kpi_reports:
-        KpiReport(f"{w.prefix}-kpi-{report.team}", report, region=w.cfg.region, account_id=w.account_id,
-                  partition=w.partition, kms_key_arn=w.key_arn, log_retention_days=w.cfg.defaults.log_retention_days,
-                  protect=w.cfg.defaults.protect_stateful, opts=w.opts)
-
-
-def _cluster_workloads(w: Wiring, cluster: Any) -> None:
-    """Operators on the cluster, then the training jobs that need them."""
-    from components.cluster_operators.component import ClusterOperators
-    from components.training_job.component import FsdpTrainingJob
-
-    cfg, prefix = w.cfg, w.prefix
-    k8s_opts = pulumi.ResourceOptions(providers={"aws": w.provider, "kubernetes": cluster.k8s_provider})
-    operators = ClusterOperators(
-        f"{prefix}-ops",
-        cfg.gpu_cluster.operators,
-        kubernetes_version=cfg.gpu_cluster.kubernetes_version,
-        region=cfg.region,
-        cluster_name=cluster.cluster_name,
-        cluster_arn=cluster.cluster_arn,
-        account_id=w.account_id,
-        partition=w.partition,
-        kms_key_arn=w.key_arn,
-        static_cluster_name=cluster.static_name,
-        nodes_ready=[cluster.system_node_group],
-        opts=k8s_opts,
-    )
-    groups = {g.name: g for g in cfg.gpu_cluster.node_groups}
-    for job in cfg.training_jobs:
-        FsdpTrainingJob(
-            f"{prefix}-job-{job.name}",
-            job,
-            node_group=groups[job.node_group],
-            namespace=operators.training_namespace,
-            depends_on=[r for r in (operators.training_operator,) if r is not None],
-            opts=k8s_opts,
-        )
+    for report in cfg.kpi_reports:
+        KpiReport(f"{cfg.resource_prefix}-kpi-{report.team}", report, env=env)
 
 
 def _identity_center(cfg: PlatformConfig, provider: aws.Provider) -> str | None:
@@ -228,73 +153,51 @@ def resolve_specs(cfg: PlatformConfig) -> dict[str, Any]:
     return specs
 
 
-def _endpoints(w: Wiring, specs: dict[str, Any]) -> dict[str, Any]:
-    cfg = w.cfg
+def _endpoints(cfg: PlatformConfig, env: Env, network: NetworkRef, specs: dict[str, Any]) -> dict[str, Any]:
     if not cfg.endpoints:
         return {}
     from components.jumpstart_endpoint.component import JumpStartEndpoint
-    from components.storage import BucketOptions, LifecycleRule, SecureBucket
+    from components.storage.args import BucketArgs, LifecycleRule
+    from components.storage.component import SecureBucket
 
     capture = None
     if any(ep.data_capture.enabled for ep in cfg.endpoints):
-        bucket = SecureBucket(
+        capture = SecureBucket(
             f"{cfg.resource_prefix}-inference-capture",
-            BucketOptions(kms_key_arn=w.key_arn, lifecycle=(LifecycleRule("expire-captures", expire_days=90),),
-                          protect=cfg.defaults.protect_stateful),
-            opts=w.opts,
+            BucketArgs(lifecycle=(LifecycleRule(id="expire-captures", expire_days=90),)), env=env,
         )
-        capture = (bucket.bucket_name, bucket.bucket_arn)
     endpoints = {
-        ep.name: JumpStartEndpoint(
-            f"{cfg.resource_prefix}-{ep.name}",
-            ep,
-            specs[ep.name],
-            region=cfg.region,
-            account_id=w.account_id,
-            partition=w.partition,
-            kms_key_arn=w.key_arn,
-            vpc_id=w.network.vpc_id,
-            vpc_cidr=w.network.vpc_cidr,
-            subnet_ids=list(w.network.private_subnet_ids.values()),
-            capture_bucket=capture,
-            opts=w.opts,
-        )
+        ep.name: JumpStartEndpoint(f"{cfg.resource_prefix}-{ep.name}", ep, env=env, network=network,
+                                   spec=specs[ep.name], capture=capture)
         for ep in cfg.endpoints
     }
     return {"endpointNames": {name: ep.endpoint_name for name, ep in endpoints.items()}}
 
 
-def _bedrock(w: Wiring) -> dict[str, Any]:
-    cfg, network = w.cfg, w.network
+def _bedrock(cfg: PlatformConfig, env: Env, network: NetworkRef) -> dict[str, Any]:
     b = cfg.bedrock
     if not (b.fine_tuning or b.provisioned_throughput or b.invocation_logging.enabled):
         return {}
     from pathlib import Path
 
-    from components.bedrock_customization import BedrockFineTuning, InvocationLogging
-    from components.bedrock_data import recommend_steps, validate_manifest
-    from components.bedrock_throughput import ProvisionedThroughput
+    from components.bedrock.component import BedrockFineTuning, InvocationLogging
+    from components.bedrock.data import recommend_steps, validate_manifest
+    from components.bedrock.throughput import ProvisionedThroughput
 
-    prefix = w.prefix
+    prefix = cfg.resource_prefix
     jobs: dict[str, BedrockFineTuning] = {}
     for ft in b.fine_tuning:
         images = ft.image_count or validate_manifest(Path(ft.local_manifest or "")).images
         steps = ft.hyperparameters.step_count or recommend_steps(images)
-        vpc = (network.vpc_id, list(network.private_subnet_ids.values()), network.vpc_cidr) if ft.vpc else None
-        jobs[ft.name] = BedrockFineTuning(
-            f"{prefix}-{ft.name}", ft, step_count=steps, region=cfg.region, account_id=w.account_id,
-            partition=w.partition, kms_key_arn=w.key_arn, vpc=vpc, protect=cfg.defaults.protect_stateful,
-            opts=w.opts,
-        )
+        jobs[ft.name] = BedrockFineTuning(f"{prefix}-{ft.name}", ft, env=env, step_count=steps,
+                                          network=network if ft.vpc else None)
     throughputs = {}
     for pt in b.provisioned_throughput:
         model_name = jobs[pt.from_fine_tuning].custom_model_name if pt.from_fine_tuning else None
-        throughputs[pt.name] = ProvisionedThroughput(
-            f"{prefix}-{pt.name}", pt, custom_model_name=model_name, opts=w.opts
-        )
+        throughputs[pt.name] = ProvisionedThroughput(f"{prefix}-{pt.name}", pt, custom_model_name=model_name,
+                                                     opts=env.component_options(None))
     if b.invocation_logging.enabled:
-        InvocationLogging(f"{prefix}-bedrock", b.invocation_logging, region=cfg.region, account_id=w.account_id,
-                          partition=w.partition, kms_key_arn=w.key_arn, opts=w.opts)
+        InvocationLogging(f"{prefix}-bedrock", b.invocation_logging, env=env)
     out: dict[str, Any] = {}
     if jobs:
         out["customModelNames"] = {n: j.custom_model_name for n, j in jobs.items()}

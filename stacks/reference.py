@@ -10,7 +10,11 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pydantic_core import PydanticUndefined
 
-from stacks.config import ENVIRONMENT_DEFAULTS, PlatformConfig
+from stacks.config import PlatformConfig
+from stacks.environments import CONFIG_DEFAULTS, ENVIRONMENT_DEFAULTS, config_setting_names
+
+#: Keys whose default depends on the environment (the table at the end of the reference).
+PER_ENVIRONMENT = {"ml-platform:" + ".".join(path) for path, _ in CONFIG_DEFAULTS}
 
 
 def _type_name(annotation: Any) -> str:
@@ -60,7 +64,8 @@ def rows(model: type[BaseModel], prefix: str) -> list[str]:
         key = field.alias or name
         path = key if ":" in key else f"{prefix}{key}"
         desc = (field.description or "").replace("|", "\\|")
-        out.append(f"| `{path}` | {_type_name(field.annotation)} | {_default(field)} | {desc} |")
+        default = "per environment" if path in PER_ENVIRONMENT else _default(field)
+        out.append(f"| `{path}` | {_type_name(field.annotation)} | {default} | {desc} |")
         for sub in _models(field.annotation):
             suffix = "[]." if typing.get_origin(_strip(field.annotation)) is list else "."
             out += rows(sub, f"{path}{suffix}")
@@ -91,7 +96,6 @@ def markdown() -> str:
         "| setting | " + " | ".join(ENVIRONMENT_DEFAULTS) + " |",
         "|---|" + "---|" * len(ENVIRONMENT_DEFAULTS),
     ]
-    fields = list(next(iter(ENVIRONMENT_DEFAULTS.values())).__dataclass_fields__)
-    for f in fields:
+    for f in config_setting_names():
         lines.append(f"| {f} | " + " | ".join(f"`{getattr(d, f)}`" for d in ENVIRONMENT_DEFAULTS.values()) + " |")
     return "\n".join(lines) + "\n"

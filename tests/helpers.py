@@ -27,6 +27,16 @@ BASE_CONFIG: dict[str, Any] = {
 }
 
 
+#: A GPU cluster with a reserved p4de group and an on-demand p5 group (shared by several test modules).
+P4DE: dict[str, Any] = {"name": "p4de", "instanceType": "p4de.24xlarge", "availabilityZone": "us-east-1a",
+                        "capacityReservationId": "cr-0123456789abcdef0", "minSize": 0, "desiredSize": 0,
+                        "maxSize": 16}
+P5: dict[str, Any] = {"name": "p5", "instanceType": "p5.48xlarge", "availabilityZone": "us-east-1b",
+                      "minSize": 0, "desiredSize": 1, "maxSize": 4, "volumeSizeGiB": 800}
+CLUSTER: dict[str, Any] = {"enabled": True, "publicAccessCidrs": ["198.51.100.0/24"],
+                           "adminRoleArns": ["arn:aws:iam::123456789012:role/admin"], "nodeGroups": [P4DE, P5]}
+
+
 def config(**overrides: Any) -> dict[str, Any]:
     """BASE_CONFIG with `ml-platform:<key>` overrides (None removes a key)."""
     cfg = copy.deepcopy(BASE_CONFIG)

@@ -75,11 +75,11 @@ class CanvasArgs(StrictModel):
     landing: Literal["studio", "canvas"] = Field(
         default="canvas", description="studio: users land in Studio; canvas: in Canvas, Studio portal disabled."
     )
-    app_network_access_type: Literal["PublicInternetOnly", "VpcOnly"] | None = Field(
-        default=None, description="Domain network access (default: VpcOnly in prod, PublicInternetOnly elsewhere)."
+    app_network_access_type: Literal["PublicInternetOnly", "VpcOnly"] = Field(
+        default="VpcOnly", description="Domain network access (per environment: PublicInternetOnly in dev)."
     )
-    retain_home_efs: bool | None = Field(
-        default=None, description="Keep the home EFS on domain deletion (default: on where state is protected)."
+    retain_home_efs: bool = Field(
+        default=True, description="Keep the home EFS on domain deletion (per environment: where state is protected)."
     )
     features: CanvasFeatures = Field(default_factory=CanvasFeatures, description="Canvas capabilities.")
     existing_bucket: str | None = Field(default=None, description="Use this bucket instead of creating one.")

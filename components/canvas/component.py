@@ -16,12 +16,16 @@ import pulumi_aws as aws
 
 from components.canvas.args import CanvasArgs
 from components.canvas.portal_app import PortalAppName
+from components.context import Env, NetworkRef
 from components.iam_documents import service_trust
-from components.storage import BucketOptions, CorsRule, LifecycleRule, SecureBucket
+from components.storage.args import BucketArgs, CorsRule, LifecycleRule
+from components.storage.component import SecureBucket
 
 LANDING = {"canvas": ("app:Canvas:models", "DISABLED"), "studio": ("studio::", "ENABLED")}
 CANVAS_CORS = CorsRule(allowed_methods=("POST", "PUT", "GET", "HEAD"), allowed_origins=("https://*.sagemaker.aws",),
                        expose_headers=("ETag",))
+CANVAS_BUCKET = BucketArgs(cors=(CANVAS_CORS,),
+                           lifecycle=(LifecycleRule(id="stale-artifacts", noncurrent_expire_days=30),))
 
 
 def execution_policies(args: CanvasArgs) -> list[str]:
@@ -63,37 +67,20 @@ class CanvasDomain(pulumi.ComponentResource):
     #: Identity Center user name -> SageMaker user profile name.
     user_profiles: dict[str, str]
 
-    def __init__(
-        self,
-        name: str,
-        args: CanvasArgs,
-        *,
-        region: str,
-        identity_store_id: str,
-        account_id: pulumi.Input[str],
-        partition: pulumi.Input[str],
-        kms_key_arn: pulumi.Input[str],
-        vpc_id: pulumi.Input[str],
-        subnet_ids: list[pulumi.Input[str]],
-        app_network_access_type: str,
-        retain_home_efs: bool,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("mlplat:sagemaker:CanvasDomain", name, None, opts)
+    def __init__(self, name: str, args: CanvasArgs, *, env: Env, network: NetworkRef, identity_store_id: str,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        """`identity_store_id`: the identity store of the region's IAM Identity Center instance."""
+        super().__init__("mlplat:sagemaker:CanvasDomain", name, None, env.component_options(opts))
         child = pulumi.ResourceOptions(parent=self)
-        self._name, self._partition = name, partition
+        self._name, self._env = name, env
+        region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
+        retain_home_efs = bool(args.retain_home_efs)
 
         if args.existing_bucket:
             bucket_name: pulumi.Output[str] = pulumi.Output.from_input(args.existing_bucket)
             bucket_arn = pulumi.Output.concat("arn:", partition, ":s3:::", args.existing_bucket)
         else:
-            bucket = SecureBucket(
-                f"{name}-data",
-                BucketOptions(kms_key_arn=kms_key_arn, cors=(CANVAS_CORS,),
-                              lifecycle=(LifecycleRule("stale-artifacts", noncurrent_expire_days=30),),
-                              protect=retain_home_efs),
-                opts=child,
-            )
+            bucket = SecureBucket(f"{name}-data", CANVAS_BUCKET, env=env, opts=child)
             bucket_name, bucket_arn = bucket.bucket_name, bucket.bucket_arn
 
         role = aws.iam.Role(
@@ -132,7 +119,7 @@ class CanvasDomain(pulumi.ComponentResource):
         )
         sg = aws.ec2.SecurityGroup(
             f"{name}-domain",
-            vpc_id=vpc_id,
+            vpc_id=network.vpc_id,
             description="SageMaker Canvas domain apps",
             egress=[aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443,
                                                     cidr_blocks=["0.0.0.0/0"], description="HTTPS to AWS APIs")],
@@ -166,9 +153,9 @@ class CanvasDomain(pulumi.ComponentResource):
             f"{name}-domain",
             domain_name=args.domain_name,
             auth_mode="SSO",
-            vpc_id=vpc_id,
-            subnet_ids=subnet_ids,
-            app_network_access_type=app_network_access_type,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            app_network_access_type=args.app_network_access_type,
             kms_key_id=kms_key_arn,
             default_user_settings=aws.sagemaker.DomainDefaultUserSettingsArgs(
                 execution_role=role.arn,
@@ -203,8 +190,8 @@ class CanvasDomain(pulumi.ComponentResource):
                                "bucketName": bucket_name})
 
     def _attach(self, name: str, role: aws.iam.Role, policy: str) -> None:
-        aws.iam.RolePolicyAttachment(name, role=role.name, policy_arn=pulumi.Output.concat(
-            "arn:", self._partition, ":iam::aws:policy/", policy), opts=pulumi.ResourceOptions(parent=self))
+        aws.iam.RolePolicyAttachment(name, role=role.name, policy_arn=self._env.managed_policy(policy),
+                                     opts=pulumi.ResourceOptions(parent=self))
 
     def _identities(self, args: CanvasArgs, domain: aws.sagemaker.Domain, store: str) -> None:
         child = pulumi.ResourceOptions(parent=self)

@@ -21,6 +21,8 @@ from components.catalog.versions import (
 )
 from components.cluster_operators.args import OperatorsArgs
 from components.cluster_operators.dashboard import gpu_dashboard
+from components.context import Env
+from components.eks_gpu_cluster.component import GpuCluster
 from components.eks_gpu_cluster.iam import autoscaler_policy
 
 GPU_TOLERATIONS = [
@@ -108,37 +110,31 @@ class ClusterOperators(pulumi.ComponentResource):
     """Operators of the GPU cluster; each one switchable through `OperatorsArgs`."""
 
     training_namespace: str
+    #: The etcd rendezvous service (`host:port`) training jobs use.
     etcd_endpoint: str
+    etcd_host: str
+    etcd_port: int
     training_operator: pulumi.Resource | None
 
-    def __init__(
-        self,
-        name: str,
-        args: OperatorsArgs,
-        *,
-        kubernetes_version: str,
-        region: str,
-        cluster_name: pulumi.Input[str],
-        cluster_arn: pulumi.Input[str],
-        account_id: pulumi.Input[str],
-        partition: pulumi.Input[str],
-        kms_key_arn: pulumi.Input[str],
-        static_cluster_name: str,
-        nodes_ready: list[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("mlplat:eks:ClusterOperators", name, None, opts)
-        self._name, self._args = name, args
-        self._cluster_name, self._cluster_arn = cluster_name, cluster_arn
-        self._account_id, self._partition = account_id, partition
-        self._nodes_ready = nodes_ready
+    def __init__(self, name: str, args: OperatorsArgs, *, env: Env, cluster: GpuCluster,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        """`cluster`: the GPU cluster the operators run on (its name, ARN, version and system nodes)."""
+        super().__init__("mlplat:eks:ClusterOperators", name, None, env.component_options(opts))
+        self._name, self._args, self._env = name, args, env
+        self._cluster_name, self._cluster_arn = cluster.cluster_name, cluster.cluster_arn
+        self._account_id, self._partition = env.account_id, env.partition
+        nodes_ready = self._nodes_ready = [cluster.system_node_group]
+        kubernetes_version, region, static_cluster_name = cluster.kubernetes_version, env.region, cluster.static_name
+        account_id, partition, kms_key_arn = env.account_id, env.partition, env.key_arn
         self.training_namespace = args.training_namespace
+        self.etcd_host, self.etcd_port = ETCD_SERVICE, ETCD_PORT
         self.etcd_endpoint = f"{ETCD_SERVICE}:{ETCD_PORT}"
         self.training_operator = None
+        self.namespace: k8s.core.v1.Namespace | None = None
         self._releases: dict[str, Any] = {}
 
         needs_training_ns = args.training_operator.enabled or args.etcd or args.debug_tools
-        ns = self._namespace(args.training_namespace) if needs_training_ns else None
+        ns = self.namespace = self._namespace(args.training_namespace) if needs_training_ns else None
         if args.nvidia_device_plugin:
             self._release("nvidia-device-plugin", "nvidia-device-plugin", {
                 "tolerations": GPU_TOLERATIONS[:1],
@@ -243,7 +239,7 @@ class ClusterOperators(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"{self._name}-{key}-{policy.rsplit('/', 1)[-1]}",
                 role=role.name,
-                policy_arn=pulumi.Output.concat("arn:", self._partition, ":iam::aws:policy/", policy),
+                policy_arn=self._env.managed_policy(policy),
                 opts=self._opts(),
             )
         if inline is not None:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.base import FieldProblems, StrictModel, problem
+from components.base import FieldProblems, LogRetentionDays, StrictModel, problem
 from components.catalog.instance_types import ACCELERATED_TYPES, INSTANCE_TYPES, SYSTEM_TYPES, lookup
 from components.catalog.versions import KUBERNETES_VERSIONS
 from components.cluster_operators.args import OperatorsArgs
@@ -149,8 +149,8 @@ class GpuClusterArgs(StrictModel):
     admin_role_arns: list[str] = Field(
         default_factory=list, description="IAM roles given cluster-admin through EKS access entries."
     )
-    endpoint_public_access: bool | None = Field(
-        default=None, description="Expose the API endpoint publicly (default: environment default, off in prod)."
+    endpoint_public_access: bool = Field(
+        default=False, description="Expose the API endpoint publicly (per environment: on in dev only)."
     )
     public_access_cidrs: list[str] = Field(
         default_factory=list, description="CIDRs allowed to reach a public endpoint (required when it is public)."
@@ -163,8 +163,8 @@ class GpuClusterArgs(StrictModel):
         default_factory=lambda: list(NODE_ROLE_ADDONS),
         description="eksctl-style add-on policies on the node role: cloudWatch, ebs, fsx, autoScaler.",
     )
-    log_retention_days: int | None = Field(
-        default=None, description="Retention of the control-plane log group (default: environment default)."
+    log_retention_days: LogRetentionDays = Field(
+        default=90, description="Retention of the control-plane log group (per environment: 30, 90, 365 days)."
     )
     operators: OperatorsArgs = Field(default_factory=OperatorsArgs, description="Operators installed on the cluster.")
 

@@ -15,7 +15,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.catalog.eks import CONTROL_PLANE_LOG_TYPES
 from components.catalog.versions import addon_version
+from components.context import Env, NetworkRef
 from components.eks_gpu_cluster import iam
 from components.eks_gpu_cluster.args import GpuClusterArgs, GpuNodeGroupArgs
 from components.eks_gpu_cluster.node_config import (
@@ -27,7 +29,6 @@ from components.eks_gpu_cluster.node_config import (
 )
 from components.iam_documents import service_trust
 
-CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 IMDS = aws.ec2.LaunchTemplateMetadataOptionsArgs(
     http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=2, instance_metadata_tags="disabled"
 )
@@ -46,36 +47,27 @@ class GpuCluster(pulumi.ComponentResource):
     node_role_arn: pulumi.Output[str]
     node_group_names: dict[str, pulumi.Output[str]]
     static_name: str
+    kubernetes_version: str
     system_node_group: aws.eks.NodeGroup
     k8s_provider: k8s.Provider
 
-    def __init__(
-        self,
-        name: str,
-        args: GpuClusterArgs,
-        *,
-        region: str,
-        vpc_id: pulumi.Input[str],
-        private_subnet_ids: dict[str, pulumi.Input[str]],
-        kms_key_arn: pulumi.Input[str],
-        partition: pulumi.Input[str],
-        endpoint_public_access: bool,
-        log_retention_days: int,
-        network_ready: list[pulumi.Resource] | None = None,
-        protect: bool = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("mlplat:eks:GpuCluster", name, None, opts)
-        self._network_ready = list(network_ready or [])
+    def __init__(self, name: str, args: GpuClusterArgs, *, env: Env, network: NetworkRef,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplat:eks:GpuCluster", name, None, env.component_options(opts))
+        self._network_ready = list(network.ready)
         self._name = name
         self._args = args
-        self._partition = partition
+        self._env = env
+        self.kubernetes_version = args.kubernetes_version
+        region, partition, kms_key_arn = env.region, env.partition, env.key_arn
+        endpoint_public_access = args.endpoint_public_access
+        private_subnet_ids = network.private_subnets
         cluster_name = self.static_name = name
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
             name=f"/aws/eks/{cluster_name}/cluster",
-            retention_in_days=log_retention_days,
+            retention_in_days=args.log_retention_days,
             kms_key_id=kms_key_arn,
             opts=self._opts(),
         )
@@ -113,9 +105,9 @@ class GpuCluster(pulumi.ComponentResource):
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
                 resources=["secrets"], provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=kms_key_arn)
             ),
-            enabled_cluster_log_types=CONTROL_PLANE_LOG_TYPES,
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             bootstrap_self_managed_addons=False,
-            opts=self._opts(depends_on=[log_group, *attachments], protect=protect),
+            opts=self._opts(depends_on=[log_group, *attachments], protect=env.protect),
         )
         self.cluster_name = cluster.name
         self.cluster_arn = cluster.arn
@@ -145,7 +137,7 @@ class GpuCluster(pulumi.ComponentResource):
         self._addon(cluster, "kube-proxy", depends_on=[])
         self._addon(cluster, "eks-pod-identity-agent", depends_on=[])
 
-        self.efa_security_group_id = self._efa_security_group(vpc_id)
+        self.efa_security_group_id = self._efa_security_group(network.vpc_id)
         node_role = self._node_role()
         self.node_role_arn = node_role.arn
         system = self._system_node_group(cluster, node_role, private_subnet_ids, vpc_cni)
@@ -183,7 +175,7 @@ class GpuCluster(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, **kwargs)
 
     def _managed(self, path: str) -> pulumi.Output[str]:
-        return pulumi.Output.concat("arn:", self._partition, ":iam::aws:policy/", path)
+        return self._env.managed_policy(path)
 
     def _addon(self, cluster: aws.eks.Cluster, addon: str, depends_on: list) -> aws.eks.Addon:
         return aws.eks.Addon(

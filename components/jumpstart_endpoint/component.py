@@ -16,15 +16,18 @@ import pulumi_aws as aws
 
 from components.catalog.jumpstart import DLC_ACCOUNTS, JumpStartSpec
 from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
-from components.iam_documents import service_trust
+from components.context import Env, NetworkRef
+from components.iam_documents import Account, service_trust
 from components.jumpstart_endpoint.args import EndpointArgs
+from components.storage.component import SecureBucket
 
 VARIANT = "AllTraffic"
 
 
-def execution_policy(spec: JumpStartSpec, *, region: str, account_id: str, partition: str, key_arn: str,
-                     endpoint_prefix: str, capture_bucket_arn: str | None, gpus: int = 1) -> dict[str, Any]:
+def execution_policy(spec: JumpStartSpec, acct: Account, *, key_arn: str, endpoint_prefix: str,
+                     capture_bucket_arn: str | None, gpus: int = 1) -> dict[str, Any]:
     """Least privilege for the model container host (pure, unit-tested)."""
+    region, account_id, partition = acct.region, acct.account_id, acct.partition
     statements: list[dict[str, Any]] = [
         {"Sid": "Logs", "Effect": "Allow",
          "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
@@ -72,44 +75,36 @@ class JumpStartEndpoint(pulumi.ComponentResource):
     endpoint_arn: pulumi.Output[str]
     role_arn: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        args: EndpointArgs,
-        spec: JumpStartSpec,
-        *,
-        region: str,
-        account_id: pulumi.Input[str],
-        partition: pulumi.Input[str],
-        kms_key_arn: pulumi.Input[str],
-        vpc_id: pulumi.Input[str],
-        vpc_cidr: pulumi.Input[str],
-        subnet_ids: list[pulumi.Input[str]],
-        capture_bucket: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("mlplat:sagemaker:JumpStartEndpoint", name, None, opts)
+    def __init__(self, name: str, args: EndpointArgs, *, env: Env, network: NetworkRef, spec: JumpStartSpec,
+                 capture: SecureBucket | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+        """`spec`: the model's JumpStart spec (pinned or resolved from the hub); `capture`: the bucket that
+        receives data capture when `args.dataCapture` is enabled."""
+        super().__init__("mlplat:sagemaker:JumpStartEndpoint", name, None, env.component_options(opts))
         child = pulumi.ResourceOptions(parent=self)
         instance_type = args.instance_type or spec.default_instance_type
-        instance = SAGEMAKER_INSTANCES[instance_type]
+        instance = SAGEMAKER_INSTANCES.get(instance_type)
+        if instance is None or instance_type not in spec.supported_instance_types:
+            raise ValueError(f"{name}: instance type {instance_type!r} is not usable for {spec.model_id}; expected one "
+                             f"of {', '.join(t for t in spec.supported_instance_types if t in SAGEMAKER_INSTANCES)}")
+        region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
         # Only an endpoint that captures may write to the capture bucket.
-        capture_name, capture_arn = capture_bucket if capture_bucket and args.data_capture.enabled else (None, None)
+        capture_name, capture_arn = (capture.bucket_name, capture.bucket_arn) if capture is not None and \
+            args.data_capture.enabled else (None, None)
 
         trust = pulumi.Output.from_input(account_id).apply(
             lambda acct: service_trust("sagemaker.amazonaws.com", account_id=acct))
         role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, opts=child)
         policy = pulumi.Output.all(account_id, partition, kms_key_arn, capture_arn).apply(
-            lambda a: json.dumps(execution_policy(spec, region=region, account_id=a[0], partition=a[1],
-                                                  key_arn=a[2], endpoint_prefix=name, capture_bucket_arn=a[3],
-                                                  gpus=instance.gpus))
+            lambda a: json.dumps(execution_policy(spec, Account(region, a[0], a[1]), key_arn=a[2],
+                                                  endpoint_prefix=name, capture_bucket_arn=a[3], gpus=instance.gpus))
         )
         role_policy = aws.iam.RolePolicy(f"{name}-role", role=role.id, policy=policy, opts=child)
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            vpc_id=vpc_id,
+            vpc_id=network.vpc_id,
             description=f"SageMaker endpoint {name}: HTTPS to VPC endpoints only",
             egress=[aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443,
-                                                    cidr_blocks=[vpc_cidr], description="VPC endpoints")],
+                                                    cidr_blocks=[network.vpc_cidr], description="VPC endpoints")],
             opts=child,
         )
         model = aws.sagemaker.Model(
@@ -117,7 +112,7 @@ class JumpStartEndpoint(pulumi.ComponentResource):
             execution_role_arn=role.arn,
             primary_container=self._container(args, spec, region, instance.gpus),
             enable_network_isolation=True,
-            vpc_config=aws.sagemaker.ModelVpcConfigArgs(subnets=subnet_ids, security_group_ids=[sg.id]),
+            vpc_config=aws.sagemaker.ModelVpcConfigArgs(subnets=network.private_subnet_ids, security_group_ids=[sg.id]),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
         variant = aws.sagemaker.EndpointConfigurationProductionVariantArgs(

@@ -10,9 +10,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.iam_documents import LAMBDA_TRUST, service_trust
+from components.context import Env
+from components.iam_documents import LAMBDA_TRUST, Account, service_trust
 from components.kpi_report.args import KpiReportArgs
-from components.storage import BucketOptions, LifecycleRule, SecureBucket
+from components.storage.args import BucketArgs, LifecycleRule
+from components.storage.component import SecureBucket
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 
@@ -26,8 +28,9 @@ def model_resources(model_id: str, region: str, account_id: str, partition: str)
     return [f"arn:{partition}:bedrock:{region}::foundation-model/{model_id}"]
 
 
-def report_policy(args: KpiReportArgs, *, region: str, account_id: str, partition: str, bucket_arn: str,
-                  key_arn: str, log_group_arn: str, source_secret_arn: str | None) -> str:
+def report_policy(args: KpiReportArgs, acct: Account, *, bucket_arn: str, key_arn: str, log_group_arn: str,
+                  source_secret_arn: str | None) -> str:
+    region, account_id, partition = acct.region, acct.account_id, acct.partition
     statements: list[dict[str, Any]] = [
         {"Sid": "Model", "Effect": "Allow", "Action": ["bedrock:InvokeModel"],
          "Resource": model_resources(args.model_id, region, account_id, partition)},
@@ -46,8 +49,9 @@ def report_policy(args: KpiReportArgs, *, region: str, account_id: str, partitio
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def email_policy(args: KpiReportArgs, *, region: str, account_id: str, partition: str, bucket_arn: str,
-                 key_arn: str, log_group_arn: str, dlq_arn: str) -> str:
+def email_policy(args: KpiReportArgs, acct: Account, *, bucket_arn: str, key_arn: str, log_group_arn: str,
+                 dlq_arn: str) -> str:
+    region, account_id, partition = acct.region, acct.account_id, acct.partition
     domain = args.sender.split("@", 1)[1]
     dashboard = args.dashboard_key.format(team=args.team)
     return json.dumps({"Version": "2012-10-17", "Statement": [
@@ -71,18 +75,17 @@ def code() -> pulumi.AssetArchive:
 class KpiReport(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: KpiReportArgs, *, region: str, account_id: pulumi.Input[str],
-                 partition: pulumi.Input[str], kms_key_arn: pulumi.Input[str], log_retention_days: int,
-                 protect: bool = False, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlplat:kpi:KpiReport", name, None, opts)
+    def __init__(self, name: str, args: KpiReportArgs, *, env: Env, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplat:kpi:KpiReport", name, None, env.component_options(opts))
         child = pulumi.ResourceOptions(parent=self)
+        region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
+        log_retention_days = env.log_retention_days
         if args.bucket is not None:
             bucket_name: pulumi.Output[str] = pulumi.Output.from_input(args.bucket)
             bucket_arn = pulumi.Output.concat("arn:", partition, ":s3:::", args.bucket)
         else:
-            bucket = SecureBucket(f"{name}-reports", BucketOptions(
-                kms_key_arn=kms_key_arn, protect=protect,
-                lifecycle=(LifecycleRule("old-reports", prefix="reports/", expire_days=730),)), opts=child)
+            bucket = SecureBucket(f"{name}-reports", BucketArgs(
+                lifecycle=(LifecycleRule(id="old-reports", prefix="reports/", expire_days=730),)), env=env, opts=child)
             bucket_name, bucket_arn = bucket.bucket_name, bucket.bucket_arn
         dlq = aws.sqs.Queue(f"{name}-dlq", kms_master_key_id=kms_key_arn, message_retention_seconds=14 * 24 * 3600,
                             opts=child)
@@ -92,7 +95,7 @@ class KpiReport(pulumi.ComponentResource):
                 name=args.source.credentials_secret_name, opts=pulumi.InvokeOutputOptions(parent=self)).arn
         ctx = pulumi.Output.all(account_id, partition, bucket_arn, kms_key_arn, dlq.arn, secret_arn)
 
-        def function(role: str, handler: str, env: dict[str, Any], policy, timeout: int) -> aws.lambda_.Function:
+        def function(role: str, handler: str, variables: dict[str, Any], policy, timeout: int) -> aws.lambda_.Function:
             fn_name = f"{name}-{role}"
             logs = aws.cloudwatch.LogGroup(f"{fn_name}-logs", name=f"/aws/lambda/{fn_name}",
                                            retention_in_days=log_retention_days, kms_key_id=kms_key_arn, opts=child)
@@ -102,7 +105,7 @@ class KpiReport(pulumi.ComponentResource):
             return aws.lambda_.Function(
                 fn_name, name=fn_name, runtime="python3.12", architectures=["arm64"], handler=handler, code=code(),
                 role=iam_role.arn, timeout=timeout, memory_size=512, kms_key_arn=kms_key_arn,
-                environment=aws.lambda_.FunctionEnvironmentArgs(variables=env),
+                environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
                 logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=logs.name),
                 dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=dlq.arn)
                 if role == "email" else None,
@@ -116,14 +119,14 @@ class KpiReport(pulumi.ComponentResource):
             "report", "report.handler",
             {"TEAM": args.team, "WINDOW_DAYS": str(args.window_days), "REPORT_BUCKET": bucket_name,
              "MODEL_ID": args.model_id, **source_env},
-            lambda c, logs: report_policy(args, region=region, account_id=c[0], partition=c[1], bucket_arn=c[2],
-                                          key_arn=c[3], log_group_arn=logs, source_secret_arn=c[5]),
+            lambda c, logs: report_policy(args, Account(region, c[0], c[1]), bucket_arn=c[2], key_arn=c[3],
+                                          log_group_arn=logs, source_secret_arn=c[5]),
             timeout=300)
         email = function(
             "email", "email_report.handler",
             {"SENDER": args.sender, "SUBSCRIBERS": json.dumps(args.subscribers), "DASHBOARD_KEY": args.dashboard_key},
-            lambda c, logs: email_policy(args, region=region, account_id=c[0], partition=c[1], bucket_arn=c[2],
-                                         key_arn=c[3], log_group_arn=logs, dlq_arn=c[4]),
+            lambda c, logs: email_policy(args, Account(region, c[0], c[1]), bucket_arn=c[2], key_arn=c[3],
+                                         log_group_arn=logs, dlq_arn=c[4]),
             timeout=60)
         aws.lambda_.FunctionEventInvokeConfig(f"{name}-email-async", function_name=email.name,
                                               maximum_retry_attempts=2, maximum_event_age_in_seconds=6 * 3600,

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
+from components.context import Env
 from components.iam_documents import LAMBDA_TRUST, service_trust
 from components.live_chat.args import LiveChatArgs
 from components.live_chat.iam import function_policy
@@ -36,24 +37,14 @@ def handler_code() -> pulumi.AssetArchive:
 
 
 class LiveChat(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        args: LiveChatArgs,
-        *,
-        environment: str,
-        region: str,
-        account_id: pulumi.Input[str],
-        partition: pulumi.Input[str],
-        kms_key_arn: pulumi.Input[str],
-        log_retention_days: int,
-        protect: bool,
-        native_provider: aws_native.Provider,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("mlplat:livechat:LiveChat", name, None, opts)
-        assert args.talkdesk is not None
-        self._name, self._key, self._retention = name, kms_key_arn, log_retention_days
+    def __init__(self, name: str, args: LiveChatArgs, *, env: Env, opts: pulumi.ResourceOptions | None = None) -> None:
+        """`env` must carry an `aws-native` provider (the Lex bot, version and alias are aws-native resources)."""
+        super().__init__("mlplat:livechat:LiveChat", name, None, env.component_options(opts))
+        if args.talkdesk is None:
+            raise ValueError(f"{name}: live chat needs talkdesk settings (authUrl and the secret touchpointId, "
+                             "clientId and clientSecret)")
+        environment, region, protect, kms_key_arn = env.name, env.region, env.protect, env.key_arn
+        self._name, self._key, self._retention = name, kms_key_arn, env.log_retention_days
         child = pulumi.ResourceOptions(parent=self)
         td = args.talkdesk
         touchpoint = self._secret("touchpoint", args.touchpoint_secret_name or f"{environment}/talkdesk/touchpoint/ids",
@@ -99,7 +90,7 @@ class LiveChat(pulumi.ComponentResource):
             self._api_gateway_account()
         self._websocket(ws_api, ws_stage_name, fns, args)
         rest_url, api_key = self._callback_api(fns["callback"], args)
-        bot, alias = self._lex(fns["fulfillment"], args, account_id, partition, region, native_provider)
+        bot, alias = self._lex(fns["fulfillment"], args, env.account_id)
 
         self.outputs = {
             "APIGatewayApiKey": pulumi.Output.secret(api_key),
@@ -251,8 +242,7 @@ class LiveChat(pulumi.ComponentResource):
                                     usage_plan_id=plan.id, opts=self._opts())
         return pulumi.Output.concat(stage.invoke_url, "/callback"), key.value
 
-    def _lex(self, fn: aws.lambda_.Function, args: LiveChatArgs, account_id: pulumi.Input[str],
-             partition: pulumi.Input[str], region: str, provider: aws_native.Provider) -> tuple[Any, Any]:
+    def _lex(self, fn: aws.lambda_.Function, args: LiveChatArgs, account_id: pulumi.Input[str]) -> tuple[Any, Any]:
         name = self._name
         lex = aws_native.lex
         role = aws.iam.Role(f"{name}-lex", assume_role_policy=pulumi.Output.from_input(account_id).apply(
@@ -260,7 +250,7 @@ class LiveChat(pulumi.ComponentResource):
         aws.iam.RolePolicy(f"{name}-lex", role=role.id, policy=json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["polly:SynthesizeSpeech", "comprehend:DetectSentiment"],
              "Resource": "*"}]}), opts=self._opts())
-        native = pulumi.ResourceOptions(parent=self, provider=provider)
+        native = pulumi.ResourceOptions(parent=self)  # the aws-native provider comes from the component
         hook = lex.BotFulfillmentCodeHookSettingArgs(enabled=True)
         bot = lex.Bot(
             f"{name}-bot",

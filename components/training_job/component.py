@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.cluster_operators.component import ClusterOperators
 from components.eks_gpu_cluster.args import GpuNodeGroupArgs
 from components.training_job.args import TrainingJobArgs
 from components.training_job.render import HF_TOKEN_KEY, render_pytorchjob
@@ -13,21 +14,14 @@ from components.training_job.render import HF_TOKEN_KEY, render_pytorchjob
 class FsdpTrainingJob(pulumi.ComponentResource):
     job_name: str
 
-    def __init__(
-        self,
-        name: str,
-        args: TrainingJobArgs,
-        *,
-        node_group: GpuNodeGroupArgs,
-        namespace: str,
-        etcd_host: str = "etcd",
-        etcd_port: int = 2379,
-        depends_on: list[pulumi.Resource] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: TrainingJobArgs, *, node_group: GpuNodeGroupArgs,
+                 operators: ClusterOperators, opts: pulumi.ResourceOptions | None = None) -> None:
+        """`node_group`: the group the workers run on; `operators`: where the training operator,
+        the training namespace and the etcd rendezvous service are."""
         super().__init__("mlplat:training:FsdpTrainingJob", name, None, opts)
+        namespace = operators.training_namespace
+        deps: list[pulumi.Resource] = [r for r in (operators.training_operator,) if r is not None]
         secret_name = None
-        deps = list(depends_on or [])
         if args.hf_token is not None:
             secret_name = f"{args.name}-hf-token"
             secret = k8s.core.v1.Secret(
@@ -38,8 +32,8 @@ class FsdpTrainingJob(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
             )
             deps.append(secret)
-        body = render_pytorchjob(args, node_group, namespace=namespace, etcd_host=etcd_host, etcd_port=etcd_port,
-                                 hf_secret_name=secret_name)
+        body = render_pytorchjob(args, node_group, namespace=namespace, etcd_host=operators.etcd_host,
+                                 etcd_port=operators.etcd_port, hf_secret_name=secret_name)
         k8s.apiextensions.CustomResource(
             f"{name}-job",
             api_version=body["apiVersion"],

@@ -35,8 +35,8 @@ def render_pytorchjob(
     group: GpuNodeGroupArgs,
     *,
     namespace: str,
-    etcd_host: str = "etcd",
-    etcd_port: int = 2379,
+    etcd_host: str,
+    etcd_port: int,
     hf_secret_name: str | None = None,
 ) -> dict[str, Any]:
     facts = group.facts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import (
@@ -51,40 +52,29 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 DOCS = "https://docs.aws.amazon.com"
 
 
-def resource_policy(
-    name: str,
-    description: str,
-    validate: Callable[[ResourceValidationArgs, ReportViolation], None],
-    *,
-    severity: Severity,
-    remediation: str,
-    url: str,
-    level: EnforcementLevel = MANDATORY,
-    config: dict[str, dict[str, Any]] | None = None,
-) -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
-        name=name, description=description, validate=validate, enforcement_level=level,
-        config_schema=PolicyConfigSchema(properties=config) if config else None,
-        severity=severity, remediation_steps=remediation, url=url,
-    )
+@dataclass(frozen=True)
+class Rule:
+    """A rule's metadata; `.resource(fn)` / `.stack(fn)` make the CrossGuard policy that runs `fn`."""
 
+    name: str
+    description: str
+    severity: Severity
+    remediation: str
+    url: str
+    level: EnforcementLevel = MANDATORY
+    #: Per-environment settings (JSON Schema properties), set in `policies/config/<env>.json`.
+    config: dict[str, dict[str, Any]] | None = None
 
-def stack_policy(
-    name: str,
-    description: str,
-    validate: Callable[[StackValidationArgs, ReportViolation], None],
-    *,
-    severity: Severity,
-    remediation: str,
-    url: str,
-    level: EnforcementLevel = MANDATORY,
-    config: dict[str, dict[str, Any]] | None = None,
-) -> StackValidationPolicy:
-    return StackValidationPolicy(
-        name=name, description=description, validate=validate, enforcement_level=level,
-        config_schema=PolicyConfigSchema(properties=config) if config else None,
-        severity=severity, remediation_steps=remediation, url=url,
-    )
+    def _common(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "enforcement_level": self.level,
+                "config_schema": PolicyConfigSchema(properties=self.config) if self.config else None,
+                "severity": self.severity, "remediation_steps": self.remediation, "url": self.url}
+
+    def resource(self, validate: Callable[[ResourceValidationArgs, ReportViolation], None]) -> ResourceValidationPolicy:
+        return ResourceValidationPolicy(validate=validate, **self._common())
+
+    def stack(self, validate: Callable[[StackValidationArgs, ReportViolation], None]) -> StackValidationPolicy:
+        return StackValidationPolicy(validate=validate, **self._common())
 
 
 def of_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:

@@ -13,11 +13,10 @@ from policies.rules.base import (
     DOCS,
     EKS_NODE_GROUP,
     SM_ENDPOINT_CONFIG,
+    Rule,
     as_json,
     listify,
     of_type,
-    resource_policy,
-    stack_policy,
 )
 from policies.rules.gpu import node_group_instance_type
 
@@ -40,15 +39,14 @@ def _gpu_budget(args: StackValidationArgs, report: ReportViolation) -> None:
                f"${float(limit):,.2f}/h ({'; '.join(parts)})")
 
 
-GPU_BUDGET = stack_policy(
+GPU_BUDGET = Rule(
     "gpu-hourly-budget",
     "GPU node groups at maximum size stay within the environment's hourly budget.",
-    _gpu_budget,
     severity=Severity.MEDIUM,
     remediation="Lower maxSize or raise maxHourlyGpuUsd in policies/config/<env>.json with a budget owner's approval.",
     url="https://aws.amazon.com/ec2/pricing/on-demand/",
     config={"maxHourlyGpuUsd": {"type": "number"}},
-)
+).stack(_gpu_budget)
 
 
 def _scale_to_zero(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -61,15 +59,14 @@ def _scale_to_zero(args: StackValidationArgs, report: ReportViolation) -> None:
             report(f"GPU node group keeps {min_size} x {facts.name} running when idle; use minSize 0 here", group.urn)
 
 
-SCALE_TO_ZERO = stack_policy(
+SCALE_TO_ZERO = Rule(
     "gpu-scale-to-zero",
     "Outside prod, GPU node groups scale to zero (minSize 0).",
-    _scale_to_zero,
     severity=Severity.MEDIUM,
     remediation="Set minSize: 0; cluster-autoscaler brings nodes up for pending pods.",
     url=f"{DOCS}/eks/latest/best-practices/cas.html",
     config={"requireScaleToZero": {"type": "boolean", "default": False}},
-)
+).stack(_scale_to_zero)
 
 
 def _instance_allow_list(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -87,15 +84,14 @@ def _instance_allow_list(args: StackValidationArgs, report: ReportViolation) -> 
                 report(f"endpoint instance type {itype} is not allowed here; allowed: {', '.join(allowed)}", cfg.urn)
 
 
-INSTANCE_ALLOW_LIST = stack_policy(
+INSTANCE_ALLOW_LIST = Rule(
     "instance-types-allowed",
     "Node groups and endpoints use only the environment's allowed instance types.",
-    _instance_allow_list,
     severity=Severity.MEDIUM,
     remediation="Pick an allowed type or extend allowedInstanceTypes in the environment's pack config.",
     url="https://aws.amazon.com/ec2/instance-types/",
     config={"allowedInstanceTypes": {"type": "array", "items": {"type": "string"}}},
-)
+).stack(_instance_allow_list)
 
 
 def _commitment(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -105,15 +101,14 @@ def _commitment(args: ResourceValidationArgs, report: ReportViolation) -> None:
                    "it cannot be deleted before the term ends")
 
 
-BEDROCK_COMMITMENT = resource_policy(
+BEDROCK_COMMITMENT = Rule(
     "bedrock-commitment-prod-only",
     "Committed Bedrock Provisioned Throughput (OneMonth / SixMonths) only where the environment allows it.",
-    _commitment,
     severity=Severity.HIGH,
     remediation="Omit the commitment (hourly, deletable) outside prod.",
     url=f"{DOCS}/bedrock/latest/userguide/prov-throughput.html",
     config={"allowCommitment": {"type": "boolean", "default": False}},
-)
+).resource(_commitment)
 
 
 def _provider_tags(provider) -> dict:
@@ -136,14 +131,13 @@ def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> Non
         report(f"missing required tags (provider default_tags or resource tags): {', '.join(missing)}")
 
 
-REQUIRED_TAGS = resource_policy(
+REQUIRED_TAGS = Rule(
     "required-tags",
     "AWS resources carry the ownership tags, through the provider's default_tags or their own.",
-    _required_tags,
     severity=Severity.LOW,
     remediation="Create resources with the stack's aws provider (stacks/platform.py sets default_tags).",
     url=f"{DOCS}/tag-editor/latest/userguide/tagging.html",
     config={"requiredTags": {"type": "array", "items": {"type": "string"}}},
-)
+).resource(_required_tags)
 
 COST_POLICIES = [GPU_BUDGET, SCALE_TO_ZERO, INSTANCE_ALLOW_LIST, BEDROCK_COMMITMENT, REQUIRED_TAGS]

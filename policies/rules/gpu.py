@@ -11,11 +11,10 @@ from policies.rules.base import (
     HELM_RELEASE,
     LAUNCH_TEMPLATE,
     PYTORCH_JOB,
+    Rule,
     dependency,
     listify,
     of_type,
-    resource_policy,
-    stack_policy,
 )
 
 EFA = "vpc.amazonaws.com/efa"
@@ -50,14 +49,13 @@ def _efa_complete(args: ResourceValidationArgs, report: ReportViolation) -> None
         report(f"EFA network card indexes must be 0..{facts.max_efa_interfaces - 1}; found {cards}")
 
 
-EFA_COMPLETE = resource_policy(
+EFA_COMPLETE = Rule(
     "efa-interfaces-complete",
     "An EFA launch template has one EFA interface per EFA-capable network card (catalog count), cards 0..N-1.",
-    _efa_complete,
     severity=Severity.HIGH,
     remediation="Derive interfaces from components/catalog/instance_types.py max_efa_interfaces.",
     url=f"{DOCS}/AWSEC2/latest/UserGuide/efa-acc-inst-types.html",
-)
+).resource(_efa_complete)
 
 
 def _no_placement_with_reservation(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -70,14 +68,13 @@ def _no_placement_with_reservation(args: ResourceValidationArgs, report: ReportV
                "reserved into that placement group cannot launch (eksctl #7949)")
 
 
-NO_PLACEMENT_WITH_RESERVATION = resource_policy(
+NO_PLACEMENT_WITH_RESERVATION = Rule(
     "no-placement-group-with-reservation",
     "Groups targeting an ODCR or capacity block have no placement group.",
-    _no_placement_with_reservation,
     severity=Severity.HIGH,
     remediation="Drop the placement group for reserved node groups.",
     url=f"{DOCS}/AWSEC2/latest/UserGuide/cr-cpg.html",
-)
+).resource(_no_placement_with_reservation)
 
 
 def _node_groups(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -92,14 +89,13 @@ def _node_groups(args: StackValidationArgs, report: ReportViolation) -> None:
                 report(f"GPU node group ({facts.name}) is not tainted {GPU}=true:NoSchedule", group.urn)
 
 
-NODE_GROUPS = stack_policy(
+NODE_GROUPS = Rule(
     "gpu-node-groups-placed-and-tainted",
     "EFA node groups live in exactly one subnet; GPU node groups carry the GPU taint.",
-    _node_groups,
     severity=Severity.HIGH,
     remediation="One private subnet per EFA group; taint nvidia.com/gpu=true:NoSchedule.",
     url=f"{DOCS}/eks/latest/userguide/node-efa.html",
-)
+).stack(_node_groups)
 
 
 def _containers(job_props) -> list[tuple[str, dict, dict]]:
@@ -134,14 +130,13 @@ def _pytorchjob(args: ResourceValidationArgs, report: ReportViolation) -> None:
                    f"{facts.max_efa_interfaces} (without them NCCL silently falls back to TCP)")
 
 
-PYTORCHJOB_RESOURCES = resource_policy(
+PYTORCHJOB_RESOURCES = Rule(
     "pytorchjob-requests-whole-node",
     "PyTorchJob workers request every GPU and EFA device of their node type, requests equal to limits.",
-    _pytorchjob,
     severity=Severity.HIGH,
     remediation="Derive nvidia.com/gpu and vpc.amazonaws.com/efa from the instance catalog.",
     url=f"{DOCS}/eks/latest/userguide/node-efa.html",
-)
+).resource(_pytorchjob)
 
 
 def _efa_plugin(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -154,13 +149,12 @@ def _efa_plugin(args: ResourceValidationArgs, report: ReportViolation) -> None:
                "advertise no vpc.amazonaws.com/efa")
 
 
-EFA_PLUGIN = resource_policy(
+EFA_PLUGIN = Rule(
     "efa-device-plugin-tolerates-gpu-taint",
     "The EFA device plugin DaemonSet tolerates nvidia.com/gpu (its chart has no default tolerations).",
-    _efa_plugin,
     severity=Severity.HIGH,
     remediation="values.tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}].",
     url="https://github.com/aws/eks-charts/tree/master/stable/aws-efa-k8s-device-plugin",
-)
+).resource(_efa_plugin)
 
 GPU_POLICIES = [EFA_COMPLETE, NO_PLACEMENT_WITH_RESERVATION, NODE_GROUPS, PYTORCHJOB_RESOURCES, EFA_PLUGIN]

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
+from components.catalog.eks import CONTROL_PLANE_LOG_TYPES
 from policies.rules.base import (
     APIGW2_ROUTE,
     APIGW2_STAGE,
@@ -29,16 +30,14 @@ from policies.rules.base import (
     SM_DOMAIN,
     SM_ENDPOINT_CONFIG,
     SM_MODEL,
+    Rule,
     dependents_index,
     listify,
     of_type,
-    resource_policy,
-    stack_policy,
     statements,
     truthy,
 )
 
-EKS_LOG_TYPES = {"api", "audit", "authenticator", "controllerManager", "scheduler"}
 READ_VERBS = ("Describe", "List", "Get", "BatchGet", "Search", "Query", "Scan", "View", "Lookup")
 #: Inference-only calls that change no state (Comprehend, Polly, Rekognition-style "Detect*").
 STATELESS_VERBS = ("Detect", "Synthesize")
@@ -64,14 +63,13 @@ def _s3_encrypted_private(args: StackValidationArgs, report: ReportViolation) ->
             report("S3 bucket lacks a public access block with all four settings on (CKV2_AWS_6)", bucket.urn)
 
 
-S3_ENCRYPTED_PRIVATE = stack_policy(
+S3_ENCRYPTED_PRIVATE = Rule(
     "s3-bucket-kms-and-private",
     "S3 buckets are encrypted with KMS by default and block all public access.",
-    _s3_encrypted_private,
     severity=Severity.HIGH,
     remediation="Add BucketServerSideEncryptionConfiguration (aws:kms) and BucketPublicAccessBlock (all true).",
     url=f"{DOCS}/AmazonS3/latest/userguide/access-control-block-public-access.html",
-)
+).stack(_s3_encrypted_private)
 
 
 # -- KMS --------------------------------------------------------------------------------------------
@@ -81,14 +79,13 @@ def _kms_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None
             report("KMS key rotation is not enabled (CKV_AWS_7)")
 
 
-KMS_ROTATION = resource_policy(
+KMS_ROTATION = Rule(
     "kms-key-rotation",
     "Symmetric customer-managed KMS keys rotate automatically.",
-    _kms_rotation,
     severity=Severity.MEDIUM,
     remediation="Set enable_key_rotation=True on the aws.kms.Key.",
     url=f"{DOCS}/kms/latest/developerguide/rotate-keys.html",
-)
+).resource(_kms_rotation)
 
 
 # -- IAM --------------------------------------------------------------------------------------------
@@ -120,14 +117,13 @@ def _iam_no_wildcards(args: ResourceValidationArgs, report: ReportViolation) -> 
                        f"{', '.join(writes)} (CKV_AWS_355)")
 
 
-IAM_NO_WILDCARDS = resource_policy(
+IAM_NO_WILDCARDS = Rule(
     "iam-no-wildcard-writes",
     'IAM policies never allow "Action": "*", nor write actions on "Resource": "*" without a condition.',
-    _iam_no_wildcards,
     severity=Severity.HIGH,
     remediation="Scope actions and resources; narrow unavoidable wildcard writes with a Condition.",
     url=f"{DOCS}/IAM/latest/UserGuide/best-practices.html#grant-least-privilege",
-)
+).resource(_iam_no_wildcards)
 
 
 def _bedrock_confused_deputy(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -143,14 +139,13 @@ def _bedrock_confused_deputy(args: ResourceValidationArgs, report: ReportViolati
                 report("role trusted by bedrock.amazonaws.com lacks aws:SourceAccount and aws:SourceArn conditions")
 
 
-BEDROCK_CONFUSED_DEPUTY = resource_policy(
+BEDROCK_CONFUSED_DEPUTY = Rule(
     "bedrock-role-confused-deputy",
     "Service roles trusted by Bedrock carry aws:SourceAccount and aws:SourceArn conditions.",
-    _bedrock_confused_deputy,
     severity=Severity.HIGH,
     remediation="Add StringEquals aws:SourceAccount and ArnLike/ArnEquals aws:SourceArn to the trust policy.",
     url=f"{DOCS}/bedrock/latest/userguide/cross-service-confused-deputy-prevention.html",
-)
+).resource(_bedrock_confused_deputy)
 
 
 # -- EKS --------------------------------------------------------------------------------------------
@@ -160,7 +155,7 @@ def _eks_control_plane(args: ResourceValidationArgs, report: ReportViolation) ->
     enc = listify(args.props.get("encryptionConfig"))
     if not any("secrets" in listify(e.get("resources")) and (e.get("provider") or {}).get("keyArn") for e in enc):
         report("EKS secrets are not envelope-encrypted with a KMS key (CKV_AWS_58)")
-    missing = EKS_LOG_TYPES - set(listify(args.props.get("enabledClusterLogTypes")))
+    missing = set(CONTROL_PLANE_LOG_TYPES) - set(listify(args.props.get("enabledClusterLogTypes")))
     if missing:
         report(f"EKS control-plane log types not enabled: {', '.join(sorted(missing))} (CKV_AWS_37)")
     vpc = args.props.get("vpcConfig") or {}
@@ -173,16 +168,15 @@ def _eks_control_plane(args: ResourceValidationArgs, report: ReportViolation) ->
             report("EKS public endpoint is open to 0.0.0.0/0; set a CIDR allow-list (CKV_AWS_38)")
 
 
-EKS_CONTROL_PLANE = resource_policy(
+EKS_CONTROL_PLANE = Rule(
     "eks-control-plane-hardened",
     "EKS clusters encrypt secrets with KMS, log all five control-plane types and keep the endpoint private "
     "(or behind a CIDR allow-list, never 0.0.0.0/0).",
-    _eks_control_plane,
     severity=Severity.HIGH,
     remediation="Set encryption_config, enabled_cluster_log_types and vpc_config endpoint access.",
     url=f"{DOCS}/eks/latest/userguide/cluster-endpoint.html",
     config={"allowPublicEndpoint": {"type": "boolean", "default": True}},
-)
+).resource(_eks_control_plane)
 
 
 def _launch_template(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -195,14 +189,13 @@ def _launch_template(args: ResourceValidationArgs, report: ReportViolation) -> N
             report(f"network interface on card {ni.get('networkCardIndex', 0)} gets a public IP (CKV_AWS_88)")
 
 
-LAUNCH_TEMPLATE_HARDENED = resource_policy(
+LAUNCH_TEMPLATE_HARDENED = Rule(
     "launch-template-imdsv2-no-public-ip",
     "Launch templates require IMDSv2 and never assign public IPs.",
-    _launch_template,
     severity=Severity.HIGH,
     remediation='metadata_options.http_tokens="required"; associate_public_ip_address="false".',
     url=f"{DOCS}/AWSEC2/latest/UserGuide/configuring-IMDS-new-instances.html",
-)
+).resource(_launch_template)
 
 
 # -- SageMaker --------------------------------------------------------------------------------------
@@ -219,15 +212,14 @@ def _sagemaker(args: ResourceValidationArgs, report: ReportViolation) -> None:
             report("SageMaker domain is not VpcOnly; this environment requires VpcOnly")
 
 
-SAGEMAKER = resource_policy(
+SAGEMAKER = Rule(
     "sagemaker-isolated-and-encrypted",
     "SageMaker models are network-isolated; endpoint configs and domains use KMS; domains VpcOnly where required.",
-    _sagemaker,
     severity=Severity.HIGH,
     remediation="enable_network_isolation=True, kms_key_arn / kms_key_id, app_network_access_type=VpcOnly.",
     url=f"{DOCS}/sagemaker/latest/dg/mkt-algo-model-internet-free.html",
     config={"requireVpcOnly": {"type": "boolean", "default": False}},
-)
+).resource(_sagemaker)
 
 
 # -- Data stores --------------------------------------------------------------------------------------
@@ -248,14 +240,13 @@ def _data_stores(args: ResourceValidationArgs, report: ReportViolation) -> None:
             report("log group is not encrypted with KMS (CKV_AWS_158)")
 
 
-DATA_STORES = resource_policy(
+DATA_STORES = Rule(
     "data-stores-encrypted",
     "DynamoDB tables (PITR + CMK), Secrets Manager secrets (CMK) and log groups (retention + KMS).",
-    _data_stores,
     severity=Severity.MEDIUM,
     remediation="Enable PITR and SSE with the environment key; set kms_key_id; set retention_in_days.",
     url=f"{DOCS}/kms/latest/developerguide/concepts.html#customer-cmk",
-)
+).resource(_data_stores)
 
 
 # -- Lambda and API Gateway -------------------------------------------------------------------------
@@ -265,14 +256,13 @@ def _lambda_permission(args: ResourceValidationArgs, report: ReportViolation) ->
             report("Lambda permission for an AWS service is not scoped by source ARN or account (CKV_AWS_364)")
 
 
-LAMBDA_PERMISSION_SCOPED = resource_policy(
+LAMBDA_PERMISSION_SCOPED = Rule(
     "lambda-permission-scoped",
     "Lambda permissions granted to AWS services name the source ARN (or account).",
-    _lambda_permission,
     severity=Severity.HIGH,
     remediation="Set source_arn on aws.lambda_.Permission.",
     url=f"{DOCS}/lambda/latest/dg/access-control-resource-based.html",
-)
+).resource(_lambda_permission)
 
 
 def _api_gateway(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -300,14 +290,13 @@ def _api_gateway(args: StackValidationArgs, report: ReportViolation) -> None:
             report("REST method has neither an authorizer nor a required API key (CKV_AWS_59)", method.urn)
 
 
-API_GATEWAY = stack_policy(
+API_GATEWAY = Rule(
     "api-gateway-protected",
     "API Gateway stages log access and throttle; $connect has an authorizer; REST methods need a key or authorizer.",
-    _api_gateway,
     severity=Severity.HIGH,
     remediation="Set access_log_settings and throttling; authorization_type=CUSTOM on $connect; api_key_required.",
     url=f"{DOCS}/apigateway/latest/developerguide/security-best-practices.html",
-)
+).stack(_api_gateway)
 
 SECURITY_POLICIES = [
     S3_ENCRYPTED_PRIVATE, KMS_ROTATION, IAM_NO_WILDCARDS, BEDROCK_CONFUSED_DEPUTY, EKS_CONTROL_PLANE,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from components.bedrock_data import MAX_REPORTED, STEP_TABLE, recommend_steps, validate_manifest
+from components.bedrock.data import MAX_REPORTED, STEP_TABLE, recommend_steps, validate_manifest
 from tests.helpers import run_cli
 
 

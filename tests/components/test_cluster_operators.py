@@ -8,8 +8,7 @@ import pytest
 
 from components.catalog.versions import HELM_CHARTS, IMAGES
 from components.cluster_operators.dashboard import GPU_PANELS
-from tests.components.test_eks_gpu_cluster import CLUSTER
-from tests.helpers import config, plan_config
+from tests.helpers import CLUSTER, config, plan_config
 
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 

@@ -8,14 +8,7 @@ import json
 import pytest
 
 from components.catalog.instance_types import lookup
-from tests.helpers import config, plan_config
-
-P4DE = {"name": "p4de", "instanceType": "p4de.24xlarge", "availabilityZone": "us-east-1a",
-        "capacityReservationId": "cr-0123456789abcdef0", "minSize": 0, "desiredSize": 0, "maxSize": 16}
-P5 = {"name": "p5", "instanceType": "p5.48xlarge", "availabilityZone": "us-east-1b",
-      "minSize": 0, "desiredSize": 1, "maxSize": 4, "volumeSizeGiB": 800}
-CLUSTER = {"enabled": True, "publicAccessCidrs": ["198.51.100.0/24"],
-           "adminRoleArns": ["arn:aws:iam::123456789012:role/admin"], "nodeGroups": [P4DE, P5]}
+from tests.helpers import CLUSTER, P5, config, plan_config
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from components.encryption import key_policy
+from components.encryption.component import key_policy
 from tests.helpers import config, plan_config
 
 

@@ -11,12 +11,12 @@ from components.eks_gpu_cluster.args import GpuNodeGroupArgs
 from components.training_job.args import TrainingJobArgs
 from components.training_job.render import render_pytorchjob
 from policies.rules.gpu import PYTORCHJOB_RESOURCES
-from tests.components.test_eks_gpu_cluster import CLUSTER, P4DE, P5
-from tests.helpers import ROOT, config, plan_config
+from tests.helpers import CLUSTER, P4DE, P5, ROOT, config, plan_config
 from tests.policies.helpers import check_resource
 
 GOLDEN = ROOT / "tests" / "components" / "golden" / "pytorchjob_p5x2.json"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fsdp:llama2"
+ETCD = {"etcd_host": "etcd", "etcd_port": 2379}
 
 
 def _group(raw: dict) -> GpuNodeGroupArgs:
@@ -25,7 +25,8 @@ def _group(raw: dict) -> GpuNodeGroupArgs:
 
 def test_golden_pytorchjob_p5_two_workers():
     job = TrainingJobArgs(name="llama2-7b-fsdp", node_group="p5", workers=2, image=IMAGE)
-    rendered = render_pytorchjob(job, _group(P5), namespace="training", hf_secret_name="llama2-7b-fsdp-hf-token")
+    rendered = render_pytorchjob(job, _group(P5), namespace="training", hf_secret_name="llama2-7b-fsdp-hf-token",
+                                 **ETCD)
     text = json.dumps(rendered, indent=2, sort_keys=True) + "\n"
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.write_text(text)
@@ -35,7 +36,7 @@ def test_golden_pytorchjob_p5_two_workers():
 @pytest.mark.parametrize("raw,gpus,efa", [(P5, "8", "32"), (P4DE, "8", "4")])
 def test_requests_equal_limits_equal_the_node(raw, gpus, efa):
     job = TrainingJobArgs(name="j", node_group=raw["name"], workers=2, image=IMAGE)
-    rendered = render_pytorchjob(job, _group(raw), namespace="training")
+    rendered = render_pytorchjob(job, _group(raw), namespace="training", **ETCD)
     container = rendered["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
     assert container["resources"]["requests"] == {"nvidia.com/gpu": gpus, "vpc.amazonaws.com/efa": efa}
     assert container["resources"]["limits"] == container["resources"]["requests"]
@@ -48,7 +49,7 @@ def test_requests_equal_limits_equal_the_node(raw, gpus, efa):
 
 def test_c10d_rendezvous_has_no_etcd_host():
     job = TrainingJobArgs(name="j", node_group="p5", workers=2, image=IMAGE, rendezvous="c10d")
-    elastic = render_pytorchjob(job, _group(P5), namespace="t")["spec"]["elasticPolicy"]
+    elastic = render_pytorchjob(job, _group(P5), namespace="t", **ETCD)["spec"]["elasticPolicy"]
     assert elastic == {"rdzvBackend": "c10d", "minReplicas": 2, "maxReplicas": 2, "maxRestarts": 100}
 
 

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -25,16 +26,25 @@ class TalkdeskError(Exception):
         self.status = status
 
 
+@dataclass(frozen=True)
+class Retry:
+    """How long one call may take in all (`deadline_s`), per attempt (`timeout_s`), and the backoff."""
+
+    deadline_s: float = 8.0
+    base_delay_s: float = 0.2
+    max_delay_s: float = 2.0
+    timeout_s: float = 3.0
+
+
 class TalkdeskClient:
     _token_cache: dict[str, tuple[str, float]] = {}
 
     def __init__(self, auth_url: str, api_url: str, client_id: str, client_secret: str, *,
-                 deadline_s: float = 8.0, base_delay_s: float = 0.2, max_delay_s: float = 2.0,
-                 timeout_s: float = 3.0, sleep=time.sleep) -> None:
+                 retry: Retry = Retry(), sleep=time.sleep) -> None:  # noqa: B008 - a frozen default
         self.auth_url, self.api_url = auth_url, api_url.rstrip("/")
         self.client_id, self.client_secret = client_id, client_secret
-        self.deadline_s, self.base_delay_s, self.max_delay_s = deadline_s, base_delay_s, max_delay_s
-        self.timeout_s, self.sleep = timeout_s, sleep
+        self.deadline_s, self.base_delay_s, self.max_delay_s = retry.deadline_s, retry.base_delay_s, retry.max_delay_s
+        self.timeout_s, self.sleep = retry.timeout_s, sleep
         self.requests_sent = 0
 
     # -- transport --------------------------------------------------------------------------------
@@ -126,6 +136,7 @@ def client_from_env() -> TalkdeskClient:
     from common import env, secret_json  # type: ignore[import-not-found]
 
     creds = secret_json(env("TALKDESK_CLIENT_SECRET_ID"))
+    retry = Retry(deadline_s=float(os.environ.get("TALKDESK_DEADLINE_S", "8")),
+                  base_delay_s=float(os.environ.get("TALKDESK_RETRY_BASE_S", "0.2")))
     return TalkdeskClient(env("TALKDESK_AUTH_URL"), env("TALKDESK_API_URL"), creds["client_id"],
-                          creds["client_secret"], deadline_s=float(os.environ.get("TALKDESK_DEADLINE_S", "8")),
-                          base_delay_s=float(os.environ.get("TALKDESK_RETRY_BASE_S", "0.2")))
+                          creds["client_secret"], retry=retry)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.bedrock_args import ThroughputArgs
+from components.bedrock.args import ThroughputArgs
 
 PENDING = "fine-tuning still running; run `pulumi up` again when it completes"
 

@@ -11,19 +11,9 @@ import json
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import Field
 
-from components.base import StrictModel
-
-
-class EncryptionArgs(StrictModel):
-    """Inputs of `PlatformKey`."""
-
-    alias: str = Field(pattern=r"^[a-zA-Z0-9/_-]{1,200}$", description="Alias name without the `alias/` prefix.")
-    deletion_window_days: int = Field(default=30, ge=7, le=30, description="Waiting period before key deletion.")
-    admin_role_arns: list[str] = Field(
-        default_factory=list, description="Roles allowed to administer (not use) the key, besides the account root."
-    )
+from components.context import Env
+from components.encryption.args import EncryptionArgs
 
 
 def key_policy(account_id: str, partition: str, region: str, admin_role_arns: list[str]) -> dict:
@@ -85,20 +75,11 @@ class PlatformKey(pulumi.ComponentResource):
     key_id: pulumi.Output[str]
     alias_name: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        args: EncryptionArgs,
-        *,
-        account_id: pulumi.Input[str],
-        partition: pulumi.Input[str],
-        region: str,
-        protect: bool = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("mlplat:encryption:PlatformKey", name, None, opts)
-        policy = pulumi.Output.all(account_id, partition).apply(
-            lambda ap: json.dumps(key_policy(ap[0], ap[1], region, args.admin_role_arns))
+    def __init__(self, name: str, args: EncryptionArgs, *, env: Env,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplat:encryption:PlatformKey", name, None, env.component_options(opts))
+        policy = pulumi.Output.all(env.account_id, env.partition).apply(
+            lambda ap: json.dumps(key_policy(ap[0], ap[1], env.region, args.admin_role_arns))
         )
         key = aws.kms.Key(
             f"{name}-key",
@@ -107,7 +88,7 @@ class PlatformKey(pulumi.ComponentResource):
             rotation_period_in_days=365,
             deletion_window_in_days=args.deletion_window_days,
             policy=policy,
-            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=env.protect),
         )
         alias = aws.kms.Alias(
             f"{name}-alias",

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.base import StrictModel, problem
-from components.bedrock_data import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, STEP_COUNT_RANGE
+from components.base import LogRetentionDays, StrictModel, problem
+from components.bedrock.data import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, STEP_COUNT_RANGE
 
 #: Regions where Titan Image Generator G1 fine-tuning is offered (Bedrock user guide, model support).
 FINE_TUNING_REGIONS = ("us-east-1", "us-west-2")
@@ -101,7 +101,7 @@ class InvocationLoggingArgs(StrictModel):
     enabled: bool = Field(default=False, description="Account-wide Bedrock model invocation logging.")
     cloudwatch: bool = Field(default=True, description="Deliver to a KMS-encrypted CloudWatch log group.")
     s3: bool = Field(default=False, description="Also deliver to a KMS-encrypted S3 bucket.")
-    retention_days: int = Field(default=90, description="Log group retention in days.")
+    retention_days: LogRetentionDays = Field(default=90, description="Log group retention in days.")
 
 
 class BedrockArgs(StrictModel):

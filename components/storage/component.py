@@ -7,41 +7,14 @@ SSE-KMS with the environment key (bucket keys on), all public access blocked, AC
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-
-@dataclass(frozen=True)
-class LifecycleRule:
-    id: str
-    prefix: str = ""
-    expire_days: int | None = None
-    noncurrent_expire_days: int | None = 30
-    abort_multipart_days: int = 7
-
-
-@dataclass(frozen=True)
-class CorsRule:
-    allowed_methods: tuple[str, ...]
-    allowed_origins: tuple[str, ...]
-    allowed_headers: tuple[str, ...] = ("*",)
-    expose_headers: tuple[str, ...] = ()
-    max_age_seconds: int = 3000
-
-
-@dataclass(frozen=True)
-class BucketOptions:
-    kms_key_arn: pulumi.Input[str]
-    force_destroy: bool = False
-    #: Protect the bucket from deletion (stateful data in prod).
-    protect: bool = False
-    lifecycle: tuple[LifecycleRule, ...] = ()
-    cors: tuple[CorsRule, ...] = ()
-    bucket_name: pulumi.Input[str] | None = None
-    #: Extra bucket-policy statements (dicts, or an Output of a tuple of dicts).
-    extra_policy_statements: pulumi.Input[tuple] = field(default=())
+from components.context import Env
+from components.storage.args import BucketArgs, LifecycleRule
 
 
 def tls_only_policy(bucket_arn: str, extra: tuple = ()) -> str:
@@ -67,14 +40,20 @@ class SecureBucket(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, options: BucketOptions, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlplat:storage:SecureBucket", name, None, opts)
+    def __init__(self, name: str, args: BucketArgs | None = None, *, env: Env,
+                 bucket_name: pulumi.Input[str] | None = None,
+                 policy_statements: pulumi.Input[Sequence[Any]] = (),
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        """`bucket_name`: a fixed name (default: generated); `policy_statements`: bucket-policy
+        statements added to the TLS-only one (dicts, or an Output of them)."""
+        super().__init__("mlplat:storage:SecureBucket", name, None, env.component_options(opts))
+        args = args or BucketArgs()
         child = pulumi.ResourceOptions(parent=self)
         bucket = aws.s3.Bucket(
             name,
-            bucket=options.bucket_name,
-            force_destroy=options.force_destroy,
-            opts=pulumi.ResourceOptions(parent=self, protect=options.protect),
+            bucket=bucket_name,
+            force_destroy=args.force_destroy,
+            opts=pulumi.ResourceOptions(parent=self, protect=env.protect),
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-sse",
@@ -82,7 +61,7 @@ class SecureBucket(pulumi.ComponentResource):
             rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                     apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(  # noqa: E501
-                        sse_algorithm="aws:kms", kms_master_key_id=options.kms_key_arn
+                        sse_algorithm="aws:kms", kms_master_key_id=env.key_arn
                     ),
                     bucket_key_enabled=True,
                 )
@@ -113,19 +92,19 @@ class SecureBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket.id,
-            policy=pulumi.Output.all(bucket.arn, options.extra_policy_statements).apply(
+            policy=pulumi.Output.all(bucket.arn, policy_statements).apply(
                 lambda a: tls_only_policy(a[0], tuple(a[1]))
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pab]),
         )
-        if options.lifecycle:
+        if args.lifecycle:
             aws.s3.BucketLifecycleConfiguration(
                 f"{name}-lifecycle",
                 bucket=bucket.id,
-                rules=[_lifecycle_rule(r) for r in options.lifecycle],
+                rules=[_lifecycle_rule(r) for r in args.lifecycle],
                 opts=child,
             )
-        if options.cors:
+        if args.cors:
             aws.s3.BucketCorsConfiguration(
                 f"{name}-cors",
                 bucket=bucket.id,
@@ -137,7 +116,7 @@ class SecureBucket(pulumi.ComponentResource):
                         expose_headers=list(c.expose_headers) or None,
                         max_age_seconds=c.max_age_seconds,
                     )
-                    for c in options.cors
+                    for c in args.cors
                 ],
                 opts=child,
             )

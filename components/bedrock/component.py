@@ -13,9 +13,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.bedrock_args import FineTuningArgs, InvocationLoggingArgs
+from components.bedrock.args import FineTuningArgs, InvocationLoggingArgs
+from components.context import Env, NetworkRef
 from components.iam_documents import service_trust
-from components.storage import BucketOptions, LifecycleRule, SecureBucket
+from components.storage.args import BucketArgs, LifecycleRule
+from components.storage.component import SecureBucket
 
 
 def bedrock_trust(account_id: str, partition: str, region: str, resource: str) -> str:
@@ -68,22 +70,15 @@ class BedrockFineTuning(pulumi.ComponentResource):
     training_bucket: pulumi.Output[str] | None
     role_arn: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        args: FineTuningArgs,
-        *,
-        step_count: int,
-        region: str,
-        account_id: pulumi.Input[str],
-        partition: pulumi.Input[str],
-        kms_key_arn: pulumi.Input[str],
-        vpc: tuple[pulumi.Input[str], list[pulumi.Input[str]], pulumi.Input[str]] | None = None,
-        protect: bool = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("mlplat:bedrock:BedrockFineTuning", name, None, opts)
+    def __init__(self, name: str, args: FineTuningArgs, *, env: Env, step_count: int,
+                 network: NetworkRef | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+        """`step_count`: the training steps (recommended from the image count when not configured);
+        `network`: the VPC the job runs in when `args.vpc` is set."""
+        super().__init__("mlplat:bedrock:BedrockFineTuning", name, None, env.component_options(opts))
+        if args.vpc and network is None:
+            raise ValueError(f"{name}: fine-tuning with vpc: true needs the network it runs in")
         child = pulumi.ResourceOptions(parent=self)
+        region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
         self.custom_model_name = f"{name}-{args.run_id}"
         self.job_name = f"{name}-{args.run_id}"
         self.training_bucket = None
@@ -91,11 +86,8 @@ class BedrockFineTuning(pulumi.ComponentResource):
         if args.training_data_s3_uri is None or args.output_s3_uri is None:
             created = SecureBucket(
                 f"{name}-data",
-                BucketOptions(kms_key_arn=kms_key_arn,
-                              bucket_name=pulumi.Output.concat(f"{name}-", account_id),  # type: ignore[arg-type]
-                              lifecycle=(LifecycleRule("abort-uploads", noncurrent_expire_days=90),),
-                              protect=protect),
-                opts=child,
+                BucketArgs(lifecycle=(LifecycleRule(id="abort-uploads", noncurrent_expire_days=90),)),
+                env=env, bucket_name=pulumi.Output.concat(f"{name}-", account_id), opts=child,
             )
             self.training_bucket = created.bucket_name
         upload = None
@@ -124,20 +116,20 @@ class BedrockFineTuning(pulumi.ComponentResource):
             role=role.id,
             policy=pulumi.Output.all(partition, training_uri, output_uri, kms_key_arn, account_id).apply(
                 lambda a: json.dumps(customization_policy(partition=a[0], training_uri=a[1], output_uri=a[2],
-                                                          key_arn=a[3], vpc=vpc is not None, region=region,
+                                                          key_arn=a[3], vpc=args.vpc, region=region,
                                                           account_id=a[4]))),
             opts=child,
         )
         vpc_config = None
-        if vpc is not None:
-            vpc_id, subnets, vpc_cidr = vpc
+        if args.vpc and network is not None:
             sg = aws.ec2.SecurityGroup(
-                f"{name}-sg", vpc_id=vpc_id, description=f"Bedrock customization job {name}",
+                f"{name}-sg", vpc_id=network.vpc_id, description=f"Bedrock customization job {name}",
                 egress=[aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443,
-                                                        cidr_blocks=[vpc_cidr], description="VPC endpoints")],
+                                                        cidr_blocks=[network.vpc_cidr], description="VPC endpoints")],
                 opts=child,
             )
-            vpc_config = aws.bedrock.CustomModelVpcConfigArgs(security_group_ids=[sg.id], subnet_ids=subnets)
+            vpc_config = aws.bedrock.CustomModelVpcConfigArgs(security_group_ids=[sg.id],
+                                                              subnet_ids=network.private_subnet_ids)
         hp = args.hyperparameters
         model = aws.bedrock.CustomModel(
             f"{name}-model",
@@ -165,11 +157,11 @@ class BedrockFineTuning(pulumi.ComponentResource):
 class InvocationLogging(pulumi.ComponentResource):
     """Bedrock model invocation logging for the account and region (one per region)."""
 
-    def __init__(self, name: str, args: InvocationLoggingArgs, *, region: str, account_id: pulumi.Input[str],
-                 partition: pulumi.Input[str], kms_key_arn: pulumi.Input[str],
+    def __init__(self, name: str, args: InvocationLoggingArgs, *, env: Env,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlplat:bedrock:InvocationLogging", name, None, opts)
+        super().__init__("mlplat:bedrock:InvocationLogging", name, None, env.component_options(opts))
         child = pulumi.ResourceOptions(parent=self)
+        region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
         cloudwatch = None
         if args.cloudwatch:
             group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/bedrock/{name}/invocations",
@@ -196,10 +188,8 @@ class InvocationLogging(pulumi.ComponentResource):
             },))
             bucket = SecureBucket(
                 f"{name}-logs",
-                BucketOptions(kms_key_arn=kms_key_arn,
-                              bucket_name=pulumi.Output.concat(f"{name}-logs-", account_id),  # type: ignore[arg-type]
-                              lifecycle=(LifecycleRule("expire-logs", expire_days=args.retention_days),),
-                              extra_policy_statements=statement),  # type: ignore[arg-type]
+                BucketArgs(lifecycle=(LifecycleRule(id="expire-logs", expire_days=args.retention_days),)),
+                env=env, bucket_name=pulumi.Output.concat(f"{name}-logs-", account_id), policy_statements=statement,
                 opts=child,
             )
             s3 = aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigS3ConfigArgs(

@@ -1,0 +1,1 @@
+"""Bedrock: Titan Image Generator fine-tuning, Provisioned Throughput, invocation logging."""

@@ -1,0 +1,1 @@
+"""The platform VPC (or an existing one): `args` is light, `component` imports the provider."""

@@ -1,0 +1,1 @@
+"""`SecureBucket`: the one way this platform creates S3 buckets."""

@@ -1,0 +1,110 @@
+"""What each environment implies: config defaults where the stack file is silent, and policy settings.
+
+One table, two consumers: `stacks/config.py` fills config defaults from it, and the policy pack's
+per-environment config (`policies/config/<env>.json`, the file `pulumi preview --policy-pack-config`
+reads) is generated from it (`make generate`; a test keeps the committed files in sync).
+
+    python -m stacks.environments --write policies/config
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+Environment = Literal["dev", "staging", "prod"]
+
+
+@dataclass(frozen=True)
+class EnvironmentDefaults:
+    """Values an environment implies where the stack file is silent, and the guardrails it is held to."""
+
+    # -- config defaults ------------------------------------------------------------------------------
+    nat_gateways: Literal["single", "perAz"]
+    kms_deletion_window_days: int
+    cluster_endpoint_public: bool
+    protect_stateful: bool
+    log_retention_days: int
+    canvas_network_access: Literal["PublicInternetOnly", "VpcOnly"]
+    # -- policy pack settings -------------------------------------------------------------------------
+    #: GPU node groups at maximum size may cost at most this (USD/hour).
+    max_hourly_gpu_usd: float
+    #: GPU node groups must scale to zero (None: the rule is disabled).
+    require_scale_to_zero: bool | None
+    #: A public EKS API endpoint is allowed (behind a CIDR allow-list).
+    allow_public_endpoint: bool
+    #: SageMaker domains must be VpcOnly.
+    require_vpc_only: bool
+    #: Committed Bedrock Provisioned Throughput is allowed.
+    allow_commitment: bool
+    #: Instance types node groups and endpoints may use (None: any).
+    allowed_instance_types: tuple[str, ...] | None = None
+
+    def pack_config(self) -> dict[str, Any]:
+        """The policy pack's config for this environment (policy name -> settings)."""
+        config: dict[str, Any] = {
+            "eks-control-plane-hardened": {"allowPublicEndpoint": self.allow_public_endpoint},
+            "sagemaker-isolated-and-encrypted": {"requireVpcOnly": self.require_vpc_only},
+            "gpu-hourly-budget": {"maxHourlyGpuUsd": self.max_hourly_gpu_usd},
+            "gpu-scale-to-zero": {"enforcementLevel": "disabled"} if self.require_scale_to_zero is None
+            else {"requireScaleToZero": self.require_scale_to_zero},
+        }
+        if self.allowed_instance_types is not None:
+            config["instance-types-allowed"] = {"allowedInstanceTypes": list(self.allowed_instance_types)}
+        config["bedrock-commitment-prod-only"] = {"allowCommitment": self.allow_commitment}
+        return config
+
+
+ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
+    "dev": EnvironmentDefaults(
+        "single", 7, True, False, 30, "PublicInternetOnly",
+        max_hourly_gpu_usd=25, require_scale_to_zero=True, allow_public_endpoint=True, require_vpc_only=False,
+        allow_commitment=False,
+        allowed_instance_types=("m5.large", "m5.xlarge", "c5.2xlarge", "g5.xlarge", "g5.2xlarge", "g5.12xlarge",
+                                "ml.g5.2xlarge", "ml.g5.xlarge", "ml.m5.xlarge"),
+    ),
+    "staging": EnvironmentDefaults(
+        "single", 30, False, False, 90, "VpcOnly",
+        max_hourly_gpu_usd=120, require_scale_to_zero=True, allow_public_endpoint=False, require_vpc_only=True,
+        allow_commitment=False,
+    ),
+    "prod": EnvironmentDefaults(
+        "perAz", 30, False, True, 365, "VpcOnly",
+        max_hourly_gpu_usd=1200, require_scale_to_zero=None, allow_public_endpoint=False, require_vpc_only=True,
+        allow_commitment=True,
+    ),
+}
+
+#: (config key path, defaults field): where an environment default lands when the stack file is silent.
+CONFIG_DEFAULTS: tuple[tuple[tuple[str, str], str], ...] = (
+    (("network", "natGateways"), "nat_gateways"),
+    (("gpuCluster", "endpointPublicAccess"), "cluster_endpoint_public"),
+    (("gpuCluster", "logRetentionDays"), "log_retention_days"),
+    (("canvas", "appNetworkAccessType"), "canvas_network_access"),
+    (("canvas", "retainHomeEfs"), "protect_stateful"),
+)
+
+
+def config_setting_names() -> list[str]:
+    """The fields that are config defaults (the rest are policy settings)."""
+    return [f.name for f in fields(EnvironmentDefaults)][:6]
+
+
+def pack_config_text(environment: str) -> str:
+    return json.dumps(ENVIRONMENT_DEFAULTS[environment].pack_config(), indent=2) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="write the policy pack config of every environment")
+    parser.add_argument("--write", type=Path, required=True, metavar="DIR", help="e.g. policies/config")
+    args = parser.parse_args(argv)
+    for environment in ENVIRONMENT_DEFAULTS:
+        (args.write / f"{environment}.json").write_text(pack_config_text(environment))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
