@@ -267,12 +267,6 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if tok == "aws:index/getPartition:getPartition":
             return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
                     "reverseDnsPrefix": "com.amazonaws"}
-        if tok == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region,
-                    "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}
-        if tok == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"names": self.availability_zones, "id": self.region,
-                    "zoneIds": [f"use1-az{i + 1}" for i in range(len(self.availability_zones))]}
         if tok == "aws:ssoadmin/getInstances:getInstances":
             if not self.identity_center:
                 return {"arns": [], "identityStoreIds": [], "id": self.region}
@@ -294,25 +288,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if tok == "aws:secretsmanager/getSecret:getSecret":
             name = args.args.get("name") or args.args.get("arn", "").rsplit(":", 1)[-1]
             return {"id": name, "name": name, "arn": self._arn("secretsmanager", f"secret:{name}-{_hex(name, 6)}")}
-        if tok == "aws:ec2/getInstanceType:getInstanceType":
-            return _instance_type_facts(args.args.get("instanceType", ""))
         raise NotImplementedError(
             f"the offline engine has no answer for invoke {tok} ({json.dumps(args.args, default=str)[:200]}); "
             "add one to mlplat/mocks.py"
         )
 
-
-def _instance_type_facts(name: str) -> dict[str, Any]:
-    from components.catalog.instance_types import lookup
-
-    t = lookup(name)
-    return {
-        "id": name,
-        "instanceType": name,
-        "defaultVcpus": t.vcpus,
-        "memorySize": t.memory_gib * 1024,
-        "efaSupported": t.efa_supported,
-        "maximumNetworkCards": t.network_cards,
-        "gpuses": [{"count": t.accelerators, "manufacturer": "NVIDIA", "name": t.accelerator_model}]
-        if t.accelerator == "nvidia" else [],
-    }

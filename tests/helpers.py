@@ -113,3 +113,28 @@ def run_cli(*args: str, cwd: Path = ROOT) -> CliResult:
     finally:
         os.chdir(before)
     return CliResult(code, out.getvalue(), err.getvalue())
+
+
+class LocalServer:
+    """An HTTP server on 127.0.0.1 (a free port) in a daemon thread, stopped at once on close.
+
+    `serve_forever` polls for shutdown every 0.5 s by default; at 5 ms a test pays nothing to stop it.
+    """
+
+    POLL_S = 0.005
+
+    def __init__(self, handler: type) -> None:
+        from http.server import ThreadingHTTPServer
+        from threading import Thread
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = Thread(target=self.server.serve_forever, kwargs={"poll_interval": self.POLL_S}, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -70,10 +70,6 @@ class FineTuningArgs(StrictModel):
                                                             "to recommend one from; found none")
         return self
 
-    @property
-    def job_name(self) -> str:
-        return f"{self.name}-{self.run_id}"
-
 
 class ThroughputArgs(StrictModel):
     name: str = Field(max_length=40, pattern=NAME, description="Provisioned model name within the stack.")

@@ -11,8 +11,8 @@ Sources (checked 2026-11):
   June 2025 P4/P5 price reduction (`PRICE_DATE`). `price_is_estimate` marks types without a public
   on-demand list price (sold mostly as capacity blocks); their figure is the closest list price.
 
-`MAX_EFA` is what sizes launch-template interfaces: on p6-b200 the network cards exceed the EFA
-count (eksctl #8685), so interfaces are never derived from the card count.
+`InstanceType.max_efa_interfaces` is what sizes launch-template interfaces: on p6-b200 the network
+cards exceed the EFA count (eksctl #8685), so interfaces are never derived from the card count.
 """
 
 from __future__ import annotations

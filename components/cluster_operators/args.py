@@ -51,5 +51,3 @@ class OperatorsArgs(StrictModel):
         description="Namespace of Prometheus, Grafana and the DCGM exporter.",
     )
 
-
-Rendezvous = Literal["etcd", "c10d"]

@@ -25,7 +25,7 @@ def gpu_dashboard() -> str:
                 "title": title,
                 "datasource": {"type": "prometheus", "uid": "${datasource}"},
                 "gridPos": {"h": 8, "w": 12, "x": 12 * (i % 2), "y": 8 * (i // 2)},
-                "fieldConfig": {"defaults": {"unit": "hertz" if unit == "hertz" else unit}, "overrides": []},
+                "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
                 "targets": [
                     {
                         "refId": "A",

@@ -93,13 +93,13 @@ class LiveChat(pulumi.ComponentResource):
         bot, alias = self._lex(fns["fulfillment"], args, env.account_id)
 
         self.outputs = {
-            "APIGatewayApiKey": pulumi.Output.secret(api_key),
-            "BotAliasId": alias.bot_alias_id,
-            "BotId": bot.id,
-            "CallbackRestAPI": rest_url,
-            "WebSocketAPIEndpoint": pulumi.Output.concat("wss://", ws_host),
+            "apiGatewayApiKey": pulumi.Output.secret(api_key),
+            "botAliasId": alias.bot_alias_id,
+            "botId": bot.id,
+            "callbackRestApi": rest_url,
+            "webSocketApiEndpoint": pulumi.Output.concat("wss://", ws_host),
         }
-        self.outputs["lexWebUiLoaderConfig"] = self.outputs["WebSocketAPIEndpoint"].apply(
+        self.outputs["lexWebUiLoaderConfig"] = self.outputs["webSocketApiEndpoint"].apply(
             lambda url: json.dumps({"ui": {"enableLiveChat": True}, "connect": {"talkDeskWebsocketEndpoint": url}}))
         self.conversations_table = table.name
         self.register_outputs(self.outputs)

@@ -20,7 +20,7 @@ def _problems(bedrock: dict, **extra) -> list[str]:
 
 def test_valid():
     cfg = parse(values(config(bedrock={"fineTuning": [FT]})))
-    assert cfg.bedrock.fine_tuning[0].job_name == "pets-r1"
+    assert cfg.bedrock.fine_tuning[0].run_id == FT["runId"]
 
 
 def test_invalid_manifest_lines_are_config_errors(tmp_path):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import urllib.parse
 import uuid
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.helpers import LocalServer
 
 
 class FakeTalkdesk:
@@ -97,20 +98,21 @@ class FakeTalkdesk:
                 fake.ended.append(self.path.split("/")[-1])
                 return self._reply(204)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._handler = Handler
+        self.http: LocalServer | None = None
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        assert self.http is not None, "use the fake as a context manager"
+        return self.http.url
 
     def fail(self, method: str, prefix: str, *statuses: int) -> None:
         self.failures.setdefault((method, prefix), deque()).extend(statuses)
 
     def __enter__(self) -> FakeTalkdesk:
-        self.thread.start()
+        self.http = LocalServer(self._handler)
         return self
 
     def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        assert self.http is not None
+        self.http.close()

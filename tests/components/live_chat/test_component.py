@@ -65,7 +65,7 @@ def test_callback_api_requires_a_key_with_usage_plan(view):
     key = _get(view, "aws:apigateway/apiKey:ApiKey", "talkdesk-key")
     plan_key = _get(view, "aws:apigateway/usagePlanKey:UsagePlanKey", "callback-plan-key")["inputs"]
     assert plan_key["keyId"] == key["id"] and plan_key["keyType"] == "API_KEY"
-    assert key["outputs"]["value"] == "[secret]" and view.plan["outputs"]["APIGatewayApiKey"] == "[secret]"
+    assert key["outputs"]["value"] == "[secret]" and view.plan["outputs"]["apiGatewayApiKey"] == "[secret]"
     stage = _get(view, "aws:apigateway/stage:Stage", "callback-stage")["inputs"]
     assert stage["accessLogSettings"]["destinationArn"]
     settings = _get(view, "aws:apigateway/methodSettings:MethodSettings", "callback-settings")["inputs"]
@@ -134,6 +134,6 @@ def test_lex_bot_alias_and_loader_config(view):
     assert alias["botVersion"] == "1"
     loader = json.loads(view.plan["outputs"]["lexWebUiLoaderConfig"])
     assert loader == {"ui": {"enableLiveChat": True},
-                      "connect": {"talkDeskWebsocketEndpoint": view.plan["outputs"]["WebSocketAPIEndpoint"]}}
-    assert set(view.plan["outputs"]) >= {"APIGatewayApiKey", "BotAliasId", "BotId", "CallbackRestAPI",
-                                         "WebSocketAPIEndpoint"}
+                      "connect": {"talkDeskWebsocketEndpoint": view.plan["outputs"]["webSocketApiEndpoint"]}}
+    assert set(view.plan["outputs"]) >= {"apiGatewayApiKey", "botAliasId", "botId", "callbackRestApi",
+                                         "webSocketApiEndpoint"}
