@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 #: The tag keys every taggable resource carries; the policy pack checks the same tuple.
@@ -126,22 +126,26 @@ ResourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](-?[a-z0-9])*
 Dns1035Label = Annotated[str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
 
 
-def unique(items: Sequence[Any], key: Callable[[Any], str], field: str, what: str) -> None:
-    """Refuse repeated keys in a list, naming each repeat at its own key path (`[i].<field>`)."""
+def unique(items: Sequence[Any], key: Callable[[Any], str], field: str, where: str = "") -> None:
+    """Refuse repeated keys in a list, naming each repeat at its own key path (`[i].<field>`) and the first.
+
+    `where` is the list's own key (`nodeGroups`), used to name the first occurrence.
+    """
     first: dict[str, int] = {}
     problems: list[tuple[Loc, str]] = []
     for i, item in enumerate(items):
         value = key(item)
         if value in first:
-            problems.append(((i, field), f"expected unique {what}; {value!r} is also at [{first[value]}]"))
+            again = f"{where}[{first[value]}].{field}"
+            problems.append(((i, field), f"expected a unique {field}; {value!r} is also {again}"))
         first.setdefault(value, i)
     if problems:
         raise FieldProblems(problems)
 
 
-def unique_names(items: list[Any]) -> list[Any]:
+def unique_names(items: list[Any], info: ValidationInfo) -> list[Any]:
     """A list validator: the items' `name`s are unique."""
-    unique(items, lambda item: item.name, "name", "names")
+    unique(items, lambda item: item.name, "name", to_camel(info.field_name or ""))
     return items
 
 

@@ -26,11 +26,8 @@ def cross_checks(cfg: PlatformConfig, *, offline: bool = False) -> Problems:
     problems += _endpoint_checks(cfg, offline)
     problems += _bedrock_checks(cfg)
     problems += _canvas_checks(cfg)
-    teams = [k.team for k in cfg.kpi_reports]
     buckets = [k.bucket for k in cfg.kpi_reports if k.bucket]
     for i, report in enumerate(cfg.kpi_reports):
-        if teams.count(report.team) > 1:
-            problems.append((("kpiReports", i, "team"), f"one report per team; {report.team!r} repeats"))
         if report.bucket and buckets.count(report.bucket) > 1:
             problems.append((("kpiReports", i, "bucket"), f"a bucket has one notification configuration: "
                                                           f"{report.bucket!r} cannot serve two teams"))
@@ -72,8 +69,6 @@ def _bedrock_checks(cfg: PlatformConfig) -> Problems:
         if cfg.region not in FINE_TUNING_REGIONS:
             problems.append((loc, f"{ft.base_model} fine-tuning is offered in {', '.join(FINE_TUNING_REGIONS)}; "
                                   f"found {cfg.region!r}"))
-        if names.count(ft.name) > 1:
-            problems.append(((*loc, "name"), f"fine-tuning names must be unique; {ft.name!r} repeats"))
         if ft.local_manifest is not None:
             path = Path(ft.local_manifest)
             if not path.is_file():
@@ -81,15 +76,12 @@ def _bedrock_checks(cfg: PlatformConfig) -> Problems:
                 continue
             report = validate_manifest(path)
             problems += [((*loc, "localManifest"), line) for line in report.lines()]
-    pt_names = [p.name for p in bedrock.provisioned_throughput]
     for i, pt in enumerate(bedrock.provisioned_throughput):
         loc = ("bedrock", "provisionedThroughput", i)
         if pt.from_fine_tuning is not None and pt.from_fine_tuning not in names:
             problems.append(((*loc, "fromFineTuning"), f"expected one of bedrock.fineTuning[].name "
                                                        f"({', '.join(names) or 'none defined'}); "
                                                        f"found {pt.from_fine_tuning!r}"))
-        if pt_names.count(pt.name) > 1:
-            problems.append(((*loc, "name"), f"throughput names must be unique; {pt.name!r} repeats"))
     return problems
 
 
@@ -98,12 +90,8 @@ def _endpoint_checks(cfg: PlatformConfig, offline: bool) -> Problems:
     from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
 
     problems: Problems = []
-    names = [e.name for e in cfg.endpoints]
     for i, ep in enumerate(cfg.endpoints):
         loc = ("endpoints", i)
-        if names.count(ep.name) > 1:
-            problems.append(((*loc, "name"), f"endpoint names must be unique; {ep.name!r} is used "
-                                             f"{names.count(ep.name)} times"))
         spec = PINNED.get(ep.model_id)
         if spec is None or (ep.model_version not in (None, spec.version)):
             if offline:
@@ -138,15 +126,11 @@ def _training_job_checks(cfg: PlatformConfig) -> Problems:
     problems: Problems = []
     cluster = cfg.gpu_cluster
     groups = {g.name: g for g in cluster.node_groups}
-    names = [j.name for j in cfg.training_jobs]
     for i, job in enumerate(cfg.training_jobs):
         loc = ("trainingJobs", i)
         if not cluster.enabled:
             problems.append((loc, "training jobs need gpuCluster.enabled: true"))
             continue
-        if names.count(job.name) > 1:
-            problems.append(((*loc, "name"), f"job names must be unique; {job.name!r} appears {names.count(job.name)} "
-                                             "times"))
         group = groups.get(job.node_group)
         if group is None:
             problems.append(((*loc, "nodeGroup"), f"expected one of the GPU node groups "

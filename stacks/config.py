@@ -13,11 +13,11 @@ import difflib
 import json
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from components.base import StrictModel, Tags
+from components.base import StrictModel, Tags, UniqueByName, unique
 from components.bedrock.args import BedrockArgs
 from components.canvas.args import CanvasArgs
 from components.eks_gpu_cluster.args import GpuClusterArgs
@@ -40,6 +40,11 @@ SUPPORTED_REGIONS: tuple[str, ...] = (
 )
 
 
+def _one_report_per_team(reports: list[KpiReportArgs]) -> list[KpiReportArgs]:
+    unique(reports, lambda r: r.team, "team", "kpiReports")
+    return reports
+
+
 class PlatformConfig(StrictModel):
     """The whole stack configuration."""
 
@@ -48,18 +53,20 @@ class PlatformConfig(StrictModel):
     tags: Tags = Field(description="Ownership tags applied to every taggable resource.")
     network: NetworkArgs = Field(description="The VPC: created, or an existing one.")
     gpu_cluster: GpuClusterArgs = Field(default_factory=GpuClusterArgs, description="EKS GPU cluster with EFA.")
-    training_jobs: list[TrainingJobArgs] = Field(
+    training_jobs: Annotated[list[TrainingJobArgs], UniqueByName] = Field(
         default_factory=list, description="FSDP PyTorchJobs run on the GPU cluster's node groups."
     )
     canvas: CanvasArgs = Field(
         default_factory=CanvasArgs, description="SageMaker Canvas domain behind IAM Identity Center."
     )
-    endpoints: list[EndpointArgs] = Field(default_factory=list, description="SageMaker JumpStart endpoints.")
+    endpoints: Annotated[list[EndpointArgs], UniqueByName] = Field(
+        default_factory=list, description="SageMaker JumpStart endpoints."
+    )
     bedrock: BedrockArgs = Field(
         default_factory=BedrockArgs, description="Bedrock fine-tuning, Provisioned Throughput, invocation logging."
     )
     live_chat: LiveChatArgs = Field(default_factory=LiveChatArgs, description="Lex + Talkdesk live-agent chat.")
-    kpi_reports: list[KpiReportArgs] = Field(
+    kpi_reports: Annotated[list[KpiReportArgs], AfterValidator(_one_report_per_team)] = Field(
         default_factory=list, description="DORA KPI reports summarized by a Bedrock model and emailed."
     )
 

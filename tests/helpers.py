@@ -79,10 +79,28 @@ class PlanView:
         return json.dumps(self.plan)
 
 
+_PLANS: dict[str, PlanView] = {}
+
+
 def plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str | None = None, program: Any = None,
                 mock_options: dict[str, Any] | None = None) -> PlanView:
-    """Plan `cfg` as stack `<environment>-test` (the stack name must fit the environment)."""
+    """Plan `cfg` as stack `<environment>-test` (the stack name must fit the environment).
+
+    The same config (with the real program and default mocks) is planned once per session: the
+    returned view is shared, so tests must not modify it.
+    """
     stack = stack or f"{cfg.get('ml-platform:environment', 'dev')}-test"
+    key = json.dumps([stack, cfg], sort_keys=True) if program is None and mock_options is None else None
+    if key is not None and key in _PLANS:
+        return _PLANS[key]
+    view = _plan_config(tmp_path, cfg, stack, program, mock_options)
+    if key is not None:
+        _PLANS[key] = view
+    return view
+
+
+def _plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str, program: Any,
+                 mock_options: dict[str, Any] | None) -> PlanView:
     path = tmp_path / f"Pulumi.{stack}.yaml"
     path.write_text(yaml.safe_dump({"config": cfg}))
     project = find_project(ROOT)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.base import LogRetentionDays, StrictModel, problem
+from components.base import LogRetentionDays, StrictModel, UniqueByName, problem
 from components.bedrock.data import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, STEP_COUNT_RANGE
 
 #: Regions where Titan Image Generator G1 fine-tuning is offered (Bedrock user guide, model support).
@@ -101,8 +101,12 @@ class InvocationLoggingArgs(StrictModel):
 
 
 class BedrockArgs(StrictModel):
-    fine_tuning: list[FineTuningArgs] = Field(default_factory=list, description="Titan Image Generator fine-tuning.")
-    provisioned_throughput: list[ThroughputArgs] = Field(default_factory=list, description="Provisioned Throughput.")
+    fine_tuning: Annotated[list[FineTuningArgs], UniqueByName] = Field(
+        default_factory=list, description="Titan Image Generator fine-tuning."
+    )
+    provisioned_throughput: Annotated[list[ThroughputArgs], UniqueByName] = Field(
+        default_factory=list, description="Provisioned Throughput."
+    )
     invocation_logging: InvocationLoggingArgs = Field(
         default_factory=InvocationLoggingArgs, description="Model invocation logging."
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.base import FieldProblems, LogRetentionDays, StrictModel, problem
+from components.base import FieldProblems, LogRetentionDays, StrictModel, UniqueByName, problem
 from components.catalog.instance_types import ACCELERATED_TYPES, INSTANCE_TYPES, SYSTEM_TYPES, lookup
 from components.catalog.versions import KUBERNETES_VERSIONS
 from components.cluster_operators.args import OperatorsArgs
@@ -158,7 +158,9 @@ class GpuClusterArgs(StrictModel):
     system_node_group: SystemNodeGroupArgs = Field(
         default_factory=SystemNodeGroupArgs, description="Node group for add-ons and operators."
     )
-    node_groups: list[GpuNodeGroupArgs] = Field(default_factory=list, description="GPU node groups.")
+    node_groups: Annotated[list[GpuNodeGroupArgs], UniqueByName] = Field(
+        default_factory=list, description="GPU node groups."
+    )
     node_role_addons: list[Literal[NODE_ROLE_ADDONS]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: list(NODE_ROLE_ADDONS),
         description="eksctl-style add-on policies on the node role: cloudWatch, ebs, fsx, autoScaler.",
@@ -185,16 +187,3 @@ class GpuClusterArgs(StrictModel):
             except ValueError:
                 raise ValueError(f"expected IPv4 CIDRs; found {cidr!r}") from None
         return value
-
-    @model_validator(mode="after")
-    def _groups(self) -> GpuClusterArgs:
-        first: dict[str, int] = {}
-        problems: list[tuple[tuple[str | int, ...], str]] = []
-        for i, group in enumerate(self.node_groups):
-            if group.name in first:
-                problems.append((("nodeGroups", i, "name"), f"expected unique node group names; {group.name!r} is "
-                                                            f"also nodeGroups[{first[group.name]}].name"))
-            first.setdefault(group.name, i)
-        if problems:
-            raise FieldProblems(problems)
-        return self

@@ -145,7 +145,7 @@ class GpuCluster(pulumi.ComponentResource):
         self._addon(cluster, "coredns", depends_on=[system])
         self.node_group_names = {}
         for group in args.node_groups:
-            ng = self._gpu_node_group(group, cluster, node_role, private_subnet_ids[group.availability_zone], vpc_cni)
+            ng = self._gpu_node_group(group, cluster, node_role, network.subnet_in(group.availability_zone), vpc_cni)
             self.node_group_names[group.name] = ng.node_group_name
 
         self.kubeconfig = pulumi.Output.secret(

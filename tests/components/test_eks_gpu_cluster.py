@@ -8,6 +8,7 @@ import json
 import pytest
 
 from components.catalog.instance_types import lookup
+from components.catalog.versions import EKS_ADDONS, KUBERNETES_VERSIONS
 from tests.helpers import CLUSTER, P5, config, plan_config
 
 
@@ -143,7 +144,8 @@ def test_addons_pinned_and_node_groups_wait_for_vpc_cni(view):
     addons = {a["inputs"]["addonName"]: a for a in view.of_type("aws:eks/addon:Addon")
               if a["parent"].endswith("mlplat:eks:GpuCluster::mlplat-dev-gpu")}
     assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
-    assert addons["vpc-cni"]["inputs"]["addonVersion"] == "v1.19.5-eksbuild.1"
+    pinned = EKS_ADDONS[CLUSTER.get("kubernetesVersion", KUBERNETES_VERSIONS[-1])]
+    assert {name: a["inputs"]["addonVersion"] for name, a in addons.items()} == {n: pinned[n] for n in addons}
     for ng in view.of_type("aws:eks/nodeGroup:NodeGroup"):
         assert addons["vpc-cni"]["urn"] in ng["dependencies"], ng["urn"]
     system = view.get("aws:eks/nodeGroup:NodeGroup", "mlplat-dev-gpu-system")
@@ -198,3 +200,27 @@ def test_pinned_vpc_cni_supports_efa_only_interfaces():
     for k8s_version, addons in EKS_ADDONS.items():
         assert parse_addon_version(addons["vpc-cni"]) >= VPC_CNI_MIN_FOR_EFA_ONLY, k8s_version
     assert parse_addon_version("v1.18.3-eksbuild.1") < VPC_CNI_MIN_FOR_EFA_ONLY
+
+
+def test_trainium_group_uses_the_neuron_ami_taint_and_resources(tmp_path):
+    trn = {"name": "trn", "instanceType": "trn1.32xlarge", "availabilityZone": "us-east-1a", "maxSize": 2}
+    view = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, nodeGroups=[trn])))
+    ng = _ng(view, "trn")["inputs"]
+    assert ng["amiType"] == "AL2023_x86_64_NEURON"
+    assert ng["taints"] == [{"key": "aws.amazon.com/neuron", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert ng["labels"]["aws.amazon.com/neuron.present"] == "true" and "nvidia.com/gpu.present" not in ng["labels"]
+    facts = lookup("trn1.32xlarge")
+    tags = {t["inputs"]["tag"]["key"]: t["inputs"]["tag"]["value"] for t in view.of_type("aws:autoscaling/tag:Tag")}
+    prefix = "k8s.io/cluster-autoscaler/node-template/resources/"
+    assert tags[prefix + "aws.amazon.com/neuron"] == str(facts.accelerators)
+    assert tags[prefix + "vpc.amazonaws.com/efa"] == str(facts.max_efa_interfaces)
+    assert len(_lt(view, "trn")["inputs"]["networkInterfaces"]) == facts.max_efa_interfaces
+
+
+def test_bottlerocket_group_raids_the_instance_store_with_its_own_settings(tmp_path):
+    group = dict(P5, amiType="BOTTLEROCKET_x86_64_NVIDIA")
+    view = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, nodeGroups=[group])))
+    assert _ng(view, "p5")["inputs"]["amiType"] == "BOTTLEROCKET_x86_64_NVIDIA"
+    settings = base64.b64decode(_lt(view, "p5")["inputs"]["userData"]).decode()
+    assert settings.startswith("[settings.bootstrap-commands.k8s-ephemeral-storage]")
+    assert '"ephemeral-storage", "init"' in settings and "NodeConfig" not in settings

@@ -49,9 +49,11 @@ def test_plan_writes_valid_json_and_never_prints_secrets(tmp_path):
     assert '\\"team-token\\": \\"[secret]\\"' in out.read_text()
 
 
-def test_header_counts_every_resource_of_the_json_and_outputs_are_whole(tmp_path, shipped):
+def test_plan_from_a_subdirectory_counts_every_resource_and_prints_outputs_whole(tmp_path):
     out = tmp_path / "dev.json"
-    result = run_cli("plan", "dev", "--json", str(out))
+    result = run_cli("plan", "dev", "--json", str(out), cwd=ROOT / "components" / "catalog")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Plan: ml-platform / dev (us-east-1):")
     plan = json.loads(out.read_text())
     header = result.stdout.splitlines()[0]
     assert f": {len(plan['resources'])} resources (" in header, header
@@ -60,16 +62,18 @@ def test_header_counts_every_resource_of_the_json_and_outputs_are_whole(tmp_path
     assert f"  lexWebUiLoaderConfig: {loader}" in result.stdout
 
 
-def test_summary_by_default_every_resource_with_details(tmp_path):
-    short = run_cli("plan", "dev")
-    full = run_cli("plan", "dev", "--details")
-    assert short.returncode == full.returncode == 0
-    lines = short.stdout.splitlines()
+def test_summary_by_default_every_resource_with_details(shipped):
+    from mlplat.plan import render_text
+
+    plan = shipped["prod"].plan
+    short, full = render_text(plan, "us-east-1"), render_text(plan, "us-east-1", details=True)
+    lines = short.splitlines()
     # Policies and cost come within the first screenfuls, not after hundreds of resource lines.
-    assert lines.index("Policies") < 80 and lines.index("Policies") < full.stdout.splitlines().index("Policies")
-    assert "aws:iam/rolePolicy:RolePolicy  mlplat-dev-gpu-cluster-kms" not in short.stdout
-    assert "aws:iam/rolePolicy:RolePolicy  mlplat-dev-gpu-cluster-kms" in full.stdout
-    assert "\033[" not in short.stdout, "no colour when stdout is not a terminal"
+    assert lines.index("Policies") < 80 < full.splitlines().index("Policies")
+    role_policy = "aws:iam/rolePolicy:RolePolicy  mlplat-prod-gpu-cluster-kms"
+    assert role_policy not in short and role_policy in full
+    assert sum(1 for line in full.splitlines() if line.strip().startswith("+ ")) == len(plan["resources"])
+    assert "\033[" not in short, "no colour unless asked for"
 
 
 class _Terminal(io.StringIO):
@@ -115,7 +119,8 @@ def test_no_deprecation_warnings_from_our_own_code(shipped):
         assert not [m for m in messages if "deprecated" in m], messages
 
 
-def test_graph_stdout_is_pure_mermaid_and_the_summary_goes_to_stderr(tmp_path):
+def test_graph_stdout_is_pure_mermaid_and_the_summary_goes_to_stderr(monkeypatch, shipped):
+    monkeypatch.setattr(cli, "_plan_for", lambda stack, config_file: (shipped[stack].plan, "us-east-1"))
     result = run_cli("graph", "dev")
     assert result.returncode == 0
     assert result.stdout.startswith("flowchart LR\n") and "critical path" not in result.stdout
@@ -133,11 +138,14 @@ def test_internal_error_exits_3_without_a_traceback(monkeypatch):
 
 
 def test_smoke_subprocess_finds_the_project_from_a_subdirectory():
-    result = subprocess.run([sys.executable, "-m", "mlplat", "plan", "dev", "--quiet"], cwd=ROOT / "components",
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Plan: ml-platform / dev (us-east-1):")
-    assert result.stderr == ""
+    """The console entry point end to end: project found from below, exit code through `os._exit`."""
+    result = subprocess.run([sys.executable, "-m", "mlplat", "plan", "qa"], cwd=ROOT / "components" / "catalog",
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (f"error: no stack file {ROOT / 'stacks' / 'Pulumi.qa.yaml'} "
+                             "(stacks available: dev, prod, staging)\n")
+
 
 
 # -- bad input: exit 2, one line per problem ------------------------------------------------------

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 
+import pydot
 import pytest
 
 from mlplat.graph import critical_path, render, summary
@@ -182,10 +183,9 @@ def test_unknown_format_is_rejected():
         render(_tiny(), "svg")
 
 
-@pytest.mark.parametrize("detail", [False, True])
-def test_dot_parses_with_pydot(shipped, detail):
-    pydot = pytest.importorskip("pydot")
-    resources = shipped["prod"].plan["resources"]
+@pytest.mark.parametrize("stack,detail", [("prod", False), ("staging", True)])
+def test_dot_parses_with_pydot(shipped, stack, detail):
+    resources = shipped[stack].plan["resources"]
     (graph,) = pydot.graph_from_dot_data(render(resources, "dot", detail=detail))
     _, edges, _, red_edges = _dot(render(resources, "dot", detail=detail))
     parsed = _pydot_edges(graph)
@@ -198,9 +198,9 @@ def _pydot_edges(graph) -> list:
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` binary not installed")
-@pytest.mark.parametrize("detail", [False, True])
-def test_dot_renders_with_graphviz(shipped, detail):
-    source = render(shipped["prod"].plan["resources"], "dot", detail=detail)
+@pytest.mark.parametrize("stack,detail", [("prod", False), ("staging", True)])
+def test_dot_renders_with_graphviz(shipped, stack, detail):
+    source = render(shipped[stack].plan["resources"], "dot", detail=detail)
     done = subprocess.run(["dot", "-Tsvg"], input=source, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     nodes, edges, red_nodes, _ = _dot(source)

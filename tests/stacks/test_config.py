@@ -107,3 +107,25 @@ def test_existing_vpc_must_cover_every_az():
     (line,) = _problems(config(network=net))
     assert line == ("ml-platform:network.existing.privateSubnetIds: expected a subnet for every availability zone; "
                     "found none for us-east-1b")
+
+
+_GROUP = {"name": "p5", "instanceType": "p5.48xlarge", "availabilityZone": "us-east-1a", "maxSize": 2}
+_CLUSTER = {"enabled": True, "publicAccessCidrs": ["198.51.100.0/24"], "nodeGroups": [_GROUP]}
+_JOB = {"name": "llama", "nodeGroup": "p5", "workers": 2, "image": "1.dkr.ecr.us-east-1.amazonaws.com/fsdp:v1"}
+_REPORT = {"team": "web", "source": {"type": "s3", "bucket": "exports", "key": "dora.json"},
+           "sender": "kpi@example.com", "subscribers": ["lead@example.com"]}
+
+
+@pytest.mark.parametrize("overrides,path", [
+    ({"endpoints": [{"name": "bge", "modelId": "huggingface-sentencesimilarity-bge-large-en"}] * 2},
+     "endpoints[1].name: expected a unique name; 'bge' is also endpoints[0].name"),
+    ({"gpuCluster": _CLUSTER, "trainingJobs": [_JOB, _JOB]},
+     "trainingJobs[1].name: expected a unique name; 'llama' is also trainingJobs[0].name"),
+    ({"bedrock": {"provisionedThroughput": [{"name": "pt", "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/"
+                                                                       "amazon.titan-image-generator-v1"}] * 2}},
+     "bedrock.provisionedThroughput[1].name: expected a unique name; 'pt' is also provisionedThroughput[0].name"),
+    ({"kpiReports": [_REPORT, _REPORT]}, "kpiReports[1].team: expected a unique team; 'web' is also kpiReports[0].team"),
+])
+def test_names_are_unique_per_list_and_the_repeat_is_named(overrides, path):
+    (line,) = _problems(config(**overrides))
+    assert line == f"ml-platform:{path}"

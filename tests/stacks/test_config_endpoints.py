@@ -64,3 +64,11 @@ def test_gated_model_needs_eula(monkeypatch):
 def test_endpoint_name_length_keeps_sagemaker_names_under_63():
     (line,) = _problems(dict(BGE, name="a" * 31))
     assert line.startswith("ml-platform:endpoints[0].name:")
+
+
+def test_online_an_unpinned_version_is_left_to_the_hub():
+    """Under the real engine (online) a version that is not pinned is resolved from the public hub at deploy."""
+    cfg = parse(values(config(endpoints=[dict(BGE, modelVersion="9.9.9")])), offline=False)
+    assert cfg.endpoints[0].model_version == "9.9.9"
+    with pytest.raises(ConfigError):
+        parse(values(config(endpoints=[dict(BGE, modelVersion="9.9.9")])), offline=True)

@@ -82,8 +82,7 @@ def test_duplicate_group_names_and_another_mistake_reported_together():
     cfg["ml-platform:environment"] = "qa"
     problems = _problems(cfg)
     assert len(problems) == 2, problems
-    assert any(p.startswith("ml-platform:gpuCluster.nodeGroups[1].name: expected unique node group names; 'p5' is also "
-                            "nodeGroups[0].name")
+    assert any(p == "ml-platform:gpuCluster.nodeGroups[1].name: expected a unique name; 'p5' is also nodeGroups[0].name"
                for p in problems)
     assert any(p.startswith("ml-platform:environment:") for p in problems)
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import pytest
 
 from mlplat.graph import critical_path, edges, render, transitive_dependencies
-from tests.helpers import plan_stack
 
 
-@pytest.fixture(scope="module")
-def dev():
-    return plan_stack("dev")
+@pytest.fixture
+def dev(shipped):
+    return shipped["dev"]
 
 
-@pytest.fixture(scope="module")
-def prod():
-    return plan_stack("prod")
+@pytest.fixture
+def prod(shipped):
+    return shipped["prod"]
 
 
 def test_dev_scales_gpus_to_zero_and_idles_under_a_dollar(dev):
@@ -78,10 +77,10 @@ def test_critical_path_runs_through_the_cluster(prod):
     assert render(prod.resources, "dot").startswith("digraph plan {")
 
 
-def test_readme_cost_row_matches_the_plans(dev, prod):
+def test_readme_cost_row_matches_the_plans(dev, prod, shipped):
     from tests.helpers import ROOT
 
-    staging = plan_stack("staging")
+    staging = shipped["staging"]
     row = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| Cost, USD/hour"))
     cells = [c.strip() for c in row.strip("|").split("|")[1:]]
     for cell, view in zip(cells, (dev, staging, prod), strict=True):
