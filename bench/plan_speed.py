@@ -1,6 +1,6 @@
 """How much `mlplat plan <stack>` costs over the unavoidable floor.
 
-Floor: a fresh process that imports pulumi, pulumi_aws, pulumi_eks and pulumi_kubernetes and touches
+Floor: a fresh process that imports pulumi, pulumi_aws and pulumi_kubernetes and touches
 one class in every provider module the plan uses (pulumi_aws loads submodules lazily, so importing
 the package alone would understate the floor). Both are timed in the same run, alternating, several
 repetitions; medians are reported.
@@ -22,8 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes", "aws-native": "pulumi_aws_native",
-            "eks": "pulumi_eks"}
+PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes", "aws-native": "pulumi_aws_native"}
 KEYWORDS = {"lambda": "lambda_"}
 
 
@@ -55,7 +54,7 @@ def class_paths(plan: dict) -> list[str]:
 
 
 def floor_script(paths: list[str]) -> str:
-    lines = ["import importlib", "import pulumi, pulumi_aws, pulumi_eks, pulumi_kubernetes"]
+    lines = ["import importlib", "import pulumi, pulumi_aws, pulumi_kubernetes"]
     for p in paths:
         module, _, cls = p.rpartition(".")
         lines.append(f"getattr(importlib.import_module({module!r}), {cls!r})")

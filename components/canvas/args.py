@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from components.base import FieldProblems, StrictModel
+from components.base import BucketName, Email, FieldProblems, StrictModel
 
-EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 USER_NAME = r"^[\w+=,.@-]{1,128}$"
 #: SageMaker UserProfileName (CreateUserProfile): letters, digits and inner hyphens, at most 63.
 PROFILE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -28,17 +26,10 @@ def profile_name(user_name: str) -> str:
 
 class CanvasUser(StrictModel):
     user_name: str = Field(pattern=USER_NAME, description="Identity Center user name (also the profile's SSO value).")
-    email: str = Field(description="Primary email address.")
+    email: Email = Field(description="Primary email address.")
     given_name: str = Field(min_length=1, max_length=64, description="Given name.")
     family_name: str = Field(min_length=1, max_length=64, description="Family name.")
     groups: list[str] = Field(default_factory=list, description="Groups (from groups or existingGroups) to join.")
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        if not EMAIL.match(value):
-            raise ValueError("expected an email address such as ana@example.com")
-        return value
 
 
 class CanvasGroup(StrictModel):
@@ -82,20 +73,13 @@ class CanvasArgs(StrictModel):
         default=True, description="Keep the home EFS on domain deletion (per environment: where state is protected)."
     )
     features: CanvasFeatures = Field(default_factory=CanvasFeatures, description="Canvas capabilities.")
-    existing_bucket: str | None = Field(default=None, description="Use this bucket instead of creating one.")
+    existing_bucket: BucketName | None = Field(default=None, description="Use this bucket instead of creating one.")
     groups: list[CanvasGroup] = Field(default_factory=list, description="Identity Center groups to create.")
     users: list[CanvasUser] = Field(default_factory=list, description="Identity Center users to create.")
     existing_groups: list[str] = Field(default_factory=list, description="Groups from an external IdP (SCIM).")
     existing_users: list[str] = Field(default_factory=list, description="Users from an external IdP (SCIM).")
     portal_app: PortalApp | None = Field(default=None, description="Rename the SageMaker app in the access portal.")
     studio: StudioSettings | None = Field(default=None, description="Studio-only settings (landing: studio).")
-
-    @field_validator("existing_bucket")
-    @classmethod
-    def _bucket(cls, value: str | None) -> str | None:
-        if value is not None and not BUCKET.match(value):
-            raise ValueError("expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")
-        return value
 
     def user_locations(self) -> list[tuple[tuple[str | int, ...], str]]:
         """(key path, user name) of every user the domain knows, created or from the IdP."""

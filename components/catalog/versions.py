@@ -2,7 +2,7 @@
 
 Add-on versions come from `aws eks describe-addon-versions --kubernetes-version <v>` (the default
 version EKS reports for each add-on, checked 2026-11); upgrade them here, in one place.
-vpc-cni must be >= v1.18.4: earlier versions cannot attach `efa-only` interfaces.
+vpc-cni must be >= v1.18.5: earlier versions cannot attach `efa-only` interfaces.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ EKS_ADDONS: dict[str, dict[str, str]] = {
     },
 }
 
-#: Minimum VPC CNI that supports `efa-only` network interfaces (REFERENCE.md, EC2 user guide).
-VPC_CNI_MIN_FOR_EFA_ONLY = (1, 18, 4)
+#: Minimum VPC CNI that supports `efa-only` network interfaces: "You must have VPC CNI version 1.18.5 or
+#: later for EFA-only interfaces" (EKS user guide, "Run machine learning training on Amazon EKS with
+#: Elastic Fabric Adapter", node-efa.html). terraform-aws-eks's variable text says 1.18.4: the guide wins.
+VPC_CNI_MIN_FOR_EFA_ONLY = (1, 18, 5)
 
 
 def addon_version(kubernetes_version: str, addon: str) -> str:

@@ -3,15 +3,18 @@
 Kept free of Pulumi so that tests and the policy pack can use the same functions.
 
 EFA interface pattern (documented choice): one interface per EFA-capable network card, card
-indexes 0..N-1 with N = the instance's *maximum EFA interfaces* (never its network-card count:
-p6-b200 has more cards than EFA devices). Card 0 carries the primary interface, type `efa`
-(EFA with ENA) at device index 0; every other card carries an `efa-only` interface at device
-index 1. This is the layout terraform-aws-eks (v21) and pulumi-eks ship for managed node groups
-and that eksctl uses. AWS's EC2 guide ("Maximize network bandwidth on instances with multiple
-network cards") shows an alternative with an ENA primary and `efa-only` at device 0 on other
-cards; both are valid EC2 layouts, we keep the one proven with EKS managed node groups, whose
-primary interface must be able to carry pod IPs (an `efa-only` interface has no IP address).
-`efa-only` needs VPC CNI >= 1.18.4 (pinned in catalog/versions.py).
+indexes 0..N-1 with N = the instance's *maximum EFA interfaces*. Card 0 carries the primary
+interface, type `efa` (EFA with ENA, so it has the IP addresses pods need) at device index 0;
+every other card carries an `efa-only` interface at device index 1.
+
+How others do it: terraform-aws-eks v21 (`modules/eks-managed-node-group/main.tf`, defaults
+`enable_efa_only = true`, `efa_indices = [0]`) and pulumi-eks (`nodejs/eks/nodes/instances.ts`)
+use the same types and device indexes, but size N from the *network-card* count, which over-counts
+where an instance has more cards than EFA devices (p6-b200: 9 cards, 8 EFA; eksctl #8685); eksctl
+(`pkg/cfn/builder/network_interfaces.go`) puts a full `efa` interface on every card. The EKS user
+guide's P6-B200 example ("EFA and EFA-only interfaces") instead uses an ENA primary at card 0
+device 0 and `efa-only` at card 0 device 1 and at device 0 of the other cards. `efa-only` needs
+VPC CNI 1.18.5 or later (EKS user guide, node-efa), checked against the pin in catalog/versions.py.
 """
 
 from __future__ import annotations

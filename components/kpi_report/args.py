@@ -7,9 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.base import StrictModel, problem
+from components.base import BucketName, Email, StrictModel, problem
 
-EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 MODEL_ID = re.compile(r"^((us|eu|apac|us-gov|global)\.)?[a-z0-9-]+\.[a-z0-9][a-z0-9.-]*(:\d+)?$")
 RATE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$")
 CRON = re.compile(r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$")
@@ -23,7 +22,7 @@ class KpiSource(StrictModel):
     credentials_secret_name: str | None = Field(
         default=None, description="Secrets Manager secret with {\"username\", \"password\"} for the endpoint."
     )
-    bucket: str | None = Field(default=None, description="Bucket of the export (s3).")
+    bucket: BucketName | None = Field(default=None, description="Bucket of the export (s3).")
     key: str | None = Field(default=None, description="Key of the export, .json or .csv (s3).")
 
     @model_validator(mode="after")
@@ -52,23 +51,14 @@ class KpiReportArgs(StrictModel):
         default="anthropic.claude-3-haiku-20240307-v1:0",
         description="Bedrock model (or inference profile) id used through the Converse API.",
     )
-    sender: str = Field(description="Verified SES identity the email is sent from.")
-    subscribers: list[str] = Field(min_length=1, max_length=50, description="Recipients of the report.")
+    sender: Email = Field(description="Verified SES identity the email is sent from.")
+    subscribers: list[Email] = Field(min_length=1, max_length=50, description="Recipients of the report.")
     dashboard_key: str = Field(default="dashboards/{team}/dashboard.pdf", description="PDF attached to the email.")
-    bucket: str | None = Field(
+    bucket: BucketName | None = Field(
         default=None,
         description="Existing bucket for reports (default: a KMS bucket is created). Its event notifications are "
                     "then managed by this stack.",
     )
-
-    @field_validator("bucket")
-    @classmethod
-    def _bucket(cls, value: str | None) -> str | None:
-        from components.canvas.args import BUCKET
-
-        if value is not None and not BUCKET.match(value):
-            raise ValueError("expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")
-        return value
 
     @field_validator("schedule")
     @classmethod
@@ -84,19 +74,4 @@ class KpiReportArgs(StrictModel):
         if not MODEL_ID.match(value):
             raise ValueError("expected a Bedrock model id such as anthropic.claude-3-haiku-20240307-v1:0 "
                              "(optionally with a us./eu./apac. inference-profile prefix)")
-        return value
-
-    @field_validator("sender")
-    @classmethod
-    def _sender(cls, value: str) -> str:
-        if not EMAIL.match(value):
-            raise ValueError("expected an email address")
-        return value
-
-    @field_validator("subscribers")
-    @classmethod
-    def _subscribers(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if not EMAIL.match(v)]
-        if bad:
-            raise ValueError(f"expected email addresses; not an email: {', '.join(bad)}")
         return value

@@ -199,7 +199,7 @@ def test_pinned_vpc_cni_supports_efa_only_interfaces():
 
     for k8s_version, addons in EKS_ADDONS.items():
         assert parse_addon_version(addons["vpc-cni"]) >= VPC_CNI_MIN_FOR_EFA_ONLY, k8s_version
-    assert parse_addon_version("v1.18.3-eksbuild.1") < VPC_CNI_MIN_FOR_EFA_ONLY
+    assert parse_addon_version("v1.18.4-eksbuild.1") < VPC_CNI_MIN_FOR_EFA_ONLY  # the EKS guide's minimum is 1.18.5
 
 
 def test_trainium_group_uses_the_neuron_ami_taint_and_resources(tmp_path):

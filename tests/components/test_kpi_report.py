@@ -96,10 +96,14 @@ def test_inference_profile_grants_profile_and_model(tmp_path):
     ({"modelId": "Claude 3 Haiku"}, "kpiReports[0].modelId: expected a Bedrock model id"),
     ({"schedule": "every monday"}, "kpiReports[0].schedule: expected rate(N unit)"),
     ({"schedule": "rate(1 days)"}, "kpiReports[0].schedule:"),
-    ({"subscribers": ["lead.example.com"]}, "not an email: lead.example.com"),
+    ({"subscribers": ["lead@example.com", "lead.example.com"]},
+     "kpiReports[0].subscribers[1]: expected an email address such as ana@example.com; found 'lead.example.com'"),
     ({"source": {"type": "opensearch", "endpoint": "https://s", "index": "i"}},
      "kpiReports[0].source.credentialsSecretName: an opensearch source expects credentialsSecretName; found none"),
-    ({"source": {"type": "s3", "bucket": "b"}}, "kpiReports[0].source.key: an s3 source expects a .json or .csv key"),
+    ({"source": {"type": "s3", "bucket": "exports"}},
+     "kpiReports[0].source.key: an s3 source expects a .json or .csv key"),
+    ({"source": {"type": "s3", "bucket": "Exports_2024", "key": "x.json"}},
+     "kpiReports[0].source.bucket: expected an S3 bucket name"),
 ])
 def test_bad_input(change, needle):
     with pytest.raises(ConfigError) as info:

@@ -124,7 +124,8 @@ _REPORT = {"team": "web", "source": {"type": "s3", "bucket": "exports", "key": "
     ({"bedrock": {"provisionedThroughput": [{"name": "pt", "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/"
                                                                        "amazon.titan-image-generator-v1"}] * 2}},
      "bedrock.provisionedThroughput[1].name: expected a unique name; 'pt' is also provisionedThroughput[0].name"),
-    ({"kpiReports": [_REPORT, _REPORT]}, "kpiReports[1].team: expected a unique team; 'web' is also kpiReports[0].team"),
+    ({"kpiReports": [_REPORT, _REPORT]},
+     "kpiReports[1].team: expected a unique team; 'web' is also kpiReports[0].team"),
 ])
 def test_names_are_unique_per_list_and_the_repeat_is_named(overrides, path):
     (line,) = _problems(config(**overrides))
