@@ -64,7 +64,7 @@ ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
         max_hourly_gpu_usd=25, require_scale_to_zero=True, allow_public_endpoint=True, require_vpc_only=False,
         allow_commitment=False,
         allowed_instance_types=("m5.large", "m5.xlarge", "c5.2xlarge", "g5.xlarge", "g5.2xlarge", "g5.12xlarge",
-                                "ml.g5.2xlarge", "ml.g5.xlarge", "ml.m5.xlarge"),
+                                "ml.g5.2xlarge", "ml.g5.xlarge", "ml.m5.xlarge", "ml.c6i.xlarge"),
     ),
     "staging": EnvironmentDefaults(
         "single", 30, False, False, 90, "VpcOnly",

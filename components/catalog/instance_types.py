@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from components.catalog.data import load
+
 PRICE_SOURCE = "https://aws.amazon.com/ec2/pricing/on-demand/ (us-east-1, Linux)"
 PRICE_DATE = "2025-06-05"
 
@@ -56,32 +58,32 @@ class InstanceType:
         return {"nvidia": "nvidia.com/gpu", "neuron": "aws.amazon.com/neuron"}.get(self.accelerator)
 
 
-def _t(*args, **kwargs) -> InstanceType:
-    return InstanceType(*args, **kwargs)
+#: On-demand USD/hour (`PRICE_SOURCE`, `PRICE_DATE`); types without a public list price are estimates.
+PRICES: dict[str, float] = {
+    "p4d.24xlarge": 21.957642, "p4de.24xlarge": 27.447, "p5.48xlarge": 55.04, "p5e.48xlarge": 63.296,
+    "p5en.48xlarge": 63.296, "p6-b200.48xlarge": 113.9328, "g5.xlarge": 1.006, "g5.2xlarge": 1.212,
+    "g5.12xlarge": 5.672, "g5.48xlarge": 16.288, "g6e.12xlarge": 10.493, "g6e.48xlarge": 30.131,
+    "trn1.32xlarge": 21.50, "trn1n.32xlarge": 24.78, "m5.large": 0.096, "m5.xlarge": 0.192, "c5.2xlarge": 0.34,
+    "c5.4xlarge": 0.68,
+}
+PRICE_ESTIMATES = frozenset({"p4de.24xlarge", "p5e.48xlarge"})
 
 
-_TYPES = (
-    # name, accelerator, model, count, acc GiB, vCPU, GiB, EFA, cards, NVMe disks, GB each, USD/h
-    _t("p4d.24xlarge", "nvidia", "A100 40GB", 8, 320, 96, 1152, 4, 4, 8, 1000, 21.957642),
-    _t("p4de.24xlarge", "nvidia", "A100 80GB", 8, 640, 96, 1152, 4, 4, 8, 1000, 27.447, price_is_estimate=True),
-    _t("p5.48xlarge", "nvidia", "H100 80GB", 8, 640, 192, 2048, 32, 32, 8, 3840, 55.04),
-    _t("p5e.48xlarge", "nvidia", "H200 141GB", 8, 1128, 192, 2048, 32, 32, 8, 3840, 63.296, price_is_estimate=True),
-    _t("p5en.48xlarge", "nvidia", "H200 141GB", 8, 1128, 192, 2048, 16, 16, 8, 3840, 63.296),
-    _t("p6-b200.48xlarge", "nvidia", "B200 179GB", 8, 1432, 192, 2048, 8, 9, 8, 3840, 113.9328),
-    _t("g5.xlarge", "nvidia", "A10G 24GB", 1, 24, 4, 16, 0, 1, 1, 250, 1.006),
-    _t("g5.2xlarge", "nvidia", "A10G 24GB", 1, 24, 8, 32, 0, 1, 1, 450, 1.212),
-    _t("g5.12xlarge", "nvidia", "A10G 24GB", 4, 96, 48, 192, 1, 1, 1, 3800, 5.672),
-    _t("g5.48xlarge", "nvidia", "A10G 24GB", 8, 192, 192, 768, 1, 1, 2, 3800, 16.288),
-    _t("g6e.12xlarge", "nvidia", "L40S 48GB", 4, 192, 48, 384, 1, 1, 2, 1900, 10.493),
-    _t("g6e.48xlarge", "nvidia", "L40S 48GB", 8, 384, 192, 1536, 4, 4, 4, 1900, 30.131),
-    _t("trn1.32xlarge", "neuron", "Trainium", 16, 512, 128, 512, 8, 8, 4, 1900, 21.50),
-    _t("trn1n.32xlarge", "neuron", "Trainium", 16, 512, 128, 512, 16, 16, 4, 1900, 24.78),
-    # System node group types.
-    _t("m5.large", "none", "", 0, 0, 2, 8, 0, 1, 0, 0, 0.096),
-    _t("m5.xlarge", "none", "", 0, 0, 4, 16, 0, 1, 0, 0, 0.192),
-    _t("c5.2xlarge", "none", "", 0, 0, 8, 16, 0, 1, 0, 0, 0.34),
-    _t("c5.4xlarge", "none", "", 0, 0, 16, 32, 0, 1, 0, 0, 0.68),
-)
+def _types() -> tuple[InstanceType, ...]:
+    """Hardware facts from `data/instance_types.json` (regenerated from the EC2 API), with their prices."""
+    facts = load("instance_types")["types"]
+    missing = sorted(set(facts) ^ set(PRICES))
+    if missing:
+        raise ValueError(f"instance types without both facts and a price: {', '.join(missing)}")
+    return tuple(
+        InstanceType(name, f["accelerator"], f["acceleratorModel"], f["accelerators"], f["acceleratorMemoryGiB"],
+                     f["vcpus"], f["memoryGiB"], f["maxEfaInterfaces"], f["networkCards"], f["nvmeDisks"],
+                     f["nvmeDiskGB"], PRICES[name], price_is_estimate=name in PRICE_ESTIMATES)
+        for name, f in facts.items()
+    )
+
+
+_TYPES = _types()
 
 INSTANCE_TYPES: dict[str, InstanceType] = {t.name: t for t in _TYPES}
 

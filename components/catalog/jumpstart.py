@@ -1,20 +1,28 @@
-"""Pinned SageMaker JumpStart model specs, so endpoints deploy without the SageMaker SDK.
+"""SageMaker JumpStart model specs, so endpoints deploy without the SageMaker SDK.
 
-Each entry names the spec version it was taken from (the JumpStart spec
-`s3://jumpstart-cache-prod-<region>/<spec_key>` / `DescribeHubContent` on `SageMakerPublicHub`;
-Mixtral decoded from generative-ai-cdk-constructs' generated catalog, see REFERENCE.md).
-Images resolve per region the way JumpStart specs do: a regional alias maps to the Deep Learning
-Containers registry of that region (`DLC_ACCOUNTS`). Marketplace models (Upstage Solar) carry no
-image: their model package ARN is per region and comes from configuration (subscribe first).
+Pins are `SageMakerPublicHub` hub documents (`data/jumpstart_hub.json`, each at the spec version it
+names), parsed by the same `spec_from_hub_document` that reads a live document at deploy time
+(`resolve_live`, boto3, never offline). The parser reads the keys sagemaker-python-sdk reads
+(`jumpstart/hub/interfaces.py` HubModelDocument, `jumpstart/types.py` JumpStartEnvironmentVariable):
+environment defaults under `Default`, the prepacked artifact (`HostingPrepackedArtifactUri`) before
+the plain one, the artifact bucket as published (gated models live in
+`jumpstart-private-cache-prod-<region>`), and the `ModelDataDownloadTimeout` /
+`ContainerStartupHealthCheckTimeout` the spec sets.
 
-`resolve_live` (boto3, deploy time only) reads a spec that is not pinned from the public hub.
+Images resolve per region the way JumpStart specs do: the repository and tag are kept and the
+registry is the Deep Learning Containers account of the target region (`DLC_ACCOUNTS`). Marketplace
+models (Upstage Solar) carry no image: their model package ARN is per region and comes from
+configuration (subscribe first).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from components.catalog.data import load
 
 #: Deep Learning Containers registry account per region (AWS DLC "available images" list).
 DLC_ACCOUNTS: dict[str, str] = {
@@ -37,13 +45,15 @@ class JumpStartSpec:
     payload: Payload
     image_repository: str | None = None        # e.g. "huggingface-pytorch-tgi-inference:2.1.1-..."
     cpu_image_repository: str | None = None    # the spec's CPU variant, for instances without GPUs
-    artifact_key: str | None = None             # key in jumpstart-cache-prod-<region>
+    #: The artifact bucket without its region suffix: jumpstart-cache-prod or jumpstart-private-cache-prod.
+    artifact_bucket_prefix: str = "jumpstart-cache-prod"
+    artifact_key: str | None = None
     artifact_compressed: bool = False           # True: a model.tar.gz (ModelDataUrl); False: S3 prefix
     environment: dict[str, str] = field(default_factory=dict)
     gpu_env: str | None = None                  # env var that follows the instance's GPU count
     gated: bool = False                         # needs accept_eula
-    health_check_timeout_s: int = 600
-    download_timeout_s: int = 600
+    health_check_timeout_s: int | None = None   # None: SageMaker's default
+    download_timeout_s: int | None = None
     marketplace: bool = False
 
     def image_uri(self, region: str, gpus: int = 1) -> str:
@@ -61,8 +71,11 @@ class JumpStartSpec:
         repository = self.cpu_image_repository if gpus == 0 and self.cpu_image_repository else self.image_repository
         return repository.split(":")[0] if repository else None
 
+    def artifact_bucket(self, region: str) -> str:
+        return f"{self.artifact_bucket_prefix}-{region}"
+
     def artifact_uri(self, region: str) -> str | None:
-        return f"s3://jumpstart-cache-prod-{region}/{self.artifact_key}" if self.artifact_key else None
+        return f"s3://{self.artifact_bucket(region)}/{self.artifact_key}" if self.artifact_key else None
 
     def env_for(self, gpus: int) -> dict[str, str]:
         env = dict(self.environment)
@@ -71,56 +84,69 @@ class JumpStartSpec:
         return env
 
 
-_HF_SERVER_ENV = {
-    "SAGEMAKER_PROGRAM": "inference.py",
-    "SAGEMAKER_MODEL_SERVER_TIMEOUT": "3600",
-    "ENDPOINT_SERVER_TIMEOUT": "3600",
-    "MODEL_CACHE_ROOT": "/opt/ml/model",
-    "SAGEMAKER_ENV": "1",
-    "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
-    "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
-}
+class SpecError(ValueError):
+    """A hub document that is missing what a deployment needs."""
 
-PINNED: dict[str, JumpStartSpec] = {
+
+_REGION_SUFFIX = re.compile(r"-[a-z]{2}(-gov)?-[a-z]+-\d$")
+
+
+def _repository(image_uri: str) -> str:
+    """`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` -> `<repo>:<tag>`."""
+    return image_uri.split("/", 1)[1] if "/" in image_uri else image_uri
+
+
+def spec_from_hub_document(model_id: str, version: str, document: dict[str, Any], *, cpu_image: str | None = None,
+                           source: str | None = None) -> JumpStartSpec:
+    """Validate a `SageMakerPublicHub` HubContentDocument and turn it into a spec."""
+    artifact = document.get("HostingPrepackedArtifactUri") or document.get("HostingArtifactUri")
+    missing = [k for k in ("HostingEcrUri", "DefaultInferenceInstanceType") if not document.get(k)]
+    missing += [] if artifact else ["HostingPrepackedArtifactUri or HostingArtifactUri"]
+    if missing:
+        raise SpecError(f"hub content {model_id}@{version} lacks {', '.join(missing)}")
+    repository = _repository(str(document["HostingEcrUri"]))
+    bucket, _, key = str(artifact).removeprefix("s3://").partition("/")
+    variables = [e for e in document.get("InferenceEnvironmentVariables", [])
+                 if e.get("Scope", "container") == "container"]
+    undefined = [str(e.get("Name")) for e in variables if "Default" not in e]
+    if undefined:  # the SDK's JumpStartEnvironmentVariable.from_json requires `Default` too
+        raise SpecError(f"hub content {model_id}@{version}: environment variable(s) {', '.join(undefined)} have no "
+                        "Default")
+    env = {str(e["Name"]): str(e["Default"]) for e in variables}
+    default = str(document["DefaultInferenceInstanceType"])
+    return JumpStartSpec(
+        model_id=model_id,
+        version=version,
+        spec_source=source or f"SageMakerPublicHub {model_id}@{version} (live)",
+        default_instance_type=default,
+        supported_instance_types=tuple(document.get("SupportedInferenceInstanceTypes") or [default]),
+        payload="tgi" if "tgi" in repository else "embedding",
+        image_repository=repository,
+        cpu_image_repository=_repository(cpu_image) if cpu_image else None,
+        artifact_bucket_prefix=_REGION_SUFFIX.sub("", bucket),
+        artifact_key=key or None,
+        artifact_compressed=str(artifact).endswith(".tar.gz"),
+        environment=env,
+        gpu_env="SM_NUM_GPUS" if "SM_NUM_GPUS" in env else None,
+        gated=bool(document.get("GatedBucket")) or "private-cache" in bucket,
+        health_check_timeout_s=document.get("ContainerStartupHealthCheckTimeout"),
+        download_timeout_s=document.get("ModelDataDownloadTimeout"),
+    )
+
+
+def _hub_pins() -> dict[str, JumpStartSpec]:
+    data = load("jumpstart_hub")
+    return {model_id: spec_from_hub_document(model_id, entry["version"], entry["document"],
+                                             cpu_image=entry.get("cpuImage"),
+                                             source=f"JumpStart spec {model_id} v{entry['version']} "
+                                                    f"(data/jumpstart_hub.json, checked {data['checked']})")
+            for model_id, entry in data["models"].items()}
+
+
+#: AWS Marketplace model packages: no hub document; instance types from the listing.
+MARKETPLACE: dict[str, JumpStartSpec] = {
     s.model_id: s
     for s in (
-        JumpStartSpec(
-            model_id="huggingface-llm-mixtral-8x7b-instruct",
-            version="1.3.2",
-            spec_source="JumpStart spec huggingface-llm-mixtral-8x7b-instruct v1.3.2",
-            default_instance_type="ml.g5.48xlarge",
-            supported_instance_types=("ml.g5.48xlarge", "ml.p4d.24xlarge"),
-            payload="tgi",
-            image_repository="huggingface-pytorch-tgi-inference:2.1.1-tgi1.4.0-gpu-py310-cu121-ubuntu20.04",
-            artifact_key="huggingface-llm/huggingface-llm-mixtral-8x7b-instruct/artifacts/inference-prepack/v1.0.0/",
-            environment={
-                "HF_MODEL_ID": "/opt/ml/model",
-                "MAX_INPUT_LENGTH": "32785",
-                "MAX_TOTAL_TOKENS": "32786",
-                "MAX_BATCH_PREFILL_TOKENS": "32785",
-                **_HF_SERVER_ENV,
-            },
-            gpu_env="SM_NUM_GPUS",
-            health_check_timeout_s=3600,
-            download_timeout_s=3600,
-        ),
-        JumpStartSpec(
-            model_id="huggingface-sentencesimilarity-bge-large-en",
-            version="1.1.0",
-            spec_source="JumpStart spec huggingface-sentencesimilarity-bge-large-en v1.1.0",
-            default_instance_type="ml.g5.2xlarge",
-            supported_instance_types=("ml.g5.xlarge", "ml.g5.2xlarge", "ml.g5.4xlarge", "ml.g4dn.xlarge",
-                                      "ml.p3.2xlarge", "ml.c5.2xlarge", "ml.m5.xlarge"),
-            payload="embedding",
-            image_repository="huggingface-pytorch-inference:1.13.1-transformers4.26.0-gpu-py39-cu117-ubuntu20.04",
-            cpu_image_repository="huggingface-pytorch-inference:1.13.1-transformers4.26.0-cpu-py39-ubuntu20.04",
-            artifact_key="huggingface-infer/prepack/v1.0.0/infer-prepack-huggingface-sentencesimilarity-bge-large-en"
-                         ".tar.gz",
-            artifact_compressed=True,
-            environment={**_HF_SERVER_ENV, "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
-            health_check_timeout_s=600,
-            download_timeout_s=600,
-        ),
         JumpStartSpec(
             model_id="upstage-solar-mini-chat",
             version="marketplace",
@@ -146,45 +172,14 @@ PINNED: dict[str, JumpStartSpec] = {
     )
 }
 
+PINNED: dict[str, JumpStartSpec] = {**_hub_pins(), **MARKETPLACE}
+
 
 def lookup(model_id: str) -> JumpStartSpec:
     try:
         return PINNED[model_id]
     except KeyError:
         raise ValueError(f"unknown JumpStart model id offline; pinned ids: {', '.join(sorted(PINNED))}") from None
-
-
-class SpecError(ValueError):
-    """A live spec that is missing what a deployment needs."""
-
-
-def spec_from_hub_document(model_id: str, version: str, document: dict[str, Any]) -> JumpStartSpec:
-    """Validate a `SageMakerPublicHub` HubContentDocument and turn it into a spec."""
-    missing = [k for k in ("HostingEcrUri", "HostingArtifactUri", "DefaultInferenceInstanceType")
-               if not document.get(k)]
-    if missing:
-        raise SpecError(f"hub content {model_id}@{version} lacks {', '.join(missing)}")
-    image = str(document["HostingEcrUri"])
-    repository = image.split("/", 1)[1] if "/" in image else image
-    artifact = str(document["HostingArtifactUri"])
-    bucket_key = artifact.removeprefix("s3://").split("/", 1)
-    env = {str(e["Name"]): str(e["DefaultValue"]) for e in document.get("InferenceEnvironmentVariables", [])
-           if e.get("Scope", "container") == "container"}
-    return JumpStartSpec(
-        model_id=model_id,
-        version=version,
-        spec_source=f"SageMakerPublicHub {model_id}@{version} (live)",
-        default_instance_type=str(document["DefaultInferenceInstanceType"]),
-        supported_instance_types=tuple(document.get("SupportedInferenceInstanceTypes")
-                                       or [document["DefaultInferenceInstanceType"]]),
-        payload="tgi" if "tgi" in repository else "embedding",
-        image_repository=repository,
-        artifact_key=bucket_key[1] if len(bucket_key) == 2 else None,
-        artifact_compressed=artifact.endswith(".tar.gz"),
-        environment=env,
-        gpu_env="SM_NUM_GPUS" if "SM_NUM_GPUS" in env else None,
-        gated=bool(document.get("GatedBucket")),
-    )
 
 
 def resolve_live(model_id: str, version: str | None, region: str, client: Any = None,

@@ -19,11 +19,16 @@ class SageMakerInstance:
     gpus: int
     nvme: bool
     hourly_usd: float
+    #: No list price checked: the EC2 price of the same type plus SageMaker's usual ~25 % (review before relying).
+    price_is_estimate: bool = False
 
 
 _ALL = (
     SageMakerInstance("ml.m5.xlarge", 0, False, 0.23),
     SageMakerInstance("ml.c5.2xlarge", 0, False, 0.408),
+    SageMakerInstance("ml.c6i.xlarge", 0, False, 0.204, price_is_estimate=True),
+    SageMakerInstance("ml.g4dn.2xlarge", 1, True, 0.94, price_is_estimate=True),
+    SageMakerInstance("ml.g5.8xlarge", 1, True, 3.06, price_is_estimate=True),
     SageMakerInstance("ml.g4dn.xlarge", 1, True, 0.736),
     SageMakerInstance("ml.p3.2xlarge", 1, False, 3.825),
     SageMakerInstance("ml.g5.xlarge", 1, True, 1.408),

@@ -1,34 +1,19 @@
 """Every EKS add-on, Helm chart, manifest and container image version the platform deploys, pinned once.
 
-Add-on versions come from `aws eks describe-addon-versions --kubernetes-version <v>` (the default
-version EKS reports for each add-on, checked 2026-11); upgrade them here, in one place.
+Add-on versions live in `data/eks_addons.json` (source and date inside), regenerated from
+`aws eks describe-addon-versions` by `scripts/refresh_catalog.py`; everything else is pinned here.
 vpc-cni must be >= v1.18.5: earlier versions cannot attach `efa-only` interfaces.
 """
 
 from __future__ import annotations
 
+from components.catalog.data import load
+
 #: Kubernetes versions the cluster component supports, newest last.
 KUBERNETES_VERSIONS: tuple[str, ...] = ("1.32", "1.33")
 
-#: EKS managed add-ons per Kubernetes version.
-EKS_ADDONS: dict[str, dict[str, str]] = {
-    "1.32": {
-        "vpc-cni": "v1.19.2-eksbuild.1",
-        "coredns": "v1.11.4-eksbuild.2",
-        "kube-proxy": "v1.32.0-eksbuild.2",
-        "eks-pod-identity-agent": "v1.3.4-eksbuild.1",
-        "aws-ebs-csi-driver": "v1.38.1-eksbuild.2",
-        "amazon-cloudwatch-observability": "v3.1.0-eksbuild.1",
-    },
-    "1.33": {
-        "vpc-cni": "v1.19.5-eksbuild.1",
-        "coredns": "v1.12.1-eksbuild.2",
-        "kube-proxy": "v1.33.0-eksbuild.2",
-        "eks-pod-identity-agent": "v1.3.7-eksbuild.2",
-        "aws-ebs-csi-driver": "v1.44.0-eksbuild.1",
-        "amazon-cloudwatch-observability": "v4.1.0-eksbuild.1",
-    },
-}
+#: EKS managed add-ons per Kubernetes version (`data/eks_addons.json`, with its source and date).
+EKS_ADDONS: dict[str, dict[str, str]] = load("eks_addons")["kubernetesVersions"]
 
 #: Minimum VPC CNI that supports `efa-only` network interfaces: "You must have VPC CNI version 1.18.5 or
 #: later for EFA-only interfaces" (EKS user guide, "Run machine learning training on Amazon EKS with

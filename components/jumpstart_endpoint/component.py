@@ -55,7 +55,7 @@ def execution_policy(spec: JumpStartSpec, acct: Account, *, key_arn: str, endpoi
                          f"{spec.image_repository_name(gpus)}"},
         ]
     if spec.artifact_key:
-        bucket = f"jumpstart-cache-prod-{region}"
+        bucket = spec.artifact_bucket(region)  # gated models live in jumpstart-private-cache-prod-<region>
         prefix = spec.artifact_key
         statements += [
             {"Sid": "ModelArtifacts", "Effect": "Allow", "Action": ["s3:GetObject"],

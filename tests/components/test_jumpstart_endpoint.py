@@ -15,7 +15,7 @@ ENDPOINTS = [
     {"name": "mixtral", "modelId": "huggingface-llm-mixtral-8x7b-instruct",
      "autoscaling": {"minCapacity": 1, "maxCapacity": 3, "targetInvocationsPerInstance": 20},
      "dataCapture": {"enabled": True}},
-    {"name": "bge", "modelId": "huggingface-sentencesimilarity-bge-large-en", "instanceType": "ml.g5.xlarge"},
+    {"name": "bge", "modelId": "huggingface-sentencesimilarity-bge-large-en"},
     {"name": "solar", "modelId": "upstage-solar-mini-chat-quant", "modelPackageArn": SOLAR_ARN},
 ]
 
@@ -45,13 +45,15 @@ def test_mixtral_container_env_follows_gpus(view):
     assert len(model["vpcConfig"]["subnets"]) == 2
 
 
-def test_bge_uses_compressed_artifact_and_no_gpu_env(view):
+def test_bge_uses_the_specs_prepacked_artifact_and_default_instance(view):
     container = _get(view, "model:Model", "mlplat-dev-bge-model")["inputs"]["primaryContainer"]
-    assert container["modelDataUrl"].endswith("infer-prepack-huggingface-sentencesimilarity-bge-large-en.tar.gz")
+    source = container["modelDataSource"]["s3DataSources"][0]
+    assert source["s3Uri"] == ("s3://jumpstart-cache-prod-us-east-1/huggingface-sentencesimilarity/huggingface-"
+                               "sentencesimilarity-bge-large-en/artifacts/inference-prepack/v1.0.2/")
     assert "SM_NUM_GPUS" not in container["environment"]
     variant = _get(view, "endpointConfiguration:EndpointConfiguration",
                    "mlplat-dev-bge-config")["inputs"]["productionVariants"][0]
-    assert variant["instanceType"] == "ml.g5.xlarge"
+    assert variant["instanceType"] == PINNED["huggingface-sentencesimilarity-bge-large-en"].default_instance_type
     assert "volumeSizeInGb" not in variant, "NVMe instances reject VolumeSizeInGB"
 
 
@@ -135,11 +137,13 @@ def _create_model_params(model: dict) -> dict:
 
 def _create_endpoint_config_params(cfg: dict) -> dict:
     inputs = cfg["inputs"]
+    optional = {"ContainerStartupHealthCheckTimeoutInSeconds": "containerStartupHealthCheckTimeoutInSeconds",
+                "ModelDataDownloadTimeoutInSeconds": "modelDataDownloadTimeoutInSeconds",
+                "VolumeSizeInGB": "volumeSizeInGb"}
     variants = [{
         "VariantName": v["variantName"], "ModelName": v["modelName"], "InstanceType": v["instanceType"],
         "InitialInstanceCount": v["initialInstanceCount"],
-        "ContainerStartupHealthCheckTimeoutInSeconds": v["containerStartupHealthCheckTimeoutInSeconds"],
-        "ModelDataDownloadTimeoutInSeconds": v["modelDataDownloadTimeoutInSeconds"],
+        **{api: v[key] for api, key in optional.items() if key in v},
     } for v in inputs["productionVariants"]]
     params = {"EndpointConfigName": cfg["outputs"]["name"], "ProductionVariants": variants,
               "KmsKeyId": inputs["kmsKeyArn"]}
@@ -183,26 +187,71 @@ class _FakeSageMaker:
                 "HubContentDocument": json.dumps(self.doc)}
 
 
-def test_live_resolver_validates_and_caches():
-    doc = {"HostingEcrUri": "763104351884.dkr.ecr.us-west-2.amazonaws.com/huggingface-pytorch-tgi-inference:3.0",
-           "HostingArtifactUri": "s3://jumpstart-cache-prod-us-west-2/huggingface-llm/x/artifacts/v2/",
-           "DefaultInferenceInstanceType": "ml.g5.12xlarge",
-           "SupportedInferenceInstanceTypes": ["ml.g5.12xlarge", "ml.g5.48xlarge"],
-           "InferenceEnvironmentVariables": [{"Name": "SM_NUM_GPUS", "DefaultValue": "4", "Scope": "container"}]}
-    client, cache = _FakeSageMaker(doc), {}
-    spec = resolve_live("huggingface-llm-x", None, "us-west-2", client=client, cache=cache)
+#: A HubContentDocument shaped like the ones sagemaker-python-sdk parses (jumpstart/hub/interfaces.py
+#: HubModelDocument; environment variables as jumpstart/types.py JumpStartEnvironmentVariable.from_json reads
+#: them: Name, Type, Default, Scope, RequiredForModelClass), modelled on the SDK's gemma-2b-instruct fixture.
+GATED_DOC = {
+    "Url": "https://huggingface.co/google/gemma-2b-it", "MinSdkVersion": "2.189.0", "TrainingSupported": False,
+    "HostingEcrUri": "763104351884.dkr.ecr.us-west-2.amazonaws.com/huggingface-pytorch-tgi-inference:"
+                     "2.1.1-tgi1.4.2-gpu-py310-cu121-ubuntu22.04",
+    "HostingArtifactUri": "s3://jumpstart-private-cache-prod-us-west-2/huggingface-llm/huggingface-llm-gemma-2b-"
+                          "instruct/artifacts/inference/v1.0.0/",
+    "HostingPrepackedArtifactUri": "s3://jumpstart-private-cache-prod-us-west-2/huggingface-llm/huggingface-llm-"
+                                   "gemma-2b-instruct/artifacts/inference-prepack/v1.0.0/",
+    "HostingPrepackedArtifactVersion": "1.0.0", "HostingUseScriptUri": False, "GatedBucket": True,
+    "HostingEulaUri": "s3://jumpstart-cache-prod-us-west-2/huggingface-llm/fmhMetadata/terms/gemmaTerms.txt",
+    "InferenceEnvironmentVariables": [
+        {"Name": "SM_NUM_GPUS", "Type": "text", "Default": "1", "Scope": "container", "RequiredForModelClass": True},
+        {"Name": "MAX_INPUT_LENGTH", "Type": "text", "Default": "8191", "Scope": "container",
+         "RequiredForModelClass": True},
+        {"Name": "SAGEMAKER_PROGRAM", "Type": "text", "Default": "inference.py", "Scope": "algorithm",
+         "RequiredForModelClass": True},
+    ],
+    "DefaultInferenceInstanceType": "ml.g5.xlarge",
+    "SupportedInferenceInstanceTypes": ["ml.g5.xlarge", "ml.g5.2xlarge"],
+    "InferenceEnableNetworkIsolation": True,
+    "ModelDataDownloadTimeout": 1200, "ContainerStartupHealthCheckTimeout": 1200,
+}
+
+
+def test_live_resolver_reads_documents_as_the_sdk_does_and_caches():
+    client, cache = _FakeSageMaker(GATED_DOC), {}
+    spec = resolve_live("huggingface-llm-gemma-2b-instruct", None, "us-west-2", client=client, cache=cache)
     assert spec.version == "2.0.0" and spec.payload == "tgi" and spec.gpu_env == "SM_NUM_GPUS"
-    assert spec.image_uri("us-west-2").endswith("/huggingface-pytorch-tgi-inference:3.0")
-    assert spec.artifact_key == "huggingface-llm/x/artifacts/v2/" and not spec.artifact_compressed
-    resolve_live("huggingface-llm-x", None, "us-west-2", client=client, cache=cache)
+    assert spec.environment == {"SM_NUM_GPUS": "1", "MAX_INPUT_LENGTH": "8191"}, "container scope, `Default` values"
+    assert spec.image_uri("us-west-2").endswith("/huggingface-pytorch-tgi-inference:2.1.1-tgi1.4.2-gpu-py310-"
+                                                "cu121-ubuntu22.04")
+    # The prepacked artifact, in the bucket the document names (gated models: the private cache).
+    assert spec.artifact_uri("eu-west-1") == ("s3://jumpstart-private-cache-prod-eu-west-1/huggingface-llm/"
+                                              "huggingface-llm-gemma-2b-instruct/artifacts/inference-prepack/v1.0.0/")
+    assert spec.gated and not spec.artifact_compressed
+    assert (spec.download_timeout_s, spec.health_check_timeout_s) == (1200, 1200)
+    resolve_live("huggingface-llm-gemma-2b-instruct", None, "us-west-2", client=client, cache=cache)
     assert client.calls == 1
-    with pytest.raises(ValueError, match="lacks HostingArtifactUri"):
+
+
+def test_hub_documents_missing_what_a_deployment_needs_are_refused():
+    with pytest.raises(ValueError, match="lacks HostingPrepackedArtifactUri or HostingArtifactUri"):
         spec_from_hub_document("m", "1", {"HostingEcrUri": "x", "DefaultInferenceInstanceType": "ml.g5.xlarge"})
+    made_up = dict(GATED_DOC, InferenceEnvironmentVariables=[{"Name": "SM_NUM_GPUS", "DefaultValue": "1"}])
+    with pytest.raises(ValueError, match="SM_NUM_GPUS have no Default"):
+        spec_from_hub_document("m", "1", made_up)
+
+
+def test_gated_model_artifacts_are_granted_in_the_private_cache():
+    from components.iam_documents import Account
+    from components.jumpstart_endpoint.component import execution_policy
+
+    spec = spec_from_hub_document("huggingface-llm-gemma-2b-instruct", "2.0.0", GATED_DOC)
+    policy = execution_policy(spec, Account("us-east-1", "123456789012", "aws"), key_arn="k", endpoint_prefix="e",
+                              capture_bucket_arn=None)
+    artifacts = next(s for s in policy["Statement"] if s["Sid"] == "ModelArtifacts")
+    assert artifacts["Resource"].startswith("arn:aws:s3:::jumpstart-private-cache-prod-us-east-1/huggingface-llm/")
 
 
 def test_cpu_instance_uses_the_cpu_image(tmp_path):
     view = plan_config(tmp_path, config(endpoints=[{"name": "bge", "modelId": "huggingface-sentencesimilarity-bge-"
-                                                    "large-en", "instanceType": "ml.m5.xlarge"}]))
+                                                    "large-en", "instanceType": "ml.c6i.xlarge"}]))
     model = view.get("aws:sagemaker/model:Model", "mlplat-dev-bge-model")["inputs"]
     assert model["primaryContainer"]["image"].endswith("transformers4.26.0-cpu-py39-ubuntu20.04")
     variant = view.get("aws:sagemaker/endpointConfiguration:EndpointConfiguration",

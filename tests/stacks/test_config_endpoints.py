@@ -25,13 +25,13 @@ def test_unknown_model_id_lists_pinned_ids():
 
 def test_unpinned_version_offline():
     (line,) = _problems(dict(BGE, modelVersion="9.9.9"))
-    assert line.startswith("ml-platform:endpoints[0].modelVersion: version 9.9.9 is not pinned (pinned: 1.1.0)")
+    assert line.startswith("ml-platform:endpoints[0].modelVersion: version 9.9.9 is not pinned (pinned: 2.1.21)")
 
 
 def test_unsupported_instance_type_lists_supported():
     (line,) = _problems(dict(BGE, instanceType="ml.p4d.24xlarge"))
     assert line.startswith("ml-platform:endpoints[0].instanceType: huggingface-sentencesimilarity-bge-large-en "
-                           "supports ml.g5.xlarge, ml.g5.2xlarge")
+                           "supports ml.g5.2xlarge, ml.c6i.xlarge")
     assert line.endswith("found 'ml.p4d.24xlarge'")
 
 

@@ -1,0 +1,142 @@
+"""Regenerate the catalog's AWS facts from the AWS APIs (needs AWS credentials; never run by the tests).
+
+    python scripts/refresh_catalog.py [--region us-east-1] [--write]
+
+- instance facts (`components/catalog/data/instance_types.json`): `ec2 describe-instance-types`
+  for every type in the catalog (accelerators, vCPUs, memory, network cards, maximum EFA
+  interfaces, instance store);
+- EKS add-on default versions (`components/catalog/data/eks_addons.json`): `eks
+  describe-addon-versions` per supported Kubernetes version, the version EKS marks `defaultVersion`;
+- JumpStart hub documents (`components/catalog/data/jumpstart_hub.json`): `sagemaker
+  describe-hub-content` on `SageMakerPublicHub` for every hub-backed pinned model, at its pinned
+  version (`--latest`: the newest version instead).
+
+Without `--write` it prints what would change. Each file records its source and the date. Offline
+(plans, tests, CI) the committed files are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "components" / "catalog" / "data"
+sys.path.insert(0, str(ROOT))
+
+
+def instance_facts(ec2: Any, names: list[str]) -> dict[str, dict[str, Any]]:
+    """Hardware facts per instance type, in the catalog's JSON shape."""
+    out: dict[str, dict[str, Any]] = {}
+    for page in ec2.get_paginator("describe_instance_types").paginate(InstanceTypes=sorted(names)):
+        for t in page["InstanceTypes"]:
+            gpus = (t.get("GpuInfo") or {}).get("Gpus") or []
+            neuron = (t.get("NeuronInfo") or {}).get("NeuronDevices") or []
+            devices, accelerator = (gpus, "nvidia") if gpus else (neuron, "neuron") if neuron else ([], "none")
+            count = sum(d.get("Count", 0) for d in devices)
+            memory_mib = sum(d.get("Count", 0) * (d.get("MemoryInfo") or {}).get("SizeInMiB", 0) for d in devices)
+            model = devices[0].get("Name", "") if devices else ""
+            storage = (t.get("InstanceStorageInfo") or {}).get("Disks") or []
+            network = t.get("NetworkInfo") or {}
+            out[t["InstanceType"]] = {
+                "accelerator": accelerator,
+                "acceleratorModel": model,
+                "accelerators": count,
+                "acceleratorMemoryGiB": round(memory_mib / 1024),
+                "vcpus": t["VCpuInfo"]["DefaultVCpus"],
+                "memoryGiB": round(t["MemoryInfo"]["SizeInMiB"] / 1024),
+                "maxEfaInterfaces": (network.get("EfaInfo") or {}).get("MaximumEfaInterfaces", 0)
+                if network.get("EfaSupported") else 0,
+                "networkCards": network.get("MaximumNetworkCards", 1),
+                "nvmeDisks": sum(d.get("Count", 0) for d in storage),
+                "nvmeDiskGB": storage[0].get("SizeInGB", 0) if storage else 0,
+            }
+    missing = sorted(set(names) - set(out))
+    if missing:
+        raise SystemExit(f"describe-instance-types did not return {', '.join(missing)} in this region")
+    return out
+
+
+def addon_defaults(eks: Any, kubernetes_versions: list[str], addons: list[str]) -> dict[str, dict[str, str]]:
+    """The default version of each add-on per Kubernetes version."""
+    out: dict[str, dict[str, str]] = {}
+    for k8s in kubernetes_versions:
+        out[k8s] = {}
+        for addon in addons:
+            response = eks.describe_addon_versions(kubernetesVersion=k8s, addonName=addon)
+            versions = [v for a in response["addons"] for v in a["addonVersions"]
+                        if any(c.get("clusterVersion") == k8s and c.get("defaultVersion")
+                               for c in v.get("compatibilities", []))]
+            if not versions:
+                raise SystemExit(f"EKS reports no default {addon} version for Kubernetes {k8s}")
+            out[k8s][addon] = versions[0]["addonVersion"]
+    return out
+
+
+def hub_documents(sagemaker: Any, pins: dict[str, str | None]) -> dict[str, dict[str, Any]]:
+    """model id -> {version, document} from the public hub (`None` version: the latest)."""
+    out = {}
+    for model_id, version in sorted(pins.items()):
+        kwargs = {"HubName": "SageMakerPublicHub", "HubContentType": "Model", "HubContentName": model_id}
+        if version:
+            kwargs["HubContentVersion"] = version
+        response = sagemaker.describe_hub_content(**kwargs)
+        out[model_id] = {"version": response["HubContentVersion"],
+                         "document": json.loads(response["HubContentDocument"])}
+    return out
+
+
+def _document(source: str, key: str, value: Any) -> dict[str, Any]:
+    return {"source": source, "checked": dt.date.today().isoformat(), key: value}
+
+
+def refresh(clients: dict[str, Any], *, latest: bool = False) -> dict[str, dict[str, Any]]:
+    """The three data documents, built from the given boto3 clients."""
+    from components.catalog.data import load
+    from components.catalog.versions import KUBERNETES_VERSIONS
+
+    types = sorted(load("instance_types")["types"])
+    addons = sorted(next(iter(load("eks_addons")["kubernetesVersions"].values())))
+    hub = load("jumpstart_hub")["models"]
+    return {
+        "instance_types": _document("ec2 describe-instance-types", "types",
+                                    instance_facts(clients["ec2"], types)),
+        "eks_addons": _document("eks describe-addon-versions (compatibilities[].defaultVersion)",
+                                "kubernetesVersions", addon_defaults(clients["eks"], list(KUBERNETES_VERSIONS),
+                                                                     addons)),
+        # Local additions to a pin (the CPU image variant) are kept; the hub part is replaced.
+        "jumpstart_hub": _document("sagemaker describe-hub-content (SageMakerPublicHub)", "models", {
+            model: {**hub[model], **fresh} for model, fresh in hub_documents(
+                clients["sagemaker"], {m: None if latest else p["version"] for m, p in hub.items()}).items()}),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="regenerate the catalog's AWS facts from the AWS APIs")
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--write", action="store_true", help="write the data files (default: show changes)")
+    parser.add_argument("--latest", action="store_true", help="JumpStart: the newest hub version of each model")
+    args = parser.parse_args(argv)
+    import boto3
+
+    clients = {name: boto3.client(name, region_name=args.region) for name in ("ec2", "eks", "sagemaker")}
+    changed = 0
+    for name, document in refresh(clients, latest=args.latest).items():
+        path = DATA / f"{name}.json"
+        old = json.loads(path.read_text())
+        key = next(k for k in document if k not in ("source", "checked"))
+        if old.get(key) != document[key]:
+            changed += 1
+            print(f"{path.relative_to(ROOT)}: changed")
+            if args.write:
+                path.write_text(json.dumps(document, indent=1) + "\n")
+    print(f"{changed} file(s) {'written' if args.write else 'would change'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
