@@ -89,36 +89,36 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       2557, 2922, 3288, 3653)
 
 
-def _retention(value: int) -> int:
-    if value not in LOG_RETENTION_DAYS:
-        raise ValueError(f"expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}; found {value}")
-    return value
+def one_of(allowed: Sequence[Any], what: str = "one of") -> AfterValidator:
+    """A validator that accepts only `allowed` values, naming them when it refuses one."""
+
+    def check(value: Any) -> Any:
+        if value not in allowed:
+            raise ValueError(f"expected {what} {', '.join(map(str, allowed))}; found {value!r}")
+        return value
+
+    return AfterValidator(check)
 
 
-LogRetentionDays = Annotated[int, AfterValidator(_retention)]
+def matching(pattern: re.Pattern[str], expected: str) -> AfterValidator:
+    """A validator for strings that must match `pattern`; `expected` describes them to the user."""
+
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"expected {expected}")
+        return value
+
+    return AfterValidator(check)
+
+
+LogRetentionDays = Annotated[int, one_of(LOG_RETENTION_DAYS)]
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-
-
-def _email(value: str) -> str:
-    if not EMAIL.match(value):
-        raise ValueError("expected an email address such as ana@example.com")
-    return value
-
-
-Email = Annotated[str, AfterValidator(_email)]
+Email = Annotated[str, matching(EMAIL, "an email address such as ana@example.com")]
 
 #: S3 bucket naming rules (3-63 characters, lowercase, no IP address, no `xn--` prefix, no `..`).
 BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-
-
-def _bucket(value: str) -> str:
-    if not BUCKET.match(value):
-        raise ValueError("expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")
-    return value
-
-
-BucketName = Annotated[str, AfterValidator(_bucket)]
+BucketName = Annotated[str, matching(BUCKET, "an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")]
 
 #: A name that becomes part of AWS resource names: lowercase letters and digits, single inner hyphens.
 ResourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](-?[a-z0-9])*$")]

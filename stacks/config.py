@@ -15,9 +15,9 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
 
-from components.base import StrictModel, Tags, UniqueByName, unique
+from components.base import StrictModel, Tags, UniqueByName, one_of, unique
 from components.bedrock.args import BedrockArgs
 from components.canvas.args import CanvasArgs
 from components.eks_gpu_cluster.args import GpuClusterArgs
@@ -48,7 +48,9 @@ def _one_report_per_team(reports: list[KpiReportArgs]) -> list[KpiReportArgs]:
 class PlatformConfig(StrictModel):
     """The whole stack configuration."""
 
-    region: str = Field(alias="aws:region", description="AWS region of the stack (`aws:region`).")
+    region: Annotated[str, one_of(SUPPORTED_REGIONS)] = Field(
+        alias="aws:region", description="AWS region of the stack (`aws:region`)."
+    )
     environment: Environment = Field(description="Which environment this stack is: dev, staging or prod.")
     tags: Tags = Field(description="Ownership tags applied to every taggable resource.")
     network: NetworkArgs = Field(description="The VPC: created, or an existing one.")
@@ -89,13 +91,6 @@ class PlatformConfig(StrictModel):
             if key not in value and snake not in value:
                 data[section] = {**value, key: getattr(defaults, setting)}
         return data
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        if value not in SUPPORTED_REGIONS:
-            raise ValueError(f"expected one of {', '.join(SUPPORTED_REGIONS)}")
-        return value
 
     @property
     def defaults(self) -> EnvironmentDefaults:

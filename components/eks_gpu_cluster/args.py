@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.base import FieldProblems, LogRetentionDays, StrictModel, UniqueByName, problem
+from components.base import FieldProblems, LogRetentionDays, StrictModel, UniqueByName, one_of, problem
 from components.catalog.instance_types import ACCELERATED_TYPES, INSTANCE_TYPES, SYSTEM_TYPES, lookup
 from components.catalog.versions import KUBERNETES_VERSIONS
 from components.cluster_operators.args import OperatorsArgs
@@ -28,20 +28,15 @@ class Taint(StrictModel):
 class SystemNodeGroupArgs(StrictModel):
     """The managed node group for cluster add-ons and operators (no GPUs)."""
 
-    instance_type: str = Field(default="c5.2xlarge", description="Instance type of system nodes.")
+    instance_type: Annotated[str, one_of(SYSTEM_TYPES)] = Field(
+        default="c5.2xlarge", description="Instance type of system nodes."
+    )
     min_size: int = Field(default=2, ge=1, le=100, description="Minimum nodes.")
     desired_size: int = Field(default=2, ge=1, le=100, description="Desired nodes.")
     max_size: int = Field(default=4, ge=1, le=100, description="Maximum nodes.")
     volume_size_gib: int = Field(
         default=100, alias="volumeSizeGiB", ge=20, le=16384, description="Root gp3 volume size in GiB."
     )
-
-    @field_validator("instance_type")
-    @classmethod
-    def _type(cls, value: str) -> str:
-        if value not in SYSTEM_TYPES:
-            raise ValueError(f"expected one of {', '.join(SYSTEM_TYPES)}")
-        return value
 
     @model_validator(mode="after")
     def _sizes(self) -> SystemNodeGroupArgs:
@@ -61,7 +56,9 @@ class GpuNodeGroupArgs(StrictModel):
     """One GPU (or Trainium) node group, pinned to a single AZ for EFA."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$", description="Node group name (DNS label, max 31).")
-    instance_type: str = Field(description="Accelerated instance type, e.g. p5.48xlarge.")
+    instance_type: Annotated[str, one_of(ACCELERATED_TYPES, "one of the supported accelerated types:")] = Field(
+        description="Accelerated instance type, e.g. p5.48xlarge."
+    )
     availability_zone: str = Field(description="The one AZ of the group (its private subnet is used).")
     min_size: int = Field(default=0, ge=0, le=1000, description="Minimum nodes (0 lets the group scale to zero).")
     desired_size: int = Field(default=0, ge=0, le=1000, description="Desired nodes at creation.")
@@ -81,13 +78,6 @@ class GpuNodeGroupArgs(StrictModel):
     )
     labels: dict[str, str] = Field(default_factory=dict, description="Extra Kubernetes node labels.")
     taints: list[Taint] = Field(default_factory=list, description="Extra taints (the GPU taint is always added).")
-
-    @field_validator("instance_type")
-    @classmethod
-    def _type(cls, value: str) -> str:
-        if value not in ACCELERATED_TYPES:
-            raise ValueError(f"expected one of the supported accelerated types: {', '.join(ACCELERATED_TYPES)}")
-        return value
 
     @field_validator("labels")
     @classmethod

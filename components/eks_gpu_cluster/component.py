@@ -197,22 +197,10 @@ class GpuCluster(pulumi.ComponentResource):
             tags={"Name": f"{self._name}-efa"},
             opts=self._opts(),
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{self._name}-efa-ingress-self",
-            security_group_id=sg.id,
-            referenced_security_group_id=sg.id,
-            ip_protocol="-1",
-            description="EFA: all traffic from members",
-            opts=self._opts(),
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{self._name}-efa-egress-self",
-            security_group_id=sg.id,
-            referenced_security_group_id=sg.id,
-            ip_protocol="-1",
-            description="EFA: all traffic to members",
-            opts=self._opts(),
-        )
+        for direction, rule, peer in (("ingress", aws.vpc.SecurityGroupIngressRule, "from"),
+                                      ("egress", aws.vpc.SecurityGroupEgressRule, "to")):
+            rule(f"{self._name}-efa-{direction}-self", security_group_id=sg.id, referenced_security_group_id=sg.id,
+                 ip_protocol="-1", description=f"EFA: all traffic {peer} members", opts=self._opts())
         return sg.id
 
     def _node_role(self) -> aws.iam.Role:
