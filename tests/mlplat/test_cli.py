@@ -280,3 +280,40 @@ def test_canvas_profile_names_must_not_collide(tmp_path):
     (line,) = _problems(_plan(tmp_path, config(canvas=canvas)))
     assert line == ("ml-platform:canvas.users[1].userName: expected user names that give distinct SageMaker user "
                     "profiles; 'ana_silva' and 'ana.silva' (users[0].userName) both become profile 'ana-silva'")
+
+
+def test_cost_command_lists_every_priced_item(monkeypatch, shipped):
+    monkeypatch.setattr(cli, "_plan_for", lambda stack, config_file: (shipped[stack].plan, "us-east-1"))
+    result = run_cli("cost", "dev")
+    cost = shipped["dev"].plan["cost"]
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0].startswith(f"dev: idle ${cost['hourlyUsdIdle']:.2f}/h, "
+                                                    f"max ${cost['hourlyUsdMax']:.2f}/h")
+    assert len(result.stdout.splitlines()) == 2 + len(cost["items"])
+
+
+def test_invoke_command_builds_the_payload_from_the_stack(monkeypatch):
+    import mlplat.invoke
+
+    calls = []
+
+    def fake_invoke(**kwargs):
+        calls.append(kwargs)
+        return "mlplat-dev-bge-embeddings-endpoint-abc", {"embedding": [[0.1, 0.2]]}
+
+    monkeypatch.setattr(mlplat.invoke, "invoke", fake_invoke)
+    result = run_cli("invoke", "dev", "bge-embeddings", "--message", "what is EFA?")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# mlplat-dev-bge-embeddings-endpoint-abc\n")
+    (call,) = calls
+    assert call["prefix"] == "mlplat-dev-bge-embeddings" and call["kind"] == "embedding"
+    assert call["payload"] == {"text_inputs": ["what is EFA?"], "mode": "embedding"}
+    unknown = run_cli("invoke", "dev", "nope", "--message", "x")
+    assert unknown.returncode == 2 and "no endpoint 'nope' (endpoints: bge-embeddings)" in unknown.stderr
+
+
+def test_invoke_with_a_payload_file_that_is_not_json(tmp_path):
+    bad = tmp_path / "payload.json"
+    bad.write_text("{not json")
+    result = run_cli("invoke", "dev", "bge-embeddings", "--file", str(bad))
+    assert result.returncode == 2 and "not a JSON payload" in result.stderr
