@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from stacks import stack_file
 from stacks.stack_file import StackFile
 
@@ -50,7 +48,10 @@ def find_project(start: Path | None = None) -> Project:
     for directory in (here, *here.parents):
         candidate = directory / "Pulumi.yaml"
         if candidate.is_file():
-            data = yaml.safe_load(candidate.read_text()) or {}
+            try:
+                data = stack_file.load_yaml(stack_file.read_text(candidate), str(candidate))[0] or {}
+            except stack_file.StackFileError as exc:
+                raise InputError("\n  ".join(exc.problems)) from None
             return Project(
                 root=directory,
                 name=str(data.get("name", directory.name)),
