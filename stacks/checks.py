@@ -171,4 +171,12 @@ def _cluster_checks(cfg: PlatformConfig) -> Problems:
         problems.append((("gpuCluster", "publicAccessCidrs"),
                          "expected the CIDRs allowed to reach the public API endpoint (the endpoint is public in "
                          f"{cfg.environment}); found none (or set endpointPublicAccess: false)"))
+    if not cluster.endpoint_public_access and not cluster.deployer_in_vpc:
+        # The same stack creates Kubernetes objects (operators, namespaces, jobs): its deployer must reach the API.
+        problems.append((("gpuCluster", "endpointPublicAccess"),
+                         "expected an API endpoint the deployer can reach: this stack creates Kubernetes objects "
+                         "(operators, namespaces, training jobs), and a private-only endpoint answers only inside "
+                         "the VPC or a connected network. Either set endpointPublicAccess: true with "
+                         "publicAccessCidrs listing your deployers' egress CIDRs, or run pulumi from inside the VPC "
+                         "and set deployerInVpc: true; found a private-only endpoint"))
     return problems

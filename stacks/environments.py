@@ -34,8 +34,6 @@ class EnvironmentDefaults:
     max_hourly_gpu_usd: float
     #: GPU node groups must scale to zero (None: the rule is disabled).
     require_scale_to_zero: bool | None
-    #: A public EKS API endpoint is allowed (behind a CIDR allow-list).
-    allow_public_endpoint: bool
     #: SageMaker domains must be VpcOnly.
     require_vpc_only: bool
     #: Committed Bedrock Provisioned Throughput is allowed.
@@ -46,7 +44,6 @@ class EnvironmentDefaults:
     def pack_config(self) -> dict[str, Any]:
         """The policy pack's config for this environment (policy name -> settings)."""
         config: dict[str, Any] = {
-            "eks-control-plane-hardened": {"allowPublicEndpoint": self.allow_public_endpoint},
             "sagemaker-isolated-and-encrypted": {"requireVpcOnly": self.require_vpc_only},
             "gpu-hourly-budget": {"maxHourlyGpuUsd": self.max_hourly_gpu_usd},
             "gpu-scale-to-zero": {"enforcementLevel": "disabled"} if self.require_scale_to_zero is None
@@ -61,19 +58,19 @@ class EnvironmentDefaults:
 ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
     "dev": EnvironmentDefaults(
         "single", 7, True, False, 30, "PublicInternetOnly",
-        max_hourly_gpu_usd=25, require_scale_to_zero=True, allow_public_endpoint=True, require_vpc_only=False,
+        max_hourly_gpu_usd=25, require_scale_to_zero=True, require_vpc_only=False,
         allow_commitment=False,
         allowed_instance_types=("m5.large", "m5.xlarge", "c5.2xlarge", "g5.xlarge", "g5.2xlarge", "g5.12xlarge",
                                 "ml.g5.2xlarge", "ml.g5.xlarge", "ml.m5.xlarge", "ml.c6i.xlarge"),
     ),
     "staging": EnvironmentDefaults(
         "single", 30, False, False, 90, "VpcOnly",
-        max_hourly_gpu_usd=120, require_scale_to_zero=True, allow_public_endpoint=False, require_vpc_only=True,
+        max_hourly_gpu_usd=120, require_scale_to_zero=True, require_vpc_only=True,
         allow_commitment=False,
     ),
     "prod": EnvironmentDefaults(
         "perAz", 30, False, True, 365, "VpcOnly",
-        max_hourly_gpu_usd=1200, require_scale_to_zero=None, allow_public_endpoint=False, require_vpc_only=True,
+        max_hourly_gpu_usd=1200, require_scale_to_zero=None, require_vpc_only=True,
         allow_commitment=True,
     ),
 }

@@ -143,7 +143,13 @@ class GpuClusterArgs(StrictModel):
         default=False, description="Expose the API endpoint publicly (per environment: on in dev only)."
     )
     public_access_cidrs: list[str] = Field(
-        default_factory=list, description="CIDRs allowed to reach a public endpoint (required when it is public)."
+        default_factory=list, description="CIDRs allowed to reach a public endpoint (required when it is public; "
+                                          "never 0.0.0.0/0): your deployers' and engineers' egress ranges."
+    )
+    deployer_in_vpc: bool = Field(
+        default=False, description="`pulumi up` runs inside the VPC (or a connected network): a private-only "
+                                   "endpoint is then reachable, and the cluster security group admits HTTPS from "
+                                   "the VPC CIDR."
     )
     system_node_group: SystemNodeGroupArgs = Field(
         default_factory=SystemNodeGroupArgs, description="Node group for add-ons and operators."
@@ -173,7 +179,9 @@ class GpuClusterArgs(StrictModel):
     def _cidrs(cls, value: list[str]) -> list[str]:
         for cidr in value:
             try:
-                ipaddress.IPv4Network(cidr)
+                network = ipaddress.IPv4Network(cidr)
             except ValueError:
                 raise ValueError(f"expected IPv4 CIDRs; found {cidr!r}") from None
+            if network.prefixlen == 0:
+                raise ValueError(f"expected the deployers' own CIDRs, never the whole internet; found {cidr!r}")
         return value

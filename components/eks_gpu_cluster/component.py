@@ -138,6 +138,12 @@ class GpuCluster(pulumi.ComponentResource):
         self._addon(cluster, "eks-pod-identity-agent", depends_on=[])
 
         self.efa_security_group_id = self._efa_security_group(network.vpc_id)
+        if args.deployer_in_vpc:
+            # The deployer (and kubectl) reach the private endpoint from inside the VPC: HTTPS to the control plane.
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-vpc", security_group_id=self.cluster_security_group_id,
+                cidr_ipv4=network.vpc_cidr, ip_protocol="tcp", from_port=443, to_port=443,
+                description="Kubernetes API from inside the VPC (deployerInVpc)", opts=self._opts())
         node_role = self._node_role()
         self.node_role_arn = node_role.arn
         system = self._system_node_group(cluster, node_role, private_subnet_ids, vpc_cni)

@@ -26,6 +26,11 @@ from components.catalog.instance_types import InstanceType
 from components.eks_gpu_cluster.args import GPU_TAINT, GpuNodeGroupArgs
 
 EFA_RESOURCE = "vpc.amazonaws.com/efa"
+#: cluster-autoscaler's GPU label: a fresh GPU node reports no allocatable GPUs until the device plugin runs,
+#: and without this label the autoscaler takes the pending pods as unschedulable and adds more nodes
+#: (kubernetes/autoscaler, cluster-autoscaler/cloudprovider/aws/README.md, "Special note on GPU instances";
+#: `GPULabel` in aws_cloud_provider.go). For scale-from-zero the ASG carries the node-template tag of it.
+ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
 
 
 def efa_interfaces(facts: InstanceType, security_group_ids: list) -> list[dict]:
@@ -52,6 +57,7 @@ def node_labels(group: GpuNodeGroupArgs) -> dict[str, str]:
     labels = {"mlplat.io/node-group": group.name}
     if facts.accelerator == "nvidia":
         labels["nvidia.com/gpu.present"] = "true"
+        labels[ACCELERATOR_LABEL] = "nvidia-" + facts.accelerator_model.split()[0].lower()
     if facts.accelerator == "neuron":
         labels["aws.amazon.com/neuron.present"] = "true"
     if group.efa_enabled:

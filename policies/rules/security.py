@@ -160,22 +160,19 @@ def _eks_control_plane(args: ResourceValidationArgs, report: ReportViolation) ->
         report(f"EKS control-plane log types not enabled: {', '.join(sorted(missing))} (CKV_AWS_37)")
     vpc = args.props.get("vpcConfig") or {}
     if vpc.get("endpointPublicAccess") is not False:
-        allow_public = args.get_config().get("allowPublicEndpoint", True)
-        cidrs = listify(vpc.get("publicAccessCidrs"))
-        if not allow_public:
-            report("EKS API endpoint is public; this environment requires a private endpoint (CKV_AWS_39)")
-        elif not cidrs or "0.0.0.0/0" in cidrs:
-            report("EKS public endpoint is open to 0.0.0.0/0; set a CIDR allow-list (CKV_AWS_38)")
+        cidrs = [str(c) for c in listify(vpc.get("publicAccessCidrs"))]
+        if not cidrs or any(c.endswith("/0") for c in cidrs):
+            report("EKS public endpoint is unrestricted (no CIDR allow-list, or one that contains 0.0.0.0/0); "
+                   "list the deployers' egress CIDRs (CKV_AWS_38)")
 
 
 EKS_CONTROL_PLANE = Rule(
     "eks-control-plane-hardened",
-    "EKS clusters encrypt secrets with KMS, log all five control-plane types and keep the endpoint private "
-    "(or behind a CIDR allow-list, never 0.0.0.0/0).",
+    "EKS clusters encrypt secrets with KMS, log all five control-plane types and have no unrestricted public "
+    "endpoint (private, or public behind a CIDR allow-list that never contains 0.0.0.0/0).",
     severity=Severity.HIGH,
     remediation="Set encryption_config, enabled_cluster_log_types and vpc_config endpoint access.",
     url=f"{DOCS}/eks/latest/userguide/cluster-endpoint.html",
-    config={"allowPublicEndpoint": {"type": "boolean", "default": True}},
 ).resource(_eks_control_plane)
 
 

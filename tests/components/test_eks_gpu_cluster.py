@@ -224,3 +224,22 @@ def test_bottlerocket_group_raids_the_instance_store_with_its_own_settings(tmp_p
     settings = base64.b64decode(_lt(view, "p5")["inputs"]["userData"]).decode()
     assert settings.startswith("[settings.bootstrap-commands.k8s-ephemeral-storage]")
     assert '"ephemeral-storage", "init"' in settings and "NodeConfig" not in settings
+
+
+@pytest.mark.parametrize("group,accelerator", [("p4de", "nvidia-a100"), ("p5", "nvidia-h100")])
+def test_gpu_groups_carry_the_autoscaler_accelerator_label_and_its_template_tag(view, group, accelerator):
+    """Without it cluster-autoscaler over-scales GPU groups while the device plugin starts (autoscaler AWS README)."""
+    assert _ng(view, group)["inputs"]["labels"]["k8s.amazonaws.com/accelerator"] == accelerator
+    asg_tags = {t["inputs"]["tag"]["key"]: t["inputs"]["tag"]["value"] for t in view.of_type("aws:autoscaling/tag:Tag")
+                if t["name"].startswith(f"mlplat-dev-gpu-{group}-ca-")}
+    assert asg_tags["k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator"] == accelerator
+
+
+def test_deployer_in_vpc_reaches_a_private_endpoint_over_https_from_the_vpc(tmp_path):
+    cluster = dict(CLUSTER, endpointPublicAccess=False, publicAccessCidrs=[], deployerInVpc=True)
+    view = plan_config(tmp_path, config(gpuCluster=cluster))
+    vpc_config = view.get("aws:eks/cluster:Cluster", "mlplat-dev-gpu-cluster")["inputs"]["vpcConfig"]
+    assert vpc_config["endpointPublicAccess"] is False and vpc_config["endpointPrivateAccess"] is True
+    rule = view.get("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "mlplat-dev-gpu-api-from-vpc")
+    assert rule["inputs"]["cidrIpv4"] == view.get("aws:ec2/vpc:Vpc", "mlplat-dev-vpc")["inputs"]["cidrBlock"]
+    assert (rule["inputs"]["fromPort"], rule["inputs"]["toPort"], rule["inputs"]["ipProtocol"]) == (443, 443, "tcp")

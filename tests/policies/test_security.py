@@ -96,23 +96,26 @@ GOOD_CLUSTER = {
 
 
 def test_eks_private_encrypted_logged_cluster_passes():
-    assert check_resource(EKS_CONTROL_PLANE, t.EKS_CLUSTER, GOOD_CLUSTER, {"allowPublicEndpoint": False}) == []
+    assert check_resource(EKS_CONTROL_PLANE, t.EKS_CLUSTER, GOOD_CLUSTER) == []
 
 
 def test_eks_violations_each_reported():
     bad = {"enabledClusterLogTypes": ["api"], "vpcConfig": {"endpointPublicAccess": True,
                                                            "publicAccessCidrs": ["0.0.0.0/0"]}}
-    found = check_resource(EKS_CONTROL_PLANE, t.EKS_CLUSTER, bad, {"allowPublicEndpoint": True})
+    found = check_resource(EKS_CONTROL_PLANE, t.EKS_CLUSTER, bad)
     assert len(found) == 3
     assert "CKV_AWS_58" in found[0] and "audit, authenticator, controllerManager, scheduler" in found[1]
     assert "0.0.0.0/0" in found[2]
 
 
-def test_eks_public_endpoint_rejected_where_private_required():
+def test_eks_public_endpoint_needs_a_restricted_allow_list():
+    """The deploying stack must reach its API: public is fine, unrestricted is not (prod included)."""
     public = dict(GOOD_CLUSTER, vpcConfig={"endpointPublicAccess": True, "publicAccessCidrs": ["198.51.100.0/24"]})
-    assert check_resource(EKS_CONTROL_PLANE, t.EKS_CLUSTER, public, {"allowPublicEndpoint": True}) == []
-    (msg,) = check_resource(EKS_CONTROL_PLANE, t.EKS_CLUSTER, public, {"allowPublicEndpoint": False})
-    assert "requires a private endpoint" in msg
+    assert check_resource(EKS_CONTROL_PLANE, t.EKS_CLUSTER, public) == []
+    for cidrs in ([], ["198.51.100.0/24", "0.0.0.0/0"]):
+        open_to_all = dict(GOOD_CLUSTER, vpcConfig={"endpointPublicAccess": True, "publicAccessCidrs": cidrs})
+        (msg,) = check_resource(EKS_CONTROL_PLANE, t.EKS_CLUSTER, open_to_all)
+        assert "unrestricted" in msg and "CKV_AWS_38" in msg
     unknown = dict(GOOD_CLUSTER, encryptionConfig=UNKNOWN)
     assert check_resource(EKS_CONTROL_PLANE, t.EKS_CLUSTER, unknown) == UNDECIDED
 

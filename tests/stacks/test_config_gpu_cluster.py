@@ -72,9 +72,10 @@ def test_public_endpoint_needs_cidrs():
     assert line.startswith("ml-platform:gpuCluster.publicAccessCidrs: expected the CIDRs allowed")
 
 
-def test_private_prod_cluster_needs_no_cidrs():
-    cfg = parse(values(config(environment="prod", gpuCluster={"enabled": True, "nodeGroups": [GROUP]})))
-    assert cfg.gpu_cluster.endpoint_public_access is False
+def test_private_prod_cluster_needs_no_cidrs_when_deployed_from_the_vpc():
+    cluster = {"enabled": True, "nodeGroups": [GROUP], "deployerInVpc": True}
+    cfg = parse(values(config(environment="prod", gpuCluster=cluster)))
+    assert cfg.gpu_cluster.endpoint_public_access is False  # the prod default
 
 
 def test_duplicate_group_names_and_another_mistake_reported_together():
@@ -101,3 +102,29 @@ def test_trainium_rejects_nvidia_ami():
 def test_unknown_kubernetes_version():
     (line,) = _problems(_cluster(GROUP, kubernetesVersion="1.20"))
     assert line.startswith("ml-platform:gpuCluster.kubernetesVersion:") and "'1.33'" in line
+
+
+def test_private_only_endpoint_needs_a_deployer_inside_the_vpc():
+    (line,) = _problems(_cluster(GROUP, endpointPublicAccess=False, publicAccessCidrs=[]))
+    assert line.startswith("ml-platform:gpuCluster.endpointPublicAccess: expected an API endpoint the deployer can "
+                           "reach")
+    assert "endpointPublicAccess: true with publicAccessCidrs" in line and "deployerInVpc: true" in line
+    cfg = parse(values(_cluster(GROUP, endpointPublicAccess=False, publicAccessCidrs=[], deployerInVpc=True)))
+    assert cfg.gpu_cluster.deployer_in_vpc is True
+
+
+def test_public_allow_list_never_holds_the_whole_internet():
+    (line,) = _problems(_cluster(GROUP, publicAccessCidrs=["198.51.100.0/24", "0.0.0.0/0"]))
+    assert line == ("ml-platform:gpuCluster.publicAccessCidrs: expected the deployers' own CIDRs, never the whole "
+                    "internet; found '0.0.0.0/0'")
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_shipped_staging_and_prod_are_reachable_by_their_deployer(stack):
+    import yaml
+
+    from tests.helpers import ROOT
+
+    cluster = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]["ml-platform:gpuCluster"]
+    assert cluster["endpointPublicAccess"] is True
+    assert cluster["publicAccessCidrs"] and all(not c.endswith("/0") for c in cluster["publicAccessCidrs"])

@@ -32,9 +32,11 @@ def test_dev_scales_gpus_to_zero_and_idles_under_a_dollar(dev):
     assert dev.of_type("kubernetes:kubeflow.org/v1:PyTorchJob")
 
 
-def test_prod_is_private_protected_and_complete(prod):
+def test_prod_is_restricted_protected_and_complete(prod):
     cluster = prod.get("aws:eks/cluster:Cluster", "mlplat-prod-gpu-cluster")
-    assert cluster["inputs"]["vpcConfig"]["endpointPublicAccess"] is False and cluster["protect"] is True
+    vpc_config = cluster["inputs"]["vpcConfig"]
+    assert vpc_config["endpointPrivateAccess"] is True and cluster["protect"] is True
+    assert vpc_config["publicAccessCidrs"] and not any(c.endswith("/0") for c in vpc_config["publicAccessCidrs"])
     assert prod.get("aws:kms/key:Key", "mlplat-prod-data-key")["protect"] is True
     domain = prod.get("aws:sagemaker/domain:Domain", "mlplat-prod-canvas-domain")
     assert domain["protect"] and domain["inputs"]["appNetworkAccessType"] == "VpcOnly"
