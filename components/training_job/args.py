@@ -19,7 +19,16 @@ class ElasticPolicy(StrictModel):
 
 
 class TrainingJobArgs(StrictModel):
-    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$", description="PyTorchJob name (DNS label).")
+    name: str = Field(
+        pattern=r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$",
+        description="Job name: a DNS-1035 label (starts with a letter; the PyTorchJob's services need it).",
+    )
+    run_id: str = Field(
+        max_length=16, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="Identifies one run: the PyTorchJob is `<name>-<runId>` and so is its etcd rendezvous id. "
+                    "torchrun's default id (`none`) is shared by every job, and etcd keeps a closed rendezvous for "
+                    "2 hours, so a rerun needs a new runId.",
+    )
     node_group: str = Field(description="Name of the GPU node group (gpuCluster.nodeGroups[].name) to run on.")
     workers: int = Field(ge=1, le=1000, description="Number of worker pods (one per node).")
     image: str = Field(
@@ -43,6 +52,11 @@ class TrainingJobArgs(StrictModel):
             raise ValueError("expected an image reference with a registry and a pinned tag or digest, "
                              "e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/fsdp:llama2")
         return value
+
+    @property
+    def run_name(self) -> str:
+        """The PyTorchJob's name and its rendezvous id: one per job and run."""
+        return f"{self.name}-{self.run_id}"
 
     @model_validator(mode="after")
     def _elastic(self) -> TrainingJobArgs:

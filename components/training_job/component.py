@@ -20,7 +20,8 @@ class FsdpTrainingJob(pulumi.ComponentResource):
         the training namespace and the etcd rendezvous service are."""
         super().__init__("mlplat:training:FsdpTrainingJob", name, None, opts)
         namespace = operators.training_namespace
-        deps: list[pulumi.Resource] = [r for r in (operators.training_operator,) if r is not None]
+        # The training operator (its CRD) and the namespace must exist before anything lands in it.
+        deps: list[pulumi.Resource] = [r for r in (operators.training_operator, operators.namespace) if r is not None]
         secret_name = None
         if args.hf_token is not None:
             secret_name = f"{args.name}-hf-token"
@@ -42,5 +43,5 @@ class FsdpTrainingJob(pulumi.ComponentResource):
             spec=body["spec"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
         )
-        self.job_name = args.name
-        self.register_outputs({"jobName": args.name, "namespace": namespace})
+        self.job_name = args.run_name
+        self.register_outputs({"jobName": args.run_name, "namespace": namespace})

@@ -62,7 +62,10 @@ def render_pytorchjob(
         "maxRestarts": job.elastic.max_restarts,
     }
     if job.rendezvous == "etcd":
-        elastic.update({"rdzvHost": etcd_host, "rdzvPort": etcd_port})
+        # A rendezvous id per job and run: torchrun's default (`none`) is shared by every job on the etcd
+        # server, and a closed rendezvous is kept for 2 hours (torch.distributed.elastic etcd backend,
+        # CONST_RUNID_SUBROOT_TTL), so a rerun or a second job with the default id fails to join.
+        elastic.update({"rdzvHost": etcd_host, "rdzvPort": etcd_port, "rdzvId": job.run_name})
     toleration_key = facts.gpu_resource or "nvidia.com/gpu"
     pod_spec = {
         "nodeSelector": {
@@ -86,8 +89,9 @@ def render_pytorchjob(
     return {
         "apiVersion": "kubeflow.org/v1",
         "kind": "PyTorchJob",
-        "metadata": {"name": job.name, "namespace": namespace,
-                     "labels": {"app.kubernetes.io/name": job.name, "app.kubernetes.io/part-of": "ml-platform"}},
+        "metadata": {"name": job.run_name, "namespace": namespace,
+                     "labels": {"app.kubernetes.io/name": job.name, "app.kubernetes.io/instance": job.run_name,
+                                "app.kubernetes.io/part-of": "ml-platform"}},
         "spec": {
             "elasticPolicy": elastic,
             "pytorchReplicaSpecs": {

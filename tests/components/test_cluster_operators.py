@@ -61,7 +61,8 @@ def test_etcd_service_matches_the_jobs_rendezvous(view, tmp_path):
     container = deployment["inputs"]["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == IMAGES["etcd"] and "--enable-v2" in container["args"]
     assert service["inputs"]["spec"]["selector"] == deployment["inputs"]["spec"]["selector"]["matchLabels"]
-    job = {"name": "j", "nodeGroup": "p5", "workers": 2, "image": "1.dkr.ecr.us-east-1.amazonaws.com/fsdp:v1"}
+    job = {"name": "j", "runId": "r1", "nodeGroup": "p5", "workers": 2,
+           "image": "1.dkr.ecr.us-east-1.amazonaws.com/fsdp:v1"}
     jobs_view = plan_config(tmp_path, config(gpuCluster=CLUSTER, trainingJobs=[job]))
     (pj,) = jobs_view.of_type("kubernetes:kubeflow.org/v1:PyTorchJob")
     elastic = pj["inputs"]["spec"]["elasticPolicy"]

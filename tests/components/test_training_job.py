@@ -24,7 +24,7 @@ def _group(raw: dict) -> GpuNodeGroupArgs:
 
 
 def test_golden_pytorchjob_p5_two_workers():
-    job = TrainingJobArgs(name="llama2-7b-fsdp", node_group="p5", workers=2, image=IMAGE)
+    job = TrainingJobArgs(name="llama2-7b-fsdp", run_id="r1", node_group="p5", workers=2, image=IMAGE)
     rendered = render_pytorchjob(job, _group(P5), namespace="training", hf_secret_name="llama2-7b-fsdp-hf-token",
                                  **ETCD)
     text = json.dumps(rendered, indent=2, sort_keys=True) + "\n"
@@ -35,7 +35,7 @@ def test_golden_pytorchjob_p5_two_workers():
 
 @pytest.mark.parametrize("raw,gpus,efa", [(P5, "8", "32"), (P4DE, "8", "4")])
 def test_requests_equal_limits_equal_the_node(raw, gpus, efa):
-    job = TrainingJobArgs(name="j", node_group=raw["name"], workers=2, image=IMAGE)
+    job = TrainingJobArgs(name="j", run_id="r1", node_group=raw["name"], workers=2, image=IMAGE)
     rendered = render_pytorchjob(job, _group(raw), namespace="training", **ETCD)
     container = rendered["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
     assert container["resources"]["requests"] == {"nvidia.com/gpu": gpus, "vpc.amazonaws.com/efa": efa}
@@ -48,13 +48,13 @@ def test_requests_equal_limits_equal_the_node(raw, gpus, efa):
 
 
 def test_c10d_rendezvous_has_no_etcd_host():
-    job = TrainingJobArgs(name="j", node_group="p5", workers=2, image=IMAGE, rendezvous="c10d")
+    job = TrainingJobArgs(name="j", run_id="r1", node_group="p5", workers=2, image=IMAGE, rendezvous="c10d")
     elastic = render_pytorchjob(job, _group(P5), namespace="t", **ETCD)["spec"]["elasticPolicy"]
     assert elastic == {"rdzvBackend": "c10d", "minReplicas": 2, "maxReplicas": 2, "maxRestarts": 100}
 
 
 def test_hf_token_lives_only_in_a_secret(tmp_path):
-    job = {"name": "llama", "nodeGroup": "p5", "workers": 2, "image": IMAGE,
+    job = {"name": "llama", "runId": "r1", "nodeGroup": "p5", "workers": 2, "image": IMAGE,
            "hfToken": {"secure": "v1:hf-ciphertext"}}
     view = plan_config(tmp_path, config(gpuCluster=CLUSTER, trainingJobs=[job]))
     secret = view.get("kubernetes:core/v1:Secret", "mlplat-dev-job-llama-hf-token")
@@ -67,3 +67,34 @@ def test_hf_token_lives_only_in_a_secret(tmp_path):
     (operator,) = view.of_type("kubernetes:kustomize/v2:Directory")
     assert operator["urn"] in pj["dependencies"], "the CRD must exist first"
     assert "hf-ciphertext" not in view.text() and "offline-secret-" not in view.text()
+
+
+def test_each_run_has_its_own_job_and_rendezvous_id():
+    """torchrun's default rendezvous id `none` collides across jobs and for 2 h after a run on etcd."""
+    first = TrainingJobArgs(name="llama", run_id="r1", node_group="p5", workers=2, image=IMAGE)
+    second = first.model_copy(update={"run_id": "r2"})
+    bodies = [render_pytorchjob(j, _group(P5), namespace="t", **ETCD) for j in (first, second)]
+    ids = [b["spec"]["elasticPolicy"]["rdzvId"] for b in bodies]
+    assert ids == ["llama-r1", "llama-r2"]
+    assert [b["metadata"]["name"] for b in bodies] == ids
+
+
+@pytest.mark.parametrize("name", ["7b-llama", "-llama", "Llama"])
+def test_job_names_are_dns_1035_labels(name):
+    with pytest.raises(ValueError, match="name"):
+        TrainingJobArgs(name=name, run_id="r1", node_group="p5", workers=2, image=IMAGE)
+
+
+def test_everything_in_the_training_namespace_waits_for_the_namespace(tmp_path):
+    job = {"name": "llama", "runId": "r1", "nodeGroup": "p5", "workers": 2, "image": IMAGE,
+           "hfToken": {"secure": "v1:hf-ciphertext"}}
+    cluster = dict(CLUSTER, operators={"debugTools": True})
+    view = plan_config(tmp_path, config(gpuCluster=cluster, trainingJobs=[job]))
+    namespace = view.get("kubernetes:core/v1:Namespace", "mlplat-dev-ops-training")
+    in_namespace = [r for r in view.resources if r["custom"] and r["type"].startswith("kubernetes:")
+                    and isinstance(r["inputs"].get("metadata"), dict)
+                    and r["inputs"]["metadata"].get("namespace") == "training"]
+    assert {r["type"] for r in in_namespace} >= {"kubernetes:kubeflow.org/v1:PyTorchJob", "kubernetes:core/v1:Secret",
+                                                 "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet"}
+    for r in in_namespace:
+        assert namespace["urn"] in r["dependencies"], r["urn"]

@@ -241,7 +241,7 @@ def test_plaintext_secret_next_to_a_secure_sibling(tmp_path):
 
 
 def test_plaintext_secret_in_a_list_item_whose_neighbour_is_secure(tmp_path):
-    job = {"name": "j", "nodeGroup": "g", "workers": 1, "image": "1.dkr.ecr.us-east-1.amazonaws.com/i:1"}
+    job = {"name": "j", "runId": "r1", "nodeGroup": "g", "workers": 1, "image": "1.dkr.ecr.us-east-1.amazonaws.com/i:1"}
     cfg = config(gpuCluster={"enabled": True, "publicAccessCidrs": ["203.0.113.0/24"], "nodeGroups": [
         {"name": "g", "instanceType": "g5.12xlarge", "availabilityZone": "us-east-1a", "maxSize": 2}]},
         trainingJobs=[dict(job, hfToken={"secure": "v1:AAAA"}), dict(job, name="k", hfToken="hf_plain")])

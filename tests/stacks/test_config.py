@@ -111,7 +111,8 @@ def test_existing_vpc_must_cover_every_az():
 
 _GROUP = {"name": "p5", "instanceType": "p5.48xlarge", "availabilityZone": "us-east-1a", "maxSize": 2}
 _CLUSTER = {"enabled": True, "publicAccessCidrs": ["198.51.100.0/24"], "nodeGroups": [_GROUP]}
-_JOB = {"name": "llama", "nodeGroup": "p5", "workers": 2, "image": "1.dkr.ecr.us-east-1.amazonaws.com/fsdp:v1"}
+_JOB = {"name": "llama", "runId": "r1", "nodeGroup": "p5", "workers": 2,
+       "image": "1.dkr.ecr.us-east-1.amazonaws.com/fsdp:v1"}
 _REPORT = {"team": "web", "source": {"type": "s3", "bucket": "exports", "key": "dora.json"},
            "sender": "kpi@example.com", "subscribers": ["lead@example.com"]}
 

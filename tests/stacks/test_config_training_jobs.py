@@ -9,7 +9,8 @@ from stacks.errors import ConfigError
 from tests.helpers import config, values
 
 GROUP = {"name": "p5", "instanceType": "p5.48xlarge", "availabilityZone": "us-east-1a", "maxSize": 2}
-JOB = {"name": "llama", "nodeGroup": "p5", "workers": 2, "image": "1.dkr.ecr.us-east-1.amazonaws.com/fsdp:v1"}
+JOB = {"name": "llama", "runId": "r1", "nodeGroup": "p5", "workers": 2,
+       "image": "1.dkr.ecr.us-east-1.amazonaws.com/fsdp:v1"}
 
 
 def _cfg(job: dict, **cluster) -> dict:
