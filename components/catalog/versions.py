@@ -36,13 +36,17 @@ def parse_addon_version(version: str) -> tuple[int, int, int]:
 #: patterns and the charts' own release notes (checked 2026-11).
 HELM_CHARTS: dict[str, tuple[str, str, str]] = {
     "nvidia-device-plugin": ("https://nvidia.github.io/k8s-device-plugin", "nvidia-device-plugin", "0.17.1"),
-    "efa-device-plugin": ("https://aws.github.io/eks-charts", "aws-efa-k8s-device-plugin", "v0.5.7"),
+    "efa-device-plugin": ("https://aws.github.io/eks-charts", "aws-efa-k8s-device-plugin", "v0.5.30"),
     "dcgm-exporter": ("https://nvidia.github.io/dcgm-exporter/helm-charts", "dcgm-exporter", "4.1.1"),
     "kube-prometheus-stack": (
         "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "72.6.2"
     ),
     "fsx-csi-driver": ("https://kubernetes-sigs.github.io/aws-fsx-csi-driver", "aws-fsx-csi-driver", "1.11.0"),
     "cluster-autoscaler": ("https://kubernetes.github.io/autoscaler", "cluster-autoscaler", "9.46.6"),
+    # aws-neuron/neuron-helm-charts, charts/neuron-helm-chart (chart 1.0.0: device plugin image 2.22.4.0,
+    # tolerates aws.amazon.com/neuron, node affinity on neuronInstances incl. trn1.32xlarge, trn1n.32xlarge);
+    # install command from the Neuron docs ("Neuron Helm chart", k8s-neuron-helm-chart.html).
+    "neuron-device-plugin": ("oci://public.ecr.aws/neuron", "neuron-helm-chart", "1.0.0"),
 }
 
 #: Kubeflow Training Operator standalone overlay per selectable version (v1.7.0 as in the reference).
@@ -56,6 +60,38 @@ IMAGES: dict[str, str] = {
     "cluster-autoscaler-1.32": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.32.1",
     "cluster-autoscaler-1.33": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.0",
 }
+
+
+#: aws-efa-k8s-device-plugin chart v0.5.30 deploys plugin image v0.5.20 (its appVersion). The chart
+#: schedules the DaemonSet only on the instance types of its node affinity (`supportedInstanceLabels`);
+#: these are the catalog's EFA types found in that list (aws/eks-charts, stable/aws-efa-k8s-device-plugin/
+#: values.yaml at chart v0.5.30, 2026-07-21). The old pin v0.5.7 (image v0.5.4) lacked p6-b200.48xlarge,
+#: which joined the list in chart v0.5.9, and plugin images before v0.5.10 miscount p6-b200 devices
+#: (sagemaker-hyperpod-cli #282; v0.5.10 first shipped in chart v0.5.18).
+#: The metrics dcgm-exporter publishes by default, per pinned chart version: `etc/default-counters.csv`
+#: of NVIDIA/dcgm-exporter at the chart's tag (chart 4.1.1: tag 4.2.3-4.1.1, image 4.2.3-4.1.1-ubuntu22.04).
+#: The Grafana dashboard may only query these.
+DCGM_DEFAULT_COUNTERS: dict[str, frozenset[str]] = {
+    "4.1.1": frozenset({
+        "DCGM_FI_DEV_SM_CLOCK", "DCGM_FI_DEV_MEM_CLOCK", "DCGM_FI_DEV_MEMORY_TEMP", "DCGM_FI_DEV_GPU_TEMP",
+        "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
+        "DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_MEM_COPY_UTIL", "DCGM_FI_DEV_ENC_UTIL", "DCGM_FI_DEV_DEC_UTIL",
+        "DCGM_FI_DEV_XID_ERRORS", "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL",
+        "DCGM_FI_DEV_VGPU_LICENSE_STATUS", "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS",
+        "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", "DCGM_FI_DEV_ROW_REMAP_FAILURE", "DCGM_FI_DRIVER_VERSION",
+        "DCGM_FI_PROF_GR_ENGINE_ACTIVE", "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", "DCGM_FI_PROF_DRAM_ACTIVE",
+        "DCGM_FI_PROF_PCIE_TX_BYTES", "DCGM_FI_PROF_PCIE_RX_BYTES",
+    }),
+}
+
+#: Chart version -> (plugin image, the catalog's instance types its node affinity lists), as verified.
+EFA_DEVICE_PLUGIN_CHARTS: dict[str, tuple[str, frozenset[str]]] = {
+    "v0.5.30": ("v0.5.20", frozenset({
+        "p4d.24xlarge", "p4de.24xlarge", "p5.48xlarge", "p5e.48xlarge", "p5en.48xlarge", "p6-b200.48xlarge",
+        "g5.12xlarge", "g5.48xlarge", "g6e.12xlarge", "g6e.48xlarge", "trn1.32xlarge", "trn1n.32xlarge",
+    })),
+}
+EFA_DEVICE_PLUGIN_MIN_IMAGE = (0, 5, 10)
 
 
 def helm_chart(key: str) -> tuple[str, str, str]:

@@ -33,10 +33,20 @@ class OperatorsArgs(StrictModel):
         default_factory=TrainingOperatorArgs, description="Kubeflow Training Operator."
     )
     etcd: bool = Field(default=True, description="etcd rendezvous server (Service etcd:2379) for elastic jobs.")
-    dcgm_exporter: bool = Field(default=True, description="NVIDIA DCGM exporter (GPU metrics for Prometheus).")
+    gpu_metrics: Literal["dcgm-exporter", "cloudwatch", "none"] = Field(
+        default="dcgm-exporter",
+        description="Who collects GPU metrics: dcgm-exporter (Prometheus, the Grafana GPU dashboard) or the CloudWatch "
+                    "add-on's accelerated-compute metrics. One per cluster: both run a DCGM host engine on every GPU "
+                    "node, and two cannot share the GPU profiling module (NVIDIA/dcgm-exporter#7).",
+    )
+    neuron_device_plugin: bool = Field(
+        default=True, description="AWS Neuron device plugin (aws.amazon.com/neuron), installed when the cluster has "
+                                  "Trainium node groups.",
+    )
     prometheus: PrometheusArgs = Field(default_factory=PrometheusArgs, description="kube-prometheus-stack.")
     cloudwatch_observability: bool = Field(
-        default=True, description="EKS add-on amazon-cloudwatch-observability (Container Insights, GPU metrics)."
+        default=True, description="EKS add-on amazon-cloudwatch-observability (Container Insights; GPU metrics when "
+                                  "gpuMetrics is cloudwatch)."
     )
     ebs_csi: bool = Field(default=True, description="EKS add-on aws-ebs-csi-driver.")
     fsx_csi: bool = Field(default=True, description="FSx for Lustre CSI driver.")

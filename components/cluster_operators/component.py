@@ -140,6 +140,10 @@ class ClusterOperators(pulumi.ComponentResource):
                 "tolerations": GPU_TOLERATIONS[:1],
                 "nodeSelector": {"nvidia.com/gpu.present": "true"},
             }, create_namespace=True)
+        if args.neuron_device_plugin and cluster.has_neuron_groups:
+            # The chart's device plugin tolerates aws.amazon.com/neuron and selects Neuron instance types itself
+            # (neuronInstances); the node problem detector it also ships is left out.
+            self._release("neuron-device-plugin", "kube-system", {"npd": {"enabled": False}})
         if args.efa_device_plugin:
             self._release("efa-device-plugin", "kube-system", {
                 "tolerations": GPU_TOLERATIONS,
@@ -155,7 +159,7 @@ class ClusterOperators(pulumi.ComponentResource):
             self._etcd(ns)
         if args.prometheus.enabled:
             self._prometheus()
-        if args.dcgm_exporter:
+        if args.gpu_metrics == "dcgm-exporter":
             self._release("dcgm-exporter", args.monitoring_namespace, {
                 "tolerations": GPU_TOLERATIONS[:1],
                 "nodeSelector": {"nvidia.com/gpu.present": "true"},
@@ -166,7 +170,9 @@ class ClusterOperators(pulumi.ComponentResource):
             self._addon("amazon-cloudwatch-observability", kubernetes_version, role, "amazon-cloudwatch",
                         "cloudwatch-agent", configuration={
                             "agent": {"config": {"logs": {"metrics_collected": {"kubernetes": {
-                                "enhanced_container_insights": True, "accelerated_compute_metrics": True}}}}},
+                                "enhanced_container_insights": True,
+                                # Only one DCGM host engine per node: the add-on's, or dcgm-exporter's.
+                                "accelerated_compute_metrics": args.gpu_metrics == "cloudwatch"}}}}},
                             "containerLogs": {"enabled": True},
                         })
         if args.ebs_csi:
@@ -215,12 +221,13 @@ class ClusterOperators(pulumi.ComponentResource):
                  after: list[str] | None = None) -> k8s.helm.v3.Release:
         repo, chart, version = helm_chart(key)
         depends = list(self._nodes_ready) + [self._releases[a] for a in after or [] if a in self._releases]
+        oci = repo.startswith("oci://")  # an OCI registry: the chart reference is the full URL
         release = k8s.helm.v3.Release(
             f"{self._name}-{key}",
             name=key,
-            chart=chart,
+            chart=f"{repo}/{chart}" if oci else chart,
             version=version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
+            repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=repo),
             namespace=namespace,
             create_namespace=create_namespace,
             values=values,

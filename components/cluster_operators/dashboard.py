@@ -7,7 +7,7 @@ import json
 #: (metric, panel title, unit) — the DCGM fields the FSDP-on-EKS reference watches.
 GPU_PANELS: tuple[tuple[str, str, str], ...] = (
     ("DCGM_FI_DEV_GPU_UTIL", "GPU utilization", "percent"),
-    ("DCGM_FI_MEM_COPY_UTIL", "Memory copy utilization", "percent"),
+    ("DCGM_FI_DEV_MEM_COPY_UTIL", "Memory copy utilization", "percent"),
     ("DCGM_FI_DEV_XID_ERRORS", "XID errors (last)", "none"),
     ("DCGM_FI_DEV_SM_CLOCK", "SM clock", "hertz"),
     ("DCGM_FI_DEV_GPU_TEMP", "GPU temperature", "celsius"),

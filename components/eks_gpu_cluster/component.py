@@ -48,6 +48,8 @@ class GpuCluster(pulumi.ComponentResource):
     node_group_names: dict[str, pulumi.Output[str]]
     static_name: str
     kubernetes_version: str
+    #: Trainium groups exist (they need the Neuron device plugin).
+    has_neuron_groups: bool
     system_node_group: aws.eks.NodeGroup
     k8s_provider: k8s.Provider
 
@@ -59,6 +61,7 @@ class GpuCluster(pulumi.ComponentResource):
         self._args = args
         self._env = env
         self.kubernetes_version = args.kubernetes_version
+        self.has_neuron_groups = any(g.facts.accelerator == "neuron" for g in args.node_groups)
         region, partition, kms_key_arn = env.region, env.partition, env.key_arn
         endpoint_public_access = args.endpoint_public_access
         private_subnet_ids = network.private_subnets

@@ -23,7 +23,7 @@ def _release(view, key):
     return view.get("kubernetes:helm.sh/v3:Release", f"mlplat-dev-ops-{key}")
 
 
-@pytest.mark.parametrize("key", sorted(HELM_CHARTS))
+@pytest.mark.parametrize("key", sorted(set(HELM_CHARTS) - {"neuron-device-plugin"}))  # no Trainium group here
 def test_every_chart_is_pinned_from_the_catalog(view, key):
     repo, chart, version = HELM_CHARTS[key]
     release = _release(view, key)
@@ -96,7 +96,9 @@ def test_addons_use_pod_identity_with_scoped_trust(view):
         assert trust["Condition"]["ArnEquals"]["aws:SourceArn"] == cluster["outputs"]["arn"]
     config_values = json.loads(addons["amazon-cloudwatch-observability"]["inputs"]["configurationValues"])
     k8s_metrics = config_values["agent"]["config"]["logs"]["metrics_collected"]["kubernetes"]
-    assert k8s_metrics["accelerated_compute_metrics"] is True
+    # dcgm-exporter is the default GPU metrics collector: the add-on must not start a second DCGM host engine.
+    assert k8s_metrics["accelerated_compute_metrics"] is False
+    assert _release(view, "dcgm-exporter")
     ebs_kms = json.loads(view.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-ops-ebs-csi")["inputs"]["policy"])
     key = view.get("aws:kms/key:Key", "mlplat-dev-data-key")
     assert {s["Resource"] for s in ebs_kms["Statement"]} == {key["outputs"]["arn"]}
@@ -118,7 +120,7 @@ def test_autoscaler_discovers_cluster_and_fsx_node_plugin_tolerates_all(view):
 
 def test_operators_are_switchable_and_debug_tools_off_by_default(view, tmp_path):
     assert view.of_type("kubernetes:apps/v1:DaemonSet") == []
-    ops = {"dcgmExporter": False, "fsxCsi": False, "prometheus": {"enabled": False}, "debugTools": True}
+    ops = {"gpuMetrics": "none", "fsxCsi": False, "prometheus": {"enabled": False}, "debugTools": True}
     small = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, operators=ops)))
     charts = {r["inputs"]["chart"] for r in small.of_type("kubernetes:helm.sh/v3:Release")}
     assert charts == {"nvidia-device-plugin", "aws-efa-k8s-device-plugin", "cluster-autoscaler"}
@@ -132,3 +134,62 @@ def test_k8s_resources_use_the_clusters_provider(view):
     assert provider["inputs"]["kubeconfig"] == "[secret]"
     for r in view.of_type("kubernetes:helm.sh/v3:Release"):
         assert r["provider"].startswith(provider["urn"]), r["urn"]
+
+
+def test_pinned_efa_plugin_chart_schedules_on_every_efa_type_of_the_catalog():
+    """The chart's node affinity lists instance types: a type missing there never gets the plugin."""
+    from components.catalog.instance_types import INSTANCE_TYPES
+    from components.catalog.versions import (
+        EFA_DEVICE_PLUGIN_CHARTS,
+        EFA_DEVICE_PLUGIN_MIN_IMAGE,
+        helm_chart,
+        parse_addon_version,
+    )
+
+    pinned = helm_chart("efa-device-plugin")[2]
+    assert pinned in EFA_DEVICE_PLUGIN_CHARTS, f"verify chart {pinned}'s node affinity and image, then record them"
+    image, listed = EFA_DEVICE_PLUGIN_CHARTS[pinned]
+    efa_types = {t.name for t in INSTANCE_TYPES.values() if t.efa_supported}
+    assert efa_types <= listed, sorted(efa_types - listed)
+    assert parse_addon_version(image) >= EFA_DEVICE_PLUGIN_MIN_IMAGE
+
+
+def _gpu_metrics_settings(view) -> tuple[bool, bool]:
+    addon = next(a for a in view.of_type("aws:eks/addon:Addon")
+                 if a["inputs"]["addonName"] == "amazon-cloudwatch-observability")
+    values = json.loads(addon["inputs"]["configurationValues"])
+    cloudwatch = values["agent"]["config"]["logs"]["metrics_collected"]["kubernetes"]["accelerated_compute_metrics"]
+    exporter = any(r["name"] == "mlplat-dev-ops-dcgm-exporter" for r in view.of_type("kubernetes:helm.sh/v3:Release"))
+    return cloudwatch, exporter
+
+
+def test_one_gpu_metrics_collector_per_cluster(tmp_path, view):
+    """Two DCGM host engines cannot share the GPU profiling module (NVIDIA/dcgm-exporter#7)."""
+    assert _gpu_metrics_settings(view) == (False, True)
+    cloudwatch = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, operators={"gpuMetrics": "cloudwatch"})))
+    assert _gpu_metrics_settings(cloudwatch) == (True, False)
+
+
+def test_trainium_groups_get_the_neuron_device_plugin_from_its_oci_chart(tmp_path):
+    trn = {"name": "trn", "instanceType": "trn1.32xlarge", "availabilityZone": "us-east-1a", "maxSize": 2}
+    view = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, nodeGroups=[trn])))
+    registry, chart, version = HELM_CHARTS["neuron-device-plugin"]
+    release = _release(view, "neuron-device-plugin")["inputs"]
+    assert release["chart"] == f"{registry}/{chart}" and release["version"] == version
+    assert "repositoryOpts" not in release and release["namespace"] == "kube-system"
+    without = plan_config(tmp_path, config(gpuCluster=CLUSTER))
+    assert not any(r["name"].endswith("neuron-device-plugin") for r in without.of_type("kubernetes:helm.sh/v3:Release"))
+
+
+def test_every_dashboard_metric_is_one_the_pinned_exporter_publishes():
+    import re
+
+    from components.catalog.versions import DCGM_DEFAULT_COUNTERS, helm_chart
+    from components.cluster_operators.dashboard import gpu_dashboard
+
+    counters = DCGM_DEFAULT_COUNTERS[helm_chart("dcgm-exporter")[2]]
+    model = json.loads(gpu_dashboard())
+    expressions = [t["expr"] for p in model["panels"] for t in p["targets"]]
+    expressions += [v["query"] for v in model["templating"]["list"] if "query" in v and "DCGM" in v["query"]]
+    used = {m for e in expressions for m in re.findall(r"\bDCGM_[A-Z0-9_]+", e)}
+    assert used and used <= counters, sorted(used - counters)
