@@ -24,6 +24,9 @@ from components.live_chat.iam import function_policy
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 FUNCTIONS = ("fulfillment", "authorizer", "websocket", "callback")
+#: Function -> its handler module (not `websocket`: that name belongs to the websocket-client package).
+HANDLER_MODULES = {"fulfillment": "fulfillment", "authorizer": "authorizer", "websocket": "customer_socket",
+                   "callback": "callback"}
 ACCESS_LOG_FORMAT = json.dumps({
     "requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "routeKey": "$context.routeKey",
     "status": "$context.status", "requestTime": "$context.requestTime", "connectionId": "$context.connectionId",
@@ -137,7 +140,7 @@ class LiveChat(pulumi.ComponentResource):
             name=fn_name,
             runtime="python3.12",
             architectures=["arm64"],
-            handler=f"{role_name}.handler",
+            handler=f"{HANDLER_MODULES[role_name]}.handler",
             code=handler_code(),
             role=role.arn,
             timeout=10 if role_name != "fulfillment" else 15,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.helpers import config, plan_config
+from tests.helpers import ROOT, config, plan_config
 
 CHAT = {"enabled": True, "talkdesk": {
     "authUrl": "https://acme.talkdeskid.com/oauth/token", "apiUrl": "https://api.talkdeskappca.com/digital-connect",
@@ -89,10 +89,12 @@ def test_functions_logs_and_least_privilege(view):
         logs = _get(view, "aws:cloudwatch/logGroup:LogGroup", f"{role}-logs")
         assert logs["inputs"]["name"] == f"/aws/lambda/mlplat-dev-chat-{role}"
         assert logs["inputs"]["retentionInDays"] == 30 and logs["inputs"]["kmsKeyId"] == key
-        assert fn["inputs"]["runtime"] == "python3.12" and fn["inputs"]["handler"] == f"{role}.handler"
+        module, _, entry = fn["inputs"]["handler"].partition(".")
+        assert fn["inputs"]["runtime"] == "python3.12" and entry == "handler"
+        assert f"{module}.py" in fn["inputs"]["code"]["assetArchive"], "the handler module is in the package"
         assert fn["inputs"]["loggingConfig"]["logGroup"] == logs["inputs"]["name"]
-        assert sorted(fn["inputs"]["code"]["assetArchive"]) == [
-            "__init__.py", "authorizer.py", "callback.py", "common.py", "fulfillment.py", "talkdesk.py", "websocket.py"]
+        assert sorted(fn["inputs"]["code"]["assetArchive"]) == sorted(
+            p.name for p in (ROOT / "components" / "live_chat" / "handlers").glob("*.py"))
     env = _get(view, "aws:lambda/function:Function", "callback")["inputs"]["environment"]["variables"]
     assert env["TALKDESK_API_URL"] == "https://api.talkdeskappca.com/digital-connect"
     assert env["WEBSOCKET_ENDPOINT"].endswith(".execute-api.us-east-1.amazonaws.com/live")

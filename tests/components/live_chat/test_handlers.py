@@ -31,7 +31,7 @@ def chat(monkeypatch) -> Iterator[dict]:
                        "TALKDESK_CLIENT_SECRET_ID": "dev/talkdesk/client/keys", "WEBSOCKET_ENDPOINT": WS,
                        "TALKDESK_RETRY_BASE_S": "0.001", "TALKDESK_DEADLINE_S": "2"}.items():
         monkeypatch.setenv(var, value)
-    for name in ("common", "talkdesk", "fulfillment", "authorizer", "websocket", "callback"):
+    for name in ("common", "talkdesk", "fulfillment", "authorizer", "customer_socket", "callback"):
         sys.modules.pop(name, None)
     with mock_aws(), FakeTalkdesk() as fake:
         monkeypatch.setenv("TALKDESK_AUTH_URL", f"{fake.base}/oauth/token")
@@ -49,7 +49,8 @@ def chat(monkeypatch) -> Iterator[dict]:
         sm.create_secret(Name="dev/talkdesk/touchpoint/ids", SecretString=json.dumps({"touchpoint_id": "tp-1"}))
         sm.create_secret(Name="dev/talkdesk/client/keys",
                          SecretString=json.dumps({"client_id": "cid", "client_secret": "csecret"}))
-        modules = {n: importlib.import_module(n) for n in ("fulfillment", "authorizer", "websocket", "callback")}
+        modules = {n: importlib.import_module(n) for n in ("fulfillment", "authorizer", "callback")}
+        modules["websocket"] = importlib.import_module("customer_socket")
         modules["talkdesk"] = importlib.import_module("talkdesk")
         modules["talkdesk"].TalkdeskClient._token_cache.clear()
         yield {"fake": fake, **modules}

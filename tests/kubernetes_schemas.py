@@ -1,0 +1,97 @@
+"""Judges of Kubernetes objects that nobody on this project wrote.
+
+- Built-in kinds: the upstream OpenAPI schemas per Kubernetes minor version, strict (unknown fields are
+  errors), as the `kubernetes-validate` package ships them.
+- PyTorchJob: the Kubeflow training operator's own API types, from its Python SDK
+  (`kubeflow-training`, generated from the operator's OpenAPI spec: the same types its CRD's
+  `openAPIV3Schema` is generated from). Every field must be one of the type's fields (a structural
+  CRD silently prunes unknown ones), with the right JSON type; the pod templates inside are judged by
+  the upstream `PodTemplateSpec` schema above. The CRD YAML itself is not vendored: this workplace
+  does not commit data copied out of other repositories.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+from kubernetes_validate import utils as kv
+from referencing import Registry, Resource
+
+_PRIMITIVES = {"str": str, "int": int, "bool": bool, "float": (int, float), "object": object}
+
+
+def _schema_dir(version: str) -> str:
+    minor = kv.major_minor(version.lstrip("v"))
+    chosen = [v for v in kv.all_versions() if kv.major_minor(v) <= minor][-1]
+    return f"v{chosen}-local-strict"
+
+
+def validate_definition(value: Any, schema_file: str, version: str) -> list[str]:
+    """Problems of `value` against one strict schema file (e.g. `podtemplatespec-v1.json`)."""
+    directory = _schema_dir(version)
+    schema = kv.schema_contents(f"kubernetes-json-schema/{directory}/{schema_file}", version)
+    definitions = kv.schema_contents(f"kubernetes-json-schema/{directory}/_definitions.json", version)
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    validator = jsonschema.Draft202012Validator(schema, registry=registry)
+    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(value)]
+
+
+def validate_builtin(obj: dict[str, Any], version: str) -> list[str]:
+    try:
+        kubernetes_validate.validate(obj, version, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        return [f"{'.'.join(map(str, exc.path))}: {exc.message}"]
+    return []
+
+
+def _check(value: Any, type_name: str, path: str, version: str, errors: list[str]) -> None:
+    from kubeflow.training import models
+
+    if type_name == "V1PodTemplateSpec":
+        errors += [f"{path}.{e}" for e in validate_definition(value, "podtemplatespec-v1.json", version)]
+        return
+    if type_name == "V1ObjectMeta":
+        errors += [f"{path}.{e}" for e in validate_definition(value, "objectmeta-meta-v1.json", version)]
+        return
+    if match := re.fullmatch(r"list\[(.+)\]", type_name):
+        if not isinstance(value, list):
+            errors.append(f"{path}: expected a list; found {type(value).__name__}")
+            return
+        for i, item in enumerate(value):
+            _check(item, match.group(1), f"{path}[{i}]", version, errors)
+        return
+    if match := re.fullmatch(r"dict\(str, (.+)\)", type_name):
+        if not isinstance(value, dict):
+            errors.append(f"{path}: expected an object; found {type(value).__name__}")
+            return
+        for key, item in value.items():
+            _check(item, match.group(1), f"{path}.{key}", version, errors)
+        return
+    if type_name in _PRIMITIVES:
+        python_type = _PRIMITIVES[type_name]
+        if not isinstance(value, python_type) or (type_name == "int" and isinstance(value, bool)):
+            errors.append(f"{path}: expected {type_name}; found {value!r}")
+        return
+    model = getattr(models, type_name)
+    if not isinstance(value, dict):
+        errors.append(f"{path}: expected an object ({type_name}); found {type(value).__name__}")
+        return
+    by_json = {json_name: attr for attr, json_name in model.attribute_map.items()}
+    for key, item in value.items():
+        if key not in by_json:
+            errors.append(f"{path}.{key}: unknown field of {type_name} (a structural CRD prunes it silently); "
+                          f"known: {', '.join(sorted(by_json))}")
+            continue
+        _check(item, model.openapi_types[by_json[key]], f"{path}.{key}", version, errors)
+
+
+def validate_pytorchjob(obj: dict[str, Any], version: str) -> list[str]:
+    errors: list[str] = []
+    if (obj.get("apiVersion"), obj.get("kind")) != ("kubeflow.org/v1", "PyTorchJob"):
+        return [f"expected apiVersion kubeflow.org/v1, kind PyTorchJob; found {obj.get('apiVersion')} "
+                f"{obj.get('kind')}"]
+    _check(obj, "KubeflowOrgV1PyTorchJob", "PyTorchJob", version, errors)
+    return errors
