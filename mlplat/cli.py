@@ -100,13 +100,13 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_bedrock(args: argparse.Namespace) -> int:
-    from components.bedrock.data import GUIDANCE, recommend_steps, validate_manifest
+    from components.bedrock.data import GUIDANCE, has_local_images, recommend_steps, validate_manifest
 
     if not args.manifest.is_file():
         raise InputError(f"{args.manifest}: no such manifest file")
     if args.images_dir is not None and not args.images_dir.is_dir():
         raise InputError(f"--images-dir {args.images_dir} is not a directory")
-    report = validate_manifest(args.manifest, args.images_dir)
+    report = validate_manifest(args.manifest, args.images_dir, local_images=has_local_images(args.manifest))
     for line in report.lines():
         print(line, file=sys.stderr)
     if not report.ok:

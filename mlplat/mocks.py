@@ -285,6 +285,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 {"modelName": m, "modelArn": self._arn("bedrock", f"custom-model/amazon.titan-image-generator-v1:0/"
                                                                   f"{_hex(m, 12)}"),
                  "creationTime": "2026-11-01T00:00:00Z"} for m in self.custom_models]}
+        if tok == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+            name = args.args.get("name", "")
+            pl = f"pl-{_hex(name, 8)}"
+            return {"id": pl, "name": name, "arn": self._arn("ec2", f"prefix-list/{pl}", account=False),
+                    "addressFamily": "IPv4", "maxEntries": 0, "ownerId": "AWS", "version": 1, "region": self.region,
+                    "entries": [{"cidr": "3.5.0.0/19", "description": ""}], "filters": [], "tags": {}}
         if tok == "aws:secretsmanager/getSecret:getSecret":
             name = args.args.get("name") or args.args.get("arn", "").rsplit(":", 1)[-1]
             return {"id": name, "name": name, "arn": self._arn("secretsmanager", f"secret:{name}-{_hex(name, 6)}")}

@@ -58,23 +58,33 @@ def _canvas_checks(cfg: PlatformConfig) -> Problems:
 def _bedrock_checks(cfg: PlatformConfig) -> Problems:
     from pathlib import Path
 
-    from components.bedrock.args import FINE_TUNING_REGIONS
     from components.bedrock.data import validate_manifest
+    from components.catalog import bedrock_models
 
     problems: Problems = []
     bedrock = cfg.bedrock
     names = [f.name for f in bedrock.fine_tuning]
+    base_of = {f.name: bedrock_models.BASE_MODELS[f.base_model] for f in bedrock.fine_tuning}
+    today = bedrock_models.today()
     for i, ft in enumerate(bedrock.fine_tuning):
         loc = ("bedrock", "fineTuning", i)
-        if cfg.region not in FINE_TUNING_REGIONS:
-            problems.append((loc, f"{ft.base_model} fine-tuning is offered in {', '.join(FINE_TUNING_REGIONS)}; "
+        model = base_of[ft.name]
+        if cfg.region not in model.regions:
+            problems.append((loc, f"{model.model_id} fine-tuning is offered in {', '.join(model.regions)}; "
                                   f"found {cfg.region!r}"))
+        if not model.usable_on(today):
+            current = [m.model_id for m in bedrock_models.BASE_MODELS.values()
+                       if m.lifecycle == "Active" and m.usable_on(today)]
+            expected = ", ".join(current) or "no current model"
+            problems.append(((*loc, "baseModel"), f"{model.name} reached its end of life on {model.end_of_life} "
+                                                  f"(Bedrock model lifecycle): expected one of {expected}; "
+                                                  f"found {model.model_id!r}"))
         if ft.local_manifest is not None:
             path = Path(ft.local_manifest)
             if not path.is_file():
                 problems.append(((*loc, "localManifest"), f"expected a manifest file; {path} does not exist"))
                 continue
-            report = validate_manifest(path)
+            report = validate_manifest(path, local_images=True)
             problems += [((*loc, "localManifest"), line) for line in report.lines()]
     for i, pt in enumerate(bedrock.provisioned_throughput):
         loc = ("bedrock", "provisionedThroughput", i)
@@ -82,6 +92,12 @@ def _bedrock_checks(cfg: PlatformConfig) -> Problems:
             problems.append(((*loc, "fromFineTuning"), f"expected one of bedrock.fineTuning[].name "
                                                        f"({', '.join(names) or 'none defined'}); "
                                                        f"found {pt.from_fine_tuning!r}"))
+        elif pt.from_fine_tuning is not None and base_of[pt.from_fine_tuning].lifecycle == "Legacy":
+            base = base_of[pt.from_fine_tuning]
+            problems.append(((*loc, "fromFineTuning"), f"expected a model whose base is not Legacy: Bedrock sells no "
+                                                       f"new Provisioned Throughput for Legacy models, and "
+                                                       f"{pt.from_fine_tuning!r} fine-tunes {base.model_id} "
+                                                       "(Legacy)"))
     return problems
 
 

@@ -187,7 +187,7 @@ def _bedrock(cfg: PlatformConfig, env: Env, network: NetworkRef) -> dict[str, An
     prefix = cfg.resource_prefix
     jobs: dict[str, BedrockFineTuning] = {}
     for ft in b.fine_tuning:
-        images = ft.image_count or validate_manifest(Path(ft.local_manifest or "")).images
+        images = ft.image_count or validate_manifest(Path(ft.local_manifest or ""), local_images=True).images
         steps = ft.hyperparameters.step_count or recommend_steps(images)
         jobs[ft.name] = BedrockFineTuning(f"{prefix}-{ft.name}", ft, env=env, step_count=steps,
                                           network=network if ft.vpc else None)

@@ -7,12 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.base import LogRetentionDays, StrictModel, UniqueByName, problem
+from components.base import LogRetentionDays, StrictModel, UniqueByName, one_of, problem
 from components.bedrock.data import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, STEP_COUNT_RANGE
+from components.catalog.bedrock_models import BASE_MODELS, DEFAULT_IMAGE_MODEL
 
-#: Regions where Titan Image Generator G1 fine-tuning is offered (Bedrock user guide, model support).
-FINE_TUNING_REGIONS = ("us-east-1", "us-west-2")
-BASE_MODELS = ("amazon.titan-image-generator-v1",)
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
 NAME = r"^[a-z0-9](-?[a-z0-9])*$"
 
@@ -36,15 +34,19 @@ class FineTuningArgs(StrictModel):
         max_length=16, pattern=NAME,
         description="Identifies one training run: job names cannot be reused, so a new run needs a new runId.",
     )
-    base_model: Literal[BASE_MODELS] = Field(  # type: ignore[valid-type]
-        default=BASE_MODELS[0], description="Base model to fine-tune."
+    base_model: Annotated[str, one_of(tuple(BASE_MODELS))] = Field(
+        default=DEFAULT_IMAGE_MODEL,
+        description="Base model to fine-tune (its versioned customization id; lifecycle and regions in "
+                    "components/catalog/bedrock_models.py)."
     )
     training_data_s3_uri: str | None = Field(
         default=None, description="Manifest (JSONL) in your own bucket; default: train.jsonl in the created bucket."
     )
     local_manifest: str | None = Field(
-        default=None, description="Local copy of the manifest, validated at plan time and uploaded when "
-                                  "trainingDataS3Uri is not set (path relative to the project).",
+        default=None, description="A local manifest whose image-refs are image files relative to it (path "
+                                  "relative to the project): validated at plan time, then the images and the "
+                                  "manifest, its image-refs rewritten to the uploaded objects, go to the created "
+                                  "bucket (used when trainingDataS3Uri is not set).",
     )
     image_count: int | None = Field(
         default=None, ge=5, le=10_000, description="Number of images (default: counted from localManifest)."

@@ -7,14 +7,18 @@ new run is a new `runId`, which replaces the resource. The trained model is reta
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.bedrock.args import FineTuningArgs, InvocationLoggingArgs
+from components.catalog.bedrock_models import BASE_MODELS, DEFAULT_IMAGE_MODEL
 from components.context import Env, NetworkRef
+from components.egress import https_to_vpc_and_s3
 from components.iam_documents import service_trust
 from components.storage.args import BucketArgs, LifecycleRule
 from components.storage.component import SecureBucket
@@ -60,8 +64,18 @@ def customization_policy(*, partition: str, training_uri: str, output_uri: str, 
                         "ec2:CreateNetworkInterfacePermission"],
              "Resource": [f"arn:{partition}:ec2:{region}:{account_id}:{k}/*"
                           for k in ("network-interface", "subnet", "security-group")]},
+            # Bedrock tags the interfaces it creates (Bedrock user guide, "Attach VPC permissions to a model
+            # customization role"): only at creation, and only with its own two keys.
+            {"Sid": "TagEnisAtCreation", "Effect": "Allow", "Action": ["ec2:CreateTags"],
+             "Resource": f"arn:{partition}:ec2:{region}:{account_id}:network-interface/*",
+             "Condition": {"StringEquals": {"ec2:CreateAction": ["CreateNetworkInterface"]},
+                           "ForAllValues:StringEquals": {"aws:TagKeys": ["BedrockManaged",
+                                                                        "BedrockModelCustomizationJobArn"]}}},
         ]
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+TRAINING_PREFIX = "training/"
 
 
 class BedrockFineTuning(pulumi.ComponentResource):
@@ -90,22 +104,13 @@ class BedrockFineTuning(pulumi.ComponentResource):
                 env=env, bucket_name=pulumi.Output.concat(f"{name}-", account_id), opts=child,
             )
             self.training_bucket = created.bucket_name
-        upload = None
+        uploads: list[pulumi.Resource] = []
         if args.training_data_s3_uri is not None:
             training_uri: pulumi.Input[str] = args.training_data_s3_uri
         else:
             assert created is not None and args.local_manifest is not None
-            upload = aws.s3.BucketObjectv2(
-                f"{name}-manifest",
-                bucket=created.bucket_name,
-                key="training/train.jsonl",
-                source=pulumi.FileAsset(args.local_manifest),
-                content_type="application/jsonl",
-                server_side_encryption="aws:kms",
-                kms_key_id=kms_key_arn,
-                opts=child,
-            )
-            training_uri = pulumi.Output.concat("s3://", created.bucket_name, "/training/train.jsonl")
+            uploads = self._upload_training_data(name, Path(args.local_manifest), created.bucket_name, kms_key_arn)
+            training_uri = pulumi.Output.concat("s3://", created.bucket_name, f"/{TRAINING_PREFIX}train.jsonl")
         output_uri: pulumi.Input[str] = (args.output_s3_uri if args.output_s3_uri is not None else
                                          pulumi.Output.concat("s3://", created.bucket_name, "/output/"))  # type: ignore[union-attr]
         trust = pulumi.Output.all(account_id, partition).apply(
@@ -124,12 +129,16 @@ class BedrockFineTuning(pulumi.ComponentResource):
         if args.vpc and network is not None:
             sg = aws.ec2.SecurityGroup(
                 f"{name}-sg", vpc_id=network.vpc_id, description=f"Bedrock customization job {name}",
-                egress=[aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443,
-                                                        cidr_blocks=[network.vpc_cidr], description="VPC endpoints")],
+                egress=https_to_vpc_and_s3(env, network, self),
                 opts=child,
             )
             vpc_config = aws.bedrock.CustomModelVpcConfigArgs(security_group_ids=[sg.id],
                                                               subnet_ids=network.private_subnet_ids)
+        base = BASE_MODELS[args.base_model]
+        if base.lifecycle == "Legacy":
+            pulumi.log.warn(f"{name}: {base.model_id} is a Legacy model (Bedrock model lifecycle): it will reach its "
+                            f"end of life{f' on {base.end_of_life}' if base.end_of_life else ''} and cannot get new "
+                            f"Provisioned Throughput; move to {DEFAULT_IMAGE_MODEL}", resource=self)
         hp = args.hyperparameters
         model = aws.bedrock.CustomModel(
             f"{name}-model",
@@ -145,13 +154,37 @@ class BedrockFineTuning(pulumi.ComponentResource):
             output_data_config=aws.bedrock.CustomModelOutputDataConfigArgs(s3_uri=output_uri),
             custom_model_kms_key_id=kms_key_arn,
             vpc_config=vpc_config,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True,
-                                        depends_on=[policy] + ([upload] if upload else [])),
+            # The job reads its manifest and every image when it starts: they must all exist first.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[policy, *uploads]),
         )
         self.role_arn = role.arn
         self.job_arn = model.job_arn
+        self.uploaded_images = len(uploads) - 1 if uploads else 0
         self.register_outputs({"customModelName": self.custom_model_name, "jobName": self.job_name,
                                "jobArn": model.job_arn, "roleArn": role.arn})
+
+    def _upload_training_data(self, name: str, manifest: Path, bucket: pulumi.Output[str],
+                              kms_key_arn: pulumi.Input[str]) -> list[pulumi.Resource]:
+        """Every image the local manifest names, then the manifest with its image-refs pointing at them."""
+        child = pulumi.ResourceOptions(parent=self)
+        records = [json.loads(line) for line in manifest.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+        uploads: list[pulumi.Resource] = []
+        for ref in sorted({r["image-ref"] for r in records}):
+            uploads.append(aws.s3.BucketObjectv2(
+                # Named after the file, so adding an image does not rename (re-upload) the others.
+                f"{name}-image-{hashlib.sha256(ref.encode()).hexdigest()[:10]}",
+                bucket=bucket, key=f"{TRAINING_PREFIX}images/{ref}",
+                source=pulumi.FileAsset(str(manifest.parent / ref)),
+                content_type="image/png" if ref.lower().endswith(".png") else "image/jpeg",
+                server_side_encryption="aws:kms", kms_key_id=kms_key_arn, opts=child))
+        content = bucket.apply(lambda b: "".join(
+            json.dumps({"image-ref": f"s3://{b}/{TRAINING_PREFIX}images/{r['image-ref']}", "caption": r["caption"]})
+            + "\n" for r in records))
+        uploads.append(aws.s3.BucketObjectv2(
+            f"{name}-manifest", bucket=bucket, key=f"{TRAINING_PREFIX}train.jsonl", content=content,
+            content_type="application/jsonl", server_side_encryption="aws:kms", kms_key_id=kms_key_arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(uploads))))
+        return uploads
 
 
 class InvocationLogging(pulumi.ComponentResource):

@@ -73,23 +73,50 @@ def _image_kind(head: bytes) -> str | None:
     return None
 
 
-def _check_local_image(images_dir: Path, ref: str) -> str | None:
-    local = images_dir / ref.rsplit("/", 1)[-1]
+def _check_local_image(images_dir: Path, ref: str, keep_path: bool = False) -> str | None:
+    """`keep_path`: `ref` is a path below `images_dir`; otherwise only its file name is looked up there."""
+    shown = ref if keep_path else ref.rsplit("/", 1)[-1]
+    local = images_dir / shown
     if not local.is_file():
-        return f"image {local.name} not found in {images_dir}"
+        return f"image {shown} not found in {images_dir}"
     size = local.stat().st_size
     if size == 0 or size > MAX_IMAGE_BYTES:
-        return f"image {local.name} is {size} bytes; expected 1 byte to {MAX_IMAGE_BYTES // (1024 * 1024)} MiB"
+        return f"image {shown} is {size} bytes; expected 1 byte to {MAX_IMAGE_BYTES // (1024 * 1024)} MiB"
     kind = _image_kind(local.read_bytes()[:8])
     expected = "png" if ref.lower().endswith(".png") else "jpeg"
     if kind is None:
-        return f"image {local.name} is neither PNG nor JPEG (magic bytes)"
+        return f"image {shown} is neither PNG nor JPEG (magic bytes)"
     if kind != expected:
-        return f"image {local.name} is a {kind.upper()} file with a .{ref.rsplit('.', 1)[-1]} extension"
+        return f"image {shown} is a {kind.upper()} file with a .{ref.rsplit('.', 1)[-1]} extension"
     return None
 
 
-def validate_manifest(path: Path, images_dir: Path | None = None) -> ManifestReport:
+def local_image_refs(path: Path) -> list[str]:
+    """The image refs of a manifest whose images are local files (paths relative to the manifest)."""
+    refs = []
+    for raw in path.read_text(encoding="utf-8-sig").splitlines():
+        if raw.strip():
+            refs.append(json.loads(raw)["image-ref"])
+    return refs
+
+
+def has_local_images(path: Path) -> bool:
+    """Whether the manifest's first record names a local file rather than an s3:// URI."""
+    try:
+        first = next(line for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip())
+        ref = json.loads(first).get("image-ref", "")
+    except (OSError, UnicodeDecodeError, StopIteration, json.JSONDecodeError, AttributeError):
+        return False
+    return isinstance(ref, str) and not ref.startswith("s3://")
+
+
+def validate_manifest(path: Path, images_dir: Path | None = None, *,
+                      local_images: bool = False) -> ManifestReport:
+    """Check a fine-tuning manifest.
+
+    `local_images`: the image refs are files relative to the manifest (a manifest the stack uploads
+    with its images); otherwise they are `s3://` URIs, and with `images_dir` local copies are checked.
+    """
     report = ManifestReport(str(path))
     try:
         # Like the stack-file reader: a UTF-8 byte-order mark and CRLF line ends are accepted.
@@ -111,7 +138,12 @@ def validate_manifest(path: Path, images_dir: Path | None = None) -> ManifestRep
             report.errors.append((n, f"expected exactly the keys caption, image-ref; found {keys}"))
             continue
         ref, caption = record["image-ref"], record["caption"]
-        if not isinstance(ref, str) or not ref.startswith("s3://") or ref.count("/") < 3:
+        if local_images:
+            if not isinstance(ref, str) or ref.startswith(("s3://", "/")) or ".." in Path(ref).parts:
+                report.errors.append((n, f"image-ref must be a path relative to the manifest (the stack uploads "
+                                         f"the image); found {ref!r}"))
+                continue
+        elif not isinstance(ref, str) or not ref.startswith("s3://") or ref.count("/") < 3:
             report.errors.append((n, f"image-ref must be an s3:// URI; found {ref!r}"))
             continue
         if not ref.lower().endswith(IMAGE_EXTENSIONS):
@@ -127,8 +159,9 @@ def validate_manifest(path: Path, images_dir: Path | None = None) -> ManifestRep
             report.errors.append((n, f"duplicate image-ref (first on line {seen[ref]}): {ref}"))
             continue
         seen[ref] = n
-        if images_dir is not None:
-            problem = _check_local_image(images_dir, ref)
+        if local_images or images_dir is not None:
+            problem = _check_local_image(path.parent, ref, keep_path=True) if local_images else \
+                _check_local_image(images_dir, ref)  # type: ignore[arg-type]
             if problem:
                 report.errors.append((n, problem))
                 continue

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from components.catalog.jumpstart import DLC_ACCOUNTS, JumpStartSpec
 from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
 from components.context import Env, NetworkRef
+from components.egress import https_to_vpc_and_s3
 from components.iam_documents import Account, service_trust
 from components.jumpstart_endpoint.args import EndpointArgs
 from components.storage.component import SecureBucket
@@ -102,9 +103,8 @@ class JumpStartEndpoint(pulumi.ComponentResource):
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=network.vpc_id,
-            description=f"SageMaker endpoint {name}: HTTPS to VPC endpoints only",
-            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443,
-                                                    cidr_blocks=[network.vpc_cidr], description="VPC endpoints")],
+            description=f"SageMaker endpoint {name}: HTTPS to VPC endpoints and S3",
+            egress=https_to_vpc_and_s3(env, network, self),
             opts=child,
         )
         model = aws.sagemaker.Model(

@@ -26,7 +26,8 @@ def test_custom_model_job(view):
     model = view.get("aws:bedrock/customModel:CustomModel", "mlplat-dev-pets-model")
     inputs = model["inputs"]
     assert inputs["jobName"] == "mlplat-dev-pets-r1" and inputs["customModelName"] == "mlplat-dev-pets-r1"
-    base = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-image-generator-v1"
+    # The versioned customization id of the current Titan image model (the unversioned id is refused).
+    base = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-image-generator-v2:0"
     assert inputs["baseModelIdentifier"] == base
     assert inputs["customizationType"] == "FINE_TUNING"
     assert inputs["hyperparameters"] == {"stepCount": "7500", "batchSize": "8", "learningRate": "1e-05"}
@@ -37,8 +38,24 @@ def test_custom_model_job(view):
     assert inputs["customModelKmsKeyId"] == view.get("aws:kms/key:Key", "mlplat-dev-data-key")["outputs"]["arn"]
     assert model["retainOnDelete"] is True
     manifest = view.get("aws:s3/bucketObjectv2:BucketObjectv2", "mlplat-dev-pets-manifest")
-    assert manifest["inputs"]["source"] == {"fileAsset": "examples/bedrock/pets-train.jsonl"}
     assert manifest["urn"] in model["dependencies"]
+
+
+def test_local_images_are_uploaded_and_the_manifest_points_at_them(view):
+    """A local manifest names image files; the stack uploads each and rewrites its image-ref."""
+    bucket = view.get("aws:s3/bucket:Bucket", "mlplat-dev-pets-data")["inputs"]["bucket"]
+    model = view.get("aws:bedrock/customModel:CustomModel", "mlplat-dev-pets-model")
+    images = [o for o in view.of_type("aws:s3/bucketObjectv2:BucketObjectv2") if "-image-" in o["name"]]
+    local = [json.loads(line)["image-ref"] for line in (ROOT / MANIFEST).read_text().splitlines()]
+    assert sorted(o["inputs"]["source"]["fileAsset"] for o in images) == sorted(
+        f"examples/bedrock/{ref}" for ref in local)
+    assert all((ROOT / o["inputs"]["source"]["fileAsset"]).is_file() for o in images)
+    assert all(o["inputs"]["serverSideEncryption"] == "aws:kms" and o["inputs"]["kmsKeyId"] for o in images)
+    assert all(o["urn"] in model["dependencies"] for o in images), "the job must not start before its images"
+    manifest = view.get("aws:s3/bucketObjectv2:BucketObjectv2", "mlplat-dev-pets-manifest")
+    refs = [json.loads(line)["image-ref"] for line in manifest["inputs"]["content"].splitlines()]
+    assert refs == [f"s3://{bucket}/training/images/{ref}" for ref in local]
+    assert {o["inputs"]["key"] for o in images} == {r.removeprefix(f"s3://{bucket}/") for r in refs}
 
 
 def test_service_role_confused_deputy_and_scoped_s3(view):
@@ -112,3 +129,19 @@ def test_invocation_logging_delivers_to_encrypted_destinations(tmp_path):
                         ["policy"])
     grant = next(s for s in policy["Statement"] if s.get("Sid") == "BedrockInvocationLogs")
     assert grant["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+
+
+def test_vpc_job_reaches_s3_and_may_tag_only_the_interfaces_it_creates(tmp_path):
+    job = dict(FT, name="vpcjob", vpc=True, baseModel="amazon.titan-image-generator-v1:0")
+    view = plan_config(tmp_path, config(bedrock={"fineTuning": [job]}))
+    policy = json.loads(view.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-vpcjob-role")["inputs"]["policy"])
+    tags = next(s for s in policy["Statement"] if s["Sid"] == "TagEnisAtCreation")
+    assert tags["Action"] == ["ec2:CreateTags"]
+    assert tags["Resource"] == "arn:aws:ec2:us-east-1:123456789012:network-interface/*"
+    assert tags["Condition"]["StringEquals"] == {"ec2:CreateAction": ["CreateNetworkInterface"]}
+    sg = view.get("aws:ec2/securityGroup:SecurityGroup", "mlplat-dev-vpcjob-sg")["inputs"]
+    assert any(r.get("prefixListIds") for r in sg["egress"]), "training data is read from S3 through the VPC"
+    model = view.get("aws:bedrock/customModel:CustomModel", "mlplat-dev-vpcjob-model")["inputs"]
+    assert model["vpcConfig"]["securityGroupIds"] and len(model["vpcConfig"]["subnetIds"]) == 2
+    warnings = [d["message"] for d in view.plan["diagnostics"] if d["severity"] == "warning"]
+    assert any("amazon.titan-image-generator-v1:0 is a Legacy model" in w for w in warnings), warnings

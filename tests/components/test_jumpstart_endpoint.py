@@ -257,3 +257,15 @@ def test_cpu_instance_uses_the_cpu_image(tmp_path):
     variant = view.get("aws:sagemaker/endpointConfiguration:EndpointConfiguration",
                        "mlplat-dev-bge-config")["inputs"]["productionVariants"][0]
     assert variant["volumeSizeInGb"] == 100, "EBS-only instances get a volume"
+
+
+def test_models_in_the_vpc_reach_s3_through_its_managed_prefix_list(view):
+    """SageMaker downloads artifacts through the model's subnets: 443 to the VPC alone never reaches S3."""
+    for name in ("mixtral", "bge"):
+        sg = view.get("aws:ec2/securityGroup:SecurityGroup", f"mlplat-dev-{name}-sg")["inputs"]
+        rules = {(r.get("description"), tuple(r.get("cidrBlocks", [])), tuple(r.get("prefixListIds", [])))
+                 for r in sg["egress"]}
+        assert all(r["fromPort"] == r["toPort"] == 443 and r["protocol"] == "tcp" for r in sg["egress"])
+        s3 = [r for r in rules if r[2]]
+        assert len(s3) == 1 and s3[0][2][0].startswith("pl-"), rules
+        assert any(r[1] == ("10.0.0.0/16",) for r in rules)

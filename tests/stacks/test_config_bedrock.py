@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from stacks.config import parse
@@ -25,10 +27,14 @@ def test_valid():
 
 def test_invalid_manifest_lines_are_config_errors(tmp_path):
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"image-ref": "s3://b/x.png", "caption": "c"}\nnot json\n')
+    bad.write_text('{"image-ref": "s3://b/x.png", "caption": "c"}\nnot json\n{"image-ref": "img/a.png", '
+                   '"caption": "c"}\n')
     problems = _problems({"fineTuning": [dict(FT, localManifest=str(bad))]})
     assert problems == [
+        f"ml-platform:bedrock.fineTuning[0].localManifest: {bad}:1: image-ref must be a path relative to the "
+        "manifest (the stack uploads the image); found 's3://b/x.png'",
         f"ml-platform:bedrock.fineTuning[0].localManifest: {bad}:2: not JSON: Expecting value",
+        f"ml-platform:bedrock.fineTuning[0].localManifest: {bad}:3: image img/a.png not found in {tmp_path}",
         f"ml-platform:bedrock.fineTuning[0].localManifest: {bad}: 1 images; fine-tuning needs 5 to 10,000",
     ]
 
@@ -58,10 +64,38 @@ def test_region_without_titan_fine_tuning():
     with pytest.raises(ConfigError) as info:
         parse(values(cfg))
     (line,) = info.value.problems
-    assert line.startswith("ml-platform:bedrock.fineTuning[0]: amazon.titan-image-generator-v1 fine-tuning is "
+    assert line.startswith("ml-platform:bedrock.fineTuning[0]: amazon.titan-image-generator-v2:0 fine-tuning is "
                            "offered in us-east-1, us-west-2")
 
 
 def test_data_source_required():
     (line,) = _problems({"fineTuning": [{"name": "pets", "runId": "r1"}]})
     assert line.startswith("ml-platform:bedrock.fineTuning[0].trainingDataS3Uri: expected trainingDataS3Uri")
+
+
+def test_legacy_base_model_warns_gets_no_new_throughput_and_is_refused_after_end_of_life(monkeypatch):
+    import datetime as dt
+
+    from components.catalog import bedrock_models
+
+    legacy = dict(FT, baseModel="amazon.titan-image-generator-v1:0")
+    pt = {"name": "serving", "fromFineTuning": "pets"}
+    (line,) = _problems({"fineTuning": [legacy], "provisionedThroughput": [pt]})
+    assert line.startswith("ml-platform:bedrock.provisionedThroughput[0].fromFineTuning: expected a model whose base "
+                           "is not Legacy")
+    eol = dataclasses.replace(bedrock_models.BASE_MODELS["amazon.titan-image-generator-v1:0"],
+                              end_of_life=dt.date(2026, 6, 30))
+    monkeypatch.setitem(bedrock_models.BASE_MODELS, eol.model_id, eol)
+    monkeypatch.setattr(bedrock_models, "today", lambda: dt.date(2026, 7, 1))
+    (line,) = _problems({"fineTuning": [legacy]})
+    assert line == ("ml-platform:bedrock.fineTuning[0].baseModel: Titan Image Generator G1 reached its end of life on "
+                    "2026-06-30 (Bedrock model lifecycle): expected one of amazon.titan-image-generator-v2:0; "
+                    "found 'amazon.titan-image-generator-v1:0'")
+    monkeypatch.setattr(bedrock_models, "today", lambda: dt.date(2026, 6, 29))
+    assert parse(values(config(bedrock={"fineTuning": [legacy]}))).bedrock.fine_tuning[0].base_model == eol.model_id
+
+
+def test_unversioned_base_model_ids_are_refused():
+    (line,) = _problems({"fineTuning": [dict(FT, baseModel="amazon.titan-image-generator-v1")]})
+    assert line.startswith("ml-platform:bedrock.fineTuning[0].baseModel: expected one of "
+                           "amazon.titan-image-generator-v2:0, amazon.titan-image-generator-v1:0")
