@@ -140,16 +140,26 @@ def _identity_center(cfg: PlatformConfig, provider: aws.Provider) -> str | None:
 
 
 def resolve_specs(cfg: PlatformConfig) -> dict[str, Any]:
-    """The JumpStart spec of every endpoint: pinned, or read from the public hub at deploy time."""
+    """The JumpStart spec of every endpoint: pinned, or read from the public hub at deploy time.
+
+    A spec read from the hub is held to the same rule as a pinned one (checked in the config): a gated
+    model is deployed only with `acceptEula: true`, never with its EULA accepted silently.
+    """
     from components.catalog.jumpstart import PINNED, resolve_live
 
     specs = {}
-    for ep in cfg.endpoints:
+    problems = []
+    for i, ep in enumerate(cfg.endpoints):
         pinned = PINNED.get(ep.model_id)
         if pinned is not None and ep.model_version in (None, pinned.version):
             specs[ep.name] = pinned
         else:
             specs[ep.name] = resolve_live(ep.model_id, ep.model_version, cfg.region)
+        if specs[ep.name].gated and not ep.accept_eula:
+            problems.append(f"ml-platform:endpoints[{i}].acceptEula: {ep.model_id} {specs[ep.name].version} is gated: "
+                            "set acceptEula: true after reading its license; found false")
+    if problems:
+        raise ConfigError(problems)
     return specs
 
 

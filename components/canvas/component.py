@@ -21,7 +21,12 @@ from components.iam_documents import service_trust
 from components.storage.args import BucketArgs, CorsRule, LifecycleRule
 from components.storage.component import SecureBucket
 
-LANDING = {"canvas": ("app:Canvas:models", "DISABLED"), "studio": ("studio::", "ENABLED")}
+#: DefaultLandingUri and StudioWebPortal per landing. Landing URIs are `studio::<path>` or
+#: `app:<AppType>:<path>`: CreatePresignedDomainUrl's LandingUri documents `app:Canvas:relative/path`
+#: (botocore sagemaker service model; AppType includes `Canvas`), and UserSettings.DefaultLandingUri
+#: documents `studio::` and `app:JupyterServer:` of the same scheme. Canvas at its start page is
+#: `app:Canvas:` (no relative path).
+LANDING = {"canvas": ("app:Canvas:", "DISABLED"), "studio": ("studio::", "ENABLED")}
 CANVAS_CORS = CorsRule(allowed_methods=("POST", "PUT", "GET", "HEAD"), allowed_origins=("https://*.sagemaker.aws",),
                        expose_headers=("ETag",))
 CANVAS_BUCKET = BucketArgs(cors=(CANVAS_CORS,),
@@ -38,6 +43,18 @@ def execution_policies(args: CanvasArgs) -> list[str]:
     if args.features.direct_deploy:
         policies.append("service-role/AmazonSageMakerCanvasDirectDeployAccess")
     return policies
+
+
+def canvas_service_policy(bucket_arn: str, key_arn: str) -> str:
+    """What a service Canvas delegates to (Forecast, Bedrock) needs of the Canvas bucket and key."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "CanvasBucket", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+         "Resource": bucket_arn, "Condition": {"StringLike": {"s3:prefix": ["canvas/*"]}}},
+        {"Sid": "CanvasObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+         "Resource": f"{bucket_arn}/canvas/*"},
+        {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+         "Resource": key_arn},
+    ]})
 
 
 def canvas_inline_policy(bucket_arn: str, key_arn: str, pass_roles: list[str]) -> str:
@@ -100,6 +117,7 @@ class CanvasDomain(pulumi.ComponentResource):
                 opts=child,
             )
             self._attach(f"{name}-forecast-policy", forecast_role, "service-role/AmazonSageMakerCanvasForecastAccess")
+            self._canvas_data_access(f"{name}-forecast", forecast_role, bucket_arn, kms_key_arn)
         if args.features.generative_ai:
             bedrock_role = aws.iam.Role(
                 f"{name}-bedrock",
@@ -109,6 +127,7 @@ class CanvasDomain(pulumi.ComponentResource):
                 opts=child,
             )
             self._attach(f"{name}-bedrock-policy", bedrock_role, "AmazonSageMakerCanvasBedrockAccess")
+            self._canvas_data_access(f"{name}-bedrock", bedrock_role, bucket_arn, kms_key_arn)
         pass_roles = [r.arn for r in (forecast_role, bedrock_role) if r is not None]
         aws.iam.RolePolicy(
             f"{name}-execution",
@@ -189,6 +208,13 @@ class CanvasDomain(pulumi.ComponentResource):
                                "portalUrl": self.portal_url, "executionRoleArn": role.arn,
                                "bucketName": bucket_name})
 
+    def _canvas_data_access(self, name: str, role: aws.iam.Role, bucket_arn: pulumi.Input[str],
+                            kms_key_arn: pulumi.Input[str]) -> None:
+        """The AWS managed policies of the Forecast and Bedrock roles cover `sagemaker-*` buckets only and no
+        customer-managed key: Canvas hands these services data in *this* bucket, encrypted with *this* key."""
+        aws.iam.RolePolicy(name, role=role.id, policy=pulumi.Output.all(bucket_arn, kms_key_arn).apply(
+            lambda a: canvas_service_policy(a[0], a[1])), opts=pulumi.ResourceOptions(parent=self))
+
     def _attach(self, name: str, role: aws.iam.Role, policy: str) -> None:
         aws.iam.RolePolicyAttachment(name, role=role.name, policy_arn=self._env.managed_policy(policy),
                                      opts=pulumi.ResourceOptions(parent=self))
@@ -209,6 +235,7 @@ class CanvasDomain(pulumi.ComponentResource):
                         attribute_path="DisplayName", attribute_value=g)),
                 opts=pulumi.InvokeOutputOptions(parent=self)).group_id
         user_ids: dict[str, pulumi.Output[str]] = {}
+        created: dict[str, aws.identitystore.User] = {}
         for u in args.users:
             user = aws.identitystore.User(
                 f"{name}-user-{u.user_name}", identity_store_id=store, user_name=u.user_name,
@@ -218,6 +245,7 @@ class CanvasDomain(pulumi.ComponentResource):
                 opts=child,
             )
             user_ids[u.user_name] = user.user_id
+            created[u.user_name] = user
             for g in u.groups:
                 aws.identitystore.GroupMembership(f"{name}-member-{u.user_name}-{g}", identity_store_id=store,
                                                   group_id=group_ids[g], member_id=user.user_id, opts=child)
@@ -234,6 +262,10 @@ class CanvasDomain(pulumi.ComponentResource):
                     f"{name}-assign-{kind.lower()}-{principal}", application_arn=domain.single_sign_on_application_arn,
                     principal_id=principal_id, principal_type=kind, opts=child)
         for user_name, profile in args.profiles().items():
+            # SageMaker resolves the SSO user name when the profile is created: a user this stack creates
+            # must exist first (SCIM users already do).
+            waits = [created[user_name]] if user_name in created else []
             aws.sagemaker.UserProfile(
                 f"{name}-profile-{user_name}", domain_id=domain.id, user_profile_name=profile,
-                single_sign_on_user_identifier="UserName", single_sign_on_user_value=user_name, opts=child)
+                single_sign_on_user_identifier="UserName", single_sign_on_user_value=user_name,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=waits))

@@ -37,7 +37,7 @@ def test_domain_sso_canvas_landing_and_encryption(view):
     domain = _domain(view)["inputs"]
     settings = domain["defaultUserSettings"]
     assert domain["authMode"] == "SSO"
-    assert settings["defaultLandingUri"] == "app:Canvas:models" and settings["studioWebPortal"] == "DISABLED"
+    assert settings["defaultLandingUri"] == "app:Canvas:" and settings["studioWebPortal"] == "DISABLED"
     assert domain["appNetworkAccessType"] == "PublicInternetOnly"
     key = view.get("aws:kms/key:Key", "mlplat-dev-data-key")["outputs"]["arn"]
     assert domain["kmsKeyId"] == key
@@ -208,3 +208,38 @@ def test_create_domain_matches_the_sagemaker_api(view):
     assert validate("sagemaker", "CreateDomain", params) == []
     params["DefaultUserSettings"]["StudioWebPortal"] = "OFF"
     assert any("StudioWebPortal" in e for e in validate("sagemaker", "CreateDomain", params))
+
+
+def test_each_profile_waits_for_the_identity_center_user_it_names(view):
+    for user in ("ana", "bo"):
+        created = view.get("aws:identitystore/user:User", f"mlplat-dev-canvas-user-{user}")
+        profile = view.get("aws:sagemaker/userProfile:UserProfile", f"mlplat-dev-canvas-profile-{user}")
+        assert created["urn"] in profile["dependencies"], profile["urn"]
+
+
+def test_forecast_and_bedrock_roles_can_use_the_canvas_bucket_and_key(view):
+    bucket = view.get("aws:s3/bucket:Bucket", "mlplat-dev-canvas-data")["outputs"]["arn"]
+    key = view.get("aws:kms/key:Key", "mlplat-dev-data-key")["outputs"]["arn"]
+    artifacts = _domain(view)["inputs"]["defaultUserSettings"]["canvasAppSettings"]["workspaceSettings"]
+    assert artifacts["s3ArtifactPath"].endswith("/canvas/") and artifacts["s3KmsKeyId"] == key
+    for role in ("forecast", "bedrock"):
+        policy = json.loads(view.get("aws:iam/rolePolicy:RolePolicy", f"mlplat-dev-canvas-{role}")["inputs"]["policy"])
+        by_sid = {s["Sid"]: s for s in policy["Statement"]}
+        assert by_sid["CanvasObjects"]["Resource"] == f"{bucket}/canvas/*"
+        assert set(by_sid["CanvasObjects"]["Action"]) == {"s3:GetObject", "s3:PutObject"}
+        assert by_sid["Kms"]["Resource"] == key and "kms:GenerateDataKey" in by_sid["Kms"]["Action"]
+
+
+def test_canvas_landing_uri_has_the_documented_app_form():
+    """`app:<AppType>:<path>` (CreatePresignedDomainUrl LandingUri documents app:Canvas:relative/path)."""
+    import botocore.session
+
+    from components.canvas.component import LANDING
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    landing_doc = model.shape_for("CreatePresignedDomainUrlRequest").members["LandingUri"].documentation
+    app_types = model.shape_for("AppType").enum
+    uri = LANDING["canvas"][0]
+    _, app, _ = uri.split(":")
+    assert uri.startswith("app:") and app in app_types and f"app:{app}:relative/path" in landing_doc
+    assert "studio::" in model.shape_for("UserSettings").members["DefaultLandingUri"].documentation

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from stacks.config import parse
@@ -50,8 +52,6 @@ def test_autoscaling_min_above_max():
 
 
 def test_gated_model_needs_eula(monkeypatch):
-    import dataclasses
-
     from components.catalog import jumpstart
 
     gated = dataclasses.replace(jumpstart.PINNED["huggingface-sentencesimilarity-bge-large-en"], gated=True)
@@ -72,3 +72,20 @@ def test_online_an_unpinned_version_is_left_to_the_hub():
     assert cfg.endpoints[0].model_version == "9.9.9"
     with pytest.raises(ConfigError):
         parse(values(config(endpoints=[dict(BGE, modelVersion="9.9.9")])), offline=True)
+
+
+def test_a_gated_model_read_from_the_hub_needs_the_eula_accepted(monkeypatch):
+    """The EULA rule holds for specs resolved at deploy time too, not only for pinned ones."""
+    from components.catalog import jumpstart
+    from stacks import platform
+
+    gated = dataclasses.replace(jumpstart.PINNED["huggingface-sentencesimilarity-bge-large-en"], version="9.9.9",
+                                gated=True)
+    monkeypatch.setattr(jumpstart, "resolve_live", lambda model_id, version, region: gated)
+    cfg = parse(values(config(endpoints=[dict(BGE, modelVersion="9.9.9")])), offline=False)
+    with pytest.raises(ConfigError) as info:
+        platform.resolve_specs(cfg)
+    assert info.value.problems == ["ml-platform:endpoints[0].acceptEula: huggingface-sentencesimilarity-bge-large-en "
+                                   "9.9.9 is gated: set acceptEula: true after reading its license; found false"]
+    accepted = parse(values(config(endpoints=[dict(BGE, modelVersion="9.9.9", acceptEula=True)])), offline=False)
+    assert platform.resolve_specs(accepted)["bge"] is gated

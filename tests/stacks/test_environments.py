@@ -28,7 +28,7 @@ def test_dev_scales_gpus_to_zero_and_idles_under_a_dollar(dev):
     assert all("commitmentDuration" not in p["inputs"] for p in pts)
     domain = dev.get("aws:sagemaker/domain:Domain", "mlplat-dev-canvas-domain")["inputs"]
     assert domain["appNetworkAccessType"] == "PublicInternetOnly"
-    assert domain["defaultUserSettings"]["defaultLandingUri"] == "app:Canvas:models"
+    assert domain["defaultUserSettings"]["defaultLandingUri"] == "app:Canvas:"
     assert dev.of_type("kubernetes:kubeflow.org/v1:PyTorchJob")
 
 
