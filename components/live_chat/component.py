@@ -9,6 +9,7 @@ there is no asynchronous invocation to dead-letter.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,17 @@ def handler_code() -> pulumi.AssetArchive:
     return pulumi.AssetArchive({p.name: pulumi.FileAsset(str(p)) for p in sorted(HANDLERS.glob("*.py"))})
 
 
+NLU_THRESHOLD = 0.40
+IDLE_SESSION_TTL_S = 600
+
+
+def bot_definition(args: LiveChatArgs) -> str:
+    """A short hash of everything the bot's DRAFT is built from (intents, utterances, locale settings)."""
+    content = {"locale": "en_US", "nluConfidenceThreshold": NLU_THRESHOLD, "idleSessionTtl": IDLE_SESSION_TTL_S,
+               "intents": {"TalkToAgent": sorted(args.sample_utterances), "FallbackIntent": "AMAZON.FallbackIntent"}}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+
 class LiveChat(pulumi.ComponentResource):
     def __init__(self, name: str, args: LiveChatArgs, *, env: Env, opts: pulumi.ResourceOptions | None = None) -> None:
         """`env` must carry an `aws-native` provider (the Lex bot, version and alias are aws-native resources)."""
@@ -47,7 +59,7 @@ class LiveChat(pulumi.ComponentResource):
             raise ValueError(f"{name}: live chat needs talkdesk settings (authUrl and the secret touchpointId, "
                              "clientId and clientSecret)")
         environment, region, protect, kms_key_arn = env.name, env.region, env.protect, env.key_arn
-        self._name, self._key, self._retention = name, kms_key_arn, env.log_retention_days
+        self._name, self._key, self._retention, self._env = name, kms_key_arn, env.log_retention_days, env
         child = pulumi.ResourceOptions(parent=self)
         td = args.talkdesk
         touchpoint = self._secret("touchpoint", args.touchpoint_secret_name or f"{environment}/talkdesk/touchpoint/ids",
@@ -89,8 +101,9 @@ class LiveChat(pulumi.ComponentResource):
                                  table.arn, [touchpoint.arn, client.arn], connections_arn)
             for role in FUNCTIONS
         }
-        if args.manage_api_gateway_account:
-            self._api_gateway_account()
+        # Stages with logging need the region's CloudWatch role set first ("CloudWatch Logs role ARN must be
+        # set in account settings"): they wait for the Account, which waits for the role's policy.
+        self._logging_ready = [self._api_gateway_account()] if args.manage_api_gateway_account else []
         self._websocket(ws_api, ws_stage_name, fns, args)
         rest_url, api_key = self._callback_api(fns["callback"], args)
         bot, alias = self._lex(fns["fulfillment"], args, env.account_id)
@@ -156,13 +169,17 @@ class LiveChat(pulumi.ComponentResource):
         aws.lambda_.Permission(f"{self._name}-{key}", action="lambda:InvokeFunction", function=fn.name,
                                principal=principal, source_arn=source_arn, opts=self._opts())
 
-    def _api_gateway_account(self) -> None:
+    def _api_gateway_account(self) -> aws.apigateway.Account:
+        """The region's API Gateway CloudWatch role (one per account and region: one stack owns it)."""
         role = aws.iam.Role(f"{self._name}-apigw-logs", assume_role_policy=service_trust("apigateway.amazonaws.com"),
                             opts=self._opts())
-        aws.iam.RolePolicyAttachment(
+        attachment = aws.iam.RolePolicyAttachment(
             f"{self._name}-apigw-logs", role=role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs", opts=self._opts())
-        aws.apigateway.Account(f"{self._name}-apigw-account", cloudwatch_role_arn=role.arn, opts=self._opts())
+            policy_arn=self._env.managed_policy("service-role/AmazonAPIGatewayPushToCloudWatchLogs"),
+            opts=self._opts())
+        # API Gateway checks the role can write logs when the setting is made: the policy must be attached.
+        return aws.apigateway.Account(f"{self._name}-apigw-account", cloudwatch_role_arn=role.arn,
+                                      opts=self._opts(depends_on=[attachment]))
 
     def _websocket(self, api: aws.apigatewayv2.Api, stage_name: str, fns: dict[str, aws.lambda_.Function],
                    args: LiveChatArgs) -> None:
@@ -173,8 +190,9 @@ class LiveChat(pulumi.ComponentResource):
             identity_sources=["route.request.querystring.conversationId"], opts=self._opts())
         self._permission("authorizer-invoke", fns["authorizer"], "apigateway.amazonaws.com",
                          pulumi.Output.concat(api.execution_arn, "/authorizers/", authorizer.id))
+        # Lambda proxy integrations on WebSocket APIs must be invoked with POST (the Lambda Invoke API).
         integration = aws.apigatewayv2.Integration(
-            f"{name}-ws-integration", api_id=api.id, integration_type="AWS_PROXY",
+            f"{name}-ws-integration", api_id=api.id, integration_type="AWS_PROXY", integration_method="POST",
             integration_uri=fns["websocket"].invoke_arn, opts=self._opts())
         routes = []
         for key, route_key in (("connect", "$connect"), ("disconnect", "$disconnect"), ("message", "onMessage")):
@@ -195,7 +213,7 @@ class LiveChat(pulumi.ComponentResource):
                 throttling_rate_limit=args.websocket_throttling.rate_limit,
                 throttling_burst_limit=args.websocket_throttling.burst_limit,
                 logging_level="ERROR", data_trace_enabled=False),
-            opts=self._opts(depends_on=routes))
+            opts=self._opts(depends_on=[*routes, *self._logging_ready]))
 
     def _callback_api(self, fn: aws.lambda_.Function, args: LiveChatArgs) -> tuple[pulumi.Output[str],
                                                                                    pulumi.Output[str]]:
@@ -225,7 +243,7 @@ class LiveChat(pulumi.ComponentResource):
                                                                           format=ACCESS_LOG_FORMAT.replace(
                                                                               "$context.routeKey",
                                                                               "$context.resourcePath")),
-            xray_tracing_enabled=True, opts=self._opts())
+            xray_tracing_enabled=True, opts=self._opts(depends_on=self._logging_ready))
         aws.apigateway.MethodSettings(
             f"{name}-callback-settings", rest_api=api.id, stage_name=stage.stage_name, method_path="*/*",
             settings=aws.apigateway.MethodSettingsSettingsArgs(
@@ -255,16 +273,17 @@ class LiveChat(pulumi.ComponentResource):
              "Resource": "*"}]}), opts=self._opts())
         native = pulumi.ResourceOptions(parent=self)  # the aws-native provider comes from the component
         hook = lex.BotFulfillmentCodeHookSettingArgs(enabled=True)
+        definition = bot_definition(args)
         bot = lex.Bot(
             f"{name}-bot",
             name=f"{name}-bot",
             role_arn=role.arn,
             data_privacy=lex.DataPrivacyPropertiesArgs(child_directed=False),
-            idle_session_ttl_in_seconds=600,
+            idle_session_ttl_in_seconds=IDLE_SESSION_TTL_S,
             auto_build_bot_locales=True,
             bot_locales=[lex.BotLocaleArgs(
                 locale_id="en_US",
-                nlu_confidence_threshold=0.40,
+                nlu_confidence_threshold=NLU_THRESHOLD,
                 intents=[
                     lex.BotIntentArgs(name="TalkToAgent", description="The customer asks for a person",
                                       sample_utterances=[lex.BotSampleUtteranceArgs(utterance=u)
@@ -276,12 +295,15 @@ class LiveChat(pulumi.ComponentResource):
             )],
             opts=native,
         )
+        # A version snapshots DRAFT once; nothing else makes a new one. Its description carries the hash of the
+        # bot's definition and replaces the version when it changes, so an edited bot gets a new version and
+        # the alias moves to it (create the new version, repoint the alias, then delete the old one).
         version = lex.BotVersion(
-            f"{name}-bot-version", bot_id=bot.id,
+            f"{name}-bot-version", bot_id=bot.id, description=f"ml-platform bot definition {definition}",
             bot_version_locale_specification=[lex.BotVersionLocaleSpecificationArgs(
                 locale_id="en_US", bot_version_locale_details=lex.BotVersionLocaleDetailsArgs(
                     source_bot_version="DRAFT"))],
-            opts=native)
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[bot], replace_on_changes=["description"]))
         alias = lex.BotAlias(
             f"{name}-bot-alias", bot_id=bot.id, bot_alias_name="live", bot_version=version.bot_version,
             bot_alias_locale_settings=[lex.BotAliasLocaleSettingsItemArgs(

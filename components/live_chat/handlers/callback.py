@@ -2,9 +2,11 @@
 
 Body: {"event_type": "message_created" | "conversation_ended", "conversation_id": str,
        "content": str (required for message_created), "author_name": str, "message_id": str (optional)}
-Responses: 200 delivered, 202 queued until the customer connects, 400 invalid body, 404 unknown
-conversation, 410 customer gone (mapping removed), 413 too large. A repeated `message_id` is
-acknowledged without a second delivery.
+Every frame goes through the conversation's queue (`pending`), which only a successful push empties
+(common.deliver_pending). Responses: 200 delivered, 202 queued (the customer has not connected yet,
+or the push failed and is retried on the next event of the conversation), 400 invalid body, 404
+unknown conversation, 410 customer gone (mapping removed), 413 too large, 429 too many frames waiting.
+A repeated `message_id` is never queued twice; its call still completes a delivery the first one left.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 from typing import Any
 
 from botocore.exceptions import ClientError
-from common import CONNECTED, ENDED, MAPPING_TTL_SECONDS, STARTED, frame, log, management_client, now, response, table
+from common import CONNECTED, ENDED, deliver_pending, log, management_client, response, table
 
 MAX_BODY_BYTES = 32 * 1024
 MAX_PENDING = 50
@@ -47,20 +49,27 @@ def _validate(raw: str | None) -> tuple[dict[str, Any] | None, dict[str, Any] | 
     return body, None
 
 
-def _first_delivery(conversation_id: str, message_id: str | None) -> bool:
-    """Record `message_id` once; False for a repeated delivery."""
-    if not message_id:
-        return True
+def _enqueue(conversation_id: str, record: dict[str, Any], message_id: str | None) -> bool:
+    """Append the frame to the conversation's queue; False when `message_id` was queued before (a retry).
+
+    The id is recorded with the frame, atomically: a retry after a failed push finds its frame still
+    queued, and its delivery attempt completes what the first call started.
+    """
+    values: dict[str, Any] = {":e": [], ":p": [record], ":max": MAX_PENDING}
+    update = "SET pending = list_append(if_not_exists(pending, :e), :p)"
+    condition = "attribute_exists(conversation_id) AND (attribute_not_exists(pending) OR size(pending) < :max)"
+    if message_id:
+        update += " ADD queued_ids :m"
+        condition += " AND NOT contains(queued_ids, :id)"
+        values.update({":m": {message_id}, ":id": message_id})
     try:
-        table().update_item(
-            Key={"conversation_id": conversation_id}, UpdateExpression="ADD delivered :m",
-            ConditionExpression="NOT contains(delivered, :id)",
-            ExpressionAttributeValues={":m": {message_id}, ":id": message_id})
+        table().update_item(Key={"conversation_id": conversation_id}, UpdateExpression=update,
+                            ConditionExpression=condition, ExpressionAttributeValues=values)
         return True
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+    return False
 
 
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
@@ -69,7 +78,7 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
         return error
     assert body is not None
     conversation_id, kind = body["conversation_id"], body["event_type"]
-    item = table().get_item(Key={"conversation_id": conversation_id}).get("Item")
+    item = table().get_item(Key={"conversation_id": conversation_id}, ConsistentRead=True).get("Item")
     if item is None:
         return response(404, {"error": "unknown conversation"})
     status = item.get("status")
@@ -77,35 +86,24 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
         # An ended conversation acknowledges a repeated "ended"; anything else can no longer be delivered.
         return response(200, {"result": "already ended"}) if kind == "conversation_ended" else \
             response(410, {"error": "customer gone"})
-    if not _first_delivery(conversation_id, body.get("message_id")):
-        return response(200, {"result": "duplicate ignored"})
-    author, content = body.get("author_name", "Agent"), body.get("content", "")
-    if status == STARTED and kind == "message_created":
-        pending = list(item.get("pending") or [])
-        if len(pending) >= MAX_PENDING:
+    message_id = body.get("message_id")
+    record = {"event_type": kind, "content": body.get("content", ""), "author_name": body.get("author_name", "Agent")}
+    if not _enqueue(conversation_id, record, message_id):
+        if not (message_id and message_id in (item.get("queued_ids") or set())):
             return response(429, {"error": "too many messages waiting for the customer"})
-        table().update_item(Key={"conversation_id": conversation_id},
-                            UpdateExpression="SET pending = list_append(if_not_exists(pending, :e), :p)",
-                            ExpressionAttributeValues={":e": [], ":p": [{"content": content, "author_name": author}]})
-        return response(202, {"result": "queued until the customer connects"})
+        duplicate = True
+    else:
+        duplicate = False
     connection_id = item.get("connection_id")
-    if status == CONNECTED and connection_id:
-        try:
-            management_client().post_to_connection(ConnectionId=connection_id, Data=frame(kind, content, author))
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "GoneException":
-                raise
-            _end(conversation_id)
-            log("customer_gone", conversation_id=conversation_id)
-            return response(410, {"error": "customer gone"})
-    if kind == "conversation_ended":
-        _end(conversation_id)
+    if status != CONNECTED or not connection_id:
+        return response(202, {"result": "queued until the customer connects"})
+    outcome = deliver_pending(conversation_id, connection_id, management_client())
+    if outcome == "gone":
+        log("customer_gone", conversation_id=conversation_id)
+        return response(410, {"error": "customer gone"})
+    if outcome != "delivered":
+        # Still queued, never lost: delivered on the next event of this conversation at the latest.
+        log("queued", conversation_id=conversation_id, outcome=outcome)
+        return response(202, {"result": "queued: delivery is retried on the next event"})
     log("delivered", conversation_id=conversation_id, event_type=kind)
-    return response(200, {"result": "delivered"})
-
-
-def _end(conversation_id: str) -> None:
-    table().update_item(Key={"conversation_id": conversation_id},
-                        UpdateExpression="SET #s = :ended, expires_at = :e REMOVE connection_id, pending",
-                        ExpressionAttributeNames={"#s": "status"},
-                        ExpressionAttributeValues={":ended": ENDED, ":e": now() + MAPPING_TTL_SECONDS})
+    return response(200, {"result": "duplicate ignored" if duplicate else "delivered"})

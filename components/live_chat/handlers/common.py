@@ -72,3 +72,89 @@ def management_client(event: dict[str, Any] | None = None):
 def frame(event_type: str, content: str = "", author_name: str = "") -> bytes:
     """A frame the Lex Web UI understands."""
     return json.dumps({"event_type": event_type, "content": content, "author_name": author_name}).encode()
+
+
+# -- Delivery of agent messages to the customer ------------------------------------------------------
+#: How long one invocation may hold a conversation's delivery lease (longer than a function's timeout).
+LEASE_SECONDS = 30
+MAX_DELIVERY_ROUNDS = 5
+
+
+def _acquire(conversation_id: str, token: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        table().update_item(
+            Key={"conversation_id": conversation_id},
+            UpdateExpression="SET flush_owner = :t, flush_expires = :e",
+            ConditionExpression="attribute_exists(conversation_id) AND "
+                                "(attribute_not_exists(flush_owner) OR flush_expires < :now)",
+            ExpressionAttributeValues={":t": token, ":e": now() + LEASE_SECONDS, ":now": now()})
+        return True
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def _release(conversation_id: str, token: str) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        table().update_item(Key={"conversation_id": conversation_id},
+                            UpdateExpression="REMOVE flush_owner, flush_expires",
+                            ConditionExpression="flush_owner = :t", ExpressionAttributeValues={":t": token})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+
+
+def end_conversation(conversation_id: str) -> None:
+    table().update_item(Key={"conversation_id": conversation_id},
+                        UpdateExpression="SET #s = :ended, expires_at = :e REMOVE connection_id, pending",
+                        ExpressionAttributeNames={"#s": "status"},
+                        ExpressionAttributeValues={":ended": ENDED, ":e": now() + MAPPING_TTL_SECONDS})
+
+
+def deliver_pending(conversation_id: str, connection_id: str, client: Any) -> str:
+    """Push the conversation's queued agent frames to the customer, in order, each exactly once.
+
+    A frame leaves the queue only after API Gateway accepted it. One invocation delivers at a time (a
+    lease on the item); the holder re-reads the queue after releasing it, so a frame queued meanwhile is
+    delivered by this round or the next event at the latest. Returns "delivered" (queue empty), "busy"
+    (another invocation is delivering), "failed" (a push failed: the rest stays queued) or "gone"
+    (the customer left: the conversation is ended).
+    """
+    import uuid
+
+    from botocore.exceptions import ClientError
+
+    token = str(uuid.uuid4())
+    for _ in range(MAX_DELIVERY_ROUNDS):
+        if not _acquire(conversation_id, token):
+            return "busy"
+        try:
+            item = table().get_item(Key={"conversation_id": conversation_id}, ConsistentRead=True).get("Item") or {}
+            pending = list(item.get("pending") or [])
+            if not pending:
+                return "delivered"
+            for record in pending:
+                try:
+                    client.post_to_connection(ConnectionId=connection_id, Data=frame(
+                        record.get("event_type", "message_created"), record.get("content", ""),
+                        record.get("author_name", "")))
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] == "GoneException":
+                        end_conversation(conversation_id)
+                        return "gone"
+                    log("push_failed", 40, conversation_id=conversation_id, code=exc.response["Error"]["Code"])
+                    return "failed"
+                # Accepted by API Gateway: now, and only now, it leaves the queue (we hold the lease).
+                table().update_item(Key={"conversation_id": conversation_id}, UpdateExpression="REMOVE pending[0]",
+                                    ConditionExpression="flush_owner = :t", ExpressionAttributeValues={":t": token})
+                if record.get("event_type") == "conversation_ended":
+                    end_conversation(conversation_id)
+                    return "delivered"
+        finally:
+            _release(conversation_id, token)
+    return "delivered"

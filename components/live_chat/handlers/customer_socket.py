@@ -12,6 +12,7 @@ from common import (
     CONNECTION_INDEX,
     ENDED,
     MAPPING_TTL_SECONDS,
+    deliver_pending,
     frame,
     log,
     management_client,
@@ -32,25 +33,21 @@ def _connect(event: dict[str, Any]) -> dict[str, Any]:
     try:
         item = table().update_item(
             Key={"conversation_id": conversation_id},
-            UpdateExpression="SET connection_id = :c, #s = :s, expires_at = :e REMOVE pending",
+            UpdateExpression="SET connection_id = :c, #s = :s, expires_at = :e",
             ConditionExpression="attribute_exists(conversation_id) AND #s <> :ended",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":c": ctx["connectionId"], ":s": CONNECTED, ":ended": ENDED,
                                        ":e": now() + MAPPING_TTL_SECONDS},
-            ReturnValues="ALL_OLD",
+            ReturnValues="ALL_NEW",
         ).get("Attributes", {})
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return response(403, {"error": "unknown or ended conversation"})
         raise
-    # Agent messages that arrived before the customer connected are delivered now, in order.
-    pending = item.get("pending") or []
-    if pending:
-        client = management_client(event)
-        for p in pending:
-            client.post_to_connection(ConnectionId=ctx["connectionId"],
-                                      Data=frame("message_created", p.get("content", ""), p.get("author_name", "")))
-    log("connected", conversation_id=conversation_id, flushed=len(pending))
+    # Nothing is pushed here: API Gateway establishes the connection only after $connect returns, so a
+    # post_to_connection now fails. Agent frames queued before the customer connected stay queued and are
+    # delivered, in order, by the customer's first frame or the next agent message.
+    log("connected", conversation_id=conversation_id, queued=len(item.get("pending") or []))
     return response(200)
 
 
@@ -77,6 +74,9 @@ def _message(event: dict[str, Any]) -> dict[str, Any]:
     if item is None or item.get("status") != CONNECTED or (claimed and claimed != item["conversation_id"]):
         log("message_refused", connection_id=connection_id)
         return response(403, {"error": "this connection has no such conversation"})
+    # The customer's frame is the first moment the connection surely exists: deliver what the agent said.
+    if deliver_pending(item["conversation_id"], connection_id, management_client(event)) == "gone":
+        return response(410, {"error": "connection gone"})
     try:
         client_from_env().send_message(item["conversation_id"], message)
     except TalkdeskError as exc:

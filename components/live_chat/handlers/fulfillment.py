@@ -18,6 +18,8 @@ CONNECTING = "Connecting you to an agent. Please stay on this chat."
 NO_AGENT = "Sorry, no agent is available right now. Please try again later."
 FALLBACK = "Sorry, I did not get that. You can say 'talk to an agent' to chat with a person."
 MAX_HISTORY = 10
+#: Session attribute counting the session's successful escalations (it keys the idempotency of the next).
+ESCALATIONS = "talkdesk_escalations"
 
 
 def _close(event: dict[str, Any], state: str, message: str, attributes: dict[str, str]) -> dict[str, Any]:
@@ -46,8 +48,11 @@ def handler(event: dict[str, Any], _context_obj: Any = None) -> dict[str, Any]:
     attributes["intent_history"] = ",".join(history)
     if intent != ESCALATION_INTENT:
         return _close(event, "Fulfilled", FALLBACK, attributes)
-    # One conversation per Lex session: a retried code hook must not open a second one.
-    idempotency_key = hashlib.sha256(f"{event.get('sessionId')}|{len(history)}".encode()).hexdigest()[:32]
+    # One key per escalation attempt: the session plus how many escalations it already made. Lex retries a
+    # code hook with the same session attributes, so a retry reuses the key (no second conversation),
+    # while the next escalation of the same session gets a new one.
+    escalations = int(attributes.get(ESCALATIONS, "0") or 0)
+    idempotency_key = hashlib.sha256(f"{event.get('sessionId')}|{escalations}".encode()).hexdigest()[:32]
     try:
         touchpoint = secret_json(env("TALKDESK_TOUCHPOINT_SECRET_ID"))["touchpoint_id"]
         conversation_id = client_from_env().start_conversation(
@@ -63,5 +68,6 @@ def handler(event: dict[str, Any], _context_obj: Any = None) -> dict[str, Any]:
                            "expires_at": now() + MAPPING_TTL_SECONDS,
                            "lex_session_id": str(event.get("sessionId", ""))})
     attributes["talkdesk_conversation_id"] = conversation_id
+    attributes[ESCALATIONS] = str(escalations + 1)
     log("conversation_started", conversation_id=conversation_id)
     return _close(event, "Fulfilled", CONNECTING, attributes)

@@ -139,3 +139,34 @@ def test_lex_bot_alias_and_loader_config(view):
                       "connect": {"talkDeskWebsocketEndpoint": view.plan["outputs"]["webSocketApiEndpoint"]}}
     assert set(view.plan["outputs"]) >= {"apiGatewayApiKey", "botAliasId", "botId", "callbackRestApi",
                                          "webSocketApiEndpoint"}
+
+
+def test_logging_stages_wait_for_the_account_role_which_waits_for_its_policy(view):
+    """First deployments in a region failed with "CloudWatch Logs role ARN must be set in account settings"."""
+    account = view.get("aws:apigateway/account:Account", "mlplat-dev-chat-apigw-account")
+    attachment = view.get("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "mlplat-dev-chat-apigw-logs")
+    assert attachment["urn"] in account["dependencies"]
+    for typ, stage in (("aws:apigatewayv2/stage:Stage", "mlplat-dev-chat-ws-stage"),
+                       ("aws:apigateway/stage:Stage", "mlplat-dev-chat-callback-stage")):
+        assert account["urn"] in view.get(typ, stage)["dependencies"], stage
+
+
+def test_websocket_lambda_integration_is_invoked_with_post(view):
+    integration = view.get("aws:apigatewayv2/integration:Integration", "mlplat-dev-chat-ws-integration")["inputs"]
+    assert integration["integrationType"] == "AWS_PROXY" and integration["integrationMethod"] == "POST"
+
+
+def test_a_changed_bot_gets_a_new_version_and_the_alias_follows(tmp_path, view):
+    from components.live_chat.args import LiveChatArgs
+    from components.live_chat.component import bot_definition
+
+    version = view.get("aws-native:lex:BotVersion", "mlplat-dev-chat-bot-version")
+    alias = view.get("aws-native:lex:BotAlias", "mlplat-dev-chat-bot-alias")
+    assert version["urn"] in alias["dependencies"]
+    assert view.get("aws-native:lex:Bot", "mlplat-dev-chat-bot")["urn"] in version["dependencies"]
+    changed = dict(CHAT, sampleUtterances=["get me a human"])
+    other = plan_config(tmp_path, config(liveChat=changed)).get("aws-native:lex:BotVersion", version["name"])
+    assert other["inputs"]["description"] != version["inputs"]["description"], "new content, new description"
+    plain = {"enabled": True, "talkdesk": {**CHAT["talkdesk"], "touchpointId": "t", "clientId": "c",
+                                           "clientSecret": "s"}}
+    assert version["inputs"]["description"].endswith(bot_definition(LiveChatArgs.model_validate(plain)))

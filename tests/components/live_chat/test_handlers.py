@@ -243,14 +243,59 @@ def test_duplicate_callback_delivery_is_delivered_once(chat):
     assert [f["content"] for f in _frames("conn-1")] == ["once", ""]
 
 
-def test_agent_messages_before_connect_are_queued_then_flushed(chat):
+class _Recorder:
+    """A management client that records pushes and fails the first `failures` of them (throttled)."""
+
+    def __init__(self, real, failures: int = 0, code: str = "LimitExceededException") -> None:
+        self.real, self.failures, self.code, self.calls = real, failures, code, []
+
+    def post_to_connection(self, **kwargs):
+        self.calls.append(kwargs)
+        if self.failures:
+            self.failures -= 1
+            raise ClientError({"Error": {"Code": self.code, "Message": "slow down"}}, "PostToConnection")
+        return self.real.post_to_connection(**kwargs)
+
+
+def _say(chat, conversation: str, content: str, **extra) -> dict:
+    return chat["callback"].handler(_callback(event_type="message_created", conversation_id=conversation,
+                                              content=content, author_name="Sam", **extra))
+
+
+def test_connect_never_posts_and_queued_messages_arrive_with_the_first_frame(chat, monkeypatch):
+    """API Gateway establishes the connection only after $connect returns: a push there fails."""
     conversation = _start(chat)
-    queued = chat["callback"].handler(_callback(event_type="message_created", conversation_id=conversation,
-                                                content="Are you there?", author_name="Sam"))
-    assert queued["statusCode"] == 202
+    assert _say(chat, conversation, "Are you there?")["statusCode"] == 202
+    assert _say(chat, conversation, "I am here to help.")["statusCode"] == 202
+    recorder = _Recorder(boto3.client("apigatewaymanagementapi", endpoint_url=WS))
+    monkeypatch.setattr(chat["websocket"], "management_client", lambda *a: recorder)
+    assert chat["websocket"].handler(_ws("$connect", "conn-1", conversation=conversation))["statusCode"] == 200
+    assert recorder.calls == [], "$connect must not post"
+    chat["websocket"].handler(_ws("onMessage", "conn-1", {"action": "onMessage", "message": "hi"}))
+    chat["websocket"].handler(_ws("onMessage", "conn-1", {"action": "onMessage", "message": "hello?"}))
+    assert [f["content"] for f in _frames("conn-1")] == ["Are you there?", "I am here to help."], "in order, once"
+
+
+def test_the_next_agent_message_delivers_what_was_queued_first(chat):
+    conversation = _start(chat)
+    _say(chat, conversation, "one")
     chat["websocket"].handler(_ws("$connect", "conn-1", conversation=conversation))
-    assert _frames("conn-1") == [{"event_type": "message_created", "content": "Are you there?",
-                                  "author_name": "Sam"}]
+    assert _say(chat, conversation, "two")["statusCode"] == 200
+    assert [f["content"] for f in _frames("conn-1")] == ["one", "two"]
+
+
+def test_a_throttled_push_stays_queued_and_its_retry_completes_it(chat, monkeypatch):
+    conversation = _start(chat)
+    chat["websocket"].handler(_ws("$connect", "conn-1", conversation=conversation))
+    recorder = _Recorder(boto3.client("apigatewaymanagementapi", endpoint_url=WS), failures=1)
+    monkeypatch.setattr(chat["callback"], "management_client", lambda *a: recorder)
+    first = _say(chat, conversation, "hello", message_id="m-1")
+    assert first["statusCode"] == 202, "not lost, not an error: queued for the next event"
+    retry = _say(chat, conversation, "hello", message_id="m-1")
+    assert retry["statusCode"] == 200 and json.loads(retry["body"])["result"] == "duplicate ignored"
+    assert [f["content"] for f in _frames("conn-1")] == ["hello"], "the retry delivered it, exactly once"
+    item = boto3.resource("dynamodb").Table(TABLE).get_item(Key={"conversation_id": conversation})["Item"]
+    assert not item.get("pending") and "flush_owner" not in item
 
 
 def test_customer_leaving_ends_the_talkdesk_conversation(chat):
@@ -281,3 +326,18 @@ def test_handlers_use_only_boto3_and_the_standard_library():
             if words[:1] in (["import"], ["from"]) and len(words) > 1:
                 top = words[1].split(".")[0]
                 assert top in allowed or top == "__future__", f"{path.name}: {line}"
+
+
+def test_each_escalation_has_its_own_idempotency_key_and_a_retry_reuses_it(chat):
+    """The key used to be session + min(history, 10): from the tenth turn on every escalation reused it."""
+    fake = chat["fake"]
+    history = ",".join(["FallbackIntent"] * 12)
+    first = chat["fulfillment"].handler(_lex(session="s-9", attrs={"intent_history": history}))
+    attrs = first["sessionState"]["sessionAttributes"]
+    retried = chat["fulfillment"].handler(_lex(session="s-9", attrs={"intent_history": history}))
+    assert retried["sessionState"]["sessionAttributes"]["talkdesk_conversation_id"] == \
+        attrs["talkdesk_conversation_id"], "a retried code hook opens no second conversation"
+    again = chat["fulfillment"].handler(_lex(session="s-9", attrs=attrs))
+    assert again["sessionState"]["sessionAttributes"]["talkdesk_conversation_id"] != \
+        attrs["talkdesk_conversation_id"], "a later escalation of the same session starts a new conversation"
+    assert len(fake.idempotency) == 2
