@@ -57,6 +57,9 @@ def email_policy(args: KpiReportArgs, acct: Account, *, bucket_arn: str, key_arn
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "ReadReport", "Effect": "Allow", "Action": ["s3:GetObject"],
          "Resource": [f"{bucket_arn}/reports/{args.team}/*", f"{bucket_arn}/{dashboard}"]},
+        # Lets a missing dashboard answer 404 rather than 403 (S3 hides existence without ListBucket).
+        {"Sid": "ListDashboard", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn,
+         "Condition": {"StringLike": {"s3:prefix": [dashboard]}}},
         {"Sid": "Send", "Effect": "Allow", "Action": ["ses:SendRawEmail"],
          "Resource": [f"arn:{partition}:ses:{region}:{account_id}:identity/{args.sender}",
                       f"arn:{partition}:ses:{region}:{account_id}:identity/{domain}"]},
@@ -64,6 +67,16 @@ def email_policy(args: KpiReportArgs, acct: Account, *, bucket_arn: str, key_arn
         {"Sid": "DeadLetters", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": dlq_arn},
         {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": f"{log_group_arn}:*"},
+    ]})
+
+
+def scheduler_policy(function_arn: str, dlq_arn: str, key_arn: str) -> str:
+    """The schedule's role. The schedule is encrypted with the platform key (EventBridge Scheduler decrypts
+    it with this role: kms:Decrypt), and so is the dead-letter queue it sends to (kms:GenerateDataKey)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Invoke", "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function_arn},
+        {"Sid": "DeadLetters", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": dlq_arn},
+        {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},
     ]})
 
 
@@ -118,6 +131,7 @@ class KpiReport(pulumi.ComponentResource):
         report = function(
             "report", "report.handler",
             {"TEAM": args.team, "WINDOW_DAYS": str(args.window_days), "REPORT_BUCKET": bucket_name,
+             "REPORT_KMS_KEY_ARN": kms_key_arn,
              "MODEL_ID": args.model_id, **source_env},
             lambda c, logs: report_policy(args, Account(region, c[0], c[1]), bucket_arn=c[2], key_arn=c[3],
                                           log_group_arn=logs, source_secret_arn=c[5]),
@@ -145,10 +159,8 @@ class KpiReport(pulumi.ComponentResource):
             assume_role_policy=pulumi.Output.from_input(account_id).apply(
                 lambda acct: service_trust("scheduler.amazonaws.com", account_id=acct)))
         aws.iam.RolePolicy(f"{name}-scheduler", role=scheduler_role.id, opts=child,
-                           policy=pulumi.Output.all(report.arn, dlq.arn).apply(lambda a: json.dumps({
-                               "Version": "2012-10-17", "Statement": [
-                                   {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": a[0]},
-                                   {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": a[1]}]})))
+                           policy=pulumi.Output.all(report.arn, dlq.arn, kms_key_arn).apply(
+                               lambda a: scheduler_policy(a[0], a[1], a[2])))
         aws.scheduler.Schedule(
             f"{name}-schedule", schedule_expression=args.schedule,
             schedule_expression_timezone=args.schedule_timezone, kms_key_arn=kms_key_arn,

@@ -40,8 +40,9 @@ def test_a_normal_week(dora):
     # lead times of successful deployments: 2, 30, 5, 1, 3, 4, 100 -> sorted 1,2,3,4,5,30,100: median 4, p90 100
     assert report.lead_time.value == 4.0 and report.lead_time.detail["p90_hours"] == 100.0
     assert report.lead_time.band == "elite"
-    # failed: one failed + one that caused an incident, of 7
-    assert report.change_failure_rate.value == round(2 / 7, 4) and report.change_failure_rate.band == "low"
+    # Four Keys: successful deployments linked to an incident (1) / successful deployments (6); the failed
+    # pipeline run is not a deployment
+    assert report.change_failure_rate.value == round(1 / 6, 4) and report.change_failure_rate.band == "low"
     # restores: 1.5 h and 4 h -> median 2.75
     assert report.time_to_restore.value == 2.75 and report.time_to_restore.band == "high"
 
@@ -61,7 +62,8 @@ def test_nothing_shipped_in_this_window_is_zero_per_day(dora):
 def test_all_failed(dora):
     report = dora.compute(dora.parse_records([_dep(2, 1, [1], "failed"), _dep(3, 1, [1], "failed")], []), START, END)
     assert report.deployment_frequency.value == 0.0
-    assert report.change_failure_rate.value == 1.0 and report.change_failure_rate.band == "low"
+    assert report.change_failure_rate.value is None, "no deployment reached production: nothing to measure"
+    assert report.change_failure_rate.band == "no data"
     assert report.lead_time.value is None, "lead time counts only changes that reached production"
 
 
@@ -98,3 +100,14 @@ def test_malformed_records_are_counted_not_fatal(dora):
 ])
 def test_band_boundaries(dora, metric, value, expected):
     assert dora.band(metric, value) == expected
+
+
+def test_change_failure_rate_counts_incidents_of_successful_deployments_only(dora):
+    """DORA's Four Keys: 3 failed runs, 7 successful deployments and no incident is 0 %, not 30 %."""
+    runs = [_dep(1 + i % 7, 8 + i, [1], "failed") for i in range(3)] + [_dep(1 + i, 12, [1]) for i in range(7)]
+    report = dora.compute(dora.parse_records(runs, []), START, END)
+    assert report.change_failure_rate.value == 0.0 and report.change_failure_rate.band == "elite"
+    runs[-1]["caused_incident"] = True
+    report = dora.compute(dora.parse_records(runs, []), START, END)
+    assert report.change_failure_rate.value == round(1 / 7, 4)
+    assert report.change_failure_rate.detail == {"caused_incident": 1, "deployments": 7}

@@ -97,12 +97,14 @@ def kpi(monkeypatch):
     search = FakeSearch()
     monkeypatch.setenv("SOURCE_ENDPOINT", search.url)
     with mock_aws():
+        key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+        monkeypatch.setenv("REPORT_KMS_KEY_ARN", key)
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         boto3.client("secretsmanager").create_secret(
             Name="kpi/search", SecretString=json.dumps({"username": "svc", "password": "pw"}))
         boto3.client("ses").verify_email_identity(EmailAddress="kpi@example.com")
         yield {"search": search, "report": importlib.import_module("report"),
-               "email": importlib.import_module("email_report")}
+               "email": importlib.import_module("email_report"), "key": key}
     search.close()
 
 
@@ -117,15 +119,23 @@ def test_report_sends_only_numbers_and_lands_in_s3(kpi):
     (call,) = bedrock.calls
     prompt = call["messages"][0]["content"][0]["text"]
     data = json.loads(prompt)
-    assert data["current_period"]["change_failure_rate"]["value"] == 0.5
+    # One successful deployment, none linked to an incident; the failed run is not a deployment (Four Keys).
+    assert data["current_period"]["change_failure_rate"]["value"] == 0.0
     assert data["current_period"]["lead_time"]["value"] == 2.0
     assert data["previous_period"]["deployment_frequency"]["value"] == round(1 / 7, 3)
     for personal in ("Ana Silva", "ana@example.com", "Bo Li", "Carla", "SECRET-TOKEN", "payments"):
         assert personal not in prompt and personal not in json.dumps(call)
     path, query, auth = kpi["search"].queries[0]
     assert path == "/devops/_search" and auth.startswith("Basic ")
-    assert query["query"]["bool"]["filter"][1]["range"]["@timestamp"] == {
+    deployments, incidents = query["query"]["bool"]["should"]
+    assert deployments["bool"]["filter"][1]["range"]["deployed_at"] == {
         "gte": "2026-10-26T00:00:00+00:00", "lt": "2026-11-09T00:00:00+00:00"}
+    # Incidents that overlap the window: opened before its end, resolved in it or still open. One opened
+    # before the window but resolved inside it counts for time to restore.
+    assert incidents["bool"]["filter"][1]["range"]["opened_at"] == {"lt": "2026-11-09T00:00:00+00:00"}
+    assert incidents["bool"]["should"][0]["range"]["resolved_at"] == {"gte": "2026-10-26T00:00:00+00:00"}
+    stored = boto3.client("s3").head_object(Bucket=BUCKET, Key=result["key"])
+    assert stored["ServerSideEncryption"] == "aws:kms" and stored["SSEKMSKeyId"] == kpi["key"], "the platform key"
     page = _object(result["key"])
     assert "Lead time improved." in page and "<h3>Summary</h3>" in page
     assert "<script" not in page and "onclick" not in page and "javascript:" not in page
@@ -202,6 +212,29 @@ def test_missing_dashboard_sends_without_attachment_and_empty_report_is_never_se
     boto3.client("s3").put_object(Bucket=BUCKET, Key="reports/payments/empty.html", Body=b"")
     with pytest.raises(ValueError, match="not sending an empty email"):
         kpi["email"].handler(_s3_event("reports/payments/empty.html"))
+
+
+def test_dashboard_access_denied_still_sends_the_report_and_says_so(kpi, monkeypatch):
+    """Without s3:ListBucket a missing object answers 403, which used to fail the email into the DLQ."""
+    result = kpi["report"].handler({"time": WHEN}, None, bedrock=FakeBedrock("<p>x</p>"), sleep=lambda s: None)
+    real = boto3.client
+
+    class Denying:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def get_object(self, **kwargs):
+            if kwargs["Key"].startswith("dashboards/"):
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "GetObject")
+            return self.inner.get_object(**kwargs)
+
+    monkeypatch.setattr(kpi["email"].boto3, "client", lambda name, *a, **k: Denying(real(name)) if name == "s3"
+                        else real(name, *a, **k))
+    sent = []
+    monkeypatch.setattr(kpi["email"], "build_message", lambda *a: sent.append(a) or email.message.Message())
+    assert kpi["email"].handler(_s3_event(result["key"])) == {"sent": 1}
+    (args,) = sent
+    assert args[4] is None and "dashboard was not available" in args[3]
 
 
 def test_ses_rejection_is_raised_for_retry(kpi, monkeypatch):

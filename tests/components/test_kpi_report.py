@@ -121,3 +121,24 @@ def test_existing_bucket_is_used_and_not_shared(tmp_path):
         shared = [dict(REPORT, bucket="shared-b"), dict(REPORT, team="web", bucket="shared-b")]
         parse(values(config(kpiReports=shared)))
     assert any("cannot serve two teams" in p for p in info.value.problems)
+
+
+def test_the_schedule_and_its_dead_letters_can_use_the_platform_key(view):
+    """The schedule and the DLQ are encrypted with the platform key: without kms:Decrypt the schedule never runs."""
+    key = view.get("aws:kms/key:Key", "mlplat-dev-data-key")["outputs"]["arn"]
+    schedule = _get(view, "aws:scheduler/schedule:Schedule", "-schedule")["inputs"]
+    dlq = _get(view, "aws:sqs/queue:Queue", "-dlq")["inputs"]
+    assert schedule["kmsKeyArn"] == key and dlq["kmsMasterKeyId"] == key
+    policy = json.loads(_get(view, "aws:iam/rolePolicy:RolePolicy", "-scheduler")["inputs"]["policy"])
+    kms = next(s for s in policy["Statement"] if s["Sid"] == "Kms")
+    assert kms["Resource"] == key and {"kms:Decrypt", "kms:GenerateDataKey"} <= set(kms["Action"])
+
+
+def test_reports_name_the_platform_key_and_the_email_may_list_the_dashboard(view):
+    key = view.get("aws:kms/key:Key", "mlplat-dev-data-key")["outputs"]["arn"]
+    report = _get(view, "aws:lambda/function:Function", "-report")["inputs"]
+    assert report["environment"]["variables"]["REPORT_KMS_KEY_ARN"] == key
+    policy = json.loads(_get(view, "aws:iam/rolePolicy:RolePolicy", "-email-role")["inputs"]["policy"])
+    listing = next(s for s in policy["Statement"] if s["Sid"] == "ListDashboard")
+    assert listing["Action"] == ["s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["dashboards/payments/dashboard.pdf"]}}

@@ -3,7 +3,9 @@
 Definitions (DORA, "Accelerate State of DevOps" reports; bands from the 2023 report's clusters):
 - deployment frequency: successful production deployments per day in the window;
 - lead time for changes: commit time -> successful deployment, median and p90, in hours;
-- change failure rate: deployments that failed or caused an incident / all deployments;
+- change failure rate: successful deployments linked to an incident / all successful deployments, as
+  DORA's reference implementation computes it (dora-team/fourkeys, `queries/`: a failed pipeline run
+  is not a deployment, so it is neither a failure nor in the denominator);
 - time to restore service: median of incident open -> resolved, for incidents resolved in the window
   (an incident opened before the window but resolved inside it counts with its full duration).
 A metric with nothing to measure is `None` with band "no data", never a division error.
@@ -136,8 +138,8 @@ def compute(records: Records, start: datetime, end: datetime) -> DoraReport:
     lead_hours = [(d.deployed_at - c) / timedelta(hours=1) for d in ok for c in d.commit_times if c <= d.deployed_at]
     lead = round(statistics.median(lead_hours), 2) if lead_hours else None
     p90 = round(_percentile(lead_hours, 0.9), 2) if lead_hours else None
-    failed = [d for d in deps if not d.succeeded or d.caused_incident]
-    cfr = round(len(failed) / len(deps), 4) if deps else None
+    failed = [d for d in ok if d.caused_incident]
+    cfr = round(len(failed) / len(ok), 4) if ok else None
     restored = [i for i in records.incidents if i.resolved_at is not None and start <= i.resolved_at < end]
     restore_hours = [(i.resolved_at - i.opened_at) / timedelta(hours=1) for i in restored]  # type: ignore[operator]
     ttr = round(statistics.median(restore_hours), 2) if restore_hours else None
@@ -149,7 +151,8 @@ def compute(records: Records, start: datetime, end: datetime) -> DoraReport:
                                     {"successful": len(ok), "total": len(deps), "days": round(days, 2)}),
         lead_time=Metric(lead, band("lead_time", lead), "hours (median)", {"p90_hours": p90,
                                                                            "changes": len(lead_hours)}),
-        change_failure_rate=Metric(cfr, band("change_failure_rate", cfr), "ratio", {"failed": len(failed)}),
+        change_failure_rate=Metric(cfr, band("change_failure_rate", cfr), "ratio",
+                                   {"caused_incident": len(failed), "deployments": len(ok)}),
         time_to_restore=Metric(ttr, band("time_to_restore", ttr), "hours (median)",
                                {"restored": len(restored), "open_at_end": still_open}),
         malformed_records=records.malformed,

@@ -47,10 +47,15 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
         try:
             pdf = s3.get_object(Bucket=bucket, Key=dashboard_key)["Body"].read()
         except ClientError as exc:
-            if exc.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+            # Without s3:ListBucket a missing key answers 403, not 404: both mean "no dashboard this time",
+            # and the report still goes out, saying so.
+            if exc.response["Error"]["Code"] not in ("NoSuchKey", "404", "AccessDenied", "403"):
                 raise
             pdf = None
-            print(json.dumps({"event": "dashboard_missing", "key": dashboard_key}))
+            page = page.replace("<body>", "<body><p><em>The PDF dashboard was not available for this period; "
+                                          "this email has no attachment.</em></p>", 1)
+            print(json.dumps({"event": "dashboard_missing", "key": dashboard_key,
+                              "code": exc.response["Error"]["Code"]}))
         period = key.rsplit("/", 1)[-1].removesuffix(".html")
         message = build_message(sender, recipients, f"DevOps KPI report: {team}, {period}", page, pdf,
                                 f"{team}-dashboard-{period}.pdf")

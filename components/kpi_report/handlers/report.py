@@ -143,7 +143,9 @@ def handler(event: dict[str, Any], _context: Any = None, bedrock: Any = None, sl
 
 def _store(team: str, period: str, page: str, status: str) -> dict[str, Any]:
     key = f"reports/{team}/{period}.html"
+    # The platform key, named: `aws:kms` alone would encrypt with the AWS-managed `aws/s3` key.
     boto3.client("s3").put_object(Bucket=os.environ["REPORT_BUCKET"], Key=key, Body=page.encode("utf-8"),
-                                  ContentType="text/html; charset=utf-8", ServerSideEncryption="aws:kms")
+                                  ContentType="text/html; charset=utf-8", ServerSideEncryption="aws:kms",
+                                  SSEKMSKeyId=os.environ["REPORT_KMS_KEY_ARN"])
     print(json.dumps({"event": "report_stored", "key": key, "status": status}))
     return {"key": key, "status": status}
