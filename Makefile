@@ -40,6 +40,7 @@ coverage: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/plan_speed.py
 	$(BIN)/python bench/policy_speed.py
+	$(BIN)/python bench/live_chat_throughput.py | tail -n 1
 
 clean:
 	rm -rf $(VENV) plan-*.json

@@ -45,8 +45,15 @@ def secret_json(secret_id: str) -> dict[str, Any]:
     return _SECRETS[secret_id]
 
 
+_TABLES: dict[str, Any] = {}
+
+
 def table():
-    return boto3.resource("dynamodb").Table(env("CONVERSATIONS_TABLE"))
+    """The mapping table, created once per execution environment (a boto3 resource costs ~10 ms to build)."""
+    name = env("CONVERSATIONS_TABLE")
+    if name not in _TABLES:
+        _TABLES[name] = boto3.resource("dynamodb").Table(name)
+    return _TABLES[name]
 
 
 def now() -> int:
