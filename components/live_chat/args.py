@@ -55,5 +55,6 @@ class LiveChatArgs(StrictModel):
     )
     manage_api_gateway_account: bool = Field(
         default=True,
-        description="Set the region's API Gateway CloudWatch role (needed for access logs; one per region).",
+        description="This stack owns the region's API Gateway CloudWatch role (an account-and-region setting "
+                    "stages with logging need): exactly one stack per region sets it; set false in the others.",
     )
