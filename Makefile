@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: plan plans test lint bench clean generate coverage
+.PHONY: plan plans test load lint bench clean generate coverage
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ lint: $(STAMP)
 
 # Two workers (the machines here have two cores); work stealing balances the slow planning tests.
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist worksteal
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not load"
+
+# Concurrency and fault injection (24 conversations on 8 threads through the live-chat handlers).
+load: $(STAMP)
+	$(BIN)/python -m pytest -m load
 
 # Files generated from the code: the configuration reference and the policy pack's per-environment config.
 generate: $(STAMP)

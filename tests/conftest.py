@@ -19,3 +19,22 @@ def shipped() -> dict[str, PlanView]:
             return self[stack]
 
     return _Plans()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One id per test run, set before xdist starts its workers (they inherit the environment)."""
+    if not hasattr(config, "workerinput"):
+        import os
+        import uuid
+
+        os.environ["MLPLAT_TEST_RUN"] = uuid.uuid4().hex
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (not an xdist worker) removes the plans the workers shared during the run."""
+    if not hasattr(session.config, "workerinput"):
+        import shutil
+
+        from tests.helpers import _shared_dir
+
+        shutil.rmtree(_shared_dir(), ignore_errors=True)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import fcntl
+import hashlib
 import io
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,21 +85,42 @@ class PlanView:
 _PLANS: dict[str, PlanView] = {}
 
 
+def _shared_dir() -> Path:
+    """A folder every worker of this test run shares (pytest-xdist gives the run one id)."""
+    run = os.environ.get("MLPLAT_TEST_RUN") or f"pid{os.getpid()}"
+    folder = Path(tempfile.gettempdir()) / f"mlplat-test-plans-{run}"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def planned_once(key: str, plan: Any) -> PlanView:
+    """`plan()` once per test run: the first worker plans and writes the document, the others read it."""
+    if key in _PLANS:
+        return _PLANS[key]
+    path = _shared_dir() / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".json")
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.is_file():
+            view = PlanView(json.loads(path.read_text()))
+        else:
+            view = plan()
+            path.write_text(json.dumps(view.plan))
+    _PLANS[key] = view
+    return view
+
+
 def plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str | None = None, program: Any = None,
                 mock_options: dict[str, Any] | None = None) -> PlanView:
     """Plan `cfg` as stack `<environment>-test` (the stack name must fit the environment).
 
-    The same config (with the real program and default mocks) is planned once per session: the
-    returned view is shared, so tests must not modify it.
+    The same config (with the real program and default mocks) is planned once per test run and shared,
+    so tests must not modify the returned view.
     """
     stack = stack or f"{cfg.get('ml-platform:environment', 'dev')}-test"
-    key = json.dumps([stack, cfg], sort_keys=True) if program is None and mock_options is None else None
-    if key is not None and key in _PLANS:
-        return _PLANS[key]
-    view = _plan_config(tmp_path, cfg, stack, program, mock_options)
-    if key is not None:
-        _PLANS[key] = view
-    return view
+    if program is not None or mock_options is not None:
+        return _plan_config(tmp_path, cfg, stack, program, mock_options)
+    return planned_once(json.dumps([stack, cfg], sort_keys=True),
+                        lambda: _plan_config(tmp_path, cfg, stack, program, mock_options))
 
 
 def _plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str, program: Any,
@@ -109,8 +133,9 @@ def _plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str, program: Any,
 
 
 def plan_stack(stack: str) -> PlanView:
+    """A shipped stack, planned once per test run."""
     project = find_project(ROOT)
-    return PlanView(build_plan(project, load_stack_config(project, stack)))
+    return planned_once(f"shipped:{stack}", lambda: PlanView(build_plan(project, load_stack_config(project, stack))))
 
 
 @dataclass(frozen=True)

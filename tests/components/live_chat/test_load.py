@@ -18,6 +18,7 @@ def chat(monkeypatch) -> Iterator[dict]:
         yield env
 
 
+@pytest.mark.load
 def test_concurrent_conversations_deliver_every_message_once_in_order(chat, monkeypatch):
     pushes = FlakyPushes(every=3)
     for module in ("callback", "websocket"):
