@@ -39,12 +39,50 @@ def build_plan(project: Project, cfg: StackConfig, program: Any = None,
         "diagnostics": [{"severity": s, "message": m} for s, m in result.diagnostics],
     }
     secrets = cfg.placeholders + _secret_config_strings(cfg)
+    leaks = secret_leaks(plan, secrets)  # before scrubbing, which would hide them
     plan = scrub(plan, secrets)
-    plan["policy"]["violations"] = check_policies(plan)
+    plan["policy"]["violations"] = leaks + check_policies(plan)
     from mlplat.cost import estimate
 
     plan["cost"] = estimate(plan["resources"])
     return plan
+
+
+LEAK_POLICY = "secret-in-plaintext"
+
+
+def secret_leaks(plan: dict[str, Any], secrets: list[str]) -> list[dict[str, Any]]:
+    """Every place a secret config value reaches, unmarked, what the program sends to the engine.
+
+    A value the program marks secret is already `[secret]` here. One that is not would be stored in
+    plain text in the state by a real `pulumi up`, while the printed plan (scrubbed) would look the
+    same: so it is a mandatory finding, named by resource and property path. Checked: resource inputs,
+    component outputs and stack outputs (a custom resource's outputs come from its provider).
+    """
+    needles = [s for s in set(secrets) if s]
+    findings: list[dict[str, Any]] = []
+
+    def walk(value: Any, path: str, urn: str | None) -> None:
+        if isinstance(value, str):
+            if any(n in value for n in needles):
+                findings.append({
+                    "policy": LEAK_POLICY, "enforcementLevel": "mandatory", "urn": urn, "severity": "critical",
+                    "message": f"a secret config value reaches {path} without being marked secret: a real "
+                               "`pulumi up` would store it in plain text in the state (wrap it in "
+                               "pulumi.Output.secret, or keep it out of this property)"})
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}", urn)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]", urn)
+
+    for r in plan["resources"]:
+        walk(r["inputs"], "inputs", r["urn"])
+        if not r["custom"]:
+            walk(r["outputs"], "outputs", r["urn"])
+    walk(plan["outputs"], "stack outputs", None)
+    return findings
 
 
 def plan_environment(plan: dict[str, Any]) -> str | None:

@@ -88,3 +88,26 @@ def test_provider_reference_is_urn_and_id(tmp_path):
 def test_plan_matches_the_json_schema(tmp_path):
     jsonschema.validate(_plan(tmp_path).plan, SCHEMA)
     jsonschema.validate(plan_config(tmp_path, config()).plan, SCHEMA)
+
+
+def _leaky_program() -> None:
+    """A program that passes a secret config value on without marking it: in an annotation-like tag, and
+    unsecreted into an object's content. A real `pulumi up` would store both in plain text."""
+    cfg = pulumi.Config("ml-platform")
+    token = cfg.require_secret("apiToken")
+    aws.ssm.Parameter("marked", type="SecureString", value=token)  # fine: still a secret
+    aws.s3.BucketObjectv2("leaky", bucket="b", key="k", content=pulumi.Output.unsecret(token))
+    aws.s3.Bucket("annotated", tags={"note": f"token={cfg.require('apiToken')}"})
+
+
+def test_a_secret_that_reaches_an_input_unmarked_is_a_mandatory_finding(tmp_path):
+    cfg = config()
+    cfg["ml-platform:apiToken"] = {"secure": "v1:AAAAleak"}
+    view = plan_config(tmp_path, cfg, program=_leaky_program)
+    leaks = [v for v in view.plan["policy"]["violations"] if v["policy"] == "secret-in-plaintext"]
+    where = sorted((v["urn"].rsplit("::", 1)[-1], v["message"].split(" reaches ")[1].split(" without")[0])
+                   for v in leaks)
+    assert where == [("annotated", "inputs.tags.note"), ("leaky", "inputs.content")]
+    assert all(v["enforcementLevel"] == "mandatory" for v in leaks)
+    assert "offline-secret-" not in view.text(), "still masked in everything printed"
+    assert view.get("aws:ssm/parameter:Parameter", "marked")["inputs"]["value"] == "[secret]"
