@@ -103,7 +103,8 @@ class PlatformConfig(StrictModel):
 
 def _secret_fields_plaintext(raw: Mapping[str, Any], secret_keys: Collection[str],
                              secret_paths: Collection[Loc] | None) -> list[str]:
-    """Secret-typed fields must come from `secure:` values; a plaintext one would sit in the stack file.
+    """Secret-typed fields must come from `secure:` values, and only they: a plaintext secret would sit in
+    the stack file, a `secure:` value in a plain field would be stored and shown in plain text.
 
     With the stack file's `secure:` paths known, each secret field is checked at its own path (a
     plaintext field next to a `secure:` sibling is caught). The engine alone only says which
@@ -117,6 +118,10 @@ def _secret_fields_plaintext(raw: Mapping[str, Any], secret_keys: Collection[str
             if not secret:
                 problems.append(f"{key_path(loc)}: expected a secret (pulumi config set --secret --path "
                                 f"'{key_path(loc)}' <value>); found a plaintext value")
+            return
+        if secret_paths is not None and loc in secret_paths:
+            problems.append(f"{key_path(loc)}: expected a plaintext value (this field is not secret: it is "
+                            "stored and shown in plain text, e.g. as a tag); found a secure: value")
             return
         if isinstance(value, dict):
             for k, v in value.items():

@@ -48,8 +48,11 @@ def execution_policies(args: CanvasArgs) -> list[str]:
 def canvas_service_policy(bucket_arn: str, key_arn: str) -> str:
     """What a service Canvas delegates to (Forecast, Bedrock) needs of the Canvas bucket and key."""
     return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "CanvasBucket", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+        # s3:prefix is a condition key of ListBucket only; on GetBucketLocation it would never match
+        # (Service Authorization Reference, Amazon S3 actions table), so the two are separate statements.
+        {"Sid": "CanvasBucketList", "Effect": "Allow", "Action": "s3:ListBucket",
          "Resource": bucket_arn, "Condition": {"StringLike": {"s3:prefix": ["canvas/*"]}}},
+        {"Sid": "CanvasBucketLocation", "Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": bucket_arn},
         {"Sid": "CanvasObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
          "Resource": f"{bucket_arn}/canvas/*"},
         {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],

@@ -192,7 +192,9 @@ class ClusterOperators(pulumi.ComponentResource):
                 "node": {"tolerations": [{"operator": "Exists"}]},
             })
         if args.cluster_autoscaler:
-            role = self._pod_identity_role("cluster-autoscaler", inline=autoscaler_policy(static_cluster_name))
+            role = self._pod_identity_role("cluster-autoscaler", inline=env.arn(
+                "eks", f"nodegroup/{static_cluster_name}/*/*").apply(
+                lambda arn: autoscaler_policy(static_cluster_name, arn)))
             self._association("cluster-autoscaler", role, "kube-system", "cluster-autoscaler")
             image = IMAGES[f"cluster-autoscaler-{kubernetes_version}"]
             repo, tag = image.rsplit(":", 1)

@@ -230,7 +230,8 @@ class GpuCluster(pulumi.ComponentResource):
             aws.iam.RolePolicy(
                 f"{name}-node-autoscaler",
                 role=role.id,
-                policy=iam.autoscaler_policy(self.static_name),
+                policy=self._env.arn("eks", f"nodegroup/{self.static_name}/*/*").apply(
+                    lambda arn: iam.autoscaler_policy(self.static_name, arn)),
                 opts=self._opts(),
             )
         return role

@@ -36,8 +36,12 @@ NODE_ADDON_POLICIES = {
 }
 
 
-def autoscaler_policy(cluster_name: str) -> str:
-    """cluster-autoscaler permissions; writes only on ASGs tagged as owned by this cluster."""
+def autoscaler_policy(cluster_name: str, nodegroups_arn: str) -> str:
+    """cluster-autoscaler permissions; writes only on ASGs tagged as owned by this cluster.
+
+    `nodegroups_arn`: this cluster's node groups, `arn:<partition>:eks:<region>:<account>:nodegroup/<cluster>/*/*`
+    (the Service Authorization Reference's nodegroup ARN format; parliament checks it in the IAM tests).
+    """
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -55,10 +59,11 @@ def autoscaler_policy(cluster_name: str) -> str:
                         "ec2:DescribeInstanceTypes",
                         "ec2:DescribeLaunchTemplateVersions",
                         "ec2:GetInstanceTypesFromInstanceRequirements",
-                        "eks:DescribeNodegroup",
                     ],
                     "Resource": "*",
                 },
+                {"Sid": "DescribeOwnNodegroups", "Effect": "Allow", "Action": "eks:DescribeNodegroup",
+                 "Resource": nodegroups_arn},
                 {
                     "Sid": "ScaleOwnGroups",
                     "Effect": "Allow",
