@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/plan_speed.py
 	$(BIN)/python bench/policy_speed.py
 	$(BIN)/python bench/live_chat_throughput.py | tail -n 1
+	$(BIN)/python bench/validators.py
 
 clean:
 	rm -rf $(VENV) plan-*.json

@@ -34,6 +34,22 @@ class Throttling(StrictModel):
     burst_limit: int = Field(default=100, ge=1, le=5_000, description="Burst requests.")
 
 
+class ReservedConcurrency(StrictModel):
+    """Concurrent executions reserved for each function (and the most it may use).
+
+    Concurrency is about requests per second x seconds per request. The handlers answer in well under a
+    second (a DynamoDB write and, at most, one Talkdesk call with a 3 s timeout), so these leave headroom
+    over the stage throttles (WebSocket 50 rps, callback 20 rps): a flood is throttled at the edge and
+    cannot take the account's concurrency from other functions. Together 90: Lambda keeps at least 100
+    unreserved per account and region, so the account's limit (1,000 by default) must be 190 or more.
+    """
+
+    fulfillment: int = Field(default=10, ge=1, le=1000, description="Lex fulfillment (one call per turn).")
+    authorizer: int = Field(default=20, ge=1, le=1000, description="WebSocket $connect authorizer.")
+    websocket: int = Field(default=40, ge=1, le=1000, description="Customer WebSocket messages.")
+    callback: int = Field(default=20, ge=1, le=1000, description="Talkdesk callbacks.")
+
+
 class LiveChatArgs(StrictModel):
     enabled: bool = Field(default=False, description="Create the live-chat channel.")
     talkdesk: TalkdeskArgs | None = Field(default=None, description="Talkdesk endpoints and credentials.")
@@ -53,6 +69,24 @@ class LiveChatArgs(StrictModel):
                                  "live agent", "agent please"],
         min_length=1, description="Utterances of the TalkToAgent intent.",
     )
+    callback_waf: bool = Field(
+        default=False,
+        description="A WAFv2 web ACL on the callback stage: the AWS managed common rule set and a per-IP rate "
+                    "rule (default: on in prod).",
+    )
+    callback_waf_rate_limit: int = Field(
+        default=6000, ge=10, le=2_000_000_000,
+        description="Requests one source IP may send in 5 minutes before the WAF blocks it. Talkdesk calls from "
+                    "few addresses, so the default is the callback throttle (20 rps) over the window.",
+    )
+    validate_callback_requests: bool = Field(
+        default=True,
+        description="API Gateway checks callback bodies against the callback contract before the function runs.",
+    )
+    reserve_concurrency: bool = Field(
+        default=False, description="Reserve concurrency for each live-chat function (default: on in prod).")
+    reserved_concurrency: ReservedConcurrency = Field(
+        default_factory=ReservedConcurrency, description="Reserved concurrency per function.")
     manage_api_gateway_account: bool = Field(
         default=True,
         description="This stack owns the region's API Gateway CloudWatch role (an account-and-region setting "

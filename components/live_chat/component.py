@@ -21,6 +21,7 @@ import pulumi_aws_native as aws_native
 from components.context import Env
 from components.iam_documents import LAMBDA_TRUST, service_trust
 from components.live_chat.args import LiveChatArgs
+from components.live_chat.edge import callback_model_schema, callback_web_acl
 from components.live_chat.iam import function_policy
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
@@ -98,7 +99,8 @@ class LiveChat(pulumi.ComponentResource):
                       "TALKDESK_API_URL": td.api_url}
         fns = {
             role: self._function(role, env_common | ({"WEBSOCKET_ENDPOINT": ws_endpoint} if role == "callback" else {}),
-                                 table.arn, [touchpoint.arn, client.arn], connections_arn)
+                                 table.arn, [touchpoint.arn, client.arn], connections_arn,
+                                 getattr(args.reserved_concurrency, role) if args.reserve_concurrency else None)
             for role in FUNCTIONS
         }
         # Stages with logging need the region's CloudWatch role set first ("CloudWatch Logs role ARN must be
@@ -137,7 +139,8 @@ class LiveChat(pulumi.ComponentResource):
         return secret
 
     def _function(self, role_name: str, env: dict[str, pulumi.Input[str]], table_arn: pulumi.Output[str],
-                  secret_arns: list[pulumi.Output[str]], connections_arn: pulumi.Output[str]) -> aws.lambda_.Function:
+                  secret_arns: list[pulumi.Output[str]], connections_arn: pulumi.Output[str],
+                  reserved: int | None) -> aws.lambda_.Function:
         fn_name = f"{self._name}-{role_name}"
         logs = self._log_group(role_name, f"/aws/lambda/{fn_name}")
         role = aws.iam.Role(f"{fn_name}-role", assume_role_policy=LAMBDA_TRUST, opts=self._opts())
@@ -158,6 +161,7 @@ class LiveChat(pulumi.ComponentResource):
             role=role.arn,
             timeout=10 if role_name != "fulfillment" else 15,
             memory_size=256,
+            reserved_concurrent_executions=reserved,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=env),
             kms_key_arn=self._key,
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
@@ -223,9 +227,18 @@ class LiveChat(pulumi.ComponentResource):
                                          types="REGIONAL"), opts=self._opts())
         resource = aws.apigateway.Resource(f"{name}-callback-resource", rest_api=api.id, parent_id=api.root_resource_id,
                                            path_part="callback", opts=self._opts())
+        validation: dict[str, Any] = {}
+        if args.validate_callback_requests:
+            model = aws.apigateway.Model(f"{name}-callback-body", rest_api=api.id, name="CallbackBody",
+                                         content_type="application/json",
+                                         schema=json.dumps(callback_model_schema()), opts=self._opts())
+            validator = aws.apigateway.RequestValidator(f"{name}-callback-body", rest_api=api.id,
+                                                        name="callback-body", validate_request_body=True,
+                                                        opts=self._opts())
+            validation = {"request_validator_id": validator.id, "request_models": {"application/json": model.name}}
         method = aws.apigateway.Method(f"{name}-callback-post", rest_api=api.id, resource_id=resource.id,
                                        http_method="POST", authorization="NONE", api_key_required=True,
-                                       opts=self._opts())
+                                       opts=self._opts(), **validation)
         integration = aws.apigateway.Integration(
             f"{name}-callback-integration", rest_api=api.id, resource_id=resource.id, http_method=method.http_method,
             integration_http_method="POST", type="AWS_PROXY", uri=fn.invoke_arn, opts=self._opts())
@@ -233,8 +246,11 @@ class LiveChat(pulumi.ComponentResource):
                          pulumi.Output.concat(api.execution_arn, "/*/POST/callback"))
         deployment = aws.apigateway.Deployment(
             f"{name}-callback-deployment", rest_api=api.id,
+            # A deployment snapshots methods and models: a changed body model needs a new one too.
             triggers={"redeployment": pulumi.Output.all(resource.id, method.id, integration.id).apply(
-                lambda ids: "-".join(ids))},
+                lambda ids: "-".join(ids)),
+                "bodyModel": hashlib.sha256(json.dumps(callback_model_schema()).encode()).hexdigest()[:16]
+                if args.validate_callback_requests else "none"},
             opts=self._opts(depends_on=[integration]))
         logs = self._log_group("callback-access", pulumi.Output.concat("/aws/apigateway/", api.id, "/v1"))
         stage = aws.apigateway.Stage(
@@ -244,6 +260,8 @@ class LiveChat(pulumi.ComponentResource):
                                                                               "$context.routeKey",
                                                                               "$context.resourcePath")),
             xray_tracing_enabled=True, opts=self._opts(depends_on=self._logging_ready))
+        if args.callback_waf:
+            callback_web_acl(name, stage.arn, args.callback_waf_rate_limit, self._opts())
         aws.apigateway.MethodSettings(
             f"{name}-callback-settings", rest_api=api.id, stage_name=stage.stage_name, method_path="*/*",
             settings=aws.apigateway.MethodSettingsSettingsArgs(

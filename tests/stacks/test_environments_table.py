@@ -26,7 +26,7 @@ def test_no_setting_is_left_undecided_after_parsing(environment):
     cfg = parse(values(config(environment=environment, network=net)))
     defaults = ENVIRONMENT_DEFAULTS[environment]
     for (section, key), setting in CONFIG_DEFAULTS:
-        model = getattr(cfg, {"gpuCluster": "gpu_cluster"}.get(section, section))
+        model = getattr(cfg, {"gpuCluster": "gpu_cluster", "liveChat": "live_chat"}.get(section, section))
         field = next(name for name, f in type(model).model_fields.items() if f.alias == key)
         assert getattr(model, field) == getattr(defaults, setting), (section, key)
 

@@ -1,0 +1,87 @@
+"""The callback API's public edge: the request model API Gateway validates, and the WAF in front of it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+#: The callback contract Talkdesk Builder is configured with (JSON Schema 2020-12; the handler checks it too).
+CONTRACT = Path(__file__).resolve().parent / "talkdesk" / "callback.schema.json"
+DRAFT_4 = "http://json-schema.org/draft-04/schema#"
+
+
+def callback_model_schema(contract: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The contract as an API Gateway model: models are JSON Schema draft 4 (API Gateway Developer Guide,
+    "Data models for REST APIs"), which has no `const`, `if`/`then` or `$id`.
+
+    `if event_type is X then require Y` becomes a `oneOf` over the event types, each with its requirements;
+    tests check that both schemas accept and refuse the same bodies.
+    """
+    schema = copy.deepcopy(contract if contract is not None else json.loads(CONTRACT.read_text()))
+    schema.pop("$id", None)
+    schema["$schema"] = DRAFT_4
+    conditions = schema.pop("allOf", [])
+    required_by_event: dict[str, list[str]] = {}
+    for condition in conditions:
+        event = condition["if"]["properties"]["event_type"]["const"]
+        required_by_event[event] = condition["then"]["required"]
+    events = schema["properties"]["event_type"]["enum"]
+    schema["oneOf"] = [
+        {"properties": {"event_type": {"enum": [event]}}, **({"required": required_by_event[event]}
+                                                             if event in required_by_event else {})}
+        for event in events
+    ]
+    return schema
+
+
+def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
+    return aws.wafv2.WebAclVisibilityConfigArgs(cloudwatch_metrics_enabled=True, metric_name=metric,
+                                                sampled_requests_enabled=True)
+
+
+def _rule_visibility(metric: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
+    return aws.wafv2.WebAclRuleVisibilityConfigArgs(cloudwatch_metrics_enabled=True, metric_name=metric,
+                                                    sampled_requests_enabled=True)
+
+
+def callback_web_acl(name: str, stage_arn: pulumi.Input[str], rate_limit: int,
+                     opts: pulumi.ResourceOptions) -> aws.wafv2.WebAcl:
+    """A regional web ACL on the callback stage: AWS's common rule set, then a per-IP rate rule.
+
+    REST API stages take regional web ACLs (AWS WAF Developer Guide, "Resources you can protect");
+    `AWSManagedRulesCommonRuleSet` is the baseline managed group (its body-size rule blocks bodies over
+    8 KB: a callback is at most 4,000 characters of content). The rate rule counts per source IP over the
+    default 5-minute window; WAFv2's RateLimit is 10..2,000,000,000 (botocore wafv2 model).
+    """
+    acl = aws.wafv2.WebAcl(
+        f"{name}-callback-waf",
+        scope="REGIONAL",
+        description="Talkdesk callbacks: AWS common rule set and a per-IP rate limit",
+        default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
+        rules=[
+            aws.wafv2.WebAclRuleArgs(
+                name="aws-common-rule-set", priority=0,
+                override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
+                    none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
+                statement=aws.wafv2.WebAclRuleStatementArgs(
+                    managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                        vendor_name="AWS", name="AWSManagedRulesCommonRuleSet")),
+                visibility_config=_rule_visibility(f"{name}-common")),
+            aws.wafv2.WebAclRuleArgs(
+                name="rate-per-ip", priority=1,
+                action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
+                statement=aws.wafv2.WebAclRuleStatementArgs(
+                    rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                        limit=rate_limit, aggregate_key_type="IP")),
+                visibility_config=_rule_visibility(f"{name}-rate")),
+        ],
+        visibility_config=_visibility(f"{name}-callback"),
+        opts=opts,
+    )
+    aws.wafv2.WebAclAssociation(f"{name}-callback-waf", resource_arn=stage_arn, web_acl_arn=acl.arn, opts=opts)
+    return acl

@@ -1,0 +1,82 @@
+"""The callback API's edge: the body model API Gateway validates, the WAF, reserved concurrency."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from jsonschema import Draft4Validator, Draft202012Validator
+
+from components.live_chat.edge import CONTRACT, callback_model_schema
+from stacks.config import parse
+from stacks.errors import ConfigError
+from tests.components.live_chat.test_component import CHAT
+from tests.helpers import config, values
+
+BODIES = [
+    json.loads((CONTRACT.parent / "message-created.example.json").read_text()),
+    json.loads((CONTRACT.parent / "conversation-ended.example.json").read_text()),
+    {"event_type": "message_created", "conversation_id": "c1"},  # no content
+    {"event_type": "conversation_ended", "conversation_id": "c1"},
+    {"event_type": "message_created", "conversation_id": "c1", "content": ""},
+    {"event_type": "message_created", "conversation_id": "c1", "content": "x" * 4001},
+    {"event_type": "agent_joined", "conversation_id": "c1"},
+    {"event_type": "message_created", "content": "hi"},
+    {"event_type": "message_created", "conversation_id": "", "content": "hi"},
+    {"event_type": "conversation_ended", "conversation_id": "c" * 129},
+    {"event_type": "message_created", "conversation_id": "c1", "content": "hi", "message_id": 7},
+    [],
+    "message_created",
+]
+
+
+def test_the_api_gateway_model_is_draft_4_and_judges_bodies_as_the_contract_does():
+    model = callback_model_schema()
+    Draft4Validator.check_schema(model)
+    assert model["$schema"] == "http://json-schema.org/draft-04/schema#" and "allOf" not in model
+    contract = Draft202012Validator(json.loads(CONTRACT.read_text()))
+    verdicts = [(contract.is_valid(b), Draft4Validator(model).is_valid(b)) for b in BODIES]
+    assert all(a == b for a, b in verdicts), verdicts
+    assert [a for a, _ in verdicts].count(True) == 3  # both examples and a plain conversation_ended
+
+
+def test_bodies_are_validated_by_api_gateway_before_the_function_runs(shipped):
+    view = shipped["dev"]
+    method = view.get("aws:apigateway/method:Method", "mlplat-dev-chat-callback-post")["inputs"]
+    validator = view.get("aws:apigateway/requestValidator:RequestValidator", "mlplat-dev-chat-callback-body")
+    model = view.get("aws:apigateway/model:Model", "mlplat-dev-chat-callback-body")["inputs"]
+    assert method["requestValidatorId"] == validator["id"] and validator["inputs"]["validateRequestBody"] is True
+    assert method["requestModels"] == {"application/json": model["name"]}
+    assert json.loads(model["schema"]) == callback_model_schema()
+
+
+def test_dev_has_no_waf_and_reserves_no_concurrency(shipped):
+    view = shipped["dev"]
+    assert not view.of_type("aws:wafv2/webAcl:WebAcl")
+    chat = [f for f in view.of_type("aws:lambda/function:Function") if "-chat-" in f["name"]]
+    assert len(chat) == 4 and all("reservedConcurrentExecutions" not in f["inputs"] for f in chat)
+
+
+def test_prod_callback_stage_has_the_waf_and_every_function_reserved_concurrency(shipped):
+    view = shipped["prod"]
+    acl = view.get("aws:wafv2/webAcl:WebAcl", "mlplat-prod-chat-callback-waf")
+    stage = view.get("aws:apigateway/stage:Stage", "mlplat-prod-chat-callback-stage")
+    association = view.get("aws:wafv2/webAclAssociation:WebAclAssociation", "mlplat-prod-chat-callback-waf")
+    assert association["inputs"] == {"resourceArn": stage["outputs"]["arn"], "webAclArn": acl["outputs"]["arn"]}
+    inputs = acl["inputs"]
+    assert inputs["scope"] == "REGIONAL" and "allow" in inputs["defaultAction"]
+    common, rate = sorted(inputs["rules"], key=lambda r: r["priority"])
+    assert common["statement"]["managedRuleGroupStatement"] == {"vendorName": "AWS",
+                                                                "name": "AWSManagedRulesCommonRuleSet"}
+    assert "none" in common["overrideAction"]
+    assert rate["statement"]["rateBasedStatement"] == {"limit": 6000, "aggregateKeyType": "IP"}
+    assert "block" in rate["action"]
+    reserved = {f["name"].removeprefix("mlplat-prod-chat-"): f["inputs"]["reservedConcurrentExecutions"]
+                for f in view.of_type("aws:lambda/function:Function") if "-chat-" in f["name"]}
+    assert reserved == {"fulfillment": 10, "authorizer": 20, "websocket": 40, "callback": 20}
+
+
+def test_a_rate_limit_waf_would_refuse_is_refused_in_config():
+    with pytest.raises(ConfigError) as err:
+        parse(values(config(liveChat={**CHAT, "callbackWaf": True, "callbackWafRateLimit": 5})))
+    assert "ml-platform:liveChat.callbackWafRateLimit: expected greater than or equal to 10; found 5" in str(err.value)
