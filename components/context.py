@@ -31,6 +31,8 @@ class Env:
     log_retention_days: int = 30
     #: The tags every taggable resource carries (the providers' `default_tags`).
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: Where buckets deliver S3 server access logs (None: they do not log).
+    access_log_bucket: pulumi.Input[str] | None = None
     #: Package -> provider (`aws`, `aws-native`, `kubernetes`): children inherit them from the component.
     providers: Mapping[str, pulumi.ProviderResource] = field(default_factory=dict)
 

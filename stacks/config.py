@@ -25,6 +25,7 @@ from components.jumpstart_endpoint.args import EndpointArgs
 from components.kpi_report.args import KpiReportArgs
 from components.live_chat.args import LiveChatArgs
 from components.network.args import NetworkArgs
+from components.storage.args import StorageArgs
 from components.training_job.args import TrainingJobArgs
 from stacks import context
 from stacks.environments import CONFIG_DEFAULTS, ENVIRONMENT_DEFAULTS, Environment, EnvironmentDefaults
@@ -68,6 +69,7 @@ class PlatformConfig(StrictModel):
         default_factory=BedrockArgs, description="Bedrock fine-tuning, Provisioned Throughput, invocation logging."
     )
     live_chat: LiveChatArgs = Field(default_factory=LiveChatArgs, description="Lex + Talkdesk live-agent chat.")
+    storage: StorageArgs = Field(default_factory=StorageArgs, description="What every bucket shares.")
     kpi_reports: Annotated[list[KpiReportArgs], AfterValidator(_one_report_per_team)] = Field(
         default_factory=list, description="DORA KPI reports summarized by a Bedrock model and emailed."
     )

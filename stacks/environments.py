@@ -31,6 +31,8 @@ class EnvironmentDefaults:
     canvas_network_access: Literal["PublicInternetOnly", "VpcOnly"]
     #: The live-chat edge: a WAF on the callback API and reserved concurrency for its functions.
     harden_public_edge: bool
+    #: S3 server access logs for every data bucket.
+    access_logging: bool
     # -- policy pack settings -------------------------------------------------------------------------
     #: GPU node groups at maximum size may cost at most this (USD/hour).
     max_hourly_gpu_usd: float
@@ -50,6 +52,7 @@ class EnvironmentDefaults:
             "gpu-hourly-budget": {"maxHourlyGpuUsd": self.max_hourly_gpu_usd},
             "gpu-scale-to-zero": {"enforcementLevel": "disabled"} if self.require_scale_to_zero is None
             else {"requireScaleToZero": self.require_scale_to_zero},
+            "s3-access-logging": {"requireAccessLogging": self.access_logging},
             "public-edge-hardened": {"requireWaf": self.harden_public_edge,
                                      "requireReservedConcurrency": self.harden_public_edge},
         }
@@ -61,19 +64,19 @@ class EnvironmentDefaults:
 
 ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
     "dev": EnvironmentDefaults(
-        "single", 7, True, False, 30, "PublicInternetOnly", False,
+        "single", 7, True, False, 30, "PublicInternetOnly", False, False,
         max_hourly_gpu_usd=25, require_scale_to_zero=True, require_vpc_only=False,
         allow_commitment=False,
         allowed_instance_types=("m5.large", "m5.xlarge", "c5.2xlarge", "g5.xlarge", "g5.2xlarge", "g5.12xlarge",
                                 "ml.g5.2xlarge", "ml.g5.xlarge", "ml.m5.xlarge", "ml.c6i.xlarge"),
     ),
     "staging": EnvironmentDefaults(
-        "single", 30, False, False, 90, "VpcOnly", False,
+        "single", 30, False, False, 90, "VpcOnly", False, False,
         max_hourly_gpu_usd=120, require_scale_to_zero=True, require_vpc_only=True,
         allow_commitment=False,
     ),
     "prod": EnvironmentDefaults(
-        "perAz", 30, False, True, 365, "VpcOnly", True,
+        "perAz", 30, False, True, 365, "VpcOnly", True, True,
         max_hourly_gpu_usd=1200, require_scale_to_zero=None, require_vpc_only=True,
         allow_commitment=True,
     ),
@@ -88,12 +91,13 @@ CONFIG_DEFAULTS: tuple[tuple[tuple[str, str], str], ...] = (
     (("canvas", "retainHomeEfs"), "protect_stateful"),
     (("liveChat", "callbackWaf"), "harden_public_edge"),
     (("liveChat", "reserveConcurrency"), "harden_public_edge"),
+    (("storage", "accessLogging"), "access_logging"),
 )
 
 
 def config_setting_names() -> list[str]:
     """The fields that are config defaults (the rest are policy settings)."""
-    return [f.name for f in fields(EnvironmentDefaults)][:7]
+    return [f.name for f in fields(EnvironmentDefaults)][:8]
 
 
 def pack_config_text(environment: str) -> str:

@@ -28,3 +28,12 @@ class BucketArgs(StrictModel):
     force_destroy: bool = Field(default=False, description="Delete objects with the bucket (never for data).")
     lifecycle: tuple[LifecycleRule, ...] = Field(default=(), description="Lifecycle rules.")
     cors: tuple[CorsRule, ...] = Field(default=(), description="CORS rules.")
+
+
+class StorageArgs(StrictModel):
+    """`ml-platform:storage`: what every bucket of the environment shares."""
+
+    access_logging: bool = Field(
+        default=False,
+        description="S3 server access logs of every data bucket to a dedicated log bucket (default: on in prod).",
+    )

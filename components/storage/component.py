@@ -1,7 +1,8 @@
 """`SecureBucket`: the one way this platform creates S3 buckets.
 
 SSE-KMS with the environment key (bucket keys on), all public access blocked, ACLs disabled
-(BucketOwnerEnforced), versioning, TLS-only bucket policy, optional lifecycle and CORS rules.
+(BucketOwnerEnforced), versioning, TLS-only bucket policy, optional lifecycle and CORS rules, and
+server access logs to the environment's log bucket when it has one (`Env.access_log_bucket`).
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ class SecureBucket(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pab]),
         )
+        if env.access_log_bucket is not None:
+            # Each bucket under its own prefix of the environment's log bucket (S3 server access logging).
+            aws.s3.BucketLogging(f"{name}-access-logs", bucket=bucket.id, target_bucket=env.access_log_bucket,
+                                 target_prefix=f"{name}/", opts=child)
         if args.lifecycle:
             aws.s3.BucketLifecycleConfiguration(
                 f"{name}-lifecycle",

@@ -24,6 +24,7 @@ from policies.rules.base import (
     LAUNCH_TEMPLATE,
     LOG_GROUP,
     S3_BUCKET,
+    S3_LOGGING,
     S3_PAB,
     S3_SSE,
     SECRET,
@@ -46,16 +47,23 @@ NO_RESOURCE_LEVEL = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecord
 
 
 # -- S3 ---------------------------------------------------------------------------------------------
+def log_destinations(resources) -> set[str]:
+    """Names of the buckets other buckets deliver S3 server access logs to."""
+    return {t for t in (r.props.get("targetBucket") for r in of_type(resources, S3_LOGGING)) if isinstance(t, str)}
+
+
 def _s3_encrypted_private(args: StackValidationArgs, report: ReportViolation) -> None:
     sse_by_bucket = dependents_index(args.resources, S3_SSE)
     pab_by_bucket = dependents_index(args.resources, S3_PAB)
+    destinations = log_destinations(args.resources)
     for bucket in of_type(args.resources, S3_BUCKET):
-        sse = sse_by_bucket.get(bucket.urn, [])
-        kms = any(
-            rule.get("applyServerSideEncryptionByDefault", {}).get("sseAlgorithm") in ("aws:kms", "aws:kms:dsse")
-            for cfg in sse for rule in listify(cfg.props.get("rules"))
-        )
-        if not kms:
+        algorithms = {rule.get("applyServerSideEncryptionByDefault", {}).get("sseAlgorithm")
+                      for cfg in sse_by_bucket.get(bucket.urn, []) for rule in listify(cfg.props.get("rules"))}
+        if bucket.props.get("bucket") in destinations:
+            # Server access log delivery is documented for SSE-S3 destinations (S3 User Guide).
+            if algorithms != {"AES256"}:
+                report("S3 server access log destination must use SSE-S3 (AES256) default encryption", bucket.urn)
+        elif not algorithms & {"aws:kms", "aws:kms:dsse"}:
             report("S3 bucket has no default SSE-KMS encryption configuration (CKV_AWS_145)", bucket.urn)
         pabs = pab_by_bucket.get(bucket.urn, [])
         keys = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
@@ -65,11 +73,38 @@ def _s3_encrypted_private(args: StackValidationArgs, report: ReportViolation) ->
 
 S3_ENCRYPTED_PRIVATE = Rule(
     "s3-bucket-kms-and-private",
-    "S3 buckets are encrypted with KMS by default and block all public access.",
+    "S3 buckets are encrypted with KMS by default (server access log destinations: SSE-S3) and block all "
+    "public access.",
     severity=Severity.HIGH,
     remediation="Add BucketServerSideEncryptionConfiguration (aws:kms) and BucketPublicAccessBlock (all true).",
     url=f"{DOCS}/AmazonS3/latest/userguide/access-control-block-public-access.html",
 ).stack(_s3_encrypted_private)
+
+
+def _s3_access_logging(args: StackValidationArgs, report: ReportViolation) -> None:
+    if not args.get_config().get("requireAccessLogging"):
+        return
+    logging_by_bucket = dependents_index(args.resources, S3_LOGGING)
+    destinations = log_destinations(args.resources)
+    for bucket in of_type(args.resources, S3_BUCKET):
+        name = bucket.props.get("bucket")
+        logging = logging_by_bucket.get(bucket.urn, [])
+        if name in destinations:
+            if any(r.props.get("bucket") == name and r.props.get("targetBucket") == name for r in logging):
+                report("S3 server access log destination logs to itself (each delivery would log again)",
+                       bucket.urn)
+        elif not logging:
+            report("S3 bucket has no server access logging (CKV_AWS_18; storage.accessLogging: true)", bucket.urn)
+
+
+S3_ACCESS_LOGGING = Rule(
+    "s3-access-logging",
+    "Where required (prod), every bucket delivers S3 server access logs to a log bucket that does not log itself.",
+    severity=Severity.MEDIUM,
+    remediation="storage.accessLogging: true (SecureBucket then adds a BucketLogging to the environment's log bucket).",
+    url=f"{DOCS}/AmazonS3/latest/userguide/ServerLogs.html",
+    config={"requireAccessLogging": {"type": "boolean"}},
+).stack(_s3_access_logging)
 
 
 # -- KMS --------------------------------------------------------------------------------------------
@@ -296,6 +331,6 @@ API_GATEWAY = Rule(
 ).stack(_api_gateway)
 
 SECURITY_POLICIES = [
-    S3_ENCRYPTED_PRIVATE, KMS_ROTATION, IAM_NO_WILDCARDS, BEDROCK_CONFUSED_DEPUTY, EKS_CONTROL_PLANE,
+    S3_ENCRYPTED_PRIVATE, S3_ACCESS_LOGGING, KMS_ROTATION, IAM_NO_WILDCARDS, BEDROCK_CONFUSED_DEPUTY, EKS_CONTROL_PLANE,
     LAUNCH_TEMPLATE_HARDENED, SAGEMAKER, DATA_STORES, LAMBDA_PERMISSION_SCOPED, API_GATEWAY,
 ]

@@ -49,3 +49,34 @@ def test_tls_only_policy_and_lifecycle(view):
     rules = _child(view, "bucketLifecycleConfiguration:BucketLifecycleConfiguration", "-lifecycle")["rules"]
     assert rules[0]["expiration"] == {"days": 90}
     assert rules[0]["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+
+
+# -- server access logs (storage.accessLogging; on in prod) ---------------------------------------
+def test_prod_data_buckets_log_to_a_dedicated_bucket_that_only_the_logging_service_writes(shipped):
+    view = shipped["prod"]
+    log_bucket = view.get("aws:s3/bucket:Bucket", "mlplat-prod-access-logs")
+    name = log_bucket["outputs"]["bucket"]
+    logging = view.of_type("aws:s3/bucketLogging:BucketLogging")
+    data_buckets = [b for b in view.of_type("aws:s3/bucket:Bucket") if b is not log_bucket]
+    assert len(data_buckets) >= 3
+    assert sorted(lg["inputs"]["bucket"] for lg in logging) == sorted(b["outputs"]["bucket"] for b in data_buckets)
+    assert all(lg["inputs"]["targetBucket"] == name for lg in logging)
+    assert len({lg["inputs"]["targetPrefix"] for lg in logging}) == len(logging)  # one prefix per bucket
+    sse = view.get("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                   "mlplat-prod-access-logs-sse")["inputs"]["rules"][0]
+    assert sse["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+    policy = view.get("aws:s3/bucketPolicy:BucketPolicy", "mlplat-prod-access-logs-policy")["inputs"]["policy"]
+    policy = json.loads(policy)
+    allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allow == [{"Sid": "S3ServerAccessLogsPolicy", "Effect": "Allow",
+                      "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+                      "Resource": f"{log_bucket['outputs']['arn']}/*",
+                      "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::mlplat-prod-*"},
+                                    "StringEquals": {"aws:SourceAccount": "123456789012"}}}]
+    lifecycle = view.get("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                         "mlplat-prod-access-logs-lifecycle")["inputs"]["rules"][0]
+    assert lifecycle["expiration"]["days"] == 365
+
+
+def test_dev_buckets_do_not_log(shipped):
+    assert not shipped["dev"].of_type("aws:s3/bucketLogging:BucketLogging")

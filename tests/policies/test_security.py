@@ -14,6 +14,7 @@ from policies.rules.security import (
     KMS_ROTATION,
     LAMBDA_PERMISSION_SCOPED,
     LAUNCH_TEMPLATE_HARDENED,
+    S3_ACCESS_LOGGING,
     S3_ENCRYPTED_PRIVATE,
     SAGEMAKER,
 )
@@ -191,3 +192,34 @@ def test_iam_documented_exceptions_for_stateless_and_resourceless_actions():
     assert check_resource(IAM_NO_WILDCARDS, t.IAM_ROLE_POLICY, ok) == []
     bad = _policy({"Effect": "Allow", "Action": ["xray:PutEncryptionConfig"], "Resource": "*"})
     assert len(check_resource(IAM_NO_WILDCARDS, t.IAM_ROLE_POLICY, bad)) == 1
+
+
+def _logged(target_sse: str, *, self_logging: bool = False):
+    log = res(t.S3_BUCKET, {"bucket": "logs"}, "logs")
+    data = res(t.S3_BUCKET, {"bucket": "data"}, "data")
+    aes = {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": target_sse}}]}
+    resources = [log, data, res(t.S3_SSE, aes, "log-sse", [log]), res(t.S3_SSE, SSE_KMS, "data-sse", [data]),
+                 res(t.S3_PAB, PAB_ON, "log-pab", [log]), res(t.S3_PAB, PAB_ON, "data-pab", [data])]
+    resources.append(res(t.S3_LOGGING, {"bucket": "data", "targetBucket": "logs"}, "data-logs", [data, log]))
+    if self_logging:
+        resources.append(res(t.S3_LOGGING, {"bucket": "logs", "targetBucket": "logs"}, "self", [log]))
+    return resources
+
+
+def test_a_log_destination_is_sse_s3_and_every_other_bucket_logs_to_it():
+    assert check_stack(S3_ENCRYPTED_PRIVATE, _logged("AES256")) == []
+    assert check_stack(S3_ACCESS_LOGGING, _logged("AES256"), {"requireAccessLogging": True}) == []
+
+
+def test_a_log_destination_with_kms_is_reported():
+    found = check_stack(S3_ENCRYPTED_PRIVATE, _logged("aws:kms"))
+    assert found == [("S3 server access log destination must use SSE-S3 (AES256) default encryption", "logs")]
+
+
+def test_unlogged_buckets_and_a_self_logging_destination_are_reported_where_required():
+    required = {"requireAccessLogging": True}
+    unlogged = [res(t.S3_BUCKET, {"bucket": "data"}, "data")]
+    assert [u for _, u in check_stack(S3_ACCESS_LOGGING, unlogged, required)] == ["data"]
+    assert check_stack(S3_ACCESS_LOGGING, unlogged, {}) == []
+    found = check_stack(S3_ACCESS_LOGGING, _logged("AES256", self_logging=True), required)
+    assert [u for _, u in found] == ["logs"] and "logs to itself" in found[0][0]
