@@ -166,6 +166,19 @@ class GpuClusterArgs(StrictModel):
     )
     operators: OperatorsArgs = Field(default_factory=OperatorsArgs, description="Operators installed on the cluster.")
 
+    @property
+    def imds_hop_limit(self) -> int:
+        """Instance metadata hop limit of every node group: 1 unless a pod on the pod network needs IMDS.
+
+        Decided per operator (host-network pods, e.g. aws-node, kube-proxy, the Pod Identity agent and
+        node-exporter, reach IMDS in one hop either way): the CloudWatch agent of the
+        amazon-cloudwatch-observability add-on reads IMDSv2 from a pod and needs 2
+        (aws/amazon-cloudwatch-agent#480); the EBS CSI driver falls back to Kubernetes metadata without
+        IMDS (aws-ebs-csi-driver docs/install.md, "Metadata"); cluster-autoscaler gets its region from
+        the chart's awsRegion and AWS credentials from Pod Identity (169.254.170.23, not IMDS).
+        """
+        return 2 if self.operators.cloudwatch_observability else 1
+
     @field_validator("admin_role_arns")
     @classmethod
     def _arns(cls, value: list[str]) -> list[str]:

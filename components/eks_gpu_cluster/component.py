@@ -29,9 +29,12 @@ from components.eks_gpu_cluster.node_config import (
 )
 from components.iam_documents import service_trust
 
-IMDS = aws.ec2.LaunchTemplateMetadataOptionsArgs(
-    http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=2, instance_metadata_tags="disabled"
-)
+
+def metadata_options(hop_limit: int) -> aws.ec2.LaunchTemplateMetadataOptionsArgs:
+    """IMDSv2 only, tags not exposed; `hop_limit` 1 keeps the service from pods on the pod network."""
+    return aws.ec2.LaunchTemplateMetadataOptionsArgs(
+        http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=hop_limit,
+        instance_metadata_tags="disabled")
 
 
 class GpuCluster(pulumi.ComponentResource):
@@ -246,7 +249,7 @@ class GpuCluster(pulumi.ComponentResource):
         name, sys_args = self._name, self._args.system_node_group
         lt = aws.ec2.LaunchTemplate(
             f"{name}-system",
-            metadata_options=IMDS,
+            metadata_options=metadata_options(self._args.imds_hop_limit),
             block_device_mappings=[_root_volume(sys_args.volume_size_gib)],
             vpc_security_group_ids=[cluster.vpc_config.cluster_security_group_id],
             tag_specifications=_instance_tags(f"{name}-system"),
@@ -288,7 +291,7 @@ class GpuCluster(pulumi.ComponentResource):
         lt = aws.ec2.LaunchTemplate(
             name,
             instance_type=group.instance_type,
-            metadata_options=IMDS,
+            metadata_options=metadata_options(self._args.imds_hop_limit),
             block_device_mappings=[_root_volume(group.volume_size_gib)],
             network_interfaces=[
                 aws.ec2.LaunchTemplateNetworkInterfaceArgs(**ni) for ni in efa_interfaces(facts, security_groups)

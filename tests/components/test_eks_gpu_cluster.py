@@ -73,6 +73,7 @@ def test_volume_imds_ami_and_scaling(view):
     assert ebs["volumeSize"] == 800 and ebs["volumeType"] == "gp3" and ebs["encrypted"] == "true"
     assert _lt(view, "p4de")["inputs"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 500
     assert lt["inputs"]["metadataOptions"]["httpTokens"] == "required"
+    # The CloudWatch agent (amazon-cloudwatch-observability, on by default) reads IMDSv2 from a pod.
     assert lt["inputs"]["metadataOptions"]["httpPutResponseHopLimit"] == 2
     assert lt["inputs"]["instanceType"] == "p5.48xlarge"
     ng = _ng(view, "p5")
@@ -184,10 +185,15 @@ def test_capacity_block_sets_market_type_and_capacity_type(tmp_path):
     assert view.of_type("aws:ec2/placementGroup:PlacementGroup") == []
 
 
-def test_non_efa_group_uses_plain_security_groups(tmp_path):
+def test_non_efa_group_uses_plain_security_groups_and_no_pod_reaches_imds_without_cloudwatch(tmp_path):
     g5 = {"name": "small", "instanceType": "g5.xlarge", "availabilityZone": "us-east-1a", "maxSize": 1}
-    view = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, nodeGroups=[g5])))
+    operators = {**CLUSTER.get("operators", {}), "cloudwatchObservability": False}
+    view = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, nodeGroups=[g5], operators=operators)))
     lt = _lt(view, "small")
+    # Without the CloudWatch agent no pod on the pod network needs the metadata service: hop limit 1.
+    templates = view.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    assert len(templates) == 2
+    assert {t["inputs"]["metadataOptions"]["httpPutResponseHopLimit"] for t in templates} == {1}
     assert "networkInterfaces" not in lt["inputs"]
     assert len(lt["inputs"]["vpcSecurityGroupIds"]) == 1
     assert "vpc.amazonaws.com/efa.present" not in _ng(view, "small")["inputs"]["labels"]
