@@ -1,10 +1,11 @@
-"""What the third-party validators cost: parliament over every IAM document in the shipped plans.
+"""What the third-party validators cost: parliament over every IAM document in the shipped plans, and
+cfn-lint over their aws-native resources.
 
     python bench/validators.py
 
 Plans dev, staging and prod first (not timed: `make test` plans them once for every test anyway), then
-times importing parliament (its IAM definitions load at import) and linting every document.
-Prints: documents=… import_s=… lint_s=… total_s=…
+times importing each validator (their data loads at import) and running it on every plan.
+Prints: documents=… iam_s=… native_resources=… cfn_lint_s=… total_s=…
 """
 
 from __future__ import annotations
@@ -24,12 +25,16 @@ def main() -> int:
     start = time.perf_counter()
     from tests import iam_lint
 
-    imported = time.perf_counter()
     documents = [d for plan in plans for d in iam_lint.documents(plan)]
     problems = [p for typ, _, doc in documents for p in iam_lint.findings(typ, doc)]
+    iam_done = time.perf_counter()
+    from tests import cfn_lint_native
+
+    native = sum(len(cfn_lint_native.template(plan, plan["outputs"]["region"])["Resources"]) for plan in plans)
+    problems += [p for plan in plans for p in cfn_lint_native.problems(plan, plan["outputs"]["region"])]
     done = time.perf_counter()
-    print(f"documents={len(documents)} import_s={imported - start:.2f} lint_s={done - imported:.2f} "
-          f"total_s={done - start:.2f} problems={len(problems)}")
+    print(f"documents={len(documents)} iam_s={iam_done - start:.2f} native_resources={native} "
+          f"cfn_lint_s={done - iam_done:.2f} total_s={done - start:.2f} problems={len(problems)}")
     return 1 if problems else 0
 
 

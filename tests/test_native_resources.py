@@ -1,0 +1,34 @@
+"""aws-native resources of the shipped plans, linted by cfn-lint (see tests/cfn_lint_native.py)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tests.cfn_lint_native import cfn_type, problems, template
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_aws_native_resource_in_the_shipped_plans_passes_cfn_lint(shipped, stack):
+    plan = shipped[stack].plan
+    assert problems(plan, plan["outputs"]["region"]) == []
+
+
+def test_the_lex_resources_are_linted_under_their_cloudformation_names(shipped):
+    body = template(shipped["prod"].plan, "us-east-1")
+    assert sorted(r["Type"] for r in body["Resources"].values()) == ["AWS::Lex::Bot", "AWS::Lex::BotAlias",
+                                                                      "AWS::Lex::BotVersion"]
+    bot = next(r["Properties"] for r in body["Resources"].values() if r["Type"] == "AWS::Lex::Bot")
+    assert bot["IdleSessionTTLInSeconds"] == 600 and bot["DataPrivacy"] == {"ChildDirected": False}
+    assert cfn_type("aws-native:lex:BotAlias", "us-east-1") == "AWS::Lex::BotAlias"
+
+
+def test_wrong_values_and_missing_properties_are_found(shipped):
+    plan = copy.deepcopy(shipped["prod"].plan)
+    bot = next(r for r in plan["resources"] if r["type"] == "aws-native:lex:Bot")
+    bot["inputs"]["botLocales"][0]["nluConfidenceThreshold"] = 1.5
+    bot["inputs"]["idleSessionTtlInSeconds"] = "ten minutes"
+    del bot["inputs"]["dataPrivacy"]
+    found = "\n".join(problems(plan, "us-east-1"))
+    assert "NluConfidenceThreshold" in found and "IdleSessionTTLInSeconds" in found and "DataPrivacy" in found
