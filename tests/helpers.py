@@ -40,6 +40,13 @@ CLUSTER: dict[str, Any] = {"enabled": True, "publicAccessCidrs": ["198.51.100.0/
                            "adminRoleArns": ["arn:aws:iam::123456789012:role/admin"], "nodeGroups": [P4DE, P5]}
 
 
+#: A live chat with placeholder secrets (`liveChat`).
+CHAT = {"enabled": True, "talkdesk": {
+    "authUrl": "https://acme.talkdeskid.com/oauth/token", "apiUrl": "https://api.talkdeskappca.com/digital-connect",
+    "touchpointId": {"secure": "v1:TOUCHPOINTCIPHER"}, "clientId": {"secure": "v1:CLIENTIDCIPHER"},
+    "clientSecret": {"secure": "v1:CLIENTSECRETCIPHER"}}}
+
+
 def config(**overrides: Any) -> dict[str, Any]:
     """BASE_CONFIG with `ml-platform:<key>` overrides (None removes a key)."""
     cfg = copy.deepcopy(BASE_CONFIG)

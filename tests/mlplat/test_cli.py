@@ -14,7 +14,7 @@ import yaml
 
 from mlplat import cli
 from mlplat.schema import plan_schema
-from tests.helpers import ROOT, config, run_cli
+from tests.helpers import CHAT, ROOT, config, run_cli
 
 TALKDESK = {"authUrl": "https://acme.talkdeskid.com/oauth/token",
             "touchpointId": {"secure": "v1:AAAtouchpoint"}, "clientId": {"secure": "v1:AAAclientid"}}
@@ -58,9 +58,11 @@ def test_a_secret_in_a_plain_field_is_refused_without_printing_it(tmp_path):
 
 def test_plan_from_a_subdirectory_counts_every_resource_and_prints_outputs_whole(tmp_path):
     out = tmp_path / "dev.json"
-    result = run_cli("plan", "dev", "--json", str(out), cwd=ROOT / "components" / "catalog")
+    stack_file = _stack(tmp_path, config(liveChat=CHAT), "dev-t")
+    result = run_cli("plan", "dev-t", "--config-file", str(stack_file), "--json", str(out),
+                     cwd=ROOT / "components" / "catalog")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Plan: ml-platform / dev (us-east-1):")
+    assert result.stdout.startswith("Plan: ml-platform / dev-t (us-east-1):")
     plan = json.loads(out.read_text())
     header = result.stdout.splitlines()[0]
     assert f": {len(plan['resources'])} resources (" in header, header

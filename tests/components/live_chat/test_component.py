@@ -6,12 +6,7 @@ import json
 
 import pytest
 
-from tests.helpers import ROOT, config, plan_config
-
-CHAT = {"enabled": True, "talkdesk": {
-    "authUrl": "https://acme.talkdeskid.com/oauth/token", "apiUrl": "https://api.talkdeskappca.com/digital-connect",
-    "touchpointId": {"secure": "v1:TOUCHPOINTCIPHER"}, "clientId": {"secure": "v1:CLIENTIDCIPHER"},
-    "clientSecret": {"secure": "v1:CLIENTSECRETCIPHER"}}}
+from tests.helpers import CHAT, ROOT, config, plan_config
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,7 @@ from jsonschema import Draft4Validator, Draft202012Validator
 from components.live_chat.edge import CONTRACT, callback_model_schema
 from stacks.config import parse
 from stacks.errors import ConfigError
-from tests.components.live_chat.test_component import CHAT
-from tests.helpers import config, values
+from tests.helpers import CHAT, config, values
 
 BODIES = [
     json.loads((CONTRACT.parent / "message-created.example.json").read_text()),
