@@ -103,7 +103,7 @@ class PlatformConfig(StrictModel):
         return f"mlplat-{self.environment}"
 
 
-def _secret_fields_plaintext(raw: Mapping[str, Any], secret_keys: Collection[str],
+def _secret_placement_problems(raw: Mapping[str, Any], secret_keys: Collection[str],
                              secret_paths: Collection[Loc] | None) -> list[str]:
     """Secret-typed fields must come from `secure:` values, and only they: a plaintext secret would sit in
     the stack file, a `secure:` value in a plain field would be stored and shown in plain text.
@@ -186,7 +186,7 @@ def parse(values: Mapping[str, Any], secret_keys: Collection[str] = (), *, stack
                 problems.append(f"{NAMESPACE}:{key}: expected valid structured (JSON/YAML) config; {exc.msg}")
                 continue
         raw[key] = value
-    problems += _secret_fields_plaintext({k: v for k, v in raw.items() if k != "aws:region"}, secret_keys,
+    problems += _secret_placement_problems({k: v for k, v in raw.items() if k != "aws:region"}, secret_keys,
                                          source.secret_paths if source is not None else None)
     try:
         cfg = PlatformConfig.model_validate(raw)

@@ -18,7 +18,7 @@ from components.context import Env, NetworkRef
 from components.encryption.args import EncryptionArgs
 from components.encryption.component import PlatformKey
 from components.network.component import Network
-from components.storage.access_logs import AccessLogBucket
+from components.storage.access_logs import access_log_bucket
 from stacks.config import PlatformConfig
 from stacks.errors import ConfigError
 
@@ -45,7 +45,7 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
     )
     env = env.with_key(key.key_arn)
     if cfg.storage.access_logging:
-        logs = AccessLogBucket(f"{cfg.resource_prefix}-access-logs", env=env, source_prefix=f"{cfg.resource_prefix}-")
+        logs = access_log_bucket(f"{cfg.resource_prefix}-access-logs", env=env, source_prefix=f"{cfg.resource_prefix}-")
         env = replace(env, access_log_bucket=logs.bucket_name)
     network = Network(cfg.resource_prefix, cfg.network, env=env)
 

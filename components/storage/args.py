@@ -28,6 +28,11 @@ class BucketArgs(StrictModel):
     force_destroy: bool = Field(default=False, description="Delete objects with the bucket (never for data).")
     lifecycle: tuple[LifecycleRule, ...] = Field(default=(), description="Lifecycle rules.")
     cors: tuple[CorsRule, ...] = Field(default=(), description="CORS rules.")
+    access_log_destination: bool = Field(
+        default=False,
+        description="The bucket receives S3 server access logs: SSE-S3 instead of the environment key, and it "
+                    "does not log itself.",
+    )
 
 
 class StorageArgs(StrictModel):

@@ -1,6 +1,7 @@
 """`SecureBucket`: the one way this platform creates S3 buckets.
 
-SSE-KMS with the environment key (bucket keys on), all public access blocked, ACLs disabled
+SSE-KMS with the environment key (bucket keys on; SSE-S3 for an access-log destination), all public
+access blocked, ACLs disabled
 (BucketOwnerEnforced), versioning, TLS-only bucket policy, optional lifecycle and CORS rules, and
 server access logs to the environment's log bucket when it has one (`Env.access_log_bucket`).
 """
@@ -62,6 +63,12 @@ class SecureBucket(pulumi.ComponentResource):
             rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                     apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(  # noqa: E501
+                        sse_algorithm="AES256"
+                    ),
+                )
+                if args.access_log_destination
+                else aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(  # noqa: E501
                         sse_algorithm="aws:kms", kms_master_key_id=env.key_arn
                     ),
                     bucket_key_enabled=True,
@@ -98,7 +105,7 @@ class SecureBucket(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pab]),
         )
-        if env.access_log_bucket is not None:
+        if env.access_log_bucket is not None and not args.access_log_destination:
             # Each bucket under its own prefix of the environment's log bucket (S3 server access logging).
             aws.s3.BucketLogging(f"{name}-access-logs", bucket=bucket.id, target_bucket=env.access_log_bucket,
                                  target_prefix=f"{name}/", opts=child)
