@@ -6,15 +6,27 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 STAMP := $(VENV)/.installed
+BASE_STAMP := $(VENV)/.installed-base
+RAY_STAMP := $(VENV)/.installed-ray
+PIP := $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: plan plans test load lint bench clean generate coverage
+.PHONY: plan plans test test-ray load lint bench clean generate coverage
 
-$(STAMP): pyproject.toml constraints.txt
+# `make plan` installs only what the program needs; the test tools and the corpus extra come with `make test`.
+$(BASE_STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PIP) -e .
+	touch $(BASE_STAMP)
+
+$(STAMP): $(BASE_STAMP)
+	$(PIP) -e '.[dev]'
 	touch $(STAMP)
 
-plan: $(STAMP)
+$(RAY_STAMP): $(STAMP)
+	$(PIP) -e '.[dev,ray]'
+	touch $(RAY_STAMP)
+
+plan: $(BASE_STAMP)
 	$(BIN)/mlplat plan $(STACK)
 
 plans: $(STAMP)
@@ -25,7 +37,11 @@ lint: $(STAMP)
 
 # Two workers (the machines here have two cores); work stealing balances the slow planning tests.
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not load"
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not load and not ray"
+
+# Corpus curation on a local Ray runtime and with several local workers (slower than the unit tests).
+test-ray: $(RAY_STAMP)
+	$(BIN)/python -m pytest -m ray
 
 # Concurrency and fault injection (24 conversations on 8 threads through the live-chat handlers).
 load: $(STAMP)
@@ -38,7 +54,7 @@ generate: $(STAMP)
 
 # Line coverage per package (the same tests as `make test`).
 coverage: $(STAMP)
-	$(BIN)/python -m pytest -q --cov=components --cov=stacks --cov=policies --cov=mlplat \
+	$(BIN)/python -m pytest -q -m "not load and not ray" --cov=components --cov=stacks --cov=policies --cov=mlplat \
 		--cov-report=term-missing:skip-covered --cov-report=term
 
 bench: $(STAMP)
@@ -46,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/policy_speed.py
 	$(BIN)/python bench/live_chat_throughput.py | tail -n 1
 	$(BIN)/python bench/validators.py
+	$(BIN)/python bench/curate_speed.py
 
 clean:
 	rm -rf $(VENV) plan-*.json

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components.base import LogRetentionDays, StrictModel, UniqueByName, one_of, problem
 from components.bedrock.data import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, STEP_COUNT_RANGE
-from components.catalog.bedrock_models import BASE_MODELS, DEFAULT_IMAGE_MODEL
+from components.catalog.bedrock_models import DEFAULT_IMAGE_MODEL, IMAGE_MODELS
 
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
 NAME = r"^[a-z0-9](-?[a-z0-9])*$"
@@ -34,7 +34,7 @@ class FineTuningArgs(StrictModel):
         max_length=16, pattern=NAME,
         description="Identifies one training run: job names cannot be reused, so a new run needs a new runId.",
     )
-    base_model: Annotated[str, one_of(tuple(BASE_MODELS))] = Field(
+    base_model: Annotated[str, one_of(IMAGE_MODELS)] = Field(
         default=DEFAULT_IMAGE_MODEL,
         description="Base model to fine-tune (its versioned customization id; lifecycle and regions in "
                     "components/catalog/bedrock_models.py)."

@@ -1,0 +1,50 @@
+"""Tokenizers for counting and chunking, and the token-shard format the cluster path reads.
+
+The default needs no download: a byte-level tokenizer (one token per UTF-8 byte, 256 ids) built in-process with
+the `tokenizers` package. Its counts are an upper bound for byte-level BPE and for SentencePiece vocabularies with
+byte fallback, whose tokens each cover at least one byte, so a chunk that fits in bytes fits the model. Pass the
+target model's `tokenizer.json` (`--tokenizer`) for exact counts and for shards a model can train on.
+
+Shards: `tokens/<rank>.bin` holds the chunks' token ids back to back (little-endian uint16, or uint32 when the
+vocabulary is larger than 65,536); `tokens/<rank>.idx` holds each chunk's end offset (uint64); `tokens/index.json`
+names the tokenizer, dtype and counts.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+BYTES = "bytes"
+
+
+def _byte_alphabet() -> list[str]:
+    return sorted(pre_tokenizers.ByteLevel.alphabet(), key=lambda c: (len(c.encode()), c))
+
+
+def byte_tokenizer() -> Tokenizer:
+    vocab = {char: index for index, char in enumerate(_byte_alphabet())}
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    return tokenizer
+
+
+@lru_cache(maxsize=4)
+def load(spec: str) -> Tokenizer:
+    """`bytes` (the built-in default) or a path to a Hugging Face `tokenizer.json`; never a hub download."""
+    if spec == BYTES:
+        return byte_tokenizer()
+    path = Path(spec)
+    if not path.is_file():
+        raise ValueError(f"--tokenizer: expected a tokenizer.json file, found no file at {spec}")
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises a bare Exception on a malformed file
+        raise ValueError(f"--tokenizer: {spec} is not a Hugging Face tokenizer.json ({exc})") from None
+
+
+def dtype_for(tokenizer: Tokenizer) -> str:
+    return "uint16" if tokenizer.get_vocab_size() <= 1 << 16 else "uint32"

@@ -1,0 +1,122 @@
+"""The curation pipeline end to end on a corpus whose every record's fate is known."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+from mlplat.corpus.config import CurateOptions, parse_domain_config
+from mlplat.corpus.pipeline import curate, expand_inputs
+from mlplat.corpus.report import Progress
+from mlplat.corpus.synthetic import DOMAIN_CONFIG, filing_text, paragraph
+
+FIN = ("revenue", "margin", "guidance", "dividend", "bond", "yield", "equity", "credit", "earnings", "capital")
+
+
+def _news(i: int, url: str, seed: int) -> dict:
+    import random
+
+    rng = random.Random(seed)
+    return {"id": f"n{i}", "url": url, "text": "\n\n".join(paragraph(rng, FIN) for _ in range(3))}
+
+
+def known_corpus(folder: Path) -> dict[str, list[dict]]:
+    """Two input files; ids say what must happen to each record."""
+    import random
+
+    kept = [_news(1, "https://www.reuters.com/markets/a", 1), _news(2, "https://markets.ft.com/data/b", 2),
+            _news(3, "https://blog.example.com/stock-market/c", 3), _news(4, "news.example.com/finance?id=4", 4)]
+    off = [_news(5, "https://www.example.org/sports/stockholm-derby", 5),  # "stock" inside a word: not a keyword
+           _news(6, "https://notreuters.com/x", 6), {"id": "n7", "text": "No address given for this one at all."}]
+    exact = {**kept[0], "id": "dup-exact"}
+    near = {**kept[1], "id": "dup-near", "text": kept[1]["text"].replace("revenue", "margin", 1)}
+    filing = {"id": "f1", "source": "filing", "text": filing_text(random.Random(9))}
+    first = [kept[0], off[0], kept[1], filing, off[2]]
+    second = [kept[2], exact, off[1], kept[3], near]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in first))
+    with gzip.open(folder / "b.jsonl.gz", "wt") as handle:
+        handle.write("".join(json.dumps(r) + "\n" for r in second))
+    return {"kept": kept, "off": off, "filing": [filing]}
+
+
+def trained_tokenizer(path: Path, texts: list[str]) -> Path:
+    """A small BPE tokenizer trained in-process (nothing from a hub), saved as a tokenizer.json."""
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=400, special_tokens=["[UNK]"], show_progress=False))
+    tok.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("curate")
+    corpus = known_corpus(root / "in")
+    tokenizer = trained_tokenizer(root / "tokenizer.json", [r["text"] for v in corpus.values() for r in v])
+    files, problems = expand_inputs((str(root / "in"),))
+    assert not problems
+    opts = CurateOptions(inputs=(str(root / "in"),), output=str(root / "out"), max_tokens=200,
+                         domain=parse_domain_config(DOMAIN_CONFIG, "domain"), tokenizer=str(tokenizer))
+    stats = curate(opts, files, progress=Progress(enabled=False))
+    return {"root": root, "stats": stats, "corpus": corpus, "tokenizer": Tokenizer.from_file(str(tokenizer))}
+
+
+def test_domain_filter_and_dedup_counts(run: dict) -> None:
+    counts = run["stats"]["counts"]
+    assert counts["read"] == 10
+    # the exact and the near copy are on outlets too
+    assert (counts["keptOutlet"], counts["keptKeyword"], counts["keptFiling"]) == (4, 2, 1)
+    assert (counts["offDomain"], counts["noUrl"]) == (2, 1)
+    assert counts["filingSections"] == 3  # Item 1, 1A, 7
+    filing = run["corpus"]["filing"][0]["text"].splitlines()
+    labels = [line for line in filing if len(line.split()) < 5 and not line.startswith("Item ")]
+    assert labels and counts["linesRemoved"] == len(labels)
+    assert counts["duplicatesRemoved"] == 2  # the exact and the near copy
+    assert counts["selected"] == 4 + 3
+
+
+def test_bedrock_records_are_exactly_input_and_fit_the_token_limit(run: dict) -> None:
+    lines = (run["root"] / "out/bedrock/train.jsonl").read_text().splitlines()
+    assert len(lines) == run["stats"]["counts"]["chunks"] > 1
+    text = ""
+    for line in lines:
+        record = json.loads(line)
+        assert list(record) == ["input"] and record["input"].strip()
+        assert len(run["tokenizer"].encode(record["input"], add_special_tokens=False).ids) <= 200
+        text += record["input"]
+    kept_words = " ".join(r["text"] for r in run["corpus"]["kept"]).split()
+    assert all(word in text for word in kept_words[:50])
+    assert "stockholm" not in text.lower() and "No address given" not in text
+    assert "Figure 3" not in text and "Item 1A." in text  # label lines gone, section headings kept
+
+
+def test_token_shards_hold_the_chunks(run: dict) -> None:
+    out = run["root"] / "out/tokens"
+    index = json.loads((out / "index.json").read_text())
+    assert index["dtype"] == "uint16" and index["maxTokens"] == 200
+    lines = [json.loads(x)["input"] for x in (run["root"] / "out/bedrock/train.jsonl").read_text().splitlines()]
+    sequences = []
+    for shard in index["shards"]:
+        data = np.fromfile(out / shard["data"], dtype="<u2")
+        ends = np.fromfile(out / shard["index"], dtype="<u8")
+        assert len(data) == shard["tokens"] and len(ends) == shard["sequences"]
+        sequences += np.split(data, ends[:-1]) if len(ends) else []
+    assert len(sequences) == len(lines)
+    assert sum(len(s) for s in sequences) == run["stats"]["counts"]["tokens"]
+    for seq, line in zip(sequences, lines, strict=True):
+        assert len(seq) <= 200
+        assert seq.tolist() == run["tokenizer"].encode(line, add_special_tokens=False).ids
+
+
+def test_stats_file_has_counts_and_time_per_stage(run: dict) -> None:
+    stats = json.loads((run["root"] / "out/stats.json").read_text())
+    assert stats["counts"] == run["stats"]["counts"]
+    assert set(stats["seconds"]) >= {"prepare", "buckets", "cluster", "emit", "total"}
+    assert stats["options"]["minhash"] == {"buckets": 10, "hashesPerBucket": 11, "threshold": 0.8}
+    assert not (run["root"] / "out/.work").exists()
