@@ -86,18 +86,92 @@ def _bedrock_checks(cfg: PlatformConfig) -> Problems:
                 continue
             report = validate_manifest(path, local_images=True)
             problems += [((*loc, "localManifest"), line) for line in report.lines()]
+    problems += _pretraining_checks(cfg, today)
+    base_of.update({c.name: bedrock_models.BASE_MODELS[c.base_model] for c in bedrock.continued_pretraining})
+    names += [c.name for c in bedrock.continued_pretraining]
+    both = sorted({f.name for f in bedrock.fine_tuning} & {c.name for c in bedrock.continued_pretraining})
+    for name in both:
+        i = [c.name for c in bedrock.continued_pretraining].index(name)
+        problems.append((("bedrock", "continuedPretraining", i, "name"),
+                         f"expected a name no bedrock.fineTuning[] entry uses (both would create the bucket and "
+                         f"custom model {name}-...); found {name!r}"))
     for i, pt in enumerate(bedrock.provisioned_throughput):
-        loc = ("bedrock", "provisionedThroughput", i)
-        if pt.from_fine_tuning is not None and pt.from_fine_tuning not in names:
-            problems.append(((*loc, "fromFineTuning"), f"expected one of bedrock.fineTuning[].name "
-                                                       f"({', '.join(names) or 'none defined'}); "
-                                                       f"found {pt.from_fine_tuning!r}"))
-        elif pt.from_fine_tuning is not None and base_of[pt.from_fine_tuning].lifecycle == "Legacy":
-            base = base_of[pt.from_fine_tuning]
-            problems.append(((*loc, "fromFineTuning"), f"expected a model whose base is not Legacy: Bedrock sells no "
-                                                       f"new Provisioned Throughput for Legacy models, and "
-                                                       f"{pt.from_fine_tuning!r} fine-tunes {base.model_id} "
-                                                       "(Legacy)"))
+        loc = ("bedrock", "provisionedThroughput", i, pt.source_key)
+        if pt.source is None:
+            continue
+        if pt.source not in names:
+            problems.append((loc, f"expected one of bedrock.fineTuning[].name or bedrock.continuedPretraining[].name "
+                                  f"({', '.join(names) or 'none defined'}); found {pt.source!r}"))
+        elif base_of[pt.source].lifecycle == "Legacy":
+            base = base_of[pt.source]
+            problems.append((loc, f"expected a model whose base is not Legacy: Bedrock sells no new Provisioned "
+                                  f"Throughput for Legacy models, and {pt.source!r} customizes {base.model_id} "
+                                  "(Legacy)"))
+    return problems
+
+
+def _pretraining_checks(cfg: PlatformConfig, today: Any) -> Problems:
+    """Region, lifecycle, batch size against the model's record limits, and a local corpus's records."""
+    from components.bedrock.pretraining import corpus_file
+    from components.catalog import bedrock_models
+
+    problems: Problems = []
+    for i, cpt in enumerate(cfg.bedrock.continued_pretraining):
+        loc = ("bedrock", "continuedPretraining", i)
+        model = bedrock_models.BASE_MODELS[cpt.base_model]
+        limits = model.pretraining
+        assert limits is not None
+        if cfg.region not in model.regions:
+            problems.append(((*loc, "baseModel"), f"{model.model_id} continued pre-training is offered in "
+                                                  f"{', '.join(model.regions)}; found region {cfg.region!r}"))
+        if not model.usable_on(today):
+            problems.append(((*loc, "baseModel"), f"{model.name} reached its end of life on {model.end_of_life} "
+                                                  f"(Bedrock model lifecycle); found {model.model_id!r}"))
+        batch = cpt.hyper_parameters.batch_size
+        if batch > limits.max_batch_size:
+            problems.append(((*loc, "hyperParameters", "batchSize"),
+                             f"expected at most {limits.max_batch_size} for {model.model_id} (Bedrock's record "
+                             f"limits stop there); found {batch}"))
+        elif cpt.local_corpus is not None:
+            problems += [((*loc, "localCorpus"), line) for line in
+                         _corpus_problems(corpus_file(cpt.local_corpus), limits.max_record_tokens(batch),
+                                          limits.max_training_bytes, f"{model.model_id} at batch size {batch}")]
+    return problems
+
+
+def _corpus_problems(path: Any, max_tokens: int, max_bytes: int, what: str) -> list[str]:
+    """The curated file exists, holds `{"input": str}` records, fits the size limit, and was chunked to at most
+    the model's tokens per record (the curation's stats.json says how it was chunked)."""
+    import json
+
+    if not path.is_file():
+        return [f"expected {path} (the output of `mlplat corpus curate`); it does not exist"]
+    size = path.stat().st_size
+    if size > max_bytes:
+        return [f"expected a training file of at most {max_bytes / 1024**3:.0f} GB; {path} is "
+                f"{size / 1024**3:.1f} GB"]
+    problems: list[str] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                record = None
+            if not (isinstance(record, dict) and list(record) == ["input"] and isinstance(record["input"], str)):
+                problems.append(f'{path}:{number}: expected exactly {{"input": "<text>"}}, found {line[:60]!r}')
+                break
+        else:
+            if size == 0:
+                problems.append(f"expected at least one record; {path} is empty")
+    stats_path = path.parent.parent / "stats.json"
+    try:
+        chunked = json.loads(stats_path.read_text())["options"]["maxTokens"]
+    except (OSError, ValueError, KeyError, TypeError):
+        problems.append(f"expected {stats_path} from `mlplat corpus curate` (it records the chunk size); found none")
+    else:
+        if chunked > max_tokens:
+            problems.append(f"{what} takes at most {max_tokens:,} tokens per record; the corpus was chunked to "
+                            f"{chunked:,} (curate again with --max-tokens {max_tokens})")
     return problems
 
 

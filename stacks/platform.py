@@ -191,24 +191,28 @@ def _endpoints(cfg: PlatformConfig, env: Env, network: NetworkRef, specs: dict[s
 
 def _bedrock(cfg: PlatformConfig, env: Env, network: NetworkRef) -> dict[str, Any]:
     b = cfg.bedrock
-    if not (b.fine_tuning or b.provisioned_throughput or b.invocation_logging.enabled):
+    if not (b.fine_tuning or b.continued_pretraining or b.provisioned_throughput or b.invocation_logging.enabled):
         return {}
     from pathlib import Path
 
     from components.bedrock.component import BedrockFineTuning, InvocationLogging
     from components.bedrock.data import recommend_steps, validate_manifest
+    from components.bedrock.pretraining import BedrockContinuedPretraining
     from components.bedrock.throughput import ProvisionedThroughput
 
     prefix = cfg.resource_prefix
-    jobs: dict[str, BedrockFineTuning] = {}
+    jobs: dict[str, BedrockFineTuning | BedrockContinuedPretraining] = {}
     for ft in b.fine_tuning:
         images = ft.image_count or validate_manifest(Path(ft.local_manifest or ""), local_images=True).images
         steps = ft.hyperparameters.step_count or recommend_steps(images)
         jobs[ft.name] = BedrockFineTuning(f"{prefix}-{ft.name}", ft, env=env, step_count=steps,
                                           network=network if ft.vpc else None)
+    for cpt in b.continued_pretraining:
+        jobs[cpt.name] = BedrockContinuedPretraining(f"{prefix}-{cpt.name}", cpt, env=env,
+                                                     network=network if cpt.vpc else None)
     throughputs = {}
     for pt in b.provisioned_throughput:
-        model_name = jobs[pt.from_fine_tuning].custom_model_name if pt.from_fine_tuning else None
+        model_name = jobs[pt.source].custom_model_name if pt.source else None
         throughputs[pt.name] = ProvisionedThroughput(f"{prefix}-{pt.name}", pt, custom_model_name=model_name,
                                                      opts=env.component_options(None))
     if b.invocation_logging.enabled:

@@ -1,1 +1,2 @@
-"""Bedrock: Titan Image Generator fine-tuning, Provisioned Throughput, invocation logging."""
+"""Bedrock: Titan Image Generator fine-tuning, Titan Text continued pre-training, Provisioned Throughput,
+invocation logging."""

@@ -1,4 +1,5 @@
-"""`ml-platform:bedrock`: Titan Image Generator fine-tuning, Provisioned Throughput, invocation logging."""
+"""`ml-platform:bedrock`: Titan Image Generator fine-tuning, Titan Text continued pre-training, Provisioned
+Throughput, invocation logging."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from pydantic import Field, field_validator, model_validator
 
 from components.base import LogRetentionDays, StrictModel, UniqueByName, one_of, problem
 from components.bedrock.data import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, STEP_COUNT_RANGE
-from components.catalog.bedrock_models import DEFAULT_IMAGE_MODEL, IMAGE_MODELS
+from components.catalog.bedrock_models import (
+    DEFAULT_IMAGE_MODEL,
+    DEFAULT_PRETRAINING_MODEL,
+    IMAGE_MODELS,
+    PRETRAINING_MODELS,
+)
 
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
 NAME = r"^[a-z0-9](-?[a-z0-9])*$"
@@ -73,25 +79,91 @@ class FineTuningArgs(StrictModel):
         return self
 
 
+class PretrainingHyperParameters(StrictModel):
+    """Titan Text customization hyperparameters (Bedrock user guide, cm-hp-titan-text.html); the batch size is
+    also capped per model by its record limits (checked against the catalog)."""
+
+    epoch_count: int = Field(default=5, ge=1, le=10, description="Passes over the training data.")
+    batch_size: int = Field(default=1, ge=1, le=64, description="Records per batch (a larger batch halves the "
+                                                                 "tokens a record may hold).")
+    learning_rate: float = Field(default=1e-5, gt=0, le=1, description="Learning rate.")
+    learning_rate_warmup_steps: int = Field(default=5, ge=0, le=250, description="Warm-up steps.")
+
+    def as_strings(self) -> dict[str, str]:
+        return {"epochCount": str(self.epoch_count), "batchSize": str(self.batch_size),
+                "learningRate": f"{self.learning_rate:g}",
+                "learningRateWarmupSteps": str(self.learning_rate_warmup_steps)}
+
+
+class ContinuedPretrainingArgs(StrictModel):
+    name: str = Field(max_length=20, pattern=NAME, description="Custom model name within the stack.")
+    run_id: str = Field(max_length=16, pattern=NAME, description="Identifies one training run (a new run, a new "
+                                                                  "runId: job names cannot be reused).")
+    base_model: Annotated[str, one_of(PRETRAINING_MODELS)] = Field(
+        default=DEFAULT_PRETRAINING_MODEL,
+        description="Base model to continue pre-training (customization id; limits in the catalog).")
+    training_data_uri: str | None = Field(
+        default=None, description="A JSONL file of {\"input\": ...} records in your own bucket.")
+    local_corpus: str | None = Field(
+        default=None, description="The output folder of `mlplat corpus curate` (path relative to the project): "
+                                  "its bedrock/train.jsonl is checked at plan time and uploaded to the created "
+                                  "bucket (used when trainingDataUri is not set).")
+    validation_data_uri: str | None = Field(default=None, description="Validation JSONL in your own bucket.")
+    output_uri: str | None = Field(default=None, description="Output location; default: the created bucket.")
+    hyper_parameters: PretrainingHyperParameters = Field(default_factory=PretrainingHyperParameters,
+                                                         description="Hyperparameters.")
+    vpc: bool = Field(default=False, description="Run the job in the platform's private subnets.")
+
+    @field_validator("training_data_uri", "validation_data_uri", "output_uri")
+    @classmethod
+    def _s3(cls, value: str | None) -> str | None:
+        if value is not None and not S3_URI.match(value):
+            raise ValueError("expected an s3://bucket/key URI")
+        return value
+
+    @model_validator(mode="after")
+    def _data(self) -> ContinuedPretrainingArgs:
+        if (self.training_data_uri is None) == (self.local_corpus is None):
+            raise problem("trainingDataUri", "expected exactly one of trainingDataUri (a JSONL file in your bucket) "
+                                             f"and localCorpus (a curated folder); found "
+                                             f"{'both' if self.local_corpus else 'neither'}")
+        return self
+
+
 class ThroughputArgs(StrictModel):
     name: str = Field(max_length=40, pattern=NAME, description="Provisioned model name within the stack.")
     model_arn: str | None = Field(
         default=None, pattern=r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:(\d{12})?:(custom-model|foundation-model)/.+$",
         description="Model to serve (a custom or foundation model ARN).",
     )
+    from_customization: str | None = Field(
+        default=None, description="Serve the model of a bedrock.fineTuning[] or bedrock.continuedPretraining[] "
+                                  "entry (its name) once its job completed.",
+    )
     from_fine_tuning: str | None = Field(
-        default=None, description="Serve the model of bedrock.fineTuning[].name once its job completed.",
+        default=None, description="Former name of fromCustomization (still accepted).",
     )
     model_units: int = Field(default=1, ge=1, le=100, description="Model units purchased.")
     commitment: Literal["none", "OneMonth", "SixMonths"] = Field(
         default="none", description="Commitment term; committed throughput cannot be deleted before it ends.",
     )
 
+    @property
+    def source(self) -> str | None:
+        """The customization (stack name) whose model this throughput serves."""
+        return self.from_customization or self.from_fine_tuning
+
+    @property
+    def source_key(self) -> str:
+        return "fromFineTuning" if self.from_fine_tuning else "fromCustomization"
+
     @model_validator(mode="after")
     def _one_source(self) -> ThroughputArgs:
-        if (self.model_arn is None) == (self.from_fine_tuning is None):
-            raise problem("modelArn", "expected exactly one of modelArn and fromFineTuning; found "
-                                      f"{'both' if self.model_arn else 'neither'}")
+        given = [k for k, v in (("modelArn", self.model_arn), ("fromCustomization", self.from_customization),
+                                ("fromFineTuning", self.from_fine_tuning)) if v is not None]
+        if len(given) != 1:
+            raise problem("modelArn", "expected exactly one of modelArn and fromCustomization; found "
+                                      f"{' and '.join(given) or 'neither'}")
         return self
 
 
@@ -105,6 +177,9 @@ class InvocationLoggingArgs(StrictModel):
 class BedrockArgs(StrictModel):
     fine_tuning: Annotated[list[FineTuningArgs], UniqueByName] = Field(
         default_factory=list, description="Titan Image Generator fine-tuning."
+    )
+    continued_pretraining: Annotated[list[ContinuedPretrainingArgs], UniqueByName] = Field(
+        default_factory=list, description="Titan Text continued pre-training on a curated corpus.",
     )
     provisioned_throughput: Annotated[list[ThroughputArgs], UniqueByName] = Field(
         default_factory=list, description="Provisioned Throughput."

@@ -10,70 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.bedrock.args import FineTuningArgs, InvocationLoggingArgs
+from components.bedrock.customization import JobSpec, bedrock_trust, customization_job, data_bucket
 from components.catalog.bedrock_models import BASE_MODELS, DEFAULT_IMAGE_MODEL
 from components.context import Env, NetworkRef
-from components.egress import https_to_vpc_and_s3
-from components.iam_documents import service_trust
 from components.storage.args import BucketArgs, LifecycleRule
 from components.storage.component import SecureBucket
-
-
-def bedrock_trust(account_id: str, partition: str, region: str, resource: str) -> str:
-    """Trust for bedrock.amazonaws.com with confused-deputy protection."""
-    return service_trust("bedrock.amazonaws.com", account_id=account_id,
-                         source_arn=f"arn:{partition}:bedrock:{region}:{account_id}:{resource}")
-
-
-def _split(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
-
-
-def customization_policy(*, partition: str, training_uri: str, output_uri: str, key_arn: str,
-                         vpc: bool, region: str, account_id: str) -> dict[str, Any]:
-    """S3 access scoped to the training prefix (read) and the output prefix (write)."""
-    t_bucket, t_key = _split(training_uri)
-    t_prefix = t_key.rsplit("/", 1)[0] + "/" if "/" in t_key else ""
-    o_bucket, o_key = _split(output_uri)
-    o_prefix = o_key.rstrip("/") + "/" if o_key else ""
-    statements: list[dict[str, Any]] = [
-        {"Sid": "ReadTrainingData", "Effect": "Allow", "Action": ["s3:GetObject"],
-         "Resource": f"arn:{partition}:s3:::{t_bucket}/{t_prefix}*"},
-        {"Sid": "ListTrainingData", "Effect": "Allow", "Action": ["s3:ListBucket"],
-         "Resource": f"arn:{partition}:s3:::{t_bucket}", "Condition": {"StringLike": {"s3:prefix": [f"{t_prefix}*"]}}},
-        {"Sid": "WriteOutput", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
-         "Resource": f"arn:{partition}:s3:::{o_bucket}/{o_prefix}*"},
-        {"Sid": "ListOutput", "Effect": "Allow", "Action": ["s3:ListBucket"],
-         "Resource": f"arn:{partition}:s3:::{o_bucket}", "Condition": {"StringLike": {"s3:prefix": [f"{o_prefix}*"]}}},
-        {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-         "Resource": key_arn},
-    ]
-    if vpc:
-        statements += [
-            {"Sid": "VpcDescribe", "Effect": "Allow", "Resource": "*",
-             "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
-                        "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]},
-            {"Sid": "VpcEnis", "Effect": "Allow",
-             "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
-                        "ec2:CreateNetworkInterfacePermission"],
-             "Resource": [f"arn:{partition}:ec2:{region}:{account_id}:{k}/*"
-                          for k in ("network-interface", "subnet", "security-group")]},
-            # Bedrock tags the interfaces it creates (Bedrock user guide, "Attach VPC permissions to a model
-            # customization role"): only at creation, and only with its own two keys.
-            {"Sid": "TagEnisAtCreation", "Effect": "Allow", "Action": ["ec2:CreateTags"],
-             "Resource": f"arn:{partition}:ec2:{region}:{account_id}:network-interface/*",
-             "Condition": {"StringEquals": {"ec2:CreateAction": ["CreateNetworkInterface"]},
-                           "ForAllValues:StringEquals": {"aws:TagKeys": ["BedrockManaged",
-                                                                        "BedrockModelCustomizationJobArn"]}}},
-        ]
-    return {"Version": "2012-10-17", "Statement": statements}
-
 
 TRAINING_PREFIX = "training/"
 
@@ -91,18 +37,13 @@ class BedrockFineTuning(pulumi.ComponentResource):
         super().__init__("mlplat:bedrock:BedrockFineTuning", name, None, env.component_options(opts))
         if args.vpc and network is None:
             raise ValueError(f"{name}: fine-tuning with vpc: true needs the network it runs in")
-        child = pulumi.ResourceOptions(parent=self)
-        region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
+        kms_key_arn = env.key_arn
         self.custom_model_name = f"{name}-{args.run_id}"
         self.job_name = f"{name}-{args.run_id}"
         self.training_bucket = None
         created: SecureBucket | None = None
         if args.training_data_s3_uri is None or args.output_s3_uri is None:
-            created = SecureBucket(
-                f"{name}-data",
-                BucketArgs(lifecycle=(LifecycleRule(id="abort-uploads", noncurrent_expire_days=90),)),
-                env=env, bucket_name=pulumi.Output.concat(f"{name}-", account_id), opts=child,
-            )
+            created = data_bucket(self, name, env)
             self.training_bucket = created.bucket_name
         uploads: list[pulumi.Resource] = []
         if args.training_data_s3_uri is not None:
@@ -113,50 +54,19 @@ class BedrockFineTuning(pulumi.ComponentResource):
             training_uri = pulumi.Output.concat("s3://", created.bucket_name, f"/{TRAINING_PREFIX}train.jsonl")
         output_uri: pulumi.Input[str] = (args.output_s3_uri if args.output_s3_uri is not None else
                                          pulumi.Output.concat("s3://", created.bucket_name, "/output/"))  # type: ignore[union-attr]
-        trust = pulumi.Output.all(account_id, partition).apply(
-            lambda a: bedrock_trust(a[0], a[1], region, "model-customization-job/*"))
-        role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, opts=child)
-        policy = aws.iam.RolePolicy(
-            f"{name}-role",
-            role=role.id,
-            policy=pulumi.Output.all(partition, training_uri, output_uri, kms_key_arn, account_id).apply(
-                lambda a: json.dumps(customization_policy(partition=a[0], training_uri=a[1], output_uri=a[2],
-                                                          key_arn=a[3], vpc=args.vpc, region=region,
-                                                          account_id=a[4]))),
-            opts=child,
-        )
-        vpc_config = None
-        if args.vpc and network is not None:
-            sg = aws.ec2.SecurityGroup(
-                f"{name}-sg", vpc_id=network.vpc_id, description=f"Bedrock customization job {name}",
-                egress=https_to_vpc_and_s3(env, network, self),
-                opts=child,
-            )
-            vpc_config = aws.bedrock.CustomModelVpcConfigArgs(security_group_ids=[sg.id],
-                                                              subnet_ids=network.private_subnet_ids)
         base = BASE_MODELS[args.base_model]
         if base.lifecycle == "Legacy":
             pulumi.log.warn(f"{name}: {base.model_id} is a Legacy model (Bedrock model lifecycle): it will reach its "
                             f"end of life{f' on {base.end_of_life}' if base.end_of_life else ''} and cannot get new "
                             f"Provisioned Throughput; move to {DEFAULT_IMAGE_MODEL}", resource=self)
         hp = args.hyperparameters
-        model = aws.bedrock.CustomModel(
-            f"{name}-model",
-            custom_model_name=self.custom_model_name,
-            job_name=self.job_name,
-            base_model_identifier=pulumi.Output.concat(
-                "arn:", partition, f":bedrock:{region}::foundation-model/{args.base_model}"),
-            customization_type="FINE_TUNING",
+        role, model = customization_job(self, name, env, network if args.vpc else None, JobSpec(
+            custom_model_name=self.custom_model_name, job_name=self.job_name, customization_type="FINE_TUNING",
+            base_model=args.base_model, training_uri=training_uri, output_uri=output_uri,
             hyperparameters={"stepCount": str(step_count), "batchSize": str(hp.batch_size),
                              "learningRate": f"{hp.learning_rate:g}"},
-            role_arn=role.arn,
-            training_data_config=aws.bedrock.CustomModelTrainingDataConfigArgs(s3_uri=training_uri),
-            output_data_config=aws.bedrock.CustomModelOutputDataConfigArgs(s3_uri=output_uri),
-            custom_model_kms_key_id=kms_key_arn,
-            vpc_config=vpc_config,
             # The job reads its manifest and every image when it starts: they must all exist first.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[policy, *uploads]),
-        )
+            depends_on=uploads))
         self.role_arn = role.arn
         self.job_arn = model.job_arn
         self.uploaded_images = len(uploads) - 1 if uploads else 0

@@ -2,9 +2,10 @@
 
 All arguments of a Provisioned Throughput force replacement, and a committed one (OneMonth,
 SixMonths) cannot be deleted before its term ends, so committed throughput is `protect`ed.
-When the model comes from a fine-tuning job (`fromFineTuning`), the model exists only once the job
-completed (hours): the component looks it up with the `getCustomModels` invoke and creates the
-throughput only then; until then it warns and the deployment succeeds.
+When the model comes from a customization job (`fromCustomization`: fine-tuning or continued
+pre-training), the model exists only once the job completed (hours): the component looks it up
+with the `getCustomModels` invoke and creates the throughput only then; until then it warns and
+the deployment succeeds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pulumi_aws as aws
 
 from components.bedrock.args import ThroughputArgs
 
-PENDING = "fine-tuning still running; run `pulumi up` again when it completes"
+PENDING = "customization job still running; run `pulumi up` again when it completes"
 
 
 def find_custom_model(summaries: list, model_name: str) -> str | None:

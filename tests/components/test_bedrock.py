@@ -78,7 +78,7 @@ def test_throughput_waits_for_the_fine_tuned_model(view):
     assert not [r for r in view.of_type("aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput")
                 if r["name"].startswith("mlplat-dev-pets-serving")]
     warnings = [d["message"] for d in view.plan["diagnostics"] if d["severity"] == "warning"]
-    assert any("mlplat-dev-pets-r1: fine-tuning still running; run `pulumi up` again" in w for w in warnings)
+    assert any("mlplat-dev-pets-r1: customization job still running; run `pulumi up` again" in w for w in warnings)
 
 
 def test_committed_throughput_is_protected(view):

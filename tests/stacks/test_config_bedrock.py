@@ -55,7 +55,7 @@ def test_commitment_values_and_unknown_fine_tuning():
     assert "'none', 'OneMonth' or 'SixMonths'" in line
     (line,) = _problems({"fineTuning": [FT], "provisionedThroughput": [{"name": "x", "fromFineTuning": "dogs"}]})
     assert line == ("ml-platform:bedrock.provisionedThroughput[0].fromFineTuning: expected one of "
-                    "bedrock.fineTuning[].name (pets); found 'dogs'")
+                    "bedrock.fineTuning[].name or bedrock.continuedPretraining[].name (pets); found 'dogs'")
 
 
 def test_region_without_titan_fine_tuning():
