@@ -23,6 +23,7 @@ def cross_checks(cfg: PlatformConfig, *, offline: bool = False) -> Problems:
             )
     problems += _cluster_checks(cfg)
     problems += _training_job_checks(cfg)
+    problems += _ray_job_checks(cfg)
     problems += _endpoint_checks(cfg, offline)
     problems += _bedrock_checks(cfg)
     problems += _canvas_checks(cfg)
@@ -235,6 +236,56 @@ def _training_job_checks(cfg: PlatformConfig) -> Problems:
         if job.rendezvous == "etcd" and not cluster.operators.etcd:
             problems.append(((*loc, "rendezvous"), "etcd rendezvous needs gpuCluster.operators.etcd: true "
                                                    "(or use rendezvous: c10d)"))
+    return problems
+
+
+def _gib(quantity: str) -> float:
+    units = {"Ki": 2**-20, "Mi": 2**-10, "Gi": 1, "Ti": 2**10, "m": 2**-30 / 1000, "": 2**-30}
+    number = quantity.rstrip("KMGTim")
+    return float(number) * units[quantity[len(number):]]
+
+
+def _ray_job_checks(cfg: PlatformConfig) -> Problems:
+    """Cluster and operator present, node group known, pods fit it, the domain config parses."""
+    from pathlib import Path
+
+    from components.catalog.instance_types import lookup
+    from mlplat.corpus.config import parse_domain_config
+    from mlplat.project import InputError
+    from stacks.stack_file import StackFileError, load_yaml, read_text
+
+    problems: Problems = []
+    cluster = cfg.gpu_cluster
+    groups = {g.name: g for g in cluster.node_groups}
+    for i, job in enumerate(cfg.ray_jobs):
+        loc = ("rayJobs", i)
+        if not (cluster.enabled and cluster.operators.kuberay):
+            problems.append((loc, "RayJobs need gpuCluster.enabled: true and gpuCluster.operators.kuberay: true"))
+        instance = cluster.system_node_group.instance_type
+        if job.node_group is not None:
+            group = groups.get(job.node_group)
+            if group is None:
+                problems.append(((*loc, "nodeGroup"), f"expected one of the node groups ({', '.join(groups) or 'none'}"
+                                                      f"); found {job.node_group!r}"))
+                continue
+            instance = group.instance_type
+        facts = lookup(instance)
+        # Leave a vCPU and 2 GiB to the kubelet, the system daemons and the device plugins.
+        if job.worker_cpu > facts.vcpus - 1:
+            problems.append(((*loc, "workerCpu"), f"expected at most {facts.vcpus - 1} (a {instance} has "
+                                                  f"{facts.vcpus} vCPUs); found {job.worker_cpu}"))
+        if _gib(job.worker_memory) > facts.memory_gib - 2:
+            problems.append(((*loc, "workerMemory"), f"expected at most {facts.memory_gib - 2}Gi (a {instance} has "
+                                                     f"{facts.memory_gib} GiB); found {job.worker_memory}"))
+        path = Path(job.domain_config)
+        try:
+            data, _ = load_yaml(read_text(path), str(path))
+            parse_domain_config(data, str(path))
+        except OSError:
+            problems.append(((*loc, "domainConfig"), f"expected a domain config file; {path} does not exist"))
+        except (InputError, StackFileError) as exc:
+            detail = "; ".join(exc.problems) if isinstance(exc, StackFileError) else str(exc)
+            problems.append(((*loc, "domainConfig"), detail.replace("\n  ", "; ")))
     return problems
 
 

@@ -25,6 +25,7 @@ from components.jumpstart_endpoint.args import EndpointArgs
 from components.kpi_report.args import KpiReportArgs
 from components.live_chat.args import LiveChatArgs
 from components.network.args import NetworkArgs
+from components.ray_job.args import CurationRayJobArgs
 from components.storage.args import StorageArgs
 from components.training_job.args import TrainingJobArgs
 from stacks import context
@@ -59,6 +60,9 @@ class PlatformConfig(StrictModel):
     training_jobs: Annotated[list[TrainingJobArgs], UniqueByName] = Field(
         default_factory=list, description="FSDP PyTorchJobs run on the GPU cluster's node groups."
     )
+    ray_jobs: Annotated[list[CurationRayJobArgs], UniqueByName] = Field(
+        default_factory=list, description="Corpus curation (`mlplat corpus curate`) as KubeRay RayJobs on the cluster."
+    )
     canvas: CanvasArgs = Field(
         default_factory=CanvasArgs, description="SageMaker Canvas domain behind IAM Identity Center."
     )
@@ -66,7 +70,8 @@ class PlatformConfig(StrictModel):
         default_factory=list, description="SageMaker JumpStart endpoints."
     )
     bedrock: BedrockArgs = Field(
-        default_factory=BedrockArgs, description="Bedrock fine-tuning, Provisioned Throughput, invocation logging."
+        default_factory=BedrockArgs,
+        description="Bedrock fine-tuning, continued pre-training, Provisioned Throughput, invocation logging."
     )
     live_chat: LiveChatArgs = Field(default_factory=LiveChatArgs, description="Lex + Talkdesk live-agent chat.")
     storage: StorageArgs = Field(default_factory=StorageArgs, description="What every bucket shares.")

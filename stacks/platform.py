@@ -88,8 +88,14 @@ def _cluster_workloads(cfg: PlatformConfig, env: Env, cluster: Any) -> None:
                                  cluster=cluster)
     groups = {g.name: g for g in cfg.gpu_cluster.node_groups}
     for job in cfg.training_jobs:
-        FsdpTrainingJob(f"{cfg.resource_prefix}-job-{job.name}", job, node_group=groups[job.node_group],
-                        operators=operators, opts=k8s_env.component_options(None))
+        FsdpTrainingJob(f"{cfg.resource_prefix}-job-{job.name}", job, env=k8s_env, node_group=groups[job.node_group],
+                        operators=operators)
+    if cfg.ray_jobs:
+        from components.ray_job.component import CurationRayJob
+
+        for ray_job in cfg.ray_jobs:
+            CurationRayJob(f"{cfg.resource_prefix}-ray-{ray_job.name}", ray_job, env=k8s_env,
+                           node_group=groups.get(ray_job.node_group or ""), operators=operators)
 
 
 def _canvas(cfg: PlatformConfig, env: Env, network: NetworkRef, identity_store: str | None) -> dict[str, Any]:

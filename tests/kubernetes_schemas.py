@@ -95,3 +95,37 @@ def validate_pytorchjob(obj: dict[str, Any], version: str) -> list[str]:
                 f"{obj.get('kind')}"]
     _check(obj, "KubeflowOrgV1PyTorchJob", "PyTorchJob", version, errors)
     return errors
+
+
+# RayJob (ray.io/v1): no package on PyPI ships KubeRay's types or CRD, so the fields it may carry are listed here as
+# read from ray-project/kuberay ray-operator/config/crd/bases/ray.io_rayjobs.yaml (tags v1.4.2 and v1.7.0) and
+# apis/ray/v1/rayjob_types.go; the pod templates inside are judged by the upstream PodTemplateSpec schema.
+RAYJOB_FIELDS = {
+    "spec": {"entrypoint", "runtimeEnvYAML", "shutdownAfterJobFinishes", "ttlSecondsAfterFinished",
+             "activeDeadlineSeconds", "backoffLimit", "submissionMode", "rayClusterSpec", "submitterPodTemplate",
+             "clusterSelector", "jobId", "metadata", "entrypointNumCpus", "entrypointNumGpus", "suspend"},
+    "rayClusterSpec": {"rayVersion", "headGroupSpec", "workerGroupSpecs", "enableInTreeAutoscaling",
+                       "autoscalerOptions", "headServiceAnnotations", "suspend"},
+    "headGroupSpec": {"rayStartParams", "template", "serviceType", "headService", "enableIngress"},
+    "workerGroupSpecs": {"groupName", "replicas", "minReplicas", "maxReplicas", "rayStartParams", "template",
+                         "numOfHosts", "idleTimeoutSeconds", "scaleStrategy", "suspend"},
+}
+
+
+def validate_rayjob(obj: dict[str, Any], version: str) -> list[str]:
+    errors = [f"metadata.{e}" for e in validate_definition(obj["metadata"], "objectmeta-meta-v1.json", version)]
+    spec = obj["spec"]
+    cluster = spec.get("rayClusterSpec", {})
+    parts = [("spec", spec), ("rayClusterSpec", cluster), ("headGroupSpec", cluster.get("headGroupSpec", {}))]
+    parts += [("workerGroupSpecs", g) for g in cluster.get("workerGroupSpecs", [])]
+    for name, part in parts:
+        errors += [f"{name}.{k}: unknown field" for k in part if k not in RAYJOB_FIELDS[name]]
+    if spec.get("ttlSecondsAfterFinished", 0) > 0 and not spec.get("shutdownAfterJobFinishes"):
+        errors.append("spec.ttlSecondsAfterFinished: needs shutdownAfterJobFinishes (KubeRay's validation)")
+    for name, part in parts[2:]:
+        if not isinstance(part.get("rayStartParams", {}), dict) or not all(
+                isinstance(v, str) for v in part.get("rayStartParams", {}).values()):
+            errors.append(f"{name}.rayStartParams: expected a map of strings")
+        errors += [f"{name}.template.{e}" for e in validate_definition(part["template"], "podtemplatespec-v1.json",
+                                                                        version)]
+    return errors

@@ -47,7 +47,14 @@ HELM_CHARTS: dict[str, tuple[str, str, str]] = {
     # tolerates aws.amazon.com/neuron, node affinity on neuronInstances incl. trn1.32xlarge, trn1n.32xlarge);
     # install command from the Neuron docs ("Neuron Helm chart", k8s-neuron-helm-chart.html).
     "neuron-device-plugin": ("oci://public.ecr.aws/neuron", "neuron-helm-chart", "1.0.0"),
+    # ray-project/kuberay-helm index.yaml lists kuberay-operator 1.4.2 (2025-07-16); the chart ships the RayJob,
+    # RayCluster and RayService CRDs in crds/ and reads resources / nodeSelector / tolerations
+    # (ray-project/kuberay helm-chart/kuberay-operator, tag v1.4.2). Later tags (v1.5.x-v1.7.0) exist in git but
+    # their published index entries were not checked.
+    "kuberay-operator": ("https://ray-project.github.io/kuberay-helm/", "kuberay-operator", "1.4.2"),
 }
+#: The Ray release the corpus curation runs on: RayJob `rayVersion` and the `ray` extra's pin match it.
+RAY_VERSION = "2.60.0"
 
 #: Kubeflow Training Operator standalone overlay per selectable version (v1.7.0 as in the reference).
 TRAINING_OPERATOR_VERSIONS: tuple[str, ...] = ("v1.7.0", "v1.8.1")

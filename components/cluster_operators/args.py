@@ -52,6 +52,8 @@ class OperatorsArgs(StrictModel):
     fsx_csi: bool = Field(default=True, description="FSx for Lustre CSI driver.")
     cluster_autoscaler: bool = Field(default=True, description="cluster-autoscaler (scales GPU groups from zero).")
     debug_tools: bool = Field(default=False, description="htop / nvtop DaemonSets on GPU nodes.")
+    kuberay: bool = Field(default=False, description="KubeRay operator (RayJob CRD): corpus curation on Ray "
+                                                      "(rayJobs[]).")
     training_namespace: str = Field(
         default="training", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
         description="Namespace of etcd and the training jobs.",

@@ -115,6 +115,7 @@ class ClusterOperators(pulumi.ComponentResource):
     etcd_host: str
     etcd_port: int
     training_operator: pulumi.Resource | None
+    kuberay: pulumi.Resource | None
 
     def __init__(self, name: str, args: OperatorsArgs, *, env: Env, cluster: GpuCluster,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -122,6 +123,7 @@ class ClusterOperators(pulumi.ComponentResource):
         super().__init__("mlplat:eks:ClusterOperators", name, None, env.component_options(opts))
         self._name, self._args, self._env = name, args, env
         self._cluster_name, self._cluster_arn = cluster.cluster_name, cluster.cluster_arn
+        self.cluster_name, self.cluster_arn = cluster.cluster_name, cluster.cluster_arn
         self._account_id, self._partition = env.account_id, env.partition
         nodes_ready = self._nodes_ready = [cluster.system_node_group]
         kubernetes_version, region, static_cluster_name = cluster.kubernetes_version, env.region, cluster.static_name
@@ -208,6 +210,9 @@ class ClusterOperators(pulumi.ComponentResource):
             })
         if args.debug_tools and ns is not None:
             self._debug_daemonsets(ns)
+        self.kuberay = self._release("kuberay-operator", "kuberay-system", {
+            "resources": {"requests": {"cpu": "100m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}},
+        }, create_namespace=True) if args.kuberay else None
         self.register_outputs({"trainingNamespace": self.training_namespace, "etcdEndpoint": self.etcd_endpoint})
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""`ml-platform:trainingJobs[]`: a Llama 2 FSDP job in a few lines of config."""
+"""`ml-platform:trainingJobs[]`: an FSDP job on the GPU cluster in a few lines of config.
+
+`objective: fine-tune` (the default) is the Llama 2 fine-tuning reference (llama-recipes in the image).
+`objective: continued-pretraining` continues pre-training an open model (Pythia, as in the FinPythia paper) on the
+token shards `mlplat corpus curate` wrote, read from S3, with the training script this package ships.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from components.base import StrictModel, problem
 
+S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\s]*/)?$")
+DEFAULT_MODELS = {"fine-tune": "meta-llama/Llama-2-7b-hf", "continued-pretraining": "EleutherAI/pythia-1b"}
 IMAGE_RE = re.compile(r"^[\w.-]+(:\d+)?(/[\w.-]+)+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
 
 
@@ -32,9 +39,20 @@ class TrainingJobArgs(StrictModel):
     node_group: str = Field(description="Name of the GPU node group (gpuCluster.nodeGroups[].name) to run on.")
     workers: int = Field(ge=1, le=1000, description="Number of worker pods (one per node).")
     image: str = Field(
-        description="Training image with torchrun, llama-recipes and python-etcd (pin a tag or digest).",
+        description="Training image with torchrun and python-etcd, plus llama-recipes (fine-tune) or transformers "
+                    "and boto3 (continued-pretraining); pin a tag or digest.",
     )
-    model_name: str = Field(default="meta-llama/Llama-2-7b-hf", description="Hugging Face model id.")
+    objective: Literal["fine-tune", "continued-pretraining"] = Field(
+        default="fine-tune", description="Fine-tune (llama-recipes) or continue pre-training on token shards.")
+    model_name: str | None = Field(
+        default=None, description="Hugging Face model id (default: meta-llama/Llama-2-7b-hf to fine-tune, "
+                                  "EleutherAI/pythia-1b to continue pre-training).")
+    token_shards_uri: str | None = Field(
+        default=None, description="continued-pretraining: the S3 prefix holding a curated tokens/ folder "
+                                  "(index.json, *.bin, *.idx), curated with the model's tokenizer.json.")
+    output_uri: str | None = Field(
+        default=None, description="continued-pretraining: S3 prefix the trained model is written to.")
+    learning_rate: float = Field(default=2e-5, gt=0, le=1, description="continued-pretraining: peak learning rate.")
     command: list[str] | None = Field(default=None, description="Override the reference's torchrun command.")
     num_epochs: int = Field(default=5, ge=1, description="Epochs in the default command.")
     batch_size: int = Field(default=3, ge=1, description="batch_size_training in the default command.")
@@ -53,10 +71,32 @@ class TrainingJobArgs(StrictModel):
                              "e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/fsdp:llama2")
         return value
 
+    @field_validator("token_shards_uri", "output_uri")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        if value is not None and not S3_PREFIX.match(value):
+            raise ValueError("expected an S3 prefix ending in /, e.g. s3://my-bucket/corpus/tokens/")
+        return value
+
+    @property
+    def model(self) -> str:
+        return self.model_name or DEFAULT_MODELS[self.objective]
+
     @property
     def run_name(self) -> str:
         """The PyTorchJob's name and its rendezvous id: one per job and run."""
         return f"{self.name}-{self.run_id}"
+
+    @model_validator(mode="after")
+    def _objective(self) -> TrainingJobArgs:
+        if self.objective == "continued-pretraining":
+            for key, value in (("tokenShardsUri", self.token_shards_uri), ("outputUri", self.output_uri)):
+                if value is None:
+                    raise problem(key, "expected an S3 prefix for objective continued-pretraining; found none")
+        elif self.token_shards_uri is not None:
+            raise problem("tokenShardsUri", "expected no token shards for objective fine-tune (llama-recipes reads "
+                                            "its own dataset); found one: set objective: continued-pretraining")
+        return self
 
     @model_validator(mode="after")
     def _elastic(self) -> TrainingJobArgs:

@@ -1,25 +1,54 @@
-"""`FsdpTrainingJob`: the PyTorchJob custom resource and the Secret holding its Hugging Face token."""
+"""`FsdpTrainingJob`: the PyTorchJob custom resource, the Secret holding its Hugging Face token, and for
+continued pre-training the pods' AWS identity (EKS Pod Identity: read the token shards, write the model) and
+the ConfigMap carrying the training script."""
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+from typing import Any
+
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.cluster_operators.component import ClusterOperators
+from components.cluster_operators.component import ClusterOperators, pod_identity_trust
+from components.context import Env
 from components.eks_gpu_cluster.args import GpuNodeGroupArgs
 from components.training_job.args import TrainingJobArgs
-from components.training_job.render import HF_TOKEN_KEY, render_pytorchjob
+from components.training_job.render import HF_TOKEN_KEY, SCRIPT, PretrainingPods, render_pytorchjob
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def shards_policy(partition: str, tokens_uri: str, output_uri: str, key_arn: str) -> dict[str, Any]:
+    """Read the shards' prefix, write under the output prefix, and use the platform key for both."""
+    t_bucket, t_prefix = _split(tokens_uri)
+    o_bucket, o_prefix = _split(output_uri)
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ReadShards", "Effect": "Allow", "Action": ["s3:GetObject"],
+         "Resource": f"arn:{partition}:s3:::{t_bucket}/{t_prefix}*"},
+        {"Sid": "ListShards", "Effect": "Allow", "Action": ["s3:ListBucket"],
+         "Resource": f"arn:{partition}:s3:::{t_bucket}", "Condition": {"StringLike": {"s3:prefix": [f"{t_prefix}*"]}}},
+        {"Sid": "WriteModel", "Effect": "Allow", "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+         "Resource": f"arn:{partition}:s3:::{o_bucket}/{o_prefix}*"},
+        {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},
+    ]}
 
 
 class FsdpTrainingJob(pulumi.ComponentResource):
     job_name: str
 
-    def __init__(self, name: str, args: TrainingJobArgs, *, node_group: GpuNodeGroupArgs,
+    def __init__(self, name: str, args: TrainingJobArgs, *, env: Env, node_group: GpuNodeGroupArgs,
                  operators: ClusterOperators, opts: pulumi.ResourceOptions | None = None) -> None:
         """`node_group`: the group the workers run on; `operators`: where the training operator,
         the training namespace and the etcd rendezvous service are."""
-        super().__init__("mlplat:training:FsdpTrainingJob", name, None, opts)
+        super().__init__("mlplat:training:FsdpTrainingJob", name, None, env.component_options(opts))
         namespace = operators.training_namespace
+        child = pulumi.ResourceOptions(parent=self)
         # The training operator (its CRD) and the namespace must exist before anything lands in it.
         deps: list[pulumi.Resource] = [r for r in (operators.training_operator, operators.namespace) if r is not None]
         secret_name = None
@@ -33,8 +62,28 @@ class FsdpTrainingJob(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
             )
             deps.append(secret)
+        pods = None
+        if args.objective == "continued-pretraining":
+            assert args.token_shards_uri is not None and args.output_uri is not None
+            pods = PretrainingPods(service_account=args.run_name, script_config_map=f"{args.run_name}-script")
+            service_account, script = pods.service_account, pods.script_config_map
+            trust = pulumi.Output.all(env.account_id, operators.cluster_arn).apply(
+                lambda a: pod_identity_trust(a[0], a[1]))
+            role = aws.iam.Role(f"{name}-pods", assume_role_policy=trust, opts=child)
+            aws.iam.RolePolicy(f"{name}-pods", role=role.id, policy=pulumi.Output.all(env.partition, env.key_arn).apply(
+                lambda a: json.dumps(shards_policy(a[0], args.token_shards_uri, args.output_uri, a[1]))), opts=child)
+            sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata={"name": service_account, "namespace": namespace},
+                                            opts=pulumi.ResourceOptions(parent=self, depends_on=deps))
+            association = aws.eks.PodIdentityAssociation(
+                f"{name}-pods", cluster_name=operators.cluster_name, namespace=namespace,
+                service_account=service_account, role_arn=role.arn, opts=child)
+            code = resources.files("components.training_job.scripts").joinpath(SCRIPT).read_text(encoding="utf-8")
+            config_map = k8s.core.v1.ConfigMap(f"{name}-script", metadata={"name": script, "namespace": namespace},
+                                               data={SCRIPT: code}, opts=pulumi.ResourceOptions(parent=self,
+                                                                                               depends_on=deps))
+            deps += [sa, association, config_map]
         body = render_pytorchjob(args, node_group, namespace=namespace, etcd_host=operators.etcd_host,
-                                 etcd_port=operators.etcd_port, hf_secret_name=secret_name)
+                                 etcd_port=operators.etcd_port, hf_secret_name=secret_name, pretraining=pods)
         k8s.apiextensions.CustomResource(
             f"{name}-job",
             api_version=body["apiVersion"],

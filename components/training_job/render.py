@@ -12,6 +12,7 @@ requests = limits = every EFA interface of the node (from the instance catalog).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from components.eks_gpu_cluster.args import GpuNodeGroupArgs
@@ -21,12 +22,33 @@ from components.training_job.args import TrainingJobArgs
 HF_TOKEN_KEY = "token"
 
 
+@dataclass(frozen=True)
+class PretrainingPods:
+    """The pods' identity (EKS Pod Identity: S3 access to the shards and the output) and the ConfigMap holding
+    the continued pre-training script, mounted at /opt/mlplat."""
+
+    service_account: str
+    script_config_map: str
+
+
+SCRIPT_DIR = "/opt/mlplat"
+SCRIPT = "continued_pretraining.py"
+DATA_DIR = "/data"
+
+
 def default_command(job: TrainingJobArgs, gpus: int) -> list[str]:
+    if job.objective == "continued-pretraining":
+        return [
+            "bash", "-c",
+            f"torchrun --nproc_per_node={gpus} --nnodes={job.workers} {SCRIPT_DIR}/{SCRIPT} "
+            f"--model {job.model} --tokens {job.token_shards_uri} --output {job.output_uri}{job.run_name}/ "
+            f"--epochs {job.num_epochs} --batch-size {job.batch_size} --lr {job.learning_rate:g}",
+        ]
     return [
         "bash", "-c",
         f"torchrun --nproc_per_node={gpus} --nnodes={job.workers} examples/finetuning.py "
         f"--num_epochs={job.num_epochs} --batch_size_training={job.batch_size} --enable_fsdp "
-        f"--model_name {job.model_name} --output_dir .",
+        f"--model_name {job.model} --output_dir .",
     ]
 
 
@@ -38,7 +60,11 @@ def render_pytorchjob(
     etcd_host: str,
     etcd_port: int,
     hf_secret_name: str | None = None,
+    pretraining: PretrainingPods | None = None,
 ) -> dict[str, Any]:
+    """`pretraining`: the service account and script ConfigMap of a continued pre-training job."""
+    service_account = pretraining.service_account if pretraining else None
+    script_config_map = pretraining.script_config_map if pretraining else None
     facts = group.facts
     devices: dict[str, int] = {}
     if facts.gpu_resource:
@@ -67,13 +93,21 @@ def render_pytorchjob(
         # CONST_RUNID_SUBROOT_TTL), so a rerun or a second job with the default id fails to join.
         elastic.update({"rdzvHost": etcd_host, "rdzvPort": etcd_port, "rdzvId": job.run_name})
     toleration_key = facts.gpu_resource or "nvidia.com/gpu"
-    pod_spec = {
+    volumes: list[dict[str, Any]] = [{"name": "shmem", "emptyDir": {"medium": "Memory"}}]
+    mounts: list[dict[str, Any]] = [{"name": "shmem", "mountPath": "/dev/shm"}]
+    if script_config_map:
+        # The shards land on the node's disk (emptyDir), the script comes read-only from its ConfigMap.
+        volumes += [{"name": "script", "configMap": {"name": script_config_map}},
+                    {"name": "data", "emptyDir": {}}]
+        mounts += [{"name": "script", "mountPath": SCRIPT_DIR, "readOnly": True},
+                   {"name": "data", "mountPath": DATA_DIR}]
+    pod_spec: dict[str, Any] = {
         "nodeSelector": {
             "node.kubernetes.io/instance-type": group.instance_type,
             "mlplat.io/node-group": group.name,
         },
         "tolerations": [{"key": toleration_key, "operator": "Exists", "effect": "NoSchedule"}],
-        "volumes": [{"name": "shmem", "emptyDir": {"medium": "Memory"}}],
+        "volumes": volumes,
         "containers": [
             {
                 "name": "pytorch",
@@ -82,10 +116,12 @@ def render_pytorchjob(
                 "command": job.command or default_command(job, facts.accelerators),
                 "env": env,
                 "resources": {"requests": dict(quantities), "limits": dict(quantities)},
-                "volumeMounts": [{"name": "shmem", "mountPath": "/dev/shm"}],
+                "volumeMounts": mounts,
             }
         ],
     }
+    if service_account:
+        pod_spec["serviceAccountName"] = service_account
     return {
         "apiVersion": "kubeflow.org/v1",
         "kind": "PyTorchJob",

@@ -34,9 +34,18 @@ def byte_tokenizer() -> Tokenizer:
 
 @lru_cache(maxsize=4)
 def load(spec: str) -> Tokenizer:
-    """`bytes` (the built-in default) or a path to a Hugging Face `tokenizer.json`; never a hub download."""
+    """`bytes` (the built-in default), a path to a Hugging Face `tokenizer.json`, or its URL (s3://, read through
+    fsspec: the cluster path); never a hub download."""
     if spec == BYTES:
         return byte_tokenizer()
+    if "://" in spec:
+        from datatrove.io import open_file
+
+        try:
+            with open_file(spec, "rt", encoding="utf-8") as handle:
+                return Tokenizer.from_str(handle.read())
+        except Exception as exc:  # fsspec's and tokenizers' errors
+            raise ValueError(f"--tokenizer: cannot read a tokenizer.json from {spec} ({exc})") from None
     path = Path(spec)
     if not path.is_file():
         raise ValueError(f"--tokenizer: expected a tokenizer.json file, found no file at {spec}")

@@ -15,7 +15,8 @@ GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSc
 
 @pytest.fixture(scope="module")
 def view(tmp_path_factory):
-    cluster = dict(CLUSTER, operators={"prometheus": {"grafanaAdminPassword": {"secure": "v1:grafanapw"}}})
+    cluster = dict(CLUSTER, operators={"prometheus": {"grafanaAdminPassword": {"secure": "v1:grafanapw"}},
+                                       "kuberay": True})
     return plan_config(tmp_path_factory.mktemp("ops"), config(gpuCluster=cluster))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.catalog.instance_types import lookup
-from tests.kubernetes_schemas import validate_builtin, validate_pytorchjob
+from tests.kubernetes_schemas import validate_builtin, validate_pytorchjob, validate_rayjob
 
 STACKS = ("dev", "staging", "prod")
 PYTORCH_JOB = "kubernetes:kubeflow.org/v1:PyTorchJob"
@@ -45,7 +45,8 @@ def test_every_kubernetes_object_passes_the_upstream_schema(shipped, stack):
     objects = _objects(view)
     assert {o["kind"] for _, o in objects} >= {"Namespace", "Deployment", "Service", "ConfigMap"}
     for urn, obj in objects:
-        problems = validate_pytorchjob(obj, version) if obj["kind"] == "PyTorchJob" else validate_builtin(obj, version)
+        judge = {"PyTorchJob": validate_pytorchjob, "RayJob": validate_rayjob}.get(obj["kind"], validate_builtin)
+        problems = judge(obj, version)
         assert problems == [], f"{urn}: {problems}"
 
 
@@ -100,6 +101,10 @@ def _pods(view) -> list[tuple[str, dict]]:
         if obj["kind"] == "PyTorchJob":
             pods += [(f"{urn} {replica}", spec["template"]["spec"])
                      for replica, spec in obj["spec"]["pytorchReplicaSpecs"].items()]
+        elif obj["kind"] == "RayJob":
+            cluster = obj["spec"]["rayClusterSpec"]
+            pods.append((f"{urn} head", cluster["headGroupSpec"]["template"]["spec"]))
+            pods += [(f"{urn} {g['groupName']}", g["template"]["spec"]) for g in cluster["workerGroupSpecs"]]
         elif obj["kind"] in ("Deployment", "DaemonSet"):
             pods.append((urn, obj["spec"]["template"]["spec"]))
     return pods

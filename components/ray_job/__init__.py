@@ -1,0 +1,1 @@
+"""Corpus curation as a KubeRay `RayJob` on the GPU cluster."""

@@ -1,0 +1,83 @@
+"""`CurationRayJob`: the RayJob, its domain-config ConfigMap, and its pods' AWS identity (EKS Pod Identity:
+read the corpus and the tokenizer, write the curated output, use the platform key)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.cluster_operators.component import ClusterOperators, pod_identity_trust
+from components.context import Env
+from components.eks_gpu_cluster.args import GpuNodeGroupArgs
+from components.ray_job.args import CurationRayJobArgs
+from components.ray_job.render import DOMAIN_FILE, render_rayjob
+
+
+def _arn(partition: str, uri: str, suffix: str = "") -> str:
+    return f"arn:{partition}:s3:::{uri.removeprefix('s3://')}{suffix}"
+
+
+def curation_policy(job: CurationRayJobArgs, partition: str, key_arn: str) -> dict[str, Any]:
+    in_bucket, _, in_prefix = job.input_uri.removeprefix("s3://").partition("/")
+    out_bucket, _, out_prefix = job.output_uri.removeprefix("s3://").partition("/")
+    out_prefix = f"{out_prefix}{job.run_name}/"
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ReadCorpus", "Effect": "Allow", "Action": ["s3:GetObject"],
+         "Resource": _arn(partition, job.input_uri, "*")},
+        {"Sid": "ListCorpus", "Effect": "Allow", "Action": ["s3:ListBucket"],
+         "Resource": f"arn:{partition}:s3:::{in_bucket}",
+         "Condition": {"StringLike": {"s3:prefix": [f"{in_prefix}*"]}}},
+        # The curation reads back what earlier stages wrote (the .work folder) and removes it at the end.
+        {"Sid": "WriteOutput", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                                                             "s3:AbortMultipartUpload"],
+         "Resource": f"arn:{partition}:s3:::{out_bucket}/{out_prefix}*"},
+        {"Sid": "ListOutput", "Effect": "Allow", "Action": ["s3:ListBucket"],
+         "Resource": f"arn:{partition}:s3:::{out_bucket}",
+         "Condition": {"StringLike": {"s3:prefix": [f"{out_prefix}*"]}}},
+        {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},
+    ]
+    if job.tokenizer_uri:
+        statements.insert(1, {"Sid": "ReadTokenizer", "Effect": "Allow", "Action": ["s3:GetObject"],
+                              "Resource": _arn(partition, job.tokenizer_uri)})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+class CurationRayJob(pulumi.ComponentResource):
+    job_name: str
+
+    def __init__(self, name: str, args: CurationRayJobArgs, *, env: Env, node_group: GpuNodeGroupArgs | None,
+                 operators: ClusterOperators, opts: pulumi.ResourceOptions | None = None) -> None:
+        """`node_group`: where the workers run (None: the system nodes); `operators`: the KubeRay operator and
+        the training namespace."""
+        super().__init__("mlplat:ray:CurationRayJob", name, None, env.component_options(opts))
+        if operators.kuberay is None:
+            raise ValueError(f"{name}: RayJobs need gpuCluster.operators.kuberay: true")
+        namespace = operators.training_namespace
+        child = pulumi.ResourceOptions(parent=self)
+        deps: list[pulumi.Resource] = [r for r in (operators.kuberay, operators.namespace) if r is not None]
+        service_account, config_map = f"{args.run_name}-ray", f"{args.run_name}-domain"
+        trust = pulumi.Output.all(env.account_id, operators.cluster_arn).apply(lambda a: pod_identity_trust(a[0], a[1]))
+        role = aws.iam.Role(f"{name}-pods", assume_role_policy=trust, opts=child)
+        aws.iam.RolePolicy(f"{name}-pods", role=role.id, policy=pulumi.Output.all(env.partition, env.key_arn).apply(
+            lambda a: json.dumps(curation_policy(args, a[0], a[1]))), opts=child)
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=deps)
+        sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata={"name": service_account, "namespace": namespace},
+                                        opts=in_namespace)
+        association = aws.eks.PodIdentityAssociation(
+            f"{name}-pods", cluster_name=operators.cluster_name, namespace=namespace,
+            service_account=service_account, role_arn=role.arn, opts=child)
+        domain = k8s.core.v1.ConfigMap(
+            f"{name}-domain", metadata={"name": config_map, "namespace": namespace},
+            data={DOMAIN_FILE: Path(args.domain_config).read_text(encoding="utf-8")}, opts=in_namespace)
+        body = render_rayjob(args, node_group, namespace=namespace, service_account=service_account,
+                             config_map=config_map)
+        k8s.apiextensions.CustomResource(
+            f"{name}-job", api_version=body["apiVersion"], kind=body["kind"], metadata=body["metadata"],
+            spec=body["spec"], opts=pulumi.ResourceOptions(parent=self, depends_on=[*deps, sa, association, domain]))
+        self.job_name = args.run_name
+        self.register_outputs({"jobName": args.run_name, "namespace": namespace})
