@@ -101,7 +101,9 @@ def main(argv: list[str] | None = None) -> None:
         download(args.tokens, LOCAL)
     dist.barrier()
 
-    model = AutoModelForCausalLM.from_pretrained(args.model, torch_dtype=torch.bfloat16 if cuda else torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(args.model)
+    if cuda:  # bf16 on GPUs (A100 / H100); float32 on CPU runs (tests)
+        model = model.to(torch.bfloat16)
     data = Shards(folder, model.config.vocab_size)
     sampler = torch.utils.data.distributed.DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True)
     loader = torch.utils.data.DataLoader(data, batch_size=args.batch_size, sampler=sampler, drop_last=False)
