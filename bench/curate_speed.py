@@ -78,18 +78,24 @@ def main() -> None:
         size = write_corpus(base / "speed", args.docs)
         print(f"\ncorpus: {args.docs:,} documents, {size / 1e6:.1f} MB in 8 files; select={args.select}")
         print(f"{'workers':>8} {'seconds':>8} {'docs/s':>8} {'MB/s':>6}")
-        shares = None
+        shares: dict = {}
+        steps: dict = {}
         for workers in (1, 2):
             print(f"  running with {workers} worker(s) ...", file=sys.stderr, flush=True)
             stats, wall, _ = run(base / "speed", base / f"out-{workers}", workers, args.select)
             print(f"{workers:>8} {wall:>8.1f} {args.docs / wall:>8.0f} {size / 1e6 / wall:>6.2f}")
             if workers == 1:
-                shares = stats["seconds"]
+                shares, steps = stats["seconds"], stats["stepSeconds"]
         total = sum(v for k, v in shares.items() if k != "total")
         print("\ntime per stage (1 worker):")
         for stage, seconds in shares.items():
             if stage != "total":
                 print(f"  {stage:<10} {seconds:>7.2f} s  {100 * seconds / total:>5.1f} %")
+        step_total = sum(steps.values())
+        print("\ntime per pipeline step (1 worker, datatrove's timers; MinHash stage 1 times its whole loop, so its "
+              "figure includes the steps streaming into it):")
+        for step, seconds in sorted(steps.items(), key=lambda kv: -kv[1]):
+            print(f"  {step:<40} {seconds:>7.2f} s  {100 * seconds / step_total:>5.1f} %")
         print("\npeak memory (1 worker, largest process):")
         peaks = {}
         for docs in (args.small, args.large):

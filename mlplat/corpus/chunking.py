@@ -8,8 +8,8 @@ and each piece is written twice: as text for Bedrock (`{"input": ...}`, one line
 from __future__ import annotations
 
 import json
-from array import array
 
+import numpy as np
 from datatrove.data import DocumentsPipeline
 from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
@@ -40,10 +40,12 @@ class Chunker(PipelineStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         tokenizer = tokenizers.load(self.tokenizer)
-        dtype = "H" if tokenizers.dtype_for(tokenizer) == "uint16" else "I"
+        dtype = np.uint16 if tokenizers.dtype_for(tokenizer) == "uint16" else np.uint32
         out, work = get_datafolder(self.output), get_datafolder(self.work)
-        pending_text, pending_ids, pending_offsets = "", [], []
-        ends = array("Q")
+        # Pending text as segments (text, token start offsets into it): cutting a chunk walks segments, not tokens.
+        pending: list[tuple[str, np.ndarray]] = []
+        count = 0
+        ends: list[int] = []
         with (work.open(f"bedrock/{rank:05d}.jsonl", "wt") as text_out,
               out.open(f"tokens/{rank:05d}.bin", "wb") as bin_out):
 
@@ -52,30 +54,44 @@ class Chunker(PipelineStep):
                 if not ids:
                     return
                 text_out.write(json.dumps({"input": text}, ensure_ascii=False) + "\n")
-                bin_out.write(array(dtype, ids).tobytes())
+                bin_out.write(np.asarray(ids, dtype=dtype).tobytes())
                 ends.append((ends[-1] if ends else 0) + len(ids))
                 self.stat_update("chunks")
                 self.stat_update("tokens", value=len(ids))
 
+            def cut(need: int) -> str:
+                """The first `need` pending tokens' text; what follows stays pending."""
+                taken: list[str] = []
+                while pending:
+                    text, starts = pending[0]
+                    if len(starts) <= need:
+                        taken.append(text)
+                        need -= len(starts)
+                        pending.pop(0)
+                        if need == 0:
+                            break
+                        continue
+                    at = int(starts[need])
+                    taken.append(text[:at])
+                    pending[0] = (text[at:], starts[need:] - at)
+                    break
+                return "".join(taken)
+
             for doc in data:
                 with self.track_time():
                     piece = doc.text.strip() + SEPARATOR
-                    encoding = tokenizer.encode(piece, add_special_tokens=False)
-                    base = len(pending_text)
-                    pending_text += piece
-                    pending_ids += encoding.ids
-                    pending_offsets += [(a + base, b + base) for a, b in encoding.offsets]
-                    while len(pending_ids) >= self.max_tokens:
-                        cut = pending_offsets[self.max_tokens][0] if len(pending_ids) > self.max_tokens \
-                            else len(pending_text)
-                        emit(pending_text[:cut])
-                        rest = pending_offsets[self.max_tokens:]
-                        pending_text = pending_text[cut:]
-                        pending_ids = pending_ids[self.max_tokens:]
-                        pending_offsets = [(a - cut, b - cut) for a, b in rest]
+                    starts = tokenizers.token_starts(self.tokenizer, tokenizer, piece)
+                    if len(starts):
+                        starts[0] = 0  # text before the first token (a skipped space) belongs to it
+                        pending.append((piece, starts))
+                        count += len(starts)
+                    while count >= self.max_tokens:
+                        emit(cut(self.max_tokens))
+                        count -= self.max_tokens
                 self.stat_update("documents")
                 yield doc
-            if pending_text.strip():
-                emit(pending_text)
+            rest = cut(count)
+            if rest.strip():
+                emit(rest)
         with out.open(f"tokens/{rank:05d}.idx", "wb") as idx_out:
-            idx_out.write(ends.tobytes())
+            idx_out.write(np.asarray(ends, dtype="<u8").tobytes())
