@@ -19,6 +19,7 @@ from tests.helpers import ROOT, run_cli
 
 pytestmark = pytest.mark.training
 SCRIPT = ROOT / "components/training_job/scripts/continued_pretraining.py"
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
 
 
 def test_script_trains_and_saves_a_model(tmp_path: Path) -> None:
@@ -39,9 +40,10 @@ def test_script_trains_and_saves_a_model(tmp_path: Path) -> None:
                            intermediate_size=64, max_position_embeddings=128)
     GPTNeoXForCausalLM(config).save_pretrained(tmp_path / "base")
     run = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(SCRIPT), "--model", str(tmp_path / "base"), "--tokens", str(tmp_path / "curated/tokens"),
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(SCRIPT),
+         "--model", str(tmp_path / "base"), "--tokens", str(tmp_path / "curated/tokens"),
          "--output", str(tmp_path / "trained"), "--epochs", "1", "--batch-size", "4", "--lr", "1e-3"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"})
+        capture_output=True, text=True, timeout=300, env=ENV)
     assert run.returncode == 0, run.stderr[-3000:]
     logs = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     losses = [entry["loss"] for entry in logs if "loss" in entry]
@@ -67,6 +69,6 @@ def test_script_refuses_byte_tokenizer_shards(tmp_path: Path) -> None:
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1", str(SCRIPT),
          "--model", str(tmp_path / "base"), "--tokens", str(tmp_path / "curated/tokens"), "--output",
          str(tmp_path / "out")], capture_output=True, text=True, timeout=300,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"})
+        env=ENV)
     assert run.returncode != 0
     assert "curated with the byte tokenizer" in run.stderr
