@@ -130,3 +130,23 @@ def test_byte_tokenizer_fast_offsets_match_the_tokenizer() -> None:
         generic = [a for a, _ in tokenizer.encode(text, add_special_tokens=False).offsets]
         assert tokens.token_starts(tokens.BYTES, tokenizer, text).tolist() == generic
         assert len(generic) == len(text.encode())
+
+
+def test_output_on_a_remote_filesystem(tmp_path: Path) -> None:
+    """Inputs, work folder and outputs go through fsspec: what runs against s3:// on the cluster runs here against
+    fsspec's in-memory filesystem."""
+    import fsspec
+
+    corpus = known_corpus(tmp_path / "in")
+    memory = fsspec.filesystem("memory")
+    for path in (tmp_path / "in").iterdir():
+        memory.pipe(f"/corpus/{path.name}", path.read_bytes())
+    files, problems = expand_inputs(("memory://corpus/",))
+    assert not problems and len(files) == 2
+    opts = CurateOptions(inputs=("memory://corpus/",), output="memory://curated", max_tokens=256,
+                         domain=parse_domain_config(DOMAIN_CONFIG, "domain"))
+    stats = curate(opts, files, progress=Progress(enabled=False))
+    assert stats["counts"]["selected"] == len(corpus["kept"]) + 3
+    lines = memory.cat("/curated/bedrock/train.jsonl").decode().splitlines()
+    assert len(lines) == stats["counts"]["chunks"] and not memory.exists("/curated/.work")
+    memory.rm("/", recursive=True)
