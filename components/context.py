@@ -79,6 +79,9 @@ class NetworkRef:
     public_subnets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     #: What instances in the private subnets need before they can reach AWS (NAT routes, endpoints).
     ready: tuple[pulumi.Resource, ...] = ()
+    #: Whether AWS APIs (ECR, STS, logs, SageMaker) are reached through interface endpoints in the VPC; when
+    #: False (`network.interfaceEndpoints: []`, a dev economy) they are reached through the NAT gateway.
+    interface_endpoints: bool = True
 
     @property
     def private_subnet_ids(self) -> list[pulumi.Input[str]]:

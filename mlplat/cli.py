@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_invoke(args: argparse.Namespace) -> int:
     from components.catalog.jumpstart import PINNED
-    from mlplat.invoke import build_payload, invoke, render_answer
+    from mlplat.invoke import ColdStart, build_payload, invoke, render_answer
     from stacks.config import parse
     from stacks.errors import ConfigError
 
@@ -96,7 +96,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     else:
         payload = build_payload(kind, args.message, system=args.system, max_tokens=args.max_tokens)
     name, body = invoke(region=cfg.region, prefix=f"{cfg.resource_prefix}-{endpoint.name}", kind=kind,
-                        payload=payload, endpoint_name=args.endpoint_name)
+                        payload=payload, endpoint_name=args.endpoint_name,
+                        cold=ColdStart(on_cold=lambda line: print(line, file=sys.stderr, flush=True)))
     print(f"# {name}")
     print(render_answer(kind, body))
     return EXIT_OK

@@ -43,7 +43,10 @@ def estimate(resources: list[dict[str, Any]]) -> dict[str, Any]:
             add(r, p.usd_per_hour, p.usd_per_hour, "EKS control plane", p.source)
         elif typ == "aws:ec2/natGateway:NatGateway":
             p = prices.NAT_GATEWAY
-            add(r, p.usd_per_hour, p.usd_per_hour, "NAT gateway (data processing extra)", p.source)
+            via_nat = not any(x["type"] == "aws:ec2/vpcEndpoint:VpcEndpoint" and
+                              (x.get("inputs") or {}).get("vpcEndpointType") == "Interface" for x in resources)
+            add(r, p.usd_per_hour, p.usd_per_hour, "NAT gateway (data processing extra"
+                + ("; also carries AWS API traffic: no interface endpoints)" if via_nat else ")"), p.source)
         elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Interface":
             azs = len(inputs.get("subnetIds") or [])
             p = prices.INTERFACE_ENDPOINT_PER_AZ
@@ -73,8 +76,13 @@ def estimate(resources: list[dict[str, Any]]) -> dict[str, Any]:
                 count = _num(variant.get("initialInstanceCount"), 1)
                 lo = _num(target.get("minCapacity"), count) if target else count
                 hi = _num(target.get("maxCapacity"), count) if target else count
+                managed = variant.get("managedInstanceScaling") or {}
+                if managed.get("status") == "ENABLED":  # an inference-component endpoint: its instances scale
+                    lo, hi = _num(managed.get("minInstanceCount")), _num(managed.get("maxInstanceCount"), count)
+                note = " (scales to zero)" if managed.get("status") == "ENABLED" and lo == 0 else ""
                 add(r, lo * facts.hourly_usd, hi * facts.hourly_usd,
-                    f"{int(lo)}..{int(hi)} x {facts.name} @ ${facts.hourly_usd:,.3f}", sagemaker_instances.PRICE_SOURCE)
+                    f"{int(lo)}..{int(hi)} x {facts.name} @ ${facts.hourly_usd:,.3f}{note}",
+                    sagemaker_instances.PRICE_SOURCE)
         elif typ == "aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput":
             commitment = inputs.get("commitmentDuration") or "none"
             p = prices.BEDROCK_PT_TITAN_IMAGE.get(commitment, prices.BEDROCK_PT_TITAN_IMAGE["none"])

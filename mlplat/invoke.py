@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from mlplat.project import InputError
@@ -46,19 +49,73 @@ def find_endpoint(sagemaker: Any, prefix: str) -> str:
     return names[0]
 
 
+#: What InvokeEndpoint answers while a scale-to-zero endpoint has no model copy (HTTP 400, ValidationError):
+#: "Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress ..."
+#: (AWS's scale-to-zero launch post and its notebook quote it).
+NO_CAPACITY = "has no capacity to process this request"
+
+
+def is_cold(exc: Exception) -> bool:
+    from botocore.exceptions import ClientError
+
+    if not isinstance(exc, ClientError):
+        return False
+    error = exc.response.get("Error", {})
+    return error.get("Code") == "ValidationError" and NO_CAPACITY in str(error.get("Message", ""))
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before retry `attempt` (0-based): 10, 20, 40, then every 60."""
+    return float(min(60, 10 * 2 ** attempt))
+
+
+@dataclass
+class ColdStart:
+    """How to wait for a scale-to-zero endpoint: who hears each wait, how to sleep, and for how long at most
+    (default: the catalog's limit)."""
+
+    on_cold: Callable[[str], None] | None = None
+    sleep: Callable[[float], None] = time.sleep
+    limit_s: float | None = None
+
+
 def invoke(*, region: str, prefix: str, kind: str, payload: dict[str, Any], endpoint_name: str | None = None,
-           session: Any = None) -> tuple[str, Any]:
-    """Returns (endpoint name, decoded response body)."""
+           session: Any = None, cold: ColdStart | None = None) -> tuple[str, Any]:
+    """Returns (endpoint name, decoded response body). A scale-to-zero endpoint without a model copy is retried
+    with backoff until `cold.limit_s` has been waited."""
     import boto3
     from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
+    from components.catalog.durations import SCALE_FROM_ZERO_LIMIT_S, SCALE_FROM_ZERO_TYPICAL_S
+
+    cold = cold or ColdStart()
+    limit = SCALE_FROM_ZERO_LIMIT_S if cold.limit_s is None else cold.limit_s
     session = session or boto3.session.Session(region_name=region)
+    waited, attempt = 0.0, 0
     try:
         name = endpoint_name or find_endpoint(session.client("sagemaker", region_name=region), prefix)
-        response = session.client("sagemaker-runtime", region_name=region).invoke_endpoint(
-            EndpointName=name, ContentType="application/json", Accept="application/json",
-            Body=json.dumps(payload).encode(),
-        )
+        runtime = session.client("sagemaker-runtime", region_name=region)
+        while True:
+            try:
+                response = runtime.invoke_endpoint(
+                    EndpointName=name, ContentType="application/json", Accept="application/json",
+                    Body=json.dumps(payload).encode(),
+                )
+                break
+            except ClientError as exc:
+                if not is_cold(exc) or waited >= limit:
+                    if is_cold(exc):
+                        raise InputError(f"{name} is still scaling from zero after {waited:.0f} s (limit {limit:.0f}"
+                                         " s); try again in a few minutes") from None
+                    raise
+                pause = min(backoff(attempt), limit - waited)
+                if cold.on_cold:
+                    cold.on_cold(f"{name} is scaling from zero (no model copy yet; typically about "
+                            f"{SCALE_FROM_ZERO_TYPICAL_S // 60} minutes): retrying in {pause:.0f} s "
+                            f"({waited:.0f} s waited, giving up after {limit:.0f} s)")
+                cold.sleep(pause)
+                waited += pause
+                attempt += 1
     except (NoCredentialsError, NoRegionError) as exc:
         raise InputError(f"no AWS credentials for {region}: {exc} (configure a profile or role first)") from None
     except ClientError as exc:

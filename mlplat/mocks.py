@@ -242,6 +242,11 @@ class PlatformMocks(pulumi.runtime.Mocks):
             out = {"arn": self._arn("scheduler", f"schedule/default/{phys}")}
         elif typ == "aws:secretsmanager/secret:Secret":
             out = {"arn": self._arn("secretsmanager", f"secret:{phys}-{_hex(seed, 6)}")}
+        elif typ == "aws-native:sagemaker:InferenceComponent":
+            ic_name = f"{seed.rsplit('::', 1)[-1]}-{_hex(seed, 8)}"[:63]
+            out = {"inferenceComponentName": state.get("inferenceComponentName") or ic_name,
+                   "inferenceComponentArn": self._arn("sagemaker", f"inference-component/{ic_name}"),
+                   "inferenceComponentStatus": "InService"}
         elif typ == "aws-native:lex:Bot":
             out = {"id": rid, "arn": self._arn("lex", f"bot/{rid}")}
         elif typ == "aws-native:lex:BotVersion":

@@ -44,6 +44,8 @@ class EnvironmentDefaults:
     allow_commitment: bool
     #: Instance types node groups and endpoints may use (None: any).
     allowed_instance_types: tuple[str, ...] | None = None
+    #: SageMaker endpoints must scale to zero, or name why not (`scaleToZero.alwaysOnReason`).
+    require_endpoint_scale_to_zero: bool = False
 
     def pack_config(self) -> dict[str, Any]:
         """The policy pack's config for this environment (policy name -> settings)."""
@@ -52,6 +54,7 @@ class EnvironmentDefaults:
             "gpu-hourly-budget": {"maxHourlyGpuUsd": self.max_hourly_gpu_usd},
             "gpu-scale-to-zero": {"enforcementLevel": "disabled"} if self.require_scale_to_zero is None
             else {"requireScaleToZero": self.require_scale_to_zero},
+            "endpoints-scale-to-zero": {"requireEndpointScaleToZero": self.require_endpoint_scale_to_zero},
             "s3-access-logging": {"requireAccessLogging": self.access_logging},
             "public-edge-hardened": {"requireWaf": self.harden_public_edge,
                                      "requireReservedConcurrency": self.harden_public_edge},
@@ -66,7 +69,7 @@ ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
     "dev": EnvironmentDefaults(
         "single", 7, True, False, 30, "PublicInternetOnly", False, False,
         max_hourly_gpu_usd=25, require_scale_to_zero=True, require_vpc_only=False,
-        allow_commitment=False,
+        allow_commitment=False, require_endpoint_scale_to_zero=True,
         allowed_instance_types=("m5.large", "m5.xlarge", "c5.2xlarge", "g5.xlarge", "g5.2xlarge", "g5.12xlarge",
                                 "ml.g5.2xlarge", "ml.g5.xlarge", "ml.m5.xlarge", "ml.c6i.xlarge"),
     ),

@@ -24,6 +24,32 @@ class Autoscaling(StrictModel):
         return self
 
 
+#: Where an environment requires scale to zero, an always-on endpoint says why in this tag (the pack reads it).
+ALWAYS_ON_TAG = "mlplat:always-on-reason"
+
+
+class ScaleToZero(StrictModel):
+    """The endpoint as an inference component on managed instance scaling (SageMaker developer guide, "Scale an
+    endpoint to zero instances"): no instance while idle, the first request after that wakes it."""
+
+    enabled: bool = Field(default=False, description="Deploy as an inference component that scales to zero.")
+    max_instances: int = Field(default=1, ge=1, le=20, description="Maximum instances (one model copy each).")
+    target_invocations_per_copy: int = Field(
+        default=10, ge=1, description="Target of SageMakerInferenceComponentInvocationsPerCopy (per minute). Scale-in "
+                                      "to zero copies follows Application Auto Scaling's scale-in alarm: about 15 "
+                                      "minutes without invocations (AWS: the alarm needs 15 minutes of datapoints).")
+    always_on_reason: str | None = Field(
+        default=None, min_length=10, max_length=200,
+        description="Why this endpoint stays on while idle, where the environment requires scale to zero (dev).")
+
+    @model_validator(mode="after")
+    def _reason(self) -> ScaleToZero:
+        if self.enabled and self.always_on_reason:
+            raise problem("alwaysOnReason", "expected no reason to stay on for an endpoint that scales to zero; "
+                                            f"found {self.always_on_reason!r}")
+        return self
+
+
 class DataCapture(StrictModel):
     enabled: bool = Field(default=False, description="Capture requests and responses to S3.")
     sampling_percentage: int = Field(default=20, ge=1, le=100, description="Share of requests captured.")
@@ -48,3 +74,15 @@ class EndpointArgs(StrictModel):
     )
     accept_eula: bool = Field(default=False, description="Accept the model's EULA (required for gated models).")
     data_capture: DataCapture = Field(default_factory=DataCapture, description="Data capture to S3.")
+    scale_to_zero: ScaleToZero = Field(default_factory=ScaleToZero, description="Scale to zero when idle.")
+
+    @model_validator(mode="after")
+    def _one_scaling(self) -> EndpointArgs:
+        if self.scale_to_zero.enabled and self.autoscaling is not None:
+            raise problem("autoscaling", "expected autoscaling or scaleToZero, not both: a scale-to-zero endpoint "
+                                         "scales its model copies (scaleToZero.maxInstances); found both")
+        if self.scale_to_zero.enabled and self.model_package_arn is not None:
+            raise problem(("scaleToZero", "enabled"), "expected a JumpStart model: Marketplace model packages are "
+                                                      "deployed always-on here (inference components with model "
+                                                      "packages are not verified); found a modelPackageArn")
+        return self

@@ -1,4 +1,5 @@
-"""`JumpStartEndpoint`: execution role, network-isolated model, endpoint config, endpoint, autoscaling.
+"""`JumpStartEndpoint`: execution role, network-isolated model, endpoint config, endpoint, autoscaling; or,
+with `scaleToZero`, the model as an inference component that scales to zero (`scale_to_zero.py`).
 
 A change of model or endpoint configuration replaces the endpoint (a new auto-named endpoint is
 created, then the old one and its scaling target are deleted) instead of updating it in place:
@@ -19,10 +20,9 @@ from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
 from components.context import Env, NetworkRef
 from components.egress import https_to_vpc_and_s3
 from components.iam_documents import Account, service_trust
-from components.jumpstart_endpoint.args import EndpointArgs
+from components.jumpstart_endpoint.args import ALWAYS_ON_TAG, EndpointArgs
+from components.jumpstart_endpoint.scale_to_zero import VARIANT, inference_component, variant_scaling
 from components.storage.component import SecureBucket
-
-VARIANT = "AllTraffic"
 
 
 def execution_policy(spec: JumpStartSpec, acct: Account, *, key_arn: str, endpoint_prefix: str,
@@ -115,14 +115,17 @@ class JumpStartEndpoint(pulumi.ComponentResource):
             vpc_config=aws.sagemaker.ModelVpcConfigArgs(subnets=network.private_subnet_ids, security_group_ids=[sg.id]),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
+        to_zero = args.scale_to_zero
         variant = aws.sagemaker.EndpointConfigurationProductionVariantArgs(
             variant_name=VARIANT,
-            model_name=model.name,
+            # An inference-component endpoint's variant names no model: the component does.
+            model_name=None if to_zero.enabled else model.name,
             instance_type=instance_type,
-            initial_instance_count=args.initial_instance_count,
+            initial_instance_count=1 if to_zero.enabled else args.initial_instance_count,
             container_startup_health_check_timeout_in_seconds=spec.health_check_timeout_s,
             model_data_download_timeout_in_seconds=spec.download_timeout_s,
             volume_size_in_gb=None if instance.nvme else 100,
+            **(variant_scaling(to_zero) if to_zero.enabled else {}),
         )
         capture = None
         if capture_name is not None:
@@ -138,13 +141,20 @@ class JumpStartEndpoint(pulumi.ComponentResource):
             )
         config = aws.sagemaker.EndpointConfiguration(
             f"{name}-config", production_variants=[variant], kms_key_arn=kms_key_arn, data_capture_config=capture,
-            opts=child,
+            execution_role_arn=role.arn if to_zero.enabled else None,
+            tags={ALWAYS_ON_TAG: to_zero.always_on_reason} if to_zero.always_on_reason else None,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
         endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
             endpoint_config_name=config.name,
             opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["endpointConfigName"]),
         )
+        self.inference_component_name: pulumi.Output[str] | None = None
+        if to_zero.enabled:
+            ic = inference_component(self, name, endpoint=endpoint, model=model, instance=instance,
+                                     settings=to_zero, startup=(spec.download_timeout_s, spec.health_check_timeout_s))
+            self.inference_component_name = ic.inference_component_name
         if args.autoscaling is not None:
             scaling = args.autoscaling
             target = aws.appautoscaling.Target(
@@ -176,7 +186,7 @@ class JumpStartEndpoint(pulumi.ComponentResource):
         self.endpoint_arn = endpoint.arn
         self.role_arn = role.arn
         self.register_outputs({"endpointName": self.endpoint_name, "endpointArn": self.endpoint_arn,
-                               "roleArn": self.role_arn})
+                               "roleArn": self.role_arn, "inferenceComponentName": self.inference_component_name})
 
     @staticmethod
     def _container(args: EndpointArgs, spec: JumpStartSpec, region: str,

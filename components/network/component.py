@@ -56,7 +56,7 @@ class Network(pulumi.ComponentResource):
         else:
             self._create(args, env)
         self.ref = NetworkRef(self.vpc_id, self.vpc_cidr, self.private_subnet_ids, self.public_subnet_ids,
-                              tuple(self.egress))
+                              tuple(self.egress), interface_endpoints=bool(args.interface_endpoints))
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,

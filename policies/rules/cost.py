@@ -8,6 +8,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, Sta
 
 from components.base import REQUIRED_TAG_KEYS
 from components.catalog.instance_types import INSTANCE_TYPES
+from components.jumpstart_endpoint.args import ALWAYS_ON_TAG
 from policies.rules.base import (
     BEDROCK_PT,
     DOCS,
@@ -140,4 +141,28 @@ REQUIRED_TAGS = Rule(
     config={"requiredTags": {"type": "array", "items": {"type": "string"}}},
 ).resource(_required_tags)
 
-COST_POLICIES = [GPU_BUDGET, SCALE_TO_ZERO, INSTANCE_ALLOW_LIST, BEDROCK_COMMITMENT, REQUIRED_TAGS]
+def _endpoints_scale_to_zero(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != SM_ENDPOINT_CONFIG or not args.get_config().get("requireEndpointScaleToZero", False):
+        return
+    if (args.props.get("tags") or {}).get(ALWAYS_ON_TAG):
+        return
+    for variant in listify(args.props.get("productionVariants")):
+        managed = variant.get("managedInstanceScaling") or {}
+        if managed.get("status") != "ENABLED" or managed.get("minInstanceCount") != 0:
+            report(f"variant {variant.get('variantName')} keeps {variant.get('initialInstanceCount', 1)} x "
+                   f"{variant.get('instanceType')} running when idle: deploy it with scaleToZero, or say why not in "
+                   "scaleToZero.alwaysOnReason")
+
+
+ENDPOINT_SCALE_TO_ZERO = Rule(
+    "endpoints-scale-to-zero",
+    "Where required (dev), SageMaker endpoints scale to zero instances when idle, or say why not.",
+    severity=Severity.MEDIUM,
+    remediation="Set endpoints[].scaleToZero.enabled: true (an inference component on managed instance scaling), "
+                "or endpoints[].scaleToZero.alwaysOnReason.",
+    url=f"{DOCS}/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html",
+    config={"requireEndpointScaleToZero": {"type": "boolean", "default": False}},
+).resource(_endpoints_scale_to_zero)
+
+COST_POLICIES = [GPU_BUDGET, SCALE_TO_ZERO, ENDPOINT_SCALE_TO_ZERO, INSTANCE_ALLOW_LIST, BEDROCK_COMMITMENT,
+                 REQUIRED_TAGS]

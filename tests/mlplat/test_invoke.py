@@ -78,3 +78,49 @@ def test_service_error_is_reported_without_traceback():
 def test_render_embedding_and_tgi():
     assert render_answer("embedding", {"embedding": [[0.1] * 1024]}).startswith("1 embedding(s) of dimension 1024")
     assert render_answer("tgi", [{"generated_text": "ok"}]) == "ok"
+
+
+NO_CAPACITY = ("Inference Component has no capacity to process this request. ApplicationAutoScaling may be "
+               "in-progress (if configured) or try to increase the capacity by invoking "
+               "UpdateInferenceComponentRuntimeConfig API.")
+
+
+def test_cold_endpoint_is_retried_with_backoff_until_it_answers():
+    from mlplat.invoke import ColdStart
+
+    s = _Session()
+    for _ in range(3):
+        s.rt_stub.add_client_error("invoke_endpoint", service_error_code="ValidationError",
+                                   service_message=NO_CAPACITY, http_status_code=400)
+    s.rt_stub.add_response("invoke_endpoint", _body({"embedding": [[0.1, 0.2]]}))
+    waits, lines = [], []
+    with s.rt_stub:
+        name, body = invoke(region="us-east-1", prefix="p", kind="embedding", payload={"text_inputs": ["x"]},
+                            endpoint_name="bge", session=s, cold=ColdStart(on_cold=lines.append, sleep=waits.append))
+        s.rt_stub.assert_no_pending_responses()
+    assert (name, body) == ("bge", {"embedding": [[0.1, 0.2]]})
+    assert waits == [10.0, 20.0, 40.0]
+    assert lines[0] == ("bge is scaling from zero (no model copy yet; typically about 5 minutes): retrying in 10 s "
+                        "(0 s waited, giving up after 600 s)")
+
+
+def test_cold_endpoint_gives_up_at_the_limit_and_other_errors_are_not_retried():
+    from mlplat.invoke import ColdStart
+
+    s = _Session()
+    for _ in range(4):
+        s.rt_stub.add_client_error("invoke_endpoint", service_error_code="ValidationError",
+                                   service_message=NO_CAPACITY, http_status_code=400)
+    waits: list[float] = []
+    with s.rt_stub, pytest.raises(InputError, match=r"bge is still scaling from zero after 70 s \(limit 70 s\)"):
+        invoke(region="us-east-1", prefix="p", kind="embedding", payload={}, endpoint_name="bge", session=s,
+               cold=ColdStart(sleep=waits.append, limit_s=70))
+    assert waits == [10.0, 20.0, 40.0]  # the last wait is cut to the limit
+    s = _Session()
+    s.rt_stub.add_client_error("invoke_endpoint", service_error_code="ValidationError",
+                               service_message="Endpoint bge of account 1 not found.", http_status_code=400)
+    waits.clear()
+    with s.rt_stub, pytest.raises(InputError, match="ValidationError: Endpoint bge of account 1 not found"):
+        invoke(region="us-east-1", prefix="p", kind="embedding", payload={}, endpoint_name="bge", session=s,
+               cold=ColdStart(sleep=waits.append))
+    assert waits == []

@@ -1,0 +1,131 @@
+"""A JumpStart model as an inference component on an endpoint that scales to zero instances.
+
+As the SageMaker developer guide ("Scale an endpoint to zero instances") and AWS's launch post ("Unlock cost
+savings with the new scale down to zero feature in SageMaker Inference", re:Invent 2024) set it up:
+
+- the endpoint configuration's variant has no model: managed instance scaling (status ENABLED, min 0, max N),
+  least-outstanding-requests routing, and the execution role moves to the endpoint configuration;
+- the model runs as an inference component (aws-native `sagemaker.InferenceComponent`: pulumi-aws has no such
+  resource) with its compute requirements, one copy at creation;
+- Application Auto Scaling on `sagemaker:inference-component:DesiredCopyCount`, min 0: target tracking on
+  `SageMakerInferenceComponentInvocationsPerCopy` scales copies in (to zero after about 15 idle minutes) and out;
+- scale-out from zero: a CloudWatch alarm on `NoCapacityInvocationFailures` (AWS/SageMaker, per inference
+  component) drives a step-scaling policy that adds one copy. The alarm fires on the first failed request
+  (Maximum >= 1 over 60 s, as the launch post's): the guide's variant (Sum > 1) needs two failures in a minute.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_aws_native as aws_native
+
+from components.catalog.sagemaker_instances import SageMakerInstance
+from components.jumpstart_endpoint.args import ScaleToZero
+
+VARIANT = "AllTraffic"
+ROUTING = "LEAST_OUTSTANDING_REQUESTS"
+NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"
+COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+MEMORY_RESERVED_GIB = 2  # the instance's own agents
+
+
+def compute_requirements(instance: SageMakerInstance) -> dict[str, float | int]:
+    """One copy per instance, sized to the instance less what SageMaker's agents keep: every GPU, all but one
+    vCPU, all but 2 GiB of memory (SageMaker refuses a copy that does not fit the instance)."""
+    requirements: dict[str, float | int] = {
+        "number_of_cpu_cores_required": float(max(1, instance.vcpus - 1)),
+        "min_memory_required_in_mb": (instance.memory_gib - MEMORY_RESERVED_GIB) * 1024,
+    }
+    if instance.gpus:
+        requirements["number_of_accelerator_devices_required"] = float(instance.gpus)
+    return requirements
+
+
+def variant_scaling(settings: ScaleToZero) -> dict:
+    """The production variant's arguments for an inference-component endpoint (no model name)."""
+    return {
+        "managed_instance_scaling": aws.sagemaker.EndpointConfigurationProductionVariantManagedInstanceScalingArgs(
+            status="ENABLED", min_instance_count=0, max_instance_count=settings.max_instances),
+        "routing_configs": [aws.sagemaker.EndpointConfigurationProductionVariantRoutingConfigArgs(
+            routing_strategy=ROUTING)],
+    }
+
+
+def inference_component(parent: pulumi.Resource, name: str, *, endpoint: aws.sagemaker.Endpoint,
+                        model: aws.sagemaker.Model, instance: SageMakerInstance, settings: ScaleToZero,
+                        startup: tuple[int | None, int | None]) -> aws_native.sagemaker.InferenceComponent:
+    """The component, its scalable target (min 0), the target-tracking and the wake-up step policy, and the
+    alarm that drives the latter. `startup`: (model download, container health check) timeouts in seconds."""
+    child = pulumi.ResourceOptions(parent=parent)
+    ic = aws_native.sagemaker.InferenceComponent(
+        f"{name}-ic",
+        endpoint_name=endpoint.name,
+        variant_name=VARIANT,
+        specification=aws_native.sagemaker.InferenceComponentSpecificationArgs(
+            model_name=model.name,
+            compute_resource_requirements=aws_native.sagemaker.InferenceComponentComputeResourceRequirementsArgs(
+                **compute_requirements(instance)),
+            startup_parameters=aws_native.sagemaker.InferenceComponentStartupParametersArgs(
+                model_data_download_timeout_in_seconds=startup[0],
+                container_startup_health_check_timeout_in_seconds=startup[1]) if any(startup) else None,
+        ),
+        runtime_config=aws_native.sagemaker.InferenceComponentRuntimeConfigArgs(copy_count=1),
+        opts=child,
+    )
+    target = aws.appautoscaling.Target(
+        f"{name}-copies",
+        service_namespace="sagemaker",
+        scalable_dimension=COPY_DIMENSION,
+        resource_id=pulumi.Output.concat("inference-component/", ic.inference_component_name),
+        min_capacity=0,
+        max_capacity=settings.max_instances,
+        opts=child,
+    )
+    aws.appautoscaling.Policy(
+        f"{name}-invocations",
+        policy_type="TargetTrackingScaling",
+        service_namespace=target.service_namespace,
+        scalable_dimension=target.scalable_dimension,
+        resource_id=target.resource_id,
+        target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(  # noqa: E501
+            target_value=float(settings.target_invocations_per_copy),
+            predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(  # noqa: E501
+                predefined_metric_type="SageMakerInferenceComponentInvocationsPerCopy"),
+            scale_in_cooldown=300,
+            scale_out_cooldown=300,
+        ),
+        opts=child,
+    )
+    wake = aws.appautoscaling.Policy(
+        f"{name}-wake",
+        policy_type="StepScaling",
+        service_namespace=target.service_namespace,
+        scalable_dimension=target.scalable_dimension,
+        resource_id=target.resource_id,
+        step_scaling_policy_configuration=aws.appautoscaling.PolicyStepScalingPolicyConfigurationArgs(
+            adjustment_type="ChangeInCapacity",
+            metric_aggregation_type="Maximum",
+            cooldown=60,
+            step_adjustments=[aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs(
+                metric_interval_lower_bound="0", scaling_adjustment=1)],
+        ),
+        opts=child,
+    )
+    aws.cloudwatch.MetricAlarm(
+        f"{name}-no-capacity",
+        alarm_description=f"{name}: a request found no model copy; wake the inference component",
+        namespace="AWS/SageMaker",
+        metric_name=NO_CAPACITY_METRIC,
+        dimensions={"InferenceComponentName": ic.inference_component_name},
+        statistic="Maximum",
+        period=60,
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+        threshold=1,
+        comparison_operator="GreaterThanOrEqualToThreshold",
+        treat_missing_data="missing",
+        alarm_actions=[wake.arn],
+        opts=child,
+    )
+    return ic
