@@ -128,3 +128,15 @@ def test_scale_to_zero_config_errors():
     assert line.startswith("ml-platform:endpoints[0].autoscaling: expected autoscaling or scaleToZero, not both")
     (line,) = _endpoint_problems({"scaleToZero": {"enabled": True, "alwaysOnReason": "because it is important"}})
     assert line.startswith("ml-platform:endpoints[0].scaleToZero.alwaysOnReason: expected no reason")
+
+
+def test_without_interface_endpoints_endpoint_egress_goes_through_the_nat(dev, shipped):
+    def https_out(view, name: str) -> list[list[str]]:
+        sg = view.get("aws:ec2/securityGroup:SecurityGroup", name)["inputs"]
+        return [rule.get("cidrBlocks", []) for rule in sg["egress"]]
+
+    assert not [r for r in dev.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if r["inputs"]["vpcEndpointType"] ==
+                "Interface"]
+    assert ["0.0.0.0/0"] in https_out(dev, "mlplat-dev-bge-embeddings-sg")
+    staging = shipped["staging"]
+    assert ["0.0.0.0/0"] not in https_out(staging, "mlplat-staging-bge-embeddings-sg")
