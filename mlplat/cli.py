@@ -4,7 +4,8 @@ Commands: `plan` (run the program under the mock engine and print the preview), 
 pack on a saved plan), `cost` (hourly cost at idle and at maximum size), `graph` (deployment graph
 and critical path), `invoke` (call a deployed endpoint; needs AWS credentials), `bedrock
 validate-data` (a fine-tuning manifest), `corpus curate` (a domain corpus for continual pre-training; needs
-the `corpus` extra) and `config-reference` (the configuration reference).
+the `corpus` extra), `rag ingest|query` (the RAG service's local mode; the `rag` extra) and
+`config-reference` (the configuration reference).
 
 Exit codes: 0 clean, 1 a mandatory policy violation, 2 invalid configuration or input, 3 an
 internal error (a bug: please report it with MLPLAT_DEBUG=1 output).
@@ -19,7 +20,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from mlplat import corpus_cli
+from mlplat import corpus_cli, rag_cli
 from mlplat.project import InputError, find_project, load_stack_config
 from stacks.stack_file import StackFileError, load_json, read_text
 
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     vd.add_argument("manifest", type=Path)
     vd.add_argument("--images-dir", type=Path, help="local copies of the images (checked: exist, PNG/JPEG, size)")
     corpus_cli.add_parser(sub)
+    rag_cli.add_parser(sub)
     ref = sub.add_parser("config-reference", help="print the configuration reference (Markdown)")
     ref.add_argument("--write", type=Path, metavar="FILE", help="write it to FILE instead")
     return p
@@ -279,7 +281,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"plan": cmd_plan, "check": cmd_check, "invoke": cmd_invoke, "bedrock": cmd_bedrock,
-                "cost": cmd_cost, "graph": cmd_graph, "corpus": corpus_cli.cmd,
+                "cost": cmd_cost, "graph": cmd_graph, "corpus": corpus_cli.cmd, "rag": rag_cli.cmd,
                 "config-reference": cmd_config_reference}
     try:
         return handlers[args.command](args)

@@ -1,0 +1,117 @@
+"""Plain chunk retrieval and parent-document retrieval over any child index, then contextual compression.
+
+`search(vector, k)` is the index's k-NN over children (FAISS locally, OpenSearch k-NN in the service);
+`parents` maps a parent id to its text (a JSON file locally, S3 in the service).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mlplat.rag.split import sentences
+
+RETRIEVERS = ("plain", "parent")
+COMPRESSIONS = ("none", "embeddings", "llm-extract", "llm-filter")
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass
+class Passage:
+    source: str  # the child or parent id
+    text: str
+    score: float = 0.0
+
+
+@dataclass
+class Retrieved:
+    passages: list[Passage]
+    sources: list[str] = field(default_factory=list)
+
+    def context(self) -> str:
+        return "\n\n".join(p.text for p in self.passages)
+
+    def tokens(self) -> int:
+        return sum(len(p.text.split()) for p in self.passages)
+
+
+def retrieve(question_vector: np.ndarray, *, retriever: str, k: int,
+             search: Callable[[np.ndarray, int], list[tuple[dict[str, Any], float]]],
+             parents: Callable[[str], str]) -> Retrieved:
+    """`plain`: the k best children. `parent`: their parents, each once, in the order of their best child
+    (the children are searched 3 k deep, so k distinct parents are found when they exist)."""
+    if retriever == "plain":
+        hits = search(question_vector, k)
+        return Retrieved([Passage(h["id"], h["text"], s) for h, s in hits], [h["id"] for h, _ in hits])
+    hits = search(question_vector, 3 * k)
+    seen: dict[str, float] = {}
+    for hit, score in hits:
+        seen.setdefault(hit["parent_id"], score)
+    chosen = list(seen.items())[:k]
+    return Retrieved([Passage(pid, parents(pid), s) for pid, s in chosen], [pid for pid, _ in chosen])
+
+
+def compress_embeddings(retrieved: Retrieved, question_vector: np.ndarray, embed: Callable[[Sequence[str]], np.ndarray],
+                        *, threshold: float = 0.2, budget_words: int | None = None) -> Retrieved:
+    """Keep the sentences of the retrieved passages most similar to the question: those above `threshold`,
+    best first, within `budget_words` when given (the post's embeddings filter over split passages)."""
+    candidates = [(p.source, s) for p in retrieved.passages for s in sentences(p.text)]
+    if not candidates:
+        return Retrieved([], retrieved.sources)
+    scores = embed([s for _, s in candidates]) @ question_vector
+    order = np.argsort(-scores, kind="stable")
+    kept, words = [], 0
+    for i in order:
+        if scores[i] < threshold:
+            break
+        n = len(candidates[i][1].split())
+        if budget_words is not None and words + n > budget_words:
+            continue
+        kept.append(Passage(candidates[i][0], candidates[i][1], float(scores[i])))
+        words += n
+    return Retrieved(kept, retrieved.sources)
+
+
+EXTRACT_PROMPT = ("<s>[INST] Copy, word for word, the sentences of the context below that help answer the question."
+                  " Add nothing else. If no sentence helps, answer NONE.\n\nQuestion: {question}\n\nContext:\n{context}"
+                  " [/INST]")
+FILTER_PROMPT = ("<s>[INST] Does the context below help answer the question? Answer YES or NO only.\n\n"
+                 "Question: {question}\n\nContext:\n{context} [/INST]")
+ANSWER_PROMPT = ("<s>[INST] Answer the question using only the context below. If the context does not contain "
+                 "the answer, say you do not know.\n\nContext:\n{context}\n\nQuestion: {question} [/INST]")
+
+
+def compress_llm(retrieved: Retrieved, question: str, generate: Callable[[str], str], mode: str) -> Retrieved:
+    """`llm-extract`: each passage reduced to what the LLM copies out of it (dropped on NONE);
+    `llm-filter`: each passage kept whole or dropped on the LLM's YES / NO."""
+    kept = []
+    for p in retrieved.passages:
+        if mode == "llm-extract":
+            answer = generate(EXTRACT_PROMPT.format(question=question, context=p.text)).strip()
+            if answer and not answer.upper().startswith("NONE"):
+                kept.append(Passage(p.source, answer, p.score))
+        else:
+            answer = generate(FILTER_PROMPT.format(question=question, context=p.text)).strip().upper()
+            if answer.startswith("YES"):
+                kept.append(p)
+    return Retrieved(kept, retrieved.sources)
+
+
+def tgi_generate(client: Any, endpoint: str, max_new_tokens: int = 512) -> Callable[[str], str]:
+    """A prompt -> text function over a TGI endpoint (Mixtral), through a `sagemaker-runtime` client."""
+
+    def generate(prompt: str) -> str:
+        body = {"inputs": prompt, "parameters": {"max_new_tokens": max_new_tokens, "temperature": 0.01,
+                                                 "do_sample": False, "return_full_text": False}}
+        response = client.invoke_endpoint(EndpointName=endpoint, ContentType="application/json",
+                                          Accept="application/json", Body=json.dumps(body).encode())
+        answer = json.loads(response["Body"].read())
+        if isinstance(answer, list) and answer and isinstance(answer[0], dict):
+            return str(answer[0].get("generated_text", ""))
+        raise ValueError(f"endpoint {endpoint} answered without generated_text: {str(answer)[:200]}")
+
+    return generate

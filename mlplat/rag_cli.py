@@ -1,0 +1,98 @@
+"""`mlplat rag ingest|query`: the RAG service's local mode (a FAISS index on disk, the local embedder).
+
+`query` answers with the stack's deployed Mixtral endpoint when `--endpoint-stack` is given (needs AWS
+credentials); without one it prints the retrieved and compressed context. Needs the `rag` extra (faiss-cpu).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mlplat.project import InputError
+
+INSTALL_HINT = "the RAG local mode needs the optional extra: pip install '.[rag]'"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    rag = sub.add_parser("rag", help="the advanced RAG service's local mode (FAISS; needs the rag extra)")
+    rsub = rag.add_subparsers(dest="rag_command", required=True)
+    ingest = rsub.add_parser("ingest", help="split, embed and index a folder of .txt / .md documents")
+    ingest.add_argument("folder", type=Path)
+    ingest.add_argument("--index", required=True, type=Path, metavar="PATH")
+    ingest.add_argument("--parent-size", type=int, default=2000)
+    ingest.add_argument("--child-size", type=int, default=400)
+    ingest.add_argument("--child-overlap", type=int, default=50)
+    query = rsub.add_parser("query", help="retrieve, compress and (with --endpoint-stack) answer a question")
+    query.add_argument("question")
+    query.add_argument("--index", required=True, type=Path, metavar="PATH")
+    query.add_argument("--retriever", default="parent", choices=("plain", "parent"))
+    query.add_argument("--compression", default="none", choices=("none", "embeddings", "llm-extract", "llm-filter"))
+    query.add_argument("-k", type=int, default=4, help="children (plain) or parents (parent) retrieved")
+    query.add_argument("--endpoint-stack", metavar="STACK", help="answer with this stack's deployed LLM endpoint")
+    query.add_argument("--llm", default="mixtral-8x7b", help="the stack's endpoints[].name of the LLM")
+
+
+def _generator(args: argparse.Namespace):
+    import boto3
+
+    from mlplat.invoke import find_endpoint
+    from mlplat.project import find_project, load_stack_config
+    from mlplat.rag.retrieval import tgi_generate
+    from stacks.config import parse
+    from stacks.errors import ConfigError
+
+    stack_cfg = load_stack_config(find_project(), args.endpoint_stack, None)
+    try:
+        cfg = parse(stack_cfg.values, stack_cfg.secret_keys, stack=args.endpoint_stack, source=stack_cfg.source)
+    except ConfigError as exc:
+        raise InputError("invalid configuration: " + "; ".join(exc.problems)) from None
+    if not any(e.name == args.llm for e in cfg.endpoints):
+        raise InputError(f"--llm: stack {args.endpoint_stack} has no endpoint {args.llm!r} "
+                         f"(endpoints: {', '.join(e.name for e in cfg.endpoints) or 'none'})")
+    session = boto3.session.Session(region_name=cfg.region)
+    name = find_endpoint(session.client("sagemaker"), f"{cfg.resource_prefix}-{args.llm}")
+    return tgi_generate(session.client("sagemaker-runtime"), name)
+
+
+def cmd(args: argparse.Namespace) -> int:
+    try:
+        from mlplat.rag.local import LocalIndex, ingest_folder
+        from mlplat.rag.retrieval import ANSWER_PROMPT, MAX_QUESTION_CHARS, compress_embeddings, compress_llm, retrieve
+    except ImportError as exc:
+        raise InputError(f"{INSTALL_HINT} ({exc})") from None
+    if args.rag_command == "ingest":
+        if not args.folder.is_dir():
+            raise InputError(f"expected a folder of .txt / .md documents; found no folder at {args.folder}")
+        try:
+            counts = ingest_folder(LocalIndex(args.index), args.folder, parent_size=args.parent_size,
+                                   child_size=args.child_size, child_overlap=args.child_overlap)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        print(f"indexed {counts['documents']} document(s) ({counts['replaced']} replaced): {counts['parents']} "
+              f"parents, {counts['children']} children in {args.index}")
+        return 0
+    question = args.question.strip()
+    if not question or len(question) > MAX_QUESTION_CHARS:
+        raise InputError(f"question: expected 1 to {MAX_QUESTION_CHARS} characters; found {len(question)}")
+    if not (args.index / "chunks.json").exists():
+        raise InputError(f"--index: no index at {args.index} (run `mlplat rag ingest` first)")
+    if args.compression.startswith("llm") and not args.endpoint_stack:
+        raise InputError(f"--compression {args.compression} asks the LLM: pass --endpoint-stack STACK")
+    index = LocalIndex(args.index)
+    vector = index.embedder.embed([question])[0]
+    found = retrieve(vector, retriever=args.retriever, k=args.k, search=index.search, parents=index.parent)
+    generate = _generator(args) if args.endpoint_stack else None
+    if args.compression == "embeddings":
+        found = compress_embeddings(found, vector, index.embedder.embed)
+    elif args.compression.startswith("llm"):
+        found = compress_llm(found, question, generate, args.compression)
+    print(f"# sources: {', '.join(found.sources) or 'none'} ({found.tokens()} words of context)")
+    for passage in found.passages:
+        print(f"[{passage.source}] {passage.text}")
+    if generate is not None:
+        print("\n# answer")
+        print(generate(ANSWER_PROMPT.format(context=found.context(), question=question)).strip())
+    sys.stdout.flush()
+    return 0
