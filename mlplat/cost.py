@@ -3,7 +3,7 @@
 Reads only the recorded resources (like the policies), so it prices what will be created, not what
 the config meant: node groups by their launch template's instance type and scaling bounds, SageMaker
 variants by instance count and their autoscaling target, NAT gateways, interface endpoints per AZ,
-the EKS control plane, KMS keys and Bedrock model units.
+the EKS control plane, KMS keys, Bedrock model units and OpenSearch Serverless OCUs.
 """
 
 from __future__ import annotations
@@ -51,6 +51,14 @@ def estimate(resources: list[dict[str, Any]]) -> dict[str, Any]:
             azs = len(inputs.get("subnetIds") or [])
             p = prices.INTERFACE_ENDPOINT_PER_AZ
             add(r, p.usd_per_hour * azs, p.usd_per_hour * azs, f"interface endpoint in {azs} AZs", p.source)
+        elif typ == "aws:opensearch/serverlessCollection:ServerlessCollection":
+            # Minimum OCUs while idle (OpenSearch Service guide, "Scaling"): 1 without standby replicas (0.5
+            # indexing + 0.5 search), 2 with them. Collections sharing a KMS key share OCUs; each is priced alone.
+            ocus = 1 if inputs.get("standbyReplicas") == "DISABLED" else 2
+            p = prices.OPENSEARCH_SERVERLESS_OCU
+            add(r, ocus * p.usd_per_hour, ocus * p.usd_per_hour,
+                f"{ocus} OCU minimum ({'no ' if ocus == 1 else ''}standby replicas; more under load, estimate)",
+                p.source)
         elif typ == "aws:kms/key:Key":
             p = prices.KMS_KEY
             add(r, p.usd_per_hour, p.usd_per_hour, "customer-managed KMS key", p.source)

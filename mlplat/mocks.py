@@ -124,6 +124,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return f"{_EC2_PREFIX[typ]}-{_hex(seed, 17)}"
         if typ == "aws:kms/key:Key":
             return _uuid(seed)
+        if typ == "aws:opensearch/serverlessVpcEndpoint:ServerlessVpcEndpoint":
+            return f"vpce-{_hex(seed, 17)}"
+        if typ == "aws:opensearch/serverlessCollection:ServerlessCollection":
+            return _hex(seed, 20)
         if typ == "aws:sagemaker/domain:Domain":
             return f"d-{_hex(seed, 12)}"
         if typ in ("aws:apigatewayv2/api:Api", "aws:apigateway/restApi:RestApi", "aws-native:lex:Bot"):
@@ -242,6 +246,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
             out = {"arn": self._arn("scheduler", f"schedule/default/{phys}")}
         elif typ == "aws:secretsmanager/secret:Secret":
             out = {"arn": self._arn("secretsmanager", f"secret:{phys}-{_hex(seed, 6)}")}
+        elif typ == "aws:opensearch/serverlessCollection:ServerlessCollection":
+            collection_id = _hex(seed, 20)
+            out = {"arn": self._arn("aoss", f"collection/{collection_id}"),
+                   "collectionEndpoint": f"https://{collection_id}.{self.region}.aoss.amazonaws.com",
+                   "dashboardEndpoint": f"https://{collection_id}.{self.region}.aoss.amazonaws.com/_dashboards"}
+        elif typ == "aws:opensearch/serverlessVpcEndpoint:ServerlessVpcEndpoint":
+            out = {"name": state.get("name")}
         elif typ == "aws-native:sagemaker:InferenceComponent":
             ic_name = f"{seed.rsplit('::', 1)[-1]}-{_hex(seed, 8)}"[:63]
             out = {"inferenceComponentName": state.get("inferenceComponentName") or ic_name,

@@ -24,6 +24,7 @@ def cross_checks(cfg: PlatformConfig, *, offline: bool = False) -> Problems:
     problems += _cluster_checks(cfg)
     problems += _training_job_checks(cfg)
     problems += _ray_job_checks(cfg)
+    problems += _rag_checks(cfg)
     problems += _endpoint_checks(cfg, offline)
     problems += _bedrock_checks(cfg)
     problems += _canvas_checks(cfg)
@@ -236,6 +237,37 @@ def _training_job_checks(cfg: PlatformConfig) -> Problems:
         if job.rendezvous == "etcd" and not cluster.operators.etcd:
             problems.append(((*loc, "rendezvous"), "etcd rendezvous needs gpuCluster.operators.etcd: true "
                                                    "(or use rendezvous: c10d)"))
+    return problems
+
+
+def _rag_checks(cfg: PlatformConfig) -> Problems:
+    """The service's two endpoints exist, the LLM speaks TGI and the embedder's dimension is known."""
+    from components.catalog.jumpstart import EMBEDDING_DIMENSIONS, PINNED
+
+    if not cfg.rag.enabled:
+        return []
+    problems: Problems = []
+    by_name = {e.name: e for e in cfg.endpoints}
+    names = ", ".join(by_name) or "none"
+    llm, embedder = by_name.get(cfg.rag.llm_endpoint), by_name.get(cfg.rag.embeddings_endpoint)
+    if llm is None:
+        problems.append((("rag", "llmEndpoint"), f"expected one of endpoints[].name ({names}); found "
+                                                 f"{cfg.rag.llm_endpoint!r}"))
+    elif (PINNED.get(llm.model_id) is None or PINNED[llm.model_id].payload != "tgi"):
+        problems.append((("rag", "llmEndpoint"), f"expected a TGI text-generation model (the service sends TGI "
+                                                 f"requests); found {llm.model_id}"))
+    if embedder is None:
+        problems.append((("rag", "embeddingsEndpoint"), f"expected one of endpoints[].name ({names}); found "
+                                                        f"{cfg.rag.embeddings_endpoint!r}"))
+    elif embedder.model_id not in EMBEDDING_DIMENSIONS:
+        problems.append((("rag", "embeddingsEndpoint"), f"expected an embedding model of known dimension "
+                                                        f"({', '.join(EMBEDDING_DIMENSIONS)}); found "
+                                                        f"{embedder.model_id}"))
+    if cfg.live_chat.enabled and cfg.live_chat.manage_api_gateway_account and cfg.rag.manage_api_gateway_account:
+        problems.append((("rag", "manageApiGatewayAccount"), "expected false: liveChat already owns the region's "
+                                                             "API Gateway account setting in this stack; found true"))
+    if cfg.network.existing is not None and not cfg.network.interface_endpoints:
+        problems.append((("rag",), "the functions need sagemaker.runtime: add it to network.interfaceEndpoints"))
     return problems
 
 

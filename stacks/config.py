@@ -25,6 +25,7 @@ from components.jumpstart_endpoint.args import EndpointArgs
 from components.kpi_report.args import KpiReportArgs
 from components.live_chat.args import LiveChatArgs
 from components.network.args import NetworkArgs
+from components.rag.args import RagArgs
 from components.ray_job.args import CurationRayJobArgs
 from components.storage.args import StorageArgs
 from components.training_job.args import TrainingJobArgs
@@ -73,6 +74,7 @@ class PlatformConfig(StrictModel):
         default_factory=BedrockArgs,
         description="Bedrock fine-tuning, continued pre-training, Provisioned Throughput, invocation logging."
     )
+    rag: RagArgs = Field(default_factory=RagArgs, description="The advanced RAG service over two of the endpoints.")
     live_chat: LiveChatArgs = Field(default_factory=LiveChatArgs, description="Lex + Talkdesk live-agent chat.")
     storage: StorageArgs = Field(default_factory=StorageArgs, description="What every bucket shares.")
     kpi_reports: Annotated[list[KpiReportArgs], AfterValidator(_one_report_per_team)] = Field(

@@ -200,3 +200,8 @@ def resolve_live(model_id: str, version: str | None, region: str, client: Any = 
     if cache is not None:
         cache[key] = spec
     return spec
+
+
+#: Output dimension of the embedding models the RAG service indexes with (BAAI/bge-large-en model card: BERT
+#: large, hidden size 1024, the sentence embedding is the [CLS] vector).
+EMBEDDING_DIMENSIONS: dict[str, int] = {"huggingface-sentencesimilarity-bge-large-en": 1024}

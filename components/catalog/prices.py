@@ -22,6 +22,10 @@ EKS_CONTROL_PLANE = Price(0.10, "https://aws.amazon.com/eks/pricing/ (standard s
 NAT_GATEWAY = Price(0.045, "https://aws.amazon.com/vpc/pricing/ (NAT gateway hour, data extra)", "2025-06-01")
 INTERFACE_ENDPOINT_PER_AZ = Price(0.01, "https://aws.amazon.com/privatelink/pricing/ (per endpoint per AZ)",
                                   "2025-06-01")
+#: Not read from the AWS pricing page (unreachable here): the us-east-1 rate third parties quote from it
+#: (cloudburn.io, March 2026). Review before relying on it.
+OPENSEARCH_SERVERLESS_OCU = Price(0.24, "https://aws.amazon.com/opensearch-service/pricing/ (serverless OCU-hour, "
+                                  "us-east-1; quoted by third parties, estimate)", "2026-03-01")
 KMS_KEY = Price(round(1.0 / 730, 5), "https://aws.amazon.com/kms/pricing/ ($1 per key-month)", "2025-06-01")
 
 #: Provisioned Throughput per model unit-hour for custom Titan Image Generator G1 models, by commitment.

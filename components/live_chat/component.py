@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
+from components.apigateway_account import api_gateway_account
 from components.context import Env
 from components.iam_documents import LAMBDA_TRUST, service_trust
 from components.live_chat.args import LiveChatArgs
@@ -105,7 +106,7 @@ class LiveChat(pulumi.ComponentResource):
         }
         # Stages with logging need the region's CloudWatch role set first ("CloudWatch Logs role ARN must be
         # set in account settings"): they wait for the Account, which waits for the role's policy.
-        self._logging_ready = [self._api_gateway_account()] if args.manage_api_gateway_account else []
+        self._logging_ready = [api_gateway_account(name, env, self)] if args.manage_api_gateway_account else []
         self._websocket(ws_api, ws_stage_name, fns, args)
         rest_url, api_key = self._callback_api(fns["callback"], args)
         bot, alias = self._lex(fns["fulfillment"], args, env.account_id)
@@ -172,18 +173,6 @@ class LiveChat(pulumi.ComponentResource):
     def _permission(self, key: str, fn: aws.lambda_.Function, principal: str, source_arn: pulumi.Input[str]) -> None:
         aws.lambda_.Permission(f"{self._name}-{key}", action="lambda:InvokeFunction", function=fn.name,
                                principal=principal, source_arn=source_arn, opts=self._opts())
-
-    def _api_gateway_account(self) -> aws.apigateway.Account:
-        """The region's API Gateway CloudWatch role (one per account and region: one stack owns it)."""
-        role = aws.iam.Role(f"{self._name}-apigw-logs", assume_role_policy=service_trust("apigateway.amazonaws.com"),
-                            opts=self._opts())
-        attachment = aws.iam.RolePolicyAttachment(
-            f"{self._name}-apigw-logs", role=role.name,
-            policy_arn=self._env.managed_policy("service-role/AmazonAPIGatewayPushToCloudWatchLogs"),
-            opts=self._opts())
-        # API Gateway checks the role can write logs when the setting is made: the policy must be attached.
-        return aws.apigateway.Account(f"{self._name}-apigw-account", cloudwatch_role_arn=role.arn,
-                                      opts=self._opts(depends_on=[attachment]))
 
     def _websocket(self, api: aws.apigatewayv2.Api, stage_name: str, fns: dict[str, aws.lambda_.Function],
                    args: LiveChatArgs) -> None:

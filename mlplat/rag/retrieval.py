@@ -1,7 +1,8 @@
 """Plain chunk retrieval and parent-document retrieval over any child index, then contextual compression.
 
 `search(vector, k)` is the index's k-NN over children (FAISS locally, OpenSearch k-NN in the service);
-`parents` maps a parent id to its text (a JSON file locally, S3 in the service).
+`parents` maps a parent id to its text (a JSON file locally, S3 in the service). Plain Python on purpose: the
+service's Lambda functions import this module with nothing but the runtime's boto3.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from mlplat.rag.split import sentences
+
+Vector = Sequence[float]
+
+
+def dot(a: Vector, b: Vector) -> float:
+    return float(sum(x * y for x, y in zip(a, b, strict=True)))
 
 RETRIEVERS = ("plain", "parent")
 COMPRESSIONS = ("none", "embeddings", "llm-extract", "llm-filter")
@@ -39,8 +44,8 @@ class Retrieved:
         return sum(len(p.text.split()) for p in self.passages)
 
 
-def retrieve(question_vector: np.ndarray, *, retriever: str, k: int,
-             search: Callable[[np.ndarray, int], list[tuple[dict[str, Any], float]]],
+def retrieve(question_vector: Vector, *, retriever: str, k: int,
+             search: Callable[[Vector, int], list[tuple[dict[str, Any], float]]],
              parents: Callable[[str], str]) -> Retrieved:
     """`plain`: the k best children. `parent`: their parents, each once, in the order of their best child
     (the children are searched 3 k deep, so k distinct parents are found when they exist)."""
@@ -55,15 +60,16 @@ def retrieve(question_vector: np.ndarray, *, retriever: str, k: int,
     return Retrieved([Passage(pid, parents(pid), s) for pid, s in chosen], [pid for pid, _ in chosen])
 
 
-def compress_embeddings(retrieved: Retrieved, question_vector: np.ndarray, embed: Callable[[Sequence[str]], np.ndarray],
-                        *, threshold: float = 0.2, budget_words: int | None = None) -> Retrieved:
+def compress_embeddings(retrieved: Retrieved, question_vector: Vector,
+                        embed: Callable[[Sequence[str]], Sequence[Vector]], *, threshold: float = 0.2,
+                        budget_words: int | None = None) -> Retrieved:
     """Keep the sentences of the retrieved passages most similar to the question: those above `threshold`,
     best first, within `budget_words` when given (the post's embeddings filter over split passages)."""
     candidates = [(p.source, s) for p in retrieved.passages for s in sentences(p.text)]
     if not candidates:
         return Retrieved([], retrieved.sources)
-    scores = embed([s for _, s in candidates]) @ question_vector
-    order = np.argsort(-scores, kind="stable")
+    scores = [dot(v, question_vector) for v in embed([s for _, s in candidates])]
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
     kept, words = [], 0
     for i in order:
         if scores[i] < threshold:

@@ -8,6 +8,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, Sta
 
 from components.catalog.eks import CONTROL_PLANE_LOG_TYPES
 from policies.rules.base import (
+    AOSS_SECURITY_POLICY,
     APIGW2_ROUTE,
     APIGW2_STAGE,
     APIGW_METHOD,
@@ -32,6 +33,7 @@ from policies.rules.base import (
     SM_ENDPOINT_CONFIG,
     SM_MODEL,
     Rule,
+    as_json,
     dependents_index,
     listify,
     of_type,
@@ -330,7 +332,46 @@ API_GATEWAY = Rule(
     url=f"{DOCS}/apigateway/latest/developerguide/security-best-practices.html",
 ).stack(_api_gateway)
 
+def _opensearch_serverless(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != AOSS_SECURITY_POLICY:
+        return
+    policy = as_json(args.props.get("policy"))
+    if args.props.get("type") == "encryption" and isinstance(policy, dict):
+        if policy.get("AWSOwnedKey") or not policy.get("KmsARN"):
+            report("OpenSearch Serverless encryption policy uses an AWS-owned key; name the environment's key "
+                   "(AWSOwnedKey: false, KmsARN)")
+    if args.props.get("type") == "network" and isinstance(policy, list):
+        if any(isinstance(r, dict) and r.get("AllowFromPublic") for r in policy):
+            report("OpenSearch Serverless network policy allows public access; allow only VPC endpoints "
+                   "(AllowFromPublic: false, SourceVPCEs)")
+
+
+OPENSEARCH_SERVERLESS = Rule(
+    "opensearch-serverless-private-encrypted",
+    "OpenSearch Serverless collections are encrypted with a customer key and reachable only from VPC endpoints.",
+    severity=Severity.HIGH,
+    remediation="Use the RagService component's policies: KmsARN of the environment key, AllowFromPublic false.",
+    url=f"{DOCS}/opensearch-service/latest/developerguide/serverless-network.html",
+).resource(_opensearch_serverless)
+
+
+def _api_methods_authenticated(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != APIGW_METHOD or args.props.get("httpMethod") == "OPTIONS":
+        return
+    if args.props.get("authorization") in (None, "NONE") and not args.props.get("apiKeyRequired"):
+        report(f"{args.props.get('httpMethod')} method is open: no IAM, Cognito or custom authorizer and no API key")
+
+
+API_METHODS_AUTHENTICATED = Rule(
+    "api-methods-authenticated",
+    "REST API methods require IAM, an authorizer, or at least an API key: no open API.",
+    severity=Severity.HIGH,
+    remediation="Set authorization AWS_IAM (or an authorizer); a machine-to-machine callback may use an API key.",
+    url=f"{DOCS}/apigateway/latest/developerguide/apigateway-control-access-to-api.html",
+).resource(_api_methods_authenticated)
+
 SECURITY_POLICIES = [
     S3_ENCRYPTED_PRIVATE, S3_ACCESS_LOGGING, KMS_ROTATION, IAM_NO_WILDCARDS, BEDROCK_CONFUSED_DEPUTY, EKS_CONTROL_PLANE,
-    LAUNCH_TEMPLATE_HARDENED, SAGEMAKER, DATA_STORES, LAMBDA_PERMISSION_SCOPED, API_GATEWAY,
+    LAUNCH_TEMPLATE_HARDENED, SAGEMAKER, DATA_STORES, LAMBDA_PERMISSION_SCOPED, API_GATEWAY, OPENSEARCH_SERVERLESS,
+    API_METHODS_AUTHENTICATED,
 ]

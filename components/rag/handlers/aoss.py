@@ -1,0 +1,84 @@
+"""A minimal OpenSearch Serverless client: SigV4-signed JSON over HTTPS (service name `aoss`), nothing else.
+
+OpenSearch Serverless signs with the service name `aoss` and needs `x-amz-content-sha256` (the payload hash);
+`Content-Length` must not be signed (OpenSearch Service developer guide, "Signing requests").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+
+FIELD = "embedding"
+
+
+class OpenSearch:
+    def __init__(self, endpoint: str, region: str, session: Any = None) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.region = region
+        self.session = session or boto3.session.Session()
+
+    def request(self, method: str, path: str, body: Any = None, ndjson: bool = False) -> tuple[int, Any]:
+        data = b"" if body is None else (body.encode() if ndjson else json.dumps(body).encode())
+        headers = {"Content-Type": "application/x-ndjson" if ndjson else "application/json",
+                   "x-amz-content-sha256": hashlib.sha256(data).hexdigest()}
+        request = AWSRequest(method=method, url=f"{self.endpoint}{path}", data=data, headers=headers)
+        SigV4Auth(self.session.get_credentials(), "aoss", self.region).add_auth(request)
+        prepared = urllib.request.Request(request.url, data=data or None, method=method,
+                                          headers=dict(request.headers.items()))
+        try:
+            with urllib.request.urlopen(prepared, timeout=30) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            return exc.code, json.loads(raw) if raw else None
+
+    def _ok(self, status: int, answer: Any, what: str) -> Any:
+        if status >= 300:
+            raise RuntimeError(f"OpenSearch {what} failed: HTTP {status} {str(answer)[:300]}")
+        return answer
+
+    def ensure_index(self, index: str, dimension: int) -> bool:
+        """Creates the k-NN index (HNSW, faiss, inner product over normalised vectors) unless it exists."""
+        status, _ = self.request("HEAD", f"/{index}")
+        if status == 200:
+            return False
+        mappings = {"properties": {
+            FIELD: {"type": "knn_vector", "dimension": dimension,
+                    "method": {"name": "hnsw", "engine": "faiss", "space_type": "innerproduct"}},
+            "doc_id": {"type": "keyword"}, "parent_id": {"type": "keyword"}, "child_id": {"type": "keyword"},
+            "text": {"type": "text"}}}
+        self._ok(*self.request("PUT", f"/{index}", {"settings": {"index": {"knn": True}}, "mappings": mappings}),
+                 f"creating index {index}")
+        return True
+
+    def delete_document(self, index: str, doc_id: str) -> int:
+        """Removes every child of `doc_id` (found by a term query: vector collections assign document ids)."""
+        answer = self._ok(*self.request("POST", f"/{index}/_search", {
+            "size": 10000, "_source": False, "query": {"term": {"doc_id": doc_id}}}), "searching old chunks")
+        ids = [hit["_id"] for hit in answer["hits"]["hits"]]
+        if ids:
+            lines = "".join(json.dumps({"delete": {"_index": index, "_id": i}}) + "\n" for i in ids)
+            self._ok(*self.request("POST", "/_bulk", lines, ndjson=True), "deleting old chunks")
+        return len(ids)
+
+    def index_children(self, index: str, rows: list[dict[str, Any]]) -> None:
+        lines = "".join(json.dumps({"index": {"_index": index}}) + "\n" + json.dumps(row) + "\n" for row in rows)
+        answer = self._ok(*self.request("POST", "/_bulk", lines, ndjson=True), "indexing chunks")
+        if answer.get("errors"):
+            raise RuntimeError(f"OpenSearch refused some chunks: {str(answer)[:300]}")
+
+    def knn(self, index: str, vector: list[float], k: int) -> list[tuple[dict[str, Any], float]]:
+        answer = self._ok(*self.request("POST", f"/{index}/_search", {
+            "size": k, "_source": ["child_id", "parent_id", "doc_id", "text"],
+            "query": {"knn": {FIELD: {"vector": vector, "k": k}}}}), "k-NN search")
+        return [({"id": h["_source"]["child_id"], "parent_id": h["_source"]["parent_id"],
+                  "text": h["_source"]["text"]}, float(h["_score"])) for h in answer["hits"]["hits"]]
