@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/live_chat_throughput.py | tail -n 1
 	$(BIN)/python bench/validators.py
 	$(BIN)/python bench/curate_speed.py
+	$(BIN)/python bench/rag_retrieval.py
 
 clean:
 	rm -rf $(VENV) plan-*.json
