@@ -21,6 +21,12 @@ S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
 NAME = r"^[a-z0-9](-?[a-z0-9])*$"
 
 
+def s3_uri(value: str | None) -> str | None:
+    if value is not None and not S3_URI.match(value):
+        raise ValueError("expected an s3://bucket/key URI")
+    return value
+
+
 class Hyperparameters(StrictModel):
     step_count: int | None = Field(
         default=None, ge=STEP_COUNT_RANGE[0], le=STEP_COUNT_RANGE[1],
@@ -61,12 +67,7 @@ class FineTuningArgs(StrictModel):
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters, description="Hyperparameters.")
     vpc: bool = Field(default=False, description="Run the job in the platform's private subnets.")
 
-    @field_validator("training_data_s3_uri", "output_s3_uri")
-    @classmethod
-    def _s3(cls, value: str | None) -> str | None:
-        if value is not None and not S3_URI.match(value):
-            raise ValueError("expected an s3://bucket/key URI")
-        return value
+    _s3 = field_validator("training_data_s3_uri", "output_s3_uri")(classmethod(lambda cls, v: s3_uri(v)))
 
     @model_validator(mode="after")
     def _data(self) -> FineTuningArgs:
@@ -114,12 +115,8 @@ class ContinuedPretrainingArgs(StrictModel):
                                                          description="Hyperparameters.")
     vpc: bool = Field(default=False, description="Run the job in the platform's private subnets.")
 
-    @field_validator("training_data_uri", "validation_data_uri", "output_uri")
-    @classmethod
-    def _s3(cls, value: str | None) -> str | None:
-        if value is not None and not S3_URI.match(value):
-            raise ValueError("expected an s3://bucket/key URI")
-        return value
+    _s3 = field_validator("training_data_uri", "validation_data_uri", "output_uri")(
+        classmethod(lambda cls, v: s3_uri(v)))
 
     @model_validator(mode="after")
     def _data(self) -> ContinuedPretrainingArgs:

@@ -21,7 +21,7 @@ from components.context import Env, NetworkRef
 from components.egress import https_to_vpc_and_s3
 from components.iam_documents import Account, service_trust
 from components.jumpstart_endpoint.args import ALWAYS_ON_TAG, EndpointArgs
-from components.jumpstart_endpoint.scale_to_zero import VARIANT, inference_component, variant_scaling
+from components.jumpstart_endpoint.scale_to_zero import VARIANT, inference_component, target_tracking, variant_scaling
 from components.storage.component import SecureBucket
 
 
@@ -166,22 +166,9 @@ class JumpStartEndpoint(pulumi.ComponentResource):
                 max_capacity=scaling.max_capacity,
                 opts=child,
             )
-            aws.appautoscaling.Policy(
-                f"{name}-invocations",
-                policy_type="TargetTrackingScaling",
-                service_namespace=target.service_namespace,
-                scalable_dimension=target.scalable_dimension,
-                resource_id=target.resource_id,
-                target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(  # noqa: E501
-                    target_value=float(scaling.target_invocations_per_instance),
-                    predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(  # noqa: E501
-                        predefined_metric_type="SageMakerVariantInvocationsPerInstance"
-                    ),
-                    scale_in_cooldown=scaling.scale_in_cooldown,
-                    scale_out_cooldown=scaling.scale_out_cooldown,
-                ),
-                opts=child,
-            )
+            target_tracking(f"{name}-invocations", target, "SageMakerVariantInvocationsPerInstance",
+                            float(scaling.target_invocations_per_instance),
+                            (scaling.scale_in_cooldown, scaling.scale_out_cooldown), child)
         self.endpoint_name = endpoint.name
         self.endpoint_arn = endpoint.arn
         self.role_arn = role.arn

@@ -42,6 +42,26 @@ def compute_requirements(instance: SageMakerInstance) -> dict[str, float | int]:
     return requirements
 
 
+def target_tracking(name: str, target: aws.appautoscaling.Target, metric: str, value: float,
+                    cooldowns: tuple[int, int], opts: pulumi.ResourceOptions) -> aws.appautoscaling.Policy:
+    """A target-tracking policy on a predefined SageMaker metric; `cooldowns`: (scale in, scale out) seconds."""
+    return aws.appautoscaling.Policy(
+        name,
+        policy_type="TargetTrackingScaling",
+        service_namespace=target.service_namespace,
+        scalable_dimension=target.scalable_dimension,
+        resource_id=target.resource_id,
+        target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(  # noqa: E501
+            target_value=value,
+            predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(  # noqa: E501
+                predefined_metric_type=metric),
+            scale_in_cooldown=cooldowns[0],
+            scale_out_cooldown=cooldowns[1],
+        ),
+        opts=opts,
+    )
+
+
 def variant_scaling(settings: ScaleToZero) -> dict:
     """The production variant's arguments for an inference-component endpoint (no model name)."""
     return {
@@ -82,21 +102,8 @@ def inference_component(parent: pulumi.Resource, name: str, *, endpoint: aws.sag
         max_capacity=settings.max_instances,
         opts=child,
     )
-    aws.appautoscaling.Policy(
-        f"{name}-invocations",
-        policy_type="TargetTrackingScaling",
-        service_namespace=target.service_namespace,
-        scalable_dimension=target.scalable_dimension,
-        resource_id=target.resource_id,
-        target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(  # noqa: E501
-            target_value=float(settings.target_invocations_per_copy),
-            predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(  # noqa: E501
-                predefined_metric_type="SageMakerInferenceComponentInvocationsPerCopy"),
-            scale_in_cooldown=300,
-            scale_out_cooldown=300,
-        ),
-        opts=child,
-    )
+    target_tracking(f"{name}-invocations", target, "SageMakerInferenceComponentInvocationsPerCopy",
+                    float(settings.target_invocations_per_copy), (300, 300), child)
     wake = aws.appautoscaling.Policy(
         f"{name}-wake",
         policy_type="StepScaling",
