@@ -1,6 +1,6 @@
 """The same corpus through one local worker, two local workers and a local Ray runtime: the same outputs.
 
-Marked `ray` (make test-ray): worker processes and a Ray runtime take seconds to start, which `make test`'s
+Marked `ray` (make test-slow): worker processes and a Ray runtime take seconds to start, which `make test`'s
 time goal cannot afford; CI runs them after `make test`.
 """
 
