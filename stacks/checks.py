@@ -321,11 +321,34 @@ def _ray_job_checks(cfg: PlatformConfig) -> Problems:
     return problems
 
 
+def _system_nodes_check(cfg: PlatformConfig) -> Problems:
+    """The system group's minimum nodes hold every operator pod's requests (catalog/system_pods.py)."""
+    from components.catalog.instance_types import lookup
+    from components.catalog.system_pods import MAX_PODS, allocatable, demand
+
+    system, ops = cfg.gpu_cluster.system_node_group, cfg.gpu_cluster.operators
+    flags = {"ebs_csi": ops.ebs_csi, "cloudwatch_observability": ops.cloudwatch_observability,
+             "fsx_csi": ops.fsx_csi, "cluster_autoscaler": ops.cluster_autoscaler,
+             "training_operator": ops.training_operator.enabled, "etcd": ops.etcd,
+             "prometheus": ops.prometheus.enabled, "kuberay": ops.kuberay}
+    need = demand({k for k, on in flags.items() if on}, system.min_size)
+    facts, nodes = lookup(system.instance_type), system.min_size
+    cpu, memory = allocatable(facts.vcpus, facts.memory_gib, MAX_PODS[system.instance_type])
+    have = (cpu * nodes, memory * nodes, MAX_PODS[system.instance_type] * nodes)
+    if need.cpu_m > have[0] or need.memory_mi > have[1] or need.pods > have[2]:
+        return [(("gpuCluster", "systemNodeGroup", "instanceType"),
+                 f"expected minSize x {system.instance_type} to hold the operators' requests ({need.cpu_m}m CPU, "
+                 f"{need.memory_mi}Mi, {need.pods} pods); {nodes} node(s) offer {have[0]}m, {have[1]}Mi, "
+                 f"{have[2]} pods: choose a larger type or raise minSize")]
+    return []
+
+
 def _cluster_checks(cfg: PlatformConfig) -> Problems:
     problems: Problems = []
     cluster = cfg.gpu_cluster
     if not cluster.enabled:
         return problems
+    problems += _system_nodes_check(cfg)
     azs = cfg.network.availability_zones
     reservation_azs: dict[str, tuple[int, str]] = {}
     for i, group in enumerate(cluster.node_groups):

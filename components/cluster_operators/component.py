@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.catalog.system_pods import MONITORING_REQUESTS
 from components.catalog.versions import (
     IMAGES,
     TRAINING_OPERATOR_KUSTOMIZE,
@@ -342,11 +343,19 @@ class ClusterOperators(pulumi.ComponentResource):
         }
         if args.prometheus.grafana_admin_password is not None:
             grafana["adminPassword"] = pulumi.Output.secret(args.prometheus.grafana_admin_password.get_secret_value())
+        # The chart ships no requests: give each pod its own (catalog/system_pods.py sizes the system nodes
+        # from them) so the monitoring stack is not BestEffort.
+        req = {k: {"requests": v} for k, v in MONITORING_REQUESTS.items()}
         self._release("kube-prometheus-stack", args.monitoring_namespace, {
-            "grafana": grafana,
+            "grafana": {**grafana, "resources": req["grafana"]},
             "prometheus": {"prometheusSpec": {"retention": args.prometheus.retention,
                                               "serviceMonitorSelectorNilUsesHelmValues": False,
-                                              "podMonitorSelectorNilUsesHelmValues": False}},
+                                              "podMonitorSelectorNilUsesHelmValues": False,
+                                              "resources": req["prometheus"]}},
+            "alertmanager": {"alertmanagerSpec": {"resources": req["alertmanager"]}},
+            "prometheusOperator": {"resources": req["prometheus-operator"]},
+            "kube-state-metrics": {"resources": req["kube-state-metrics"]},
+            "prometheus-node-exporter": {"resources": req["prometheus-node-exporter"]},
         }, create_namespace=True)
         k8s.core.v1.ConfigMap(
             f"{self._name}-gpu-dashboard",
