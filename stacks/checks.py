@@ -271,20 +271,14 @@ def _rag_checks(cfg: PlatformConfig) -> Problems:
     return problems
 
 
-def _gib(quantity: str) -> float:
-    units = {"Ki": 2**-20, "Mi": 2**-10, "Gi": 1, "Ti": 2**10, "m": 2**-30 / 1000, "": 2**-30}
-    number = quantity.rstrip("KMGTim")
-    return float(number) * units[quantity[len(number):]]
-
-
 def _ray_job_checks(cfg: PlatformConfig) -> Problems:
     """Cluster and operator present, node group known, pods fit it, the domain config parses."""
     from pathlib import Path
 
     from components.catalog.instance_types import lookup
-    from mlplat.corpus.config import parse_domain_config
+    from components.catalog.system_pods import memory_mi
+    from mlplat.corpus.config import load_domain_config
     from mlplat.project import InputError
-    from stacks.stack_file import StackFileError, load_yaml, read_text
 
     problems: Problems = []
     cluster = cfg.gpu_cluster
@@ -306,18 +300,17 @@ def _ray_job_checks(cfg: PlatformConfig) -> Problems:
         if job.worker_cpu > facts.vcpus - 1:
             problems.append(((*loc, "workerCpu"), f"expected at most {facts.vcpus - 1} (a {instance} has "
                                                   f"{facts.vcpus} vCPUs); found {job.worker_cpu}"))
-        if _gib(job.worker_memory) > facts.memory_gib - 2:
+        if memory_mi(job.worker_memory) > (facts.memory_gib - 2) * 1024:
             problems.append(((*loc, "workerMemory"), f"expected at most {facts.memory_gib - 2}Gi (a {instance} has "
                                                      f"{facts.memory_gib} GiB); found {job.worker_memory}"))
         path = Path(job.domain_config)
-        try:
-            data, _ = load_yaml(read_text(path), str(path))
-            parse_domain_config(data, str(path))
-        except OSError:
+        if not path.is_file():
             problems.append(((*loc, "domainConfig"), f"expected a domain config file; {path} does not exist"))
-        except (InputError, StackFileError) as exc:
-            detail = "; ".join(exc.problems) if isinstance(exc, StackFileError) else str(exc)
-            problems.append(((*loc, "domainConfig"), detail.replace("\n  ", "; ")))
+            continue
+        try:
+            load_domain_config(path)
+        except InputError as exc:
+            problems.append(((*loc, "domainConfig"), str(exc).replace("\n  ", "; ")))
     return problems
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from components.base import LogRetentionDays, StrictModel, UniqueByName, one_of, problem
 from components.bedrock.data import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, STEP_COUNT_RANGE
@@ -21,10 +21,13 @@ S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
 NAME = r"^[a-z0-9](-?[a-z0-9])*$"
 
 
-def s3_uri(value: str | None) -> str | None:
+def _s3_uri(value: str | None) -> str | None:
     if value is not None and not S3_URI.match(value):
         raise ValueError("expected an s3://bucket/key URI")
     return value
+
+
+S3Uri = Annotated[str | None, AfterValidator(_s3_uri)]
 
 
 class Hyperparameters(StrictModel):
@@ -51,7 +54,7 @@ class FineTuningArgs(StrictModel):
         description="Base model to fine-tune (its versioned customization id; lifecycle and regions in "
                     "components/catalog/bedrock_models.py)."
     )
-    training_data_s3_uri: str | None = Field(
+    training_data_s3_uri: S3Uri = Field(
         default=None, description="Manifest (JSONL) in your own bucket; default: train.jsonl in the created bucket."
     )
     local_manifest: str | None = Field(
@@ -63,11 +66,10 @@ class FineTuningArgs(StrictModel):
     image_count: int | None = Field(
         default=None, ge=5, le=10_000, description="Number of images (default: counted from localManifest)."
     )
-    output_s3_uri: str | None = Field(default=None, description="Output location; default: the created bucket.")
+    output_s3_uri: S3Uri = Field(default=None, description="Output location; default: the created bucket.")
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters, description="Hyperparameters.")
     vpc: bool = Field(default=False, description="Run the job in the platform's private subnets.")
 
-    _s3 = field_validator("training_data_s3_uri", "output_s3_uri")(classmethod(lambda cls, v: s3_uri(v)))
 
     @model_validator(mode="after")
     def _data(self) -> FineTuningArgs:
@@ -103,20 +105,18 @@ class ContinuedPretrainingArgs(StrictModel):
     base_model: Annotated[str, one_of(PRETRAINING_MODELS)] = Field(
         default=DEFAULT_PRETRAINING_MODEL,
         description="Base model to continue pre-training (customization id; limits in the catalog).")
-    training_data_uri: str | None = Field(
+    training_data_uri: S3Uri = Field(
         default=None, description="A JSONL file of {\"input\": ...} records in your own bucket.")
     local_corpus: str | None = Field(
         default=None, description="The output folder of `mlplat corpus curate` (path relative to the project): "
                                   "its bedrock/train.jsonl is checked at plan time and uploaded to the created "
                                   "bucket (used when trainingDataUri is not set).")
-    validation_data_uri: str | None = Field(default=None, description="Validation JSONL in your own bucket.")
-    output_uri: str | None = Field(default=None, description="Output location; default: the created bucket.")
+    validation_data_uri: S3Uri = Field(default=None, description="Validation JSONL in your own bucket.")
+    output_uri: S3Uri = Field(default=None, description="Output location; default: the created bucket.")
     hyper_parameters: PretrainingHyperParameters = Field(default_factory=PretrainingHyperParameters,
                                                          description="Hyperparameters.")
     vpc: bool = Field(default=False, description="Run the job in the platform's private subnets.")
 
-    _s3 = field_validator("training_data_uri", "validation_data_uri", "output_uri")(
-        classmethod(lambda cls, v: s3_uri(v)))
 
     @model_validator(mode="after")
     def _data(self) -> ContinuedPretrainingArgs:

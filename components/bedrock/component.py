@@ -16,7 +16,6 @@ import pulumi_aws as aws
 
 from components.bedrock.args import FineTuningArgs, InvocationLoggingArgs
 from components.bedrock.customization import JobSpec, bedrock_trust, customization_job, data_bucket
-from components.catalog.bedrock_models import BASE_MODELS, DEFAULT_IMAGE_MODEL
 from components.context import Env, NetworkRef
 from components.storage.args import BucketArgs, LifecycleRule
 from components.storage.component import SecureBucket
@@ -54,11 +53,6 @@ class BedrockFineTuning(pulumi.ComponentResource):
             training_uri = pulumi.Output.concat("s3://", created.bucket_name, f"/{TRAINING_PREFIX}train.jsonl")
         output_uri: pulumi.Input[str] = (args.output_s3_uri if args.output_s3_uri is not None else
                                          pulumi.Output.concat("s3://", created.bucket_name, "/output/"))  # type: ignore[union-attr]
-        base = BASE_MODELS[args.base_model]
-        if base.lifecycle == "Legacy":
-            pulumi.log.warn(f"{name}: {base.model_id} is a Legacy model (Bedrock model lifecycle): it will reach its "
-                            f"end of life{f' on {base.end_of_life}' if base.end_of_life else ''} and cannot get new "
-                            f"Provisioned Throughput; move to {DEFAULT_IMAGE_MODEL}", resource=self)
         hp = args.hyperparameters
         role, model = customization_job(self, name, env, network if args.vpc else None, JobSpec(
             custom_model_name=self.custom_model_name, job_name=self.job_name, customization_type="FINE_TUNING",

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.catalog.bedrock_models import BASE_MODELS
 from components.context import Env, NetworkRef
 from components.egress import https_to_vpc_and_s3
 from components.iam_documents import service_trust
@@ -100,8 +101,14 @@ def data_bucket(parent: pulumi.Resource, name: str, env: Env) -> SecureBucket:
 def customization_job(parent: pulumi.Resource, name: str, env: Env, network: NetworkRef | None,
                       spec: JobSpec) -> tuple[aws.iam.Role, aws.bedrock.CustomModel]:
     """The role, its policy, the VPC security group when `network` is given, and the job; the job starts only
-    after the policy and `spec.depends_on` (its uploaded data) exist."""
+    after the policy and `spec.depends_on` (its uploaded data) exist. A Legacy base model is warned about."""
     child = pulumi.ResourceOptions(parent=parent)
+    base = BASE_MODELS[spec.base_model]
+    if base.lifecycle == "Legacy":
+        pulumi.log.warn(f"{name}: {base.model_id} is a Legacy model (Bedrock model lifecycle): it will reach its "
+                        f"end of life{f' on {base.end_of_life}' if base.end_of_life else ''}, cannot get new "
+                        "Provisioned Throughput, and models customized from it stop working then"
+                        + (f"; move to {base.successor}" if base.successor else ""), resource=parent)
     region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
     trust = pulumi.Output.all(account_id, partition).apply(
         lambda a: bedrock_trust(a[0], a[1], region, "model-customization-job/*"))

@@ -16,7 +16,6 @@ import pulumi_aws as aws
 
 from components.bedrock.args import ContinuedPretrainingArgs
 from components.bedrock.customization import JobSpec, customization_job, data_bucket
-from components.catalog.bedrock_models import BASE_MODELS
 from components.context import Env, NetworkRef
 
 TRAINING_KEY = "training/train.jsonl"
@@ -63,11 +62,6 @@ class BedrockContinuedPretraining(pulumi.ComponentResource):
             self.training_bucket = bucket.bucket_name
         output_uri: pulumi.Input[str] = (args.output_uri if args.output_uri is not None else
                                          pulumi.Output.concat("s3://", bucket.bucket_name, "/output/"))  # type: ignore[union-attr]
-        base = BASE_MODELS[args.base_model]
-        if base.lifecycle == "Legacy":
-            pulumi.log.warn(f"{name}: {base.model_id} is a Legacy model (Bedrock model lifecycle): it will reach its "
-                            f"end of life{f' on {base.end_of_life}' if base.end_of_life else ''}, cannot get new "
-                            "Provisioned Throughput, and its custom models stop working with it", resource=self)
         role, model = customization_job(self, name, env, network if args.vpc else None, JobSpec(
             custom_model_name=self.custom_model_name, job_name=self.job_name,
             customization_type="CONTINUED_PRE_TRAINING", base_model=args.base_model, training_uri=training_uri,

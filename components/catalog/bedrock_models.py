@@ -61,6 +61,8 @@ class BaseModel:
     #: Requests fail after this date (Bedrock "Model lifecycle"); None: not announced.
     end_of_life: dt.date | None = None
     pretraining: PretrainingLimits | None = None
+    #: The model to move to when this one is Legacy (None: none announced).
+    successor: str | None = None
 
     def usable_on(self, day: dt.date) -> bool:
         return self.end_of_life is None or day < self.end_of_life
@@ -72,7 +74,7 @@ BASE_MODELS: dict[str, BaseModel] = {
         BaseModel("amazon.titan-image-generator-v2:0", "Titan Image Generator G1 v2", ("FINE_TUNING",),
                   ("us-east-1", "us-west-2"), "Active"),
         BaseModel("amazon.titan-image-generator-v1:0", "Titan Image Generator G1", ("FINE_TUNING",),
-                  ("us-east-1",), "Legacy"),
+                  ("us-east-1",), "Legacy", successor="amazon.titan-image-generator-v2:0"),
         BaseModel("amazon.titan-text-express-v1:0:8k", "Titan Text G1 - Express",
                   ("FINE_TUNING", "CONTINUED_PRE_TRAINING"), ("us-east-1", "us-west-2"), "Legacy",
                   pretraining=PretrainingLimits(((1, 4096), (4, 2048)))),

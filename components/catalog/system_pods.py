@@ -48,12 +48,18 @@ class SystemPod:
     flag: str | None = None
 
 
-def _quantity_m(value: str) -> int:
-    return int(value[:-1]) if value.endswith("m") else int(float(value) * 1000)
+_MI = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "Ti": 1024**2}
 
 
-def _quantity_mi(value: str) -> int:
-    return int(value[:-2]) * 1024 if value.endswith("Gi") else int(value[:-2])
+def cpu_m(quantity: str) -> int:
+    """A Kubernetes CPU quantity ("250m", "2") in millicores."""
+    return int(quantity[:-1]) if quantity.endswith("m") else round(float(quantity) * 1000)
+
+
+def memory_mi(quantity: str) -> float:
+    """A Kubernetes memory quantity ("200Mi", "6Gi", "512Ki", or bytes) in MiB."""
+    unit = quantity[-2:]
+    return float(quantity[:-2]) * _MI[unit] if unit in _MI else float(quantity) / 2**20
 
 
 SYSTEM_PODS: tuple[SystemPod, ...] = (
@@ -72,7 +78,7 @@ SYSTEM_PODS: tuple[SystemPod, ...] = (
     SystemPod("training-operator", False, 1, 0, 0, "training_operator"),
     SystemPod("etcd", False, 1, 250, 256, "etcd"),
     SystemPod("kuberay-operator", False, 1, 100, 512, "kuberay"),
-    *(SystemPod(name, name == "prometheus-node-exporter", 1, _quantity_m(r["cpu"]), _quantity_mi(r["memory"]),
+    *(SystemPod(name, name == "prometheus-node-exporter", 1, cpu_m(r["cpu"]), round(memory_mi(r["memory"])),
                 "prometheus") for name, r in MONITORING_REQUESTS.items()),
 )
 

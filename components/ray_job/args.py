@@ -13,7 +13,7 @@ from components.training_job.args import IMAGE_RE
 
 S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\s]*/)?$")
 S3_OBJECT = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s]*[^/\s]$")
-QUANTITY = r"^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$"
+QUANTITY = r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti)?$"  # memory: bytes or a binary suffix
 
 
 class CurationRayJobArgs(StrictModel):

@@ -144,4 +144,5 @@ def test_vpc_job_reaches_s3_and_may_tag_only_the_interfaces_it_creates(tmp_path)
     model = view.get("aws:bedrock/customModel:CustomModel", "mlplat-dev-vpcjob-model")["inputs"]
     assert model["vpcConfig"]["securityGroupIds"] and len(model["vpcConfig"]["subnetIds"]) == 2
     warnings = [d["message"] for d in view.plan["diagnostics"] if d["severity"] == "warning"]
-    assert any("amazon.titan-image-generator-v1:0 is a Legacy model" in w for w in warnings), warnings
+    (legacy,) = [w for w in warnings if "amazon.titan-image-generator-v1:0 is a Legacy model" in w]
+    assert legacy.endswith("; move to amazon.titan-image-generator-v2:0")  # the catalog's successor

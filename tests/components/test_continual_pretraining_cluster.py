@@ -146,5 +146,7 @@ def test_rayjob_config_checks(tmp_path: Path):
     bad.write_text("outlets: [https://ft.com]\n")
     (line,) = _ray_problems({**RAY, "domainConfig": str(bad)})
     assert line.startswith("ml-platform:rayJobs[0].domainConfig:") and "expected a host name" in line
+    (line,) = _ray_problems({**RAY, "workerMemory": "500m"})  # millibytes are a CPU unit, not memory
+    assert line.startswith("ml-platform:rayJobs[0].workerMemory:")
     (line,) = _ray_problems({**RAY, "inputUri": "s3://bkt/raw"})
     assert "expected an S3 prefix ending in /" in line
