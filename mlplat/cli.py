@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--config-file", type=Path, metavar="PATH", help="stack config file to use instead")
     plan.add_argument("--quiet", action="store_true", help="print only the summary line")
     plan.add_argument("--details", action="store_true", help="list every resource and every resource type")
+    plan.add_argument("--first-preview", action="store_true",
+                      help="plan as the first `pulumi preview` of a new stack sees it: ids, ARNs and every value "
+                           "built from them unknown; lists which policies could run")
     check = sub.add_parser("check", help="evaluate the policy pack on a saved plan")
     check.add_argument("plan", type=Path, help="a plan written by `mlplat plan --json`")
     check.add_argument("--policy-config", type=Path, metavar="FILE",
@@ -175,7 +178,7 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _plan_for(stack: str, config_file: Path | None) -> tuple[dict, str]:
+def _plan_for(stack: str, config_file: Path | None, *, first_preview: bool = False) -> tuple[dict, str]:
     from mlplat.plan import build_plan
     from stacks.errors import ConfigError
 
@@ -184,7 +187,7 @@ def _plan_for(stack: str, config_file: Path | None) -> tuple[dict, str]:
     sys.path.insert(0, str(project.root))
     progress = _Progress(stack)
     try:
-        return build_plan(project, cfg, on_register=progress), cfg.region
+        return build_plan(project, cfg, on_register=progress, first_preview=first_preview), cfg.region
     except ConfigError as exc:
         progress.done()
         print(f"invalid configuration in {cfg.path}:", file=sys.stderr)
@@ -229,7 +232,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     if args.json:
         writable(args.json, "--json")
-    plan, region = _plan_for(args.stack, args.config_file)
+    plan, region = _plan_for(args.stack, args.config_file, first_preview=args.first_preview)
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     text = render_text(plan, region, details=args.details, style=Style(color))
     if args.quiet:
@@ -256,7 +259,7 @@ def _load_plan(path: Path) -> dict:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from mlplat.plan import check_policies
+    from mlplat.plan import LEAK_POLICY, Style, check_policies, policy_lines
 
     plan = _load_plan(args.plan)
     pack_config = None
@@ -267,13 +270,19 @@ def cmd_check(args: argparse.Namespace) -> int:
             pack_config = read_pack_config(args.policy_config)
         except StackFileError as exc:
             raise InputError("; ".join(exc.problems)) from None
-    from mlplat.plan import LEAK_POLICY
+    from policies.protocol import PackConfigError
 
+    try:
+        verdict = check_policies(plan, pack_config)
+    except PackConfigError as exc:
+        raise InputError("the pack config does not fit the policies' schemas: " + "; ".join(exc.problems)) from None
     # A leak found while planning cannot be found again in the saved (scrubbed) plan: it is kept.
     leaks = [v for v in plan["policy"]["violations"] if v.get("policy") == LEAK_POLICY]
-    violations = leaks + check_policies(plan, pack_config)
-    for v in violations:
-        print(f"[{v['enforcementLevel']}] {v['policy']}: {v['message']}  {v.get('urn') or ''}".rstrip())
+    violations = leaks + verdict.violations
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    lines = policy_lines({"violations": violations, "skipped": verdict.skipped}, Style(color),
+                         first_preview=plan.get("preview") == "first")
+    print("\n".join(lines))
     print(f"{len(violations)} violation(s), {sum(v['enforcementLevel'] == 'mandatory' for v in violations)} mandatory")
     return EXIT_VIOLATION if _has_mandatory(violations) else EXIT_OK
 

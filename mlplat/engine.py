@@ -98,13 +98,15 @@ class Registration:
     retain_on_delete: bool
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
+    #: Input property -> the URNs its value came from (what the engine passes to `AnalyzeStack`).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "urn": self.urn, "type": self.type, "name": self.name, "id": self.id, "custom": self.custom,
             "parent": self.parent, "dependencies": self.dependencies, "provider": self.provider,
             "protect": self.protect, "retainOnDelete": self.retain_on_delete, "inputs": self.inputs,
-            "outputs": self.outputs,
+            "outputs": self.outputs, "propertyDependencies": self.property_dependencies,
         }
 
 
@@ -144,6 +146,8 @@ def _make_monitor_class():
                 inputs=self.renderer.struct(request.object),
                 outputs=_mask(self.renderer.struct(outputs), request.additionalSecretOutputs)
                 if request.custom else {},
+                property_dependencies={k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items())
+                                       if v.urns},
             )
             if self.on_register is not None:
                 self.on_register(len(self.registrations), request.type)
@@ -197,8 +201,12 @@ class RunResult:
 
 
 def run_program(root: Path, project: str, cfg: StackConfig, *, program: Any = None,
-                mock_options: dict[str, Any] | None = None, on_register: Any = None) -> RunResult:
+                mock_options: dict[str, Any] | None = None, on_register: Any = None,
+                first_preview: bool = False) -> RunResult:
     """Run `program` (default: the project's `__main__.py`) under the recording monitor.
+
+    `first_preview`: answer as the first preview of a new stack (`FirstPreviewMocks`): every id, ARN and
+    other provider-computed output is unknown, and so is every value built from one.
 
     Exceptions from the program (including `stacks.errors.ConfigError`) propagate unchanged.
     """
@@ -208,13 +216,14 @@ def run_program(root: Path, project: str, cfg: StackConfig, *, program: Any = No
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from mlplat.mocks import PlatformMocks
+    from mlplat.mocks import FirstPreviewMocks, PlatformMocks
     from stacks.context import RunContext, running
 
     settings.ROOT.set(None)
     runtime_config.set_all_config(dict(cfg.values), list(cfg.secret_keys))
     renderer = PlanRenderer(root)
-    monitor = _make_monitor_class()(PlatformMocks(cfg.region, **(mock_options or {})), renderer, on_register)
+    mocks = (FirstPreviewMocks if first_preview else PlatformMocks)(cfg.region, **(mock_options or {}))
+    monitor = _make_monitor_class()(mocks, renderer, on_register)
     logger = logging.getLogger(f"mlplat.plan.{cfg.stack}")
     logger.propagate = False
     collector = _Collect()

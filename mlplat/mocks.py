@@ -12,6 +12,8 @@ from typing import Any
 import pulumi
 
 ACCOUNT_ID = "123456789012"
+#: The SDK's and engine's marker for a value not known during preview (`pulumi.runtime.rpc.UNKNOWN`).
+UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 PARTITION = "aws"
 
 
@@ -315,3 +317,25 @@ class PlatformMocks(pulumi.runtime.Mocks):
             "add one to mlplat/mocks.py"
         )
 
+
+
+class FirstPreviewMocks(PlatformMocks):
+    """Answers as a first `pulumi preview` of a new stack does: nothing exists yet.
+
+    For a resource to be created, the provider's preview returns the inputs it checked (generated names
+    included: the provider's Check fills them during preview) and marks every other output unknown, with
+    no id. The SDK then treats each such output as unknown, and so is every value the program builds
+    from one (`apply` does not run on an unknown), exactly as under the real engine. Look-ups (invokes),
+    stack references and providers are answered as usual: they are known during a preview.
+    """
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        rid, state = super().new_resource(args)
+        typ = args.typ
+        if not args.custom or typ.startswith("pulumi:providers:") or typ == "pulumi:pulumi:StackReference":
+            return rid, state
+        known = dict(args.inputs)
+        name_prop = _AUTONAMED.get(typ)
+        if name_prop and name_prop in state:
+            known[name_prop] = state[name_prop]
+        return "", {k: known.get(k, UNKNOWN_SENTINEL) for k in state}

@@ -22,16 +22,19 @@ def scrub(document: Any, secrets: list[str]) -> Any:
 
 
 def build_plan(project: Project, cfg: StackConfig, program: Any = None,
-               mock_options: dict[str, Any] | None = None, on_register: Any = None) -> dict[str, Any]:
+               mock_options: dict[str, Any] | None = None, on_register: Any = None,
+               first_preview: bool = False) -> dict[str, Any]:
     """Run the program for `cfg` and return the plan document, policies and cost included.
 
     `on_register(count, type)` is called after each resource registration (progress display).
+    `first_preview`: plan as the first `pulumi preview` of a new stack sees it (computed values unknown).
     """
     result = run_program(project.root, project.name, cfg, program=program, mock_options=mock_options,
-                         on_register=on_register)
+                         on_register=on_register, first_preview=first_preview)
     plan: dict[str, Any] = {
         "project": project.name,
         "stack": cfg.stack,
+        "preview": "first" if first_preview else "update",
         "resources": [r.to_json() for r in result.registrations],
         "outputs": result.outputs,
         "policy": {"violations": []},
@@ -41,7 +44,8 @@ def build_plan(project: Project, cfg: StackConfig, program: Any = None,
     secrets = cfg.placeholders + _secret_config_strings(cfg)
     leaks = secret_leaks(plan, secrets)  # before scrubbing, which would hide them
     plan = scrub(plan, secrets)
-    plan["policy"]["violations"] = leaks + check_policies(plan)
+    verdict = check_policies(plan)
+    plan["policy"] = {"violations": leaks + verdict.violations, "skipped": verdict.skipped}
     from mlplat.cost import estimate
 
     plan["cost"] = estimate(plan["resources"])
@@ -90,13 +94,17 @@ def plan_environment(plan: dict[str, Any]) -> str | None:
     return env if isinstance(env, str) else None
 
 
-def check_policies(plan: dict[str, Any], pack_config: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Evaluate the policy pack on the plan's resources (the environment's pack config by default)."""
-    from policies.offline import evaluate, load_pack_config
+def check_policies(plan: dict[str, Any], pack_config: dict[str, Any] | None = None):
+    """The pack's verdict on the plan's resources (the environment's pack config by default).
+
+    Returns `policies.protocol.Verdict`; raises `policies.protocol.PackConfigError` for a config that does
+    not fit the policies' schemas.
+    """
+    from policies.offline import judge_plan, load_pack_config
 
     if pack_config is None:
         pack_config = load_pack_config(plan_environment(plan))
-    return evaluate(plan["resources"], pack_config)
+    return judge_plan(plan["resources"], pack_config)
 
 
 def _secret_config_strings(cfg: StackConfig) -> list[str]:
@@ -132,6 +140,40 @@ class Style:
 
     def dim(self, text: str) -> str:
         return self._wrap("2", text)
+
+
+def policy_lines(policy: dict[str, Any], st: Style, *, first_preview: bool = False) -> list[str]:
+    """Violations with their remediation and documentation, then the policies a preview could not run.
+
+    On a first preview every policy is listed with whether it ran: a skipped one checked nothing.
+    """
+    from policies.pack import ALL_POLICIES
+    from policies.protocol import policy_runs
+
+    lines: list[str] = []
+    violations = policy.get("violations") or []
+    if not violations:
+        lines.append(st.green("  no violations"))
+    for v in violations:
+        paint = st.red if v["enforcementLevel"] == "mandatory" else st.yellow
+        lines.append(paint(f"  [{v['enforcementLevel']}] {v['policy']}: {v['message']}"))
+        if v.get("urn"):
+            lines.append(f"      {v['urn']}")
+        if v.get("remediation"):
+            lines.append(st.dim(f"      fix: {v['remediation']}"))
+        if v.get("url"):
+            lines.append(st.dim(f"      docs: {v['url']}"))
+    runs = policy_runs([p.name for p in ALL_POLICIES], policy.get("skipped") or [])
+    skipped = [(name, why) for name, why in runs if why]
+    if first_preview:
+        lines.append(f"  first preview: {len(runs) - len(skipped)} of {len(runs)} policies ran")
+        for name, why in runs:
+            lines.append(f"    {'ran    ' if why is None else st.yellow('skipped')}  {name}"
+                         + (f": {why}" if why else ""))
+    elif skipped:
+        lines.append(st.yellow(f"  {len(skipped)} policies could not run (a value is unknown during preview):"))
+        lines += [st.yellow(f"    {name}: {why}") for name, why in skipped]
+    return lines
 
 
 #: Resource types listed in the short summary; `--details` lists them all.
@@ -185,14 +227,7 @@ def render_text(plan: dict[str, Any], region: str, *, details: bool = False, sty
     for key, value in plan["outputs"].items():
         lines.append(f"  {key}: {value if isinstance(value, str) else json.dumps(value)}")
     lines += ["", st.bold("Policies")]
-    violations = plan["policy"]["violations"]
-    if not violations:
-        lines.append(st.green("  no violations"))
-    for v in violations:
-        paint = st.red if v["enforcementLevel"] == "mandatory" else st.yellow
-        lines.append(paint(f"  [{v['enforcementLevel']}] {v['policy']}: {v['message']}"))
-        if v.get("urn"):
-            lines.append(f"      {v['urn']}")
+    lines += policy_lines(plan["policy"], st, first_preview=plan.get("preview") == "first")
     cost = plan["cost"]
     lines += ["", st.bold("Cost (USD per hour, on-demand list prices)"),
               f"  idle (minimum sizes): {cost['hourlyUsdIdle']:.2f}",

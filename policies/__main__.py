@@ -1,6 +1,8 @@
 """The policy pack. Constructing `PolicyPack` serves gRPC forever: nothing else may import this file.
 
 Run by the Pulumi CLI: `pulumi preview --policy-pack policies --policy-pack-config policies/config/<env>.json`.
+It prints the port it listens on and then answers the analyzer protocol; `policies/pack.py` holds what
+it serves, and the offline evaluator runs the same servicer in-process.
 """
 
 import sys
@@ -8,8 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
+from pulumi_policy import PolicyPack  # noqa: E402
 
-from policies.rules import ALL_POLICIES  # noqa: E402
+from policies.pack import ALL_POLICIES, ENFORCEMENT_LEVEL, PACK_NAME  # noqa: E402
 
-PolicyPack(name="ml-platform", enforcement_level=EnforcementLevel.MANDATORY, policies=ALL_POLICIES)
+PolicyPack(name=PACK_NAME, enforcement_level=ENFORCEMENT_LEVEL, policies=ALL_POLICIES)

@@ -18,6 +18,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import _is_unknown
 
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
@@ -82,6 +83,76 @@ class Rule:
         return StackValidationPolicy(validate=validate, **self._common())
 
 
+class _Unknown:
+    """What `peek` returns for a value the engine cannot know during preview (an id, an ARN, ...)."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
+def _raw(value: Any) -> Any:
+    """The value behind `pulumi_policy`'s unknown-checking proxy (reading through it raises on unknowns)."""
+    try:
+        return value["__target"] if isinstance(value, Mapping | Sequence) and not isinstance(value, str) else value
+    except (KeyError, TypeError, IndexError):
+        return value
+
+
+def peek(props: Any, *path: str | int) -> Any:
+    """The value at `path`, `UNKNOWN` where preview cannot know it, None where it is absent. Never raises.
+
+    For rules that only need to know whether a field is set: a KMS key ARN that is unknown on the first
+    preview of a new stack is still a KMS key.
+    """
+    value = props
+    for key in path:
+        value = _raw(value)
+        if _is_unknown(value):
+            return UNKNOWN
+        if isinstance(value, Mapping):
+            value = value.get(key)
+        elif isinstance(value, list) and isinstance(key, int):
+            value = value[key] if -len(value) <= key < len(value) else None
+        else:
+            return None
+    value = _raw(value)
+    return UNKNOWN if _is_unknown(value) else value
+
+
+def present(props: Any, *path: str | int) -> bool:
+    """Whether the field at `path` is set: an unknown value counts (it will be set to something)."""
+    value = peek(props, *path)
+    return value is UNKNOWN or value not in (None, "", [], {})
+
+
+def length(props: Any, *path: str | int) -> int | None:
+    """How many elements the list at `path` has, without reading them (they may be unknown ids)."""
+    value = peek(props, *path)
+    return len(value) if isinstance(value, list) else None
+
+
+def referenced(resource: PolicyResource, prop: str, candidates: Iterable[PolicyResource],
+               match: str) -> PolicyResource | None:
+    """The resource among `candidates` that `resource.<prop>` points to.
+
+    By the engine's property dependencies first (a value such as `bucket.id` is unknown on a first
+    preview, but the engine still says where it comes from), else by a known value equal to the
+    candidate's `match` property (hand-built and older plans).
+    """
+    pool = list(candidates)
+    urns = {r.urn for r in (resource.property_dependencies or {}).get(prop, [])}
+    found = next((c for c in pool if c.urn in urns), None)
+    if found is not None:
+        return found
+    value = peek(resource.props, prop)
+    if value is UNKNOWN or value is None:
+        return None
+    return next((c for c in pool if peek(c.props, match) == value), None)
+
+
 def of_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:
     return [r for r in resources if r.resource_type in types]
 
@@ -123,6 +194,24 @@ def statements(document: Any) -> list[dict]:
     if not isinstance(doc, Mapping):
         return []
     return [s for s in listify(doc.get("Statement")) if isinstance(s, Mapping)]
+
+
+def number(value: Any) -> float | None:
+    """A number as the engine sends it: protobuf `Struct` carries every number as a double (20 -> 20.0).
+
+    None for anything else (a bool is not a number here, nor is a numeric string).
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def count_text(value: Any) -> str:
+    """A count for comparison whatever its wire form: 8, 8.0 and "8" all give "8"."""
+    n = number(value)
+    if n is not None and n.is_integer():
+        return str(int(n))
+    return str(value)
 
 
 def truthy(value: Any) -> bool:

@@ -16,6 +16,7 @@ from policies.rules.base import (
     SM_ENDPOINT_CONFIG,
     Rule,
     as_json,
+    count_text,
     listify,
     of_type,
 )
@@ -34,7 +35,7 @@ def _gpu_budget(args: StackValidationArgs, report: ReportViolation) -> None:
             continue
         cost = size * facts.hourly_usd
         total += cost
-        parts.append(f"{group.name} {size} x {facts.name} = ${cost:,.2f}")
+        parts.append(f"{group.name} {count_text(size)} x {facts.name} = ${cost:,.2f}")
     if total > float(limit):
         report(f"GPU node groups at max size cost ${total:,.2f}/h, over this environment's budget of "
                f"${float(limit):,.2f}/h ({'; '.join(parts)})")
@@ -57,7 +58,8 @@ def _scale_to_zero(args: StackValidationArgs, report: ReportViolation) -> None:
         facts = INSTANCE_TYPES.get(node_group_instance_type(group) or "")
         min_size = (group.props.get("scalingConfig") or {}).get("minSize")
         if facts is not None and facts.accelerator != "none" and min_size not in (0, None):
-            report(f"GPU node group keeps {min_size} x {facts.name} running when idle; use minSize 0 here", group.urn)
+            report(f"GPU node group keeps {count_text(min_size)} x {facts.name} running when idle; use minSize 0 here",
+                   group.urn)
 
 
 SCALE_TO_ZERO = Rule(
@@ -149,7 +151,7 @@ def _endpoints_scale_to_zero(args: ResourceValidationArgs, report: ReportViolati
     for variant in listify(args.props.get("productionVariants")):
         managed = variant.get("managedInstanceScaling") or {}
         if managed.get("status") != "ENABLED" or managed.get("minInstanceCount") != 0:
-            report(f"variant {variant.get('variantName')} keeps {variant.get('initialInstanceCount', 1)} x "
+            report(f"variant {variant.get('variantName')} keeps {count_text(variant.get('initialInstanceCount', 1))} x "
                    f"{variant.get('instanceType')} running when idle: deploy it with scaleToZero, or say why not in "
                    "scaleToZero.alwaysOnReason")
 

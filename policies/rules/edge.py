@@ -13,7 +13,10 @@ from policies.rules.base import (
     WAF_ASSOCIATION,
     Rule,
     dependents_index,
+    number,
     of_type,
+    present,
+    referenced,
 )
 
 #: Services whose invocations come from the internet (API Gateway stages, the Lex Web UI's bot).
@@ -30,15 +33,17 @@ def _public_edge(args: StackValidationArgs, report: ReportViolation) -> None:
                 report("REST API stage has no WAF web ACL (liveChat.callbackWaf: true)", stage.urn)
     for method in of_type(res, APIGW_METHOD):
         if method.props.get("httpMethod") in BODY_METHODS and not (
-                method.props.get("requestValidatorId") and method.props.get("requestModels")):
+                present(method.props, "requestValidatorId") and present(method.props, "requestModels")):
             report("REST method takes a body API Gateway does not validate (a request validator and a model; "
                    "liveChat.validateCallbackRequests: true)", method.urn)
     if config.get("requireReservedConcurrency"):
-        public = {p.props.get("function") for p in of_type(res, LAMBDA_PERMISSION)
-                  if p.props.get("principal") in PUBLIC_INVOKERS}
-        for fn in of_type(res, LAMBDA_FUNCTION):
-            reserved = fn.props.get("reservedConcurrentExecutions")
-            if fn.props.get("name") in public and not (isinstance(reserved, int) and reserved > 0):
+        functions = of_type(res, LAMBDA_FUNCTION)
+        invoked = (referenced(p, "function", functions, "name") for p in of_type(res, LAMBDA_PERMISSION)
+                   if p.props.get("principal") in PUBLIC_INVOKERS)
+        public = {fn.urn for fn in invoked if fn is not None}
+        for fn in functions:
+            reserved = number(fn.props.get("reservedConcurrentExecutions"))
+            if fn.urn in public and not (reserved is not None and reserved > 0):
                 report("function the internet can invoke has no reserved concurrency: a flood could take the "
                        "account's (liveChat.reserveConcurrency: true)", fn.urn)
 

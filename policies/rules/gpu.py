@@ -12,8 +12,11 @@ from policies.rules.base import (
     LAUNCH_TEMPLATE,
     PYTORCH_JOB,
     Rule,
+    count_text,
     dependency,
+    length,
     listify,
+    number,
     of_type,
 )
 
@@ -41,7 +44,7 @@ def _efa_complete(args: ResourceValidationArgs, report: ReportViolation) -> None
     facts = INSTANCE_TYPES.get(args.props.get("instanceType") or "")
     if not interfaces or facts is None:
         return
-    cards = sorted(int(ni.get("networkCardIndex", 0)) for ni in interfaces)
+    cards = sorted(int(number(ni.get("networkCardIndex")) or 0) for ni in interfaces)
     if len(interfaces) != facts.max_efa_interfaces:
         report(f"{facts.name} supports {facts.max_efa_interfaces} EFA interfaces; the template has "
                f"{len(interfaces)}: {facts.max_efa_interfaces - len(interfaces)} cards' bandwidth unused")
@@ -80,7 +83,7 @@ NO_PLACEMENT_WITH_RESERVATION = Rule(
 def _node_groups(args: StackValidationArgs, report: ReportViolation) -> None:
     for group in of_type(args.resources, EKS_NODE_GROUP):
         lt = dependency(group, LAUNCH_TEMPLATE)
-        if lt is not None and _efa_interfaces(lt.props) and len(listify(group.props.get("subnetIds"))) != 1:
+        if lt is not None and _efa_interfaces(lt.props) and length(group.props, "subnetIds") != 1:
             report("EFA node group spans several subnets; EFA traffic needs one AZ / one subnet", group.urn)
         facts = INSTANCE_TYPES.get(node_group_instance_type(group) or "")
         if facts is not None and facts.accelerator == "nvidia":
@@ -117,15 +120,15 @@ def _pytorchjob(args: ResourceValidationArgs, report: ReportViolation) -> None:
         res = container.get("resources") or {}
         requests, limits = res.get("requests") or {}, res.get("limits") or {}
         for resource in (GPU, EFA):
-            if str(requests.get(resource)) != str(limits.get(resource)):
+            if count_text(requests.get(resource)) != count_text(limits.get(resource)):
                 report(f"{replica}/{container.get('name')}: {resource} requests ({requests.get(resource)}) != "
                        f"limits ({limits.get(resource)})")
         if facts is None:
             continue
-        if facts.accelerator == "nvidia" and str(limits.get(GPU)) != str(facts.accelerators):
+        if facts.accelerator == "nvidia" and count_text(limits.get(GPU)) != str(facts.accelerators):
             report(f"{replica}/{container.get('name')}: requests {limits.get(GPU)} GPUs; {facts.name} has "
                    f"{facts.accelerators}")
-        if facts.efa_supported and str(limits.get(EFA)) != str(facts.max_efa_interfaces):
+        if facts.efa_supported and count_text(limits.get(EFA)) != str(facts.max_efa_interfaces):
             report(f"{replica}/{container.get('name')}: requests {limits.get(EFA)} EFA devices; {facts.name} has "
                    f"{facts.max_efa_interfaces} (without them NCCL silently falls back to TCP)")
 

@@ -37,6 +37,9 @@ from policies.rules.base import (
     dependents_index,
     listify,
     of_type,
+    peek,
+    present,
+    referenced,
     statements,
     truthy,
 )
@@ -50,8 +53,10 @@ NO_RESOURCE_LEVEL = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecord
 
 # -- S3 ---------------------------------------------------------------------------------------------
 def log_destinations(resources) -> set[str]:
-    """Names of the buckets other buckets deliver S3 server access logs to."""
-    return {t for t in (r.props.get("targetBucket") for r in of_type(resources, S3_LOGGING)) if isinstance(t, str)}
+    """URNs of the buckets other buckets deliver S3 server access logs to."""
+    buckets = of_type(resources, S3_BUCKET)
+    found = (referenced(r, "targetBucket", buckets, "bucket") for r in of_type(resources, S3_LOGGING))
+    return {b.urn for b in found if b is not None}
 
 
 def _s3_encrypted_private(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -61,7 +66,7 @@ def _s3_encrypted_private(args: StackValidationArgs, report: ReportViolation) ->
     for bucket in of_type(args.resources, S3_BUCKET):
         algorithms = {rule.get("applyServerSideEncryptionByDefault", {}).get("sseAlgorithm")
                       for cfg in sse_by_bucket.get(bucket.urn, []) for rule in listify(cfg.props.get("rules"))}
-        if bucket.props.get("bucket") in destinations:
+        if bucket.urn in destinations:
             # Server access log delivery is documented for SSE-S3 destinations (S3 User Guide).
             if algorithms != {"AES256"}:
                 report("S3 server access log destination must use SSE-S3 (AES256) default encryption", bucket.urn)
@@ -86,13 +91,18 @@ S3_ENCRYPTED_PRIVATE = Rule(
 def _s3_access_logging(args: StackValidationArgs, report: ReportViolation) -> None:
     if not args.get_config().get("requireAccessLogging"):
         return
-    logging_by_bucket = dependents_index(args.resources, S3_LOGGING)
+    buckets = of_type(args.resources, S3_BUCKET)
+    logging_by_bucket: dict[str, list] = {}
+    for r in of_type(args.resources, S3_LOGGING):
+        source = referenced(r, "bucket", buckets, "bucket")
+        if source is not None:
+            logging_by_bucket.setdefault(source.urn, []).append(r)
     destinations = log_destinations(args.resources)
-    for bucket in of_type(args.resources, S3_BUCKET):
-        name = bucket.props.get("bucket")
+    for bucket in buckets:
         logging = logging_by_bucket.get(bucket.urn, [])
-        if name in destinations:
-            if any(r.props.get("bucket") == name and r.props.get("targetBucket") == name for r in logging):
+        if bucket.urn in destinations:
+            target = (referenced(r, "targetBucket", buckets, "bucket") for r in logging)
+            if any(t is not None and t.urn == bucket.urn for t in target):
                 report("S3 server access log destination logs to itself (each delivery would log again)",
                        bucket.urn)
         elif not logging:
@@ -190,7 +200,7 @@ def _eks_control_plane(args: ResourceValidationArgs, report: ReportViolation) ->
     if args.resource_type != EKS_CLUSTER:
         return
     enc = listify(args.props.get("encryptionConfig"))
-    if not any("secrets" in listify(e.get("resources")) and (e.get("provider") or {}).get("keyArn") for e in enc):
+    if not any("secrets" in listify(e.get("resources")) and present(e, "provider", "keyArn") for e in enc):
         report("EKS secrets are not envelope-encrypted with a KMS key (CKV_AWS_58)")
     missing = set(CONTROL_PLANE_LOG_TYPES) - set(listify(args.props.get("enabledClusterLogTypes")))
     if missing:
@@ -237,10 +247,10 @@ def _sagemaker(args: ResourceValidationArgs, report: ReportViolation) -> None:
     p = args.props
     if args.resource_type == SM_MODEL and not truthy(p.get("enableNetworkIsolation")):
         report("SageMaker model is not network-isolated (CKV_AWS_370)")
-    if args.resource_type == SM_ENDPOINT_CONFIG and not p.get("kmsKeyArn"):
+    if args.resource_type == SM_ENDPOINT_CONFIG and not present(p, "kmsKeyArn"):
         report("SageMaker endpoint configuration has no KMS key (CKV_AWS_98)")
     if args.resource_type == SM_DOMAIN:
-        if not p.get("kmsKeyId"):
+        if not present(p, "kmsKeyId"):
             report("SageMaker domain home storage is not encrypted with a KMS key (CKV_AWS_187)")
         if args.get_config().get("requireVpcOnly", False) and p.get("appNetworkAccessType") != "VpcOnly":
             report("SageMaker domain is not VpcOnly; this environment requires VpcOnly")
@@ -262,15 +272,14 @@ def _data_stores(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == DYNAMODB_TABLE:
         if not truthy((p.get("pointInTimeRecovery") or {}).get("enabled")):
             report("DynamoDB table has no point-in-time recovery (CKV_AWS_28)")
-        sse = p.get("serverSideEncryption") or {}
-        if not (truthy(sse.get("enabled")) and sse.get("kmsKeyArn")):
+        if not (truthy(peek(p, "serverSideEncryption", "enabled")) and present(p, "serverSideEncryption", "kmsKeyArn")):
             report("DynamoDB table is not encrypted with a customer-managed KMS key (CKV_AWS_119)")
-    if args.resource_type == SECRET and not p.get("kmsKeyId"):
+    if args.resource_type == SECRET and not present(p, "kmsKeyId"):
         report("Secrets Manager secret uses the AWS-managed key, not a customer-managed key (CKV_AWS_149)")
     if args.resource_type == LOG_GROUP:
         if not p.get("retentionInDays"):
             report("log group keeps logs forever: set a retention (CKV_AWS_66)")
-        if not p.get("kmsKeyId"):
+        if not present(p, "kmsKeyId"):
             report("log group is not encrypted with KMS (CKV_AWS_158)")
 
 
@@ -286,7 +295,7 @@ DATA_STORES = Rule(
 # -- Lambda and API Gateway -------------------------------------------------------------------------
 def _lambda_permission(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == LAMBDA_PERMISSION and str(args.props.get("principal", "")).endswith(".amazonaws.com"):
-        if not args.props.get("sourceArn") and not args.props.get("sourceAccount"):
+        if not present(args.props, "sourceArn") and not present(args.props, "sourceAccount"):
             report("Lambda permission for an AWS service is not scoped by source ARN or account (CKV_AWS_364)")
 
 

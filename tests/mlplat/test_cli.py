@@ -96,7 +96,7 @@ def test_colour_on_a_terminal_unless_no_color(monkeypatch):
     assert Style(True).red("x") == "\033[31mx\033[0m" and Style(False).red("x") == "x"
     plan = {"project": "p", "stack": "s", "resources": [], "outputs": {}, "policy": {"violations": []},
             "cost": {"hourlyUsdIdle": 0, "hourlyUsdMax": 0, "items": []}}
-    monkeypatch.setattr(cli, "_plan_for", lambda stack, config_file: (plan, "us-east-1"))
+    monkeypatch.setattr(cli, "_plan_for", lambda stack, config_file, **_: (plan, "us-east-1"))
     for no_color, coloured in ((None, True), ("1", False)):
         if no_color:
             monkeypatch.setenv("NO_COLOR", no_color)
