@@ -30,8 +30,12 @@ $(SLOW_STAMP): $(STAMP)
 plan: $(BASE_STAMP)
 	$(BIN)/mlplat plan $(STACK)
 
+# Each shipped stack as an update preview and as the first preview of a new stack (computed values unknown).
 plans: $(STAMP)
-	for s in dev staging prod; do $(BIN)/mlplat plan $$s --json plan-$$s.json --quiet || exit $$?; done
+	for s in dev staging prod; do \
+	  $(BIN)/mlplat plan $$s --json plan-$$s.json --quiet || exit $$?; \
+	  $(BIN)/mlplat plan $$s --first-preview --json plan-$$s-first.json --quiet || exit $$?; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .

@@ -33,7 +33,7 @@ PROVIDER = "urn:pulumi:bench::ml-platform::pulumi:providers:aws::aws"
 def _r(typ: str, name: str, inputs: dict, deps: list[str] | None = None) -> dict:
     return {"urn": f"urn:pulumi:bench::ml-platform::{typ}::{name}", "type": typ, "name": name, "id": name,
             "custom": True, "parent": None, "dependencies": deps or [], "provider": f"{PROVIDER}::id",
-            "protect": False, "retainOnDelete": False, "inputs": inputs, "outputs": {}}
+            "protect": False, "retainOnDelete": False, "inputs": inputs, "outputs": inputs}
 
 
 def synthetic(n: int) -> list[dict]:

@@ -166,7 +166,7 @@ def policy_lines(policy: dict[str, Any], st: Style, *, first_preview: bool = Fal
     runs = policy_runs([p.name for p in ALL_POLICIES], policy.get("skipped") or [])
     skipped = [(name, why) for name, why in runs if why]
     if first_preview:
-        lines.append(f"  first preview: {len(runs) - len(skipped)} of {len(runs)} policies ran")
+        lines.append(f"  first preview: {len(runs) - len(skipped)} of {len(runs)} policies ran on every resource")
         for name, why in runs:
             lines.append(f"    {'ran    ' if why is None else st.yellow('skipped')}  {name}"
                          + (f": {why}" if why else ""))

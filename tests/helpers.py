@@ -139,10 +139,15 @@ def _plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str, program: Any,
                                mock_options=mock_options))
 
 
-def plan_stack(stack: str) -> PlanView:
-    """A shipped stack, planned once per test run."""
+def plan_stack(stack: str, *, first_preview: bool = False, config_file: Path | None = None) -> PlanView:
+    """A shipped stack (or a stack file under tests/), planned once per test run.
+
+    `first_preview`: as the first `pulumi preview` of a new stack sees it (computed values unknown).
+    """
     project = find_project(ROOT)
-    return planned_once(f"shipped:{stack}", lambda: PlanView(build_plan(project, load_stack_config(project, stack))))
+    key = f"{'first' if first_preview else 'update'}:{stack}:{config_file}"
+    return planned_once(key, lambda: PlanView(build_plan(project, load_stack_config(project, stack, config_file),
+                                                         first_preview=first_preview)))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlplat.schema import plan_schema
-from tests.helpers import ROOT, config, plan_config
+from tests.helpers import ROOT, PlanView, config, plan_config, plan_stack
 
 SCHEMA = plan_schema()
 SECRET_PLAINTEXT = "hunter2-do-not-print"
@@ -111,3 +111,14 @@ def test_a_secret_that_reaches_an_input_unmarked_is_a_mandatory_finding(tmp_path
     assert all(v["enforcementLevel"] == "mandatory" for v in leaks)
     assert "offline-secret-" not in view.text(), "still masked in everything printed"
     assert view.get("aws:ssm/parameter:Parameter", "marked")["inputs"]["value"] == "[secret]"
+
+
+def test_first_preview_knows_what_the_program_sets_and_nothing_a_provider_computes():
+    plan = PlanView(plan_stack("dev", first_preview=True).plan)
+    key = plan.of_type("aws:kms/key:Key")[0]
+    assert key["id"] is None and key["outputs"]["arn"] == "[unknown]", key["urn"]
+    role = plan.of_type("aws:iam/role:Role")[0]
+    assert role["outputs"]["name"].startswith(role["name"]) and role["outputs"]["arn"] == "[unknown]", role["urn"]
+    log_groups = [g for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup") if "kmsKeyId" in g["inputs"]]
+    assert log_groups and all(g["inputs"]["kmsKeyId"] == "[unknown]" for g in log_groups)
+    assert all(key["urn"] in g["propertyDependencies"]["kmsKeyId"] for g in log_groups)

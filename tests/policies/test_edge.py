@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from policies.rules import base as t
 from policies.rules.edge import PUBLIC_EDGE
-from tests.policies.helpers import check_stack, res
+from tests.policies.helpers import UNKNOWN, check_stack, res
 
 PROD = {"requireWaf": True, "requireReservedConcurrency": True}
 
 
-def _edge(*, waf: bool = True, validated: bool = True, reserved: int | None = 20, principal: str = "apigateway"):
+def _edge(*, waf: bool = True, validated: bool = True, reserved: float | None = 20, principal: str = "apigateway"):
     stage = res(t.APIGW_STAGE, {"stageName": "v1"}, "stage")
     method = res(t.APIGW_METHOD, {"httpMethod": "POST", **(
         {"requestValidatorId": "v", "requestModels": {"application/json": "CallbackBody"}} if validated else {})},
@@ -25,6 +25,21 @@ def _edge(*, waf: bool = True, validated: bool = True, reserved: int | None = 20
 
 def test_a_hardened_edge_passes():
     assert check_stack(PUBLIC_EDGE, _edge(), PROD) == []
+
+
+def test_reserved_concurrency_as_the_engine_sends_it():
+    """protobuf Struct carries every number as a double: 20 arrives as 20.0, and still counts."""
+    assert check_stack(PUBLIC_EDGE, _edge(reserved=20.0), PROD) == []
+    assert [u for _, u in check_stack(PUBLIC_EDGE, _edge(reserved=0.0), PROD)] == ["fn"]
+
+
+def test_a_first_preview_correlates_through_property_dependencies():
+    """`function` is the function's ARN, unknown on a first preview: the engine still names its source."""
+    resources = _edge(reserved=None)
+    fn, permission = resources[2], resources[3]
+    permission.props["function"] = UNKNOWN
+    permission.property_dependencies["function"] = [fn]
+    assert [u for _, u in check_stack(PUBLIC_EDGE, resources, PROD)] == ["fn"]
 
 
 def test_each_missing_guard_is_reported_where_it_is_missing():

@@ -75,3 +75,33 @@ def test_disabled_policy_is_skipped(shipped):
         if r["type"] == "aws:kms/key:Key":
             r["inputs"]["enableKeyRotation"] = False
     assert evaluate(resources, {"kms-key-rotation": {"enforcementLevel": "disabled"}}) == []
+
+
+def test_check_prints_each_violations_remediation_and_documentation(broken):
+    _, out = broken
+    result = run_cli("check", str(out))
+    assert "fix: Lower maxSize or raise maxHourlyGpuUsd" in result.stdout
+    assert "docs: https://aws.amazon.com/ec2/pricing/on-demand/" in result.stdout
+
+
+def test_a_pack_config_that_does_not_fit_a_schema_is_refused(tmp_path, broken):
+    _, out = broken
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"gpu-hourly-budget": {"maxHourlyGpuUsd": "lots"}}))
+    result = run_cli("check", str(out), "--policy-config", str(bad))
+    assert result.returncode == 2
+    assert "gpu-hourly-budget.maxHourlyGpuUsd: 'lots' is not of type 'number'" in result.stderr
+
+
+def test_first_preview_plan_says_which_policies_ran(tmp_path):
+    out = tmp_path / "first.json"
+    result = run_cli("plan", "dev-broken", "--config-file", str(BROKEN), "--first-preview", "--json", str(out))
+    assert result.returncode == 1, result.stderr
+    assert "first preview: " in result.stdout and "ran      gpu-hourly-budget" in result.stdout
+    plan = json.loads(out.read_text())
+    assert plan["preview"] == "first"
+    assert {v["policy"] for v in plan["policy"]["violations"]} == EXPECTED_BROKEN
+    skipped = {s["policy"] for s in plan["policy"]["skipped"]}
+    check = run_cli("check", str(out))
+    for policy in skipped:
+        assert f"skipped  {policy}: string value at ." in check.stdout

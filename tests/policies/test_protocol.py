@@ -1,0 +1,149 @@
+"""The pack judged over Pulumi's analyzer protocol, as `pulumi preview --policy-pack policies` judges it.
+
+One pack process per module, started as the CLI starts it (`policies/__main__.py`, which prints the
+port it serves), driven over gRPC with every shipped plan, every bad plan and their first-preview
+forms. Its verdict must equal the offline check's, resource by resource.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import json_format
+from pulumi.runtime.proto import analyzer_pb2_grpc
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+from policies.offline import judge_plan, load_pack_config
+from policies.protocol import Requests, Verdict, judge
+from tests.helpers import ROOT, plan_stack
+
+BROKEN = ROOT / "tests/fixtures/Pulumi.dev-broken.yaml"
+FORMS = (False, True)  # the update preview, then the first preview of a new stack
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Callable[[str, Any], Any]]:
+    proc = subprocess.Popen([sys.executable, "-u", str(ROOT / "policies" / "__main__.py")], cwd=ROOT / "policies",
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = (proc.stdout.readline() if proc.stdout else "").strip()
+        assert port.isdigit(), f"the pack printed no port: {proc.stderr.read() if proc.stderr else ''}"
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+        yield lambda method, request: getattr(stub, method)(request, timeout=30)
+        channel.close()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _key(v: dict[str, Any]) -> tuple:
+    return v["urn"] or "", v["policy"], v["enforcementLevel"], v["message"]
+
+
+def both(served, resources: list[dict[str, Any]], environment: str) -> Verdict:
+    """The served pack's verdict, asserted equal to the offline check's; returns it."""
+    config = load_pack_config(environment)
+    online, offline = judge(served, resources, config), judge_plan(resources, config)
+    assert sorted(map(_key, online.violations)) == sorted(map(_key, offline.violations))
+    assert online.skipped == offline.skipped
+    return online
+
+
+def mandatory(verdict: Verdict) -> list[tuple[str, str]]:
+    return sorted((v["policy"], (v["urn"] or "").rsplit("::", 1)[-1]) for v in verdict.violations
+                  if v["enforcementLevel"] == "mandatory")
+
+
+@pytest.mark.parametrize("first_preview", FORMS, ids=["update", "first-preview"])
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_shipped_plans_are_clean_over_the_protocol(served, stack, first_preview):
+    plan = plan_stack(stack, first_preview=first_preview).plan
+    verdict = both(served, plan["resources"], stack)
+    assert mandatory(verdict) == []
+    if first_preview:
+        # Stack policies are skipped whole by an unknown value; none may be (resource policies: see README).
+        kinds = {name: about["kind"] for name, about in verdict.policies.items()}
+        assert [s for s in verdict.skipped if kinds[s["policy"]] == "POLICY_TYPE_STACK"] == []
+
+
+def test_numbers_arrive_as_doubles_and_unknowns_as_the_sentinel():
+    """What the engine's marshaller sends, checked on the request itself (not through our own reader)."""
+    fn = {"urn": "urn:pulumi:s::p::aws:lambda/function:Function::f", "type": "aws:lambda/function:Function",
+          "name": "f", "inputs": {"reservedConcurrentExecutions": 20, "kmsKeyArn": "[unknown]"}}
+    request = json_format.MessageToDict(Requests([fn]).analyze(fn))
+    assert request["properties"] == {"reservedConcurrentExecutions": 20.0, "kmsKeyArn": UNKNOWN_STRING_VALUE}
+    assert isinstance(request["properties"]["reservedConcurrentExecutions"], float)
+
+
+def test_broken_stack_is_caught_in_both_forms(served):
+    for first_preview in FORMS:
+        plan = plan_stack("dev-broken", first_preview=first_preview, config_file=BROKEN).plan
+        verdict = both(served, plan["resources"], "dev")
+        assert {p for p, _ in mandatory(verdict)} == {"gpu-hourly-budget", "gpu-scale-to-zero",
+                                                      "instance-types-allowed"}, first_preview
+
+
+def _edit(resources: list[dict[str, Any]], typ: str, name_suffix: str, change: Callable[[dict], None]) -> str:
+    """Apply `change` to the inputs and outputs of the one resource of `typ` whose name ends so; its name."""
+    found = [r for r in resources if r["type"] == typ and r["name"].endswith(name_suffix)]
+    assert found, f"no {typ} named *{name_suffix}"
+    for part in ("inputs", "outputs"):
+        change(found[0][part])
+    return found[0]["name"]
+
+
+def _drop(key: str) -> Callable[[dict], None]:
+    return lambda props: props.pop(key, None)
+
+
+def _second_subnet(props: dict) -> None:
+    props["subnetIds"] = [*props["subnetIds"], props["subnetIds"][0]]
+
+
+def _drop_logging(resources: list[dict[str, Any]]) -> str:
+    logging = next(r for r in resources if r["type"] == "aws:s3/bucketLogging:BucketLogging"
+                   and r["name"].endswith("canvas-data-access-logs"))
+    resources.remove(logging)
+    return "mlplat-prod-canvas-data"
+
+
+#: (policy, mutation of prod returning the name of the resource it must be reported on). Each breaks one rule
+#: that a first preview could not run before it correlated through property dependencies, or checked that a
+#: computed value is present rather than reading it. All are applied to one plan: one judgement per form.
+BAD_PROD = {
+    "reserved-concurrency": ("public-edge-hardened", lambda rs: _edit(
+        rs, "aws:lambda/function:Function", "chat-callback", _drop("reservedConcurrentExecutions"))),
+    "request-validator": ("public-edge-hardened", lambda rs: _edit(
+        rs, "aws:apigateway/method:Method", "chat-callback-post", _drop("requestValidatorId"))),
+    "access-logging": ("s3-access-logging", _drop_logging),
+    "efa-subnets": ("gpu-node-groups-placed-and-tainted", lambda rs: _edit(
+        rs, "aws:eks/nodeGroup:NodeGroup", "gpu-p5", _second_subnet)),
+    "gpu-taint": ("gpu-node-groups-placed-and-tainted", lambda rs: _edit(
+        rs, "aws:eks/nodeGroup:NodeGroup", "gpu-p4de", _drop("taints"))),
+    "log-group-key": ("data-stores-encrypted", lambda rs: _edit(
+        rs, "aws:cloudwatch/logGroup:LogGroup", "chat-callback-logs", _drop("kmsKeyId"))),
+    "endpoint-config-key": ("sagemaker-isolated-and-encrypted", lambda rs: _edit(
+        rs, "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "bge-embeddings-config",
+        _drop("kmsKeyArn"))),
+    "cluster-secrets-key": ("eks-control-plane-hardened", lambda rs: _edit(
+        rs, "aws:eks/cluster:Cluster", "gpu-cluster", _drop("encryptionConfig"))),
+    "permission-source": ("lambda-permission-scoped", lambda rs: _edit(
+        rs, "aws:lambda/permission:Permission", "chat-lex-invoke", _drop("sourceArn"))),
+}
+
+
+@pytest.mark.parametrize("first_preview", FORMS, ids=["update", "first-preview"])
+def test_bad_plans_are_caught_in_both_forms(served, first_preview):
+    resources = copy.deepcopy(plan_stack("prod", first_preview=first_preview).plan["resources"])
+    expected = {case: (policy, mutate(resources)) for case, (policy, mutate) in BAD_PROD.items()}
+    verdict = both(served, resources, "prod")
+    found = mandatory(verdict)
+    assert {case: hit for case, hit in expected.items() if hit not in found} == {}, found
+    assert {s["policy"] for s in verdict.skipped} & {policy for policy, _ in expected.values()} == set()
