@@ -123,8 +123,11 @@ class ClusterOperators(pulumi.ComponentResource):
         """`cluster`: the GPU cluster the operators run on (its name, ARN, version and system nodes)."""
         super().__init__("mlplat:eks:ClusterOperators", name, None, env.component_options(opts))
         self._name, self._args, self._env = name, args, env
-        self._cluster_name, self._cluster_arn = cluster.cluster_name, cluster.cluster_arn
-        self.cluster_name, self.cluster_arn = cluster.cluster_name, cluster.cluster_arn
+        self._cluster_name = self.cluster_name = cluster.cluster_name
+        self.cluster_arn = cluster.cluster_arn
+        #: The same ARN built from the cluster's own name, for trust conditions: known on the first preview of
+        #: a new stack (the cluster's computed `arn` is not), so the policy pack can read the trust documents.
+        self.trust_cluster_arn = env.arn("eks", f"cluster/{cluster.static_name}")
         self._account_id, self._partition = env.account_id, env.partition
         nodes_ready = self._nodes_ready = [cluster.system_node_group]
         kubernetes_version, region, static_cluster_name = cluster.kubernetes_version, env.region, cluster.static_name
@@ -246,7 +249,7 @@ class ClusterOperators(pulumi.ComponentResource):
 
     def _pod_identity_role(self, key: str, managed: list[str] | None = None,
                            inline: pulumi.Input[str] | None = None) -> aws.iam.Role:
-        trust = pulumi.Output.all(self._account_id, self._cluster_arn).apply(
+        trust = pulumi.Output.all(self._account_id, self.trust_cluster_arn).apply(
             lambda a: pod_identity_trust(a[0], a[1])
         )
         role = aws.iam.Role(f"{self._name}-{key}", assume_role_policy=trust, opts=self._opts())

@@ -61,7 +61,8 @@ class CurationRayJob(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         deps: list[pulumi.Resource] = [r for r in (operators.kuberay, operators.namespace) if r is not None]
         service_account, config_map = f"{args.run_name}-ray", f"{args.run_name}-domain"
-        trust = pulumi.Output.all(env.account_id, operators.cluster_arn).apply(lambda a: pod_identity_trust(a[0], a[1]))
+        trust = pulumi.Output.all(env.account_id, operators.trust_cluster_arn).apply(
+            lambda a: pod_identity_trust(a[0], a[1]))
         role = aws.iam.Role(f"{name}-pods", assume_role_policy=trust, opts=child)
         aws.iam.RolePolicy(f"{name}-pods", role=role.id, policy=pulumi.Output.all(env.partition, env.key_arn).apply(
             lambda a: json.dumps(curation_policy(args, a[0], a[1]))), opts=child)

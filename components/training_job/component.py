@@ -67,7 +67,7 @@ class FsdpTrainingJob(pulumi.ComponentResource):
             assert args.token_shards_uri is not None and args.output_uri is not None
             pods = PretrainingPods(service_account=args.run_name, script_config_map=f"{args.run_name}-script")
             service_account, script = pods.service_account, pods.script_config_map
-            trust = pulumi.Output.all(env.account_id, operators.cluster_arn).apply(
+            trust = pulumi.Output.all(env.account_id, operators.trust_cluster_arn).apply(
                 lambda a: pod_identity_trust(a[0], a[1]))
             role = aws.iam.Role(f"{name}-pods", assume_role_policy=trust, opts=child)
             aws.iam.RolePolicy(f"{name}-pods", role=role.id, policy=pulumi.Output.all(env.partition, env.key_arn).apply(
