@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 RUN = """
 import json, sys
-from mlplat.corpus.config import CurateOptions, parse_domain_config
+from mlruntime.corpus.config import CurateOptions, parse_domain_config
 from mlplat.corpus.pipeline import curate, expand_inputs
 from mlplat.corpus.synthetic import DOMAIN_CONFIG
 src, out, workers, select = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]

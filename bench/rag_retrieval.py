@@ -50,8 +50,8 @@ def corpus(seed: int = 5) -> list[tuple[str, str, str, str]]:
 
 
 def main() -> None:
-    from mlplat.rag.local import LocalIndex, ingest_folder
-    from mlplat.rag.retrieval import compress_embeddings, retrieve
+    from mlruntime.rag.local import LocalIndex, ingest_folder
+    from mlruntime.rag.retrieval import compress_embeddings, retrieve
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--budget", type=int, default=120, help="context budget in words for the compared setups")

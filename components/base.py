@@ -12,8 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
-#: The tag keys every taggable resource carries; the policy pack checks the same tuple.
-REQUIRED_TAG_KEYS: tuple[str, ...] = ("environment", "project", "owner", "cost-center")
+from components.catalog.tags import REQUIRED_TAG_KEYS
 
 PROJECT = "ml-platform"
 

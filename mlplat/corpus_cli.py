@@ -53,8 +53,8 @@ def bedrock_limit(model_id: str | None) -> tuple[str, int] | None:
 def cmd(args: argparse.Namespace) -> int:
     limit = bedrock_limit(args.bedrock_model)
     try:
-        from mlplat.corpus.config import CurateOptions, check_options, load_domain_config
         from mlplat.corpus.pipeline import curate, expand_inputs, main_progress
+        from mlruntime.corpus.config import CurateOptions, check_options, load_domain_config
     except ImportError as exc:
         raise InputError(f"{INSTALL_HINT} ({exc})") from None
     domain = load_domain_config(args.domain_config)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlruntime.errors import InputError
 from stacks import stack_file
 from stacks.stack_file import StackFile
 
-
-class InputError(Exception):
-    """Bad command-line input (missing stack file, unreadable YAML): exit code 2."""
+__all__ = ["InputError", "Project", "StackConfig", "find_project", "load_stack_config"]
 
 
 @dataclass

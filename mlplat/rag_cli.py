@@ -39,7 +39,7 @@ def _generator(args: argparse.Namespace):
 
     from mlplat.invoke import find_endpoint
     from mlplat.project import find_project, load_stack_config
-    from mlplat.rag.retrieval import tgi_generate
+    from mlruntime.rag.retrieval import tgi_generate
     from stacks.config import parse
     from stacks.errors import ConfigError
 
@@ -58,8 +58,14 @@ def _generator(args: argparse.Namespace):
 
 def cmd(args: argparse.Namespace) -> int:
     try:
-        from mlplat.rag.local import LocalIndex, ingest_folder
-        from mlplat.rag.retrieval import ANSWER_PROMPT, MAX_QUESTION_CHARS, compress_embeddings, compress_llm, retrieve
+        from mlruntime.rag.local import LocalIndex, ingest_folder
+        from mlruntime.rag.retrieval import (
+            ANSWER_PROMPT,
+            MAX_QUESTION_CHARS,
+            compress_embeddings,
+            compress_llm,
+            retrieve,
+        )
     except ImportError as exc:
         raise InputError(f"{INSTALL_HINT} ({exc})") from None
     if args.rag_command == "ingest":

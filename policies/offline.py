@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mlruntime.files import InvalidFileError, load_json, read_text
 from policies.protocol import Verdict, judge
-from stacks.stack_file import StackFileError, load_json, read_text
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 
@@ -22,7 +22,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "config"
 def load_pack_config(environment: str | None) -> dict[str, Any]:
     """The pack config of an environment (`policies/config/<env>.json`), or {} when there is none.
 
-    Raises `stacks.stack_file.StackFileError` for a file that is not valid JSON or repeats a key.
+    Raises `stacks.stack_file.InvalidFileError` for a file that is not valid JSON or repeats a key.
     """
     path = CONFIG_DIR / f"{environment}.json"
     if not (environment and path.is_file()):
@@ -34,7 +34,7 @@ def read_pack_config(path: Path) -> dict[str, Any]:
     """A pack config file (the `--policy-pack-config` JSON): an object of policy name -> settings."""
     data = load_json(read_text(path), str(path))
     if not isinstance(data, dict):
-        raise StackFileError([f"{path}: expected a JSON object of policy name -> settings; found "
+        raise InvalidFileError([f"{path}: expected a JSON object of policy name -> settings; found "
                               f"{type(data).__name__}"])
     return data
 

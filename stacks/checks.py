@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from stacks.config import PlatformConfig
+    from stacks.model import PlatformConfig
 
 Problems = list[tuple[tuple[Any, ...], str]]
 
@@ -277,8 +277,8 @@ def _ray_job_checks(cfg: PlatformConfig) -> Problems:
 
     from components.catalog.instance_types import lookup
     from components.catalog.system_pods import memory_mi
-    from mlplat.corpus.config import load_domain_config
-    from mlplat.project import InputError
+    from mlruntime.corpus.config import load_domain_config
+    from mlruntime.errors import InputError
 
     problems: Problems = []
     cluster = cfg.gpu_cluster

@@ -19,8 +19,8 @@ from components.encryption.args import EncryptionArgs
 from components.encryption.component import PlatformKey
 from components.network.component import Network
 from components.storage.access_logs import access_log_bucket
-from stacks.config import PlatformConfig
 from stacks.errors import ConfigError
+from stacks.model import PlatformConfig
 
 
 def build(cfg: PlatformConfig) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pydantic_core import PydanticUndefined
 
-from stacks.config import PlatformConfig
 from stacks.environments import CONFIG_DEFAULTS, ENVIRONMENT_DEFAULTS, config_setting_names
+from stacks.model import PlatformConfig
 
 #: Keys whose default depends on the environment (the table at the end of the reference).
 PER_ENVIRONMENT = {"ml-platform:" + ".".join(path) for path, _ in CONFIG_DEFAULTS}

@@ -8,39 +8,78 @@ import sys
 
 from tests.helpers import ROOT
 
-PACKAGES = ("components", "stacks", "mlplat", "policies")
+PACKAGES = ("mlruntime", "components", "stacks", "policies", "mlplat")
 MAX_LINES = 400
 
+#: What each layer may import from this project (longest prefix wins). Imports run one way:
+#: mlplat -> stacks -> components -> catalog and the runtime package; policies read plans, with the
+#: catalog's facts; the runtime package (shipped inside Lambda bundles) imports only itself.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "mlruntime": ("mlruntime",),
+    "components.catalog": ("components.catalog",),
+    "components": ("components", "mlruntime"),
+    "stacks": ("stacks", "components", "mlruntime"),
+    "policies": ("policies", "components.catalog", "mlruntime"),
+    "mlplat": ("mlplat", "stacks", "components", "policies", "mlruntime"),
+}
+#: Lambda handlers run from their bundle: siblings by bare name, plus the runtime package.
+HANDLERS_ALLOWED = ("mlruntime",)
 
-def _modules() -> dict[str, ast.Module]:
+
+def _modules() -> dict[str, tuple[ast.Module, bool]]:
+    """Module name -> (tree, is a Lambda handler module)."""
     out = {}
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
-            if "handlers" in path.parts:  # Lambda code imports its siblings by bare name
-                continue
             name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-            out[name] = ast.parse(path.read_text(), str(path))
+            out[name] = (ast.parse(path.read_text(), str(path)), "handlers" in path.parts)
     return out
 
 
-def _imports(tree: ast.Module, known: set[str]) -> set[str]:
-    """Modules of this project imported at module level (imports inside functions are deferred)."""
-    found = set()
-    for node in tree.body:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test):
-            continue
-        names = []
+def _imports(tree: ast.Module) -> list[tuple[int, str]]:
+    """(line, module) of every absolute import anywhere in the file: inside functions and TYPE_CHECKING too."""
+    found = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
+            found += [(node.lineno, a.name) for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-        found |= {n for n in names if n in known}
+            found += [(node.lineno, node.module)] + [(node.lineno, f"{node.module}.{a.name}") for a in node.names]
     return found
 
 
+def _layer(module: str) -> str:
+    return max((k for k in ALLOWED if module == k or module.startswith(k + ".")), key=len)
+
+
+def _ours(module: str) -> bool:
+    return module.split(".")[0] in PACKAGES
+
+
+def test_imports_run_one_way():
+    """Every import of this project's code, at module level or inside a function, goes down a layer."""
+    offenders = []
+    for name, (tree, handler) in _modules().items():
+        allowed = HANDLERS_ALLOWED if handler else ALLOWED[_layer(name)]
+        for line, imported in _imports(tree):
+            if _ours(imported) and not any(imported == a or imported.startswith(a + ".") for a in allowed):
+                offenders.append(f"{name}:{line} imports {imported}")
+    assert sorted(set(offenders)) == []
+
+
+def test_the_layering_rule_catches_an_upward_import():
+    tree = ast.parse("def f():\n    from mlplat.project import InputError\n")
+    upward = [m for _, m in _imports(tree) if _ours(m) and not m.startswith(ALLOWED["stacks"])]
+    assert upward == ["mlplat.project", "mlplat.project.InputError"]
+
+
 def test_no_import_cycles():
+    """No two modules import each other, directly or through others (imports inside functions count)."""
     modules = _modules()
-    graph = {name: _imports(tree, set(modules)) - {name} for name, tree in modules.items()}
+    known = set(modules)
+    graph = {name: {m for _, m in _imports(tree) if m in known} - {name}
+             for name, (tree, _) in modules.items()}
+    # A package's __init__ re-exporting its own modules is not a cycle with them.
+    graph = {name: {m for m in deps if not name.startswith(m + ".")} for name, deps in graph.items()}
     cycles = []
     state: dict[str, int] = {}
 

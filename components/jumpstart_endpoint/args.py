@@ -25,7 +25,6 @@ class Autoscaling(StrictModel):
 
 
 #: Where an environment requires scale to zero, an always-on endpoint says why in this tag (the pack reads it).
-ALWAYS_ON_TAG = "mlplat:always-on-reason"
 
 
 class ScaleToZero(StrictModel):

@@ -17,10 +17,11 @@ import pulumi_aws as aws
 
 from components.catalog.jumpstart import DLC_ACCOUNTS, JumpStartSpec
 from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
+from components.catalog.tags import ALWAYS_ON_TAG
 from components.context import Env, NetworkRef
 from components.egress import https_to_vpc_and_s3
 from components.iam_documents import Account, service_trust
-from components.jumpstart_endpoint.args import ALWAYS_ON_TAG, EndpointArgs
+from components.jumpstart_endpoint.args import EndpointArgs
 from components.jumpstart_endpoint.scale_to_zero import VARIANT, inference_component, target_tracking, variant_scaling
 from components.storage.component import SecureBucket
 

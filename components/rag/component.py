@@ -10,7 +10,7 @@ endpoints.
   dead-letter queue after Lambda's two retries.
 - Query: a REST API (IAM auth, POST /query) in front of a function that retrieves, compresses and asks the LLM.
 
-The functions run plain Python with the runtime's boto3 (`handlers/`, plus `mlplat/rag/`): LangChain's retrievers
+The functions run plain Python with the runtime's boto3 (`handlers/`, plus `mlruntime/rag/`): LangChain's retrievers
 would need langchain-classic, -community and -aws, measured at 239 MiB unzipped (11 MB under Lambda's 250 MB),
 83 MiB zipped (over the 50 MB direct upload) and 1.0-1.4 s to import on a cold start.
 """
@@ -41,7 +41,7 @@ INDEX = "chunks"
 def lambda_code() -> pulumi.AssetArchive:
     """The handlers and the shared splitting / retrieval modules, nothing else (no third-party package)."""
     files = {f"handlers/{p.name}": p for p in sorted((Path(__file__).parent / "handlers").glob("*.py"))}
-    files.update({f"mlplat/{name}": ROOT / "mlplat" / name for name in
+    files.update({f"mlruntime/{name}": ROOT / "mlruntime" / name for name in
                   ("__init__.py", "rag/__init__.py", "rag/split.py", "rag/retrieval.py")})
     return pulumi.AssetArchive({key: pulumi.FileAsset(str(path)) for key, path in files.items()})
 

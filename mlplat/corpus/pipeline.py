@@ -38,7 +38,6 @@ from datatrove.utils.word_tokenizers import WordTokenizer  # noqa: E402
 
 from mlplat.corpus import selection, tokens  # noqa: E402
 from mlplat.corpus.chunking import Chunker  # noqa: E402
-from mlplat.corpus.config import CurateOptions  # noqa: E402
 from mlplat.corpus.report import Progress, RunRecord, build_stats, stage_counts  # noqa: E402
 from mlplat.corpus.steps import (  # noqa: E402
     CorpusReader,
@@ -48,7 +47,8 @@ from mlplat.corpus.steps import (  # noqa: E402
     WorkReader,
     WorkWriter,
 )
-from mlplat.embedding import LocalEmbedder, SageMakerEmbedder  # noqa: E402
+from mlruntime.corpus.config import CurateOptions  # noqa: E402
+from mlruntime.embedding import LocalEmbedder, SageMakerEmbedder  # noqa: E402
 
 WORD = re.compile(r"\w+")
 

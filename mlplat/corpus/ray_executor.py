@@ -14,7 +14,7 @@ from typing import Any
 from datatrove.executor.ray import RayPipelineExecutor
 from loguru import logger
 
-from mlplat.corpus.config import CurateOptions
+from mlruntime.corpus.config import CurateOptions
 
 
 class QuietRayExecutor(RayPipelineExecutor):

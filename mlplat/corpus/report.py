@@ -10,7 +10,7 @@ from typing import Any
 
 from datatrove.io import get_datafolder
 
-from mlplat.corpus.config import CurateOptions
+from mlruntime.corpus.config import CurateOptions
 
 
 def stage_counts(work: str, stage: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from datatrove.io import get_datafolder, open_file
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
-from mlplat.corpus.config import DomainConfig
+from mlruntime.corpus.config import DomainConfig
 
 # An SEC filing's parts start with "Item 1.", "Item 1A.", "ITEM 7A" ... at the beginning of a line (Form 10-K).
 ITEM_HEADING = re.compile(r"^\s*item\s+\d{1,2}[a-c]?\b[.:\s]", re.IGNORECASE | re.MULTILINE)

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from components.base import REQUIRED_TAG_KEYS
 from components.catalog.instance_types import INSTANCE_TYPES
-from components.jumpstart_endpoint.args import ALWAYS_ON_TAG
+from components.catalog.tags import ALWAYS_ON_TAG, REQUIRED_TAG_KEYS
 from policies.rules.base import (
     BEDROCK_PT,
     DOCS,

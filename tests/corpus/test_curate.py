@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-from mlplat.corpus.config import CurateOptions, parse_domain_config
 from mlplat.corpus.pipeline import curate, expand_inputs
 from mlplat.corpus.report import Progress
 from mlplat.corpus.synthetic import DOMAIN_CONFIG, filing_text, paragraph
+from mlruntime.corpus.config import CurateOptions, parse_domain_config
 
 FIN = ("revenue", "margin", "guidance", "dividend", "bond", "yield", "equity", "credit", "earnings", "capital")
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from mlplat.corpus.config import CurateOptions, parse_domain_config
 from mlplat.corpus.pipeline import curate, expand_inputs
 from mlplat.corpus.report import Progress
 from mlplat.corpus.synthetic import DOMAIN_CONFIG, generate
+from mlruntime.corpus.config import CurateOptions, parse_domain_config
 
 pytestmark = pytest.mark.ray
 

@@ -14,10 +14,10 @@ from botocore.stub import Stubber
 from datatrove.data import Document
 
 from mlplat.corpus import remote, selection
-from mlplat.corpus.config import CurateOptions, parse_domain_config
 from mlplat.corpus.pipeline import curate, expand_inputs
 from mlplat.corpus.report import Progress
-from mlplat.embedding import LocalEmbedder, SageMakerEmbedder
+from mlruntime.corpus.config import CurateOptions, parse_domain_config
+from mlruntime.embedding import LocalEmbedder, SageMakerEmbedder
 
 DIVERSE = ("Revenue grew while margin guidance, bond yields, equity valuation, credit spreads, dividend policy "
            "and capital allocation all shifted after the quarter's earnings call with analysts.")

@@ -18,7 +18,7 @@ from moto import mock_aws
 from components.rag.handlers import ingest as ingest_module
 from components.rag.handlers import query as query_module
 from components.rag.handlers.aoss import OpenSearch
-from mlplat.embedding import LocalEmbedder
+from mlruntime.embedding import LocalEmbedder
 from tests.helpers import LocalServer
 
 FACT = "The ledger code of project Aster is KX4411."

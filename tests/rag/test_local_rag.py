@@ -13,9 +13,9 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from mlplat.embedding import LocalEmbedder
-from mlplat.rag.local import LocalIndex, ingest_folder
-from mlplat.rag.retrieval import (
+from mlruntime.embedding import LocalEmbedder
+from mlruntime.rag.local import LocalIndex, ingest_folder
+from mlruntime.rag.retrieval import (
     EXTRACT_PROMPT,
     FILTER_PROMPT,
     Passage,
@@ -25,7 +25,7 @@ from mlplat.rag.retrieval import (
     retrieve,
     tgi_generate,
 )
-from mlplat.rag.split import split_document, split_text
+from mlruntime.rag.split import split_document, split_text
 from tests.helpers import run_cli
 
 FACT = "The ledger code of project Aster is KX4411."

@@ -99,15 +99,16 @@ def test_query_api_is_iam_authenticated_and_validates_bodies(staging):
 def test_lambda_package_holds_only_the_handlers_and_the_shared_modules():
     archive = lambda_code()
     assert sorted(archive.assets) == ["handlers/__init__.py", "handlers/aoss.py", "handlers/common.py",
-                                      "handlers/ingest.py", "handlers/query.py", "mlplat/__init__.py",
-                                      "mlplat/rag/__init__.py", "mlplat/rag/retrieval.py", "mlplat/rag/split.py"]
+                                      "handlers/ingest.py", "handlers/query.py", "mlruntime/__init__.py",
+                                      "mlruntime/rag/__init__.py", "mlruntime/rag/retrieval.py",
+                                      "mlruntime/rag/split.py"]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         for name, asset in archive.assets.items():
             zf.write(asset.path, name)
     assert len(buffer.getvalue()) < 50_000  # no third-party package: the runtime's boto3 suffices
     for source in ("split.py", "retrieval.py"):
-        text = (ROOT / "mlplat/rag" / source).read_text()
+        text = (ROOT / "mlruntime/rag" / source).read_text()
         assert "import numpy" not in text and "import faiss" not in text
 
 

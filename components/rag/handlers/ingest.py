@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 
-from mlplat.rag.split import split_document
+from mlruntime.rag.split import split_document
 
 from .aoss import OpenSearch
 from .common import DOCUMENTS, PARENTS, embed, parent_key, runtime, setting

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from mlplat.rag.retrieval import (
+from mlruntime.rag.retrieval import (
     ANSWER_PROMPT,
     COMPRESSIONS,
     MAX_QUESTION_CHARS,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlplat.rag.split import sentences
+from mlruntime.rag.split import sentences
 
 Vector = Sequence[float]
 

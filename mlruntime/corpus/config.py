@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplat.project import InputError
-from stacks.stack_file import StackFileError, load_yaml, read_text
+from mlruntime.errors import InputError
+from mlruntime.files import InvalidFileError, load_yaml, read_text
 
 KEYS = {"outlets", "keywords", "filingMinWords", "nearDuplicateThreshold"}
 HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -77,7 +77,7 @@ def parse_domain_config(data: Any, where: str) -> DomainConfig:
 def load_domain_config(path: Path) -> DomainConfig:
     try:
         data, _ = load_yaml(read_text(path), str(path))
-    except StackFileError as exc:
+    except InvalidFileError as exc:
         raise InputError("\n  ".join(exc.problems)) from None
     except OSError as exc:
         raise InputError(f"--domain-config: cannot read {path}: {exc.strerror}") from None

@@ -10,8 +10,8 @@ from typing import Any
 import faiss
 import numpy as np
 
-from mlplat.embedding import LocalEmbedder
-from mlplat.rag.split import split_document
+from mlruntime.embedding import LocalEmbedder
+from mlruntime.rag.split import split_document
 
 SUFFIXES = (".txt", ".md")
 

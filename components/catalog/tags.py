@@ -1,0 +1,7 @@
+"""Tag keys that are part of the platform's contract (components write them, the policy pack reads them)."""
+
+#: Every taggable resource carries these (provider `default_tags` plus component tags).
+REQUIRED_TAG_KEYS: tuple[str, ...] = ("environment", "project", "owner", "cost-center")
+
+#: On an endpoint that does not scale to zero where the environment asks for it: the reason why.
+ALWAYS_ON_TAG = "mlplat:always-on-reason"

@@ -1,0 +1,1 @@
+"""The corpus domain config: what the curation keeps, read by `mlplat corpus` and by the stack checks."""

@@ -1,0 +1,98 @@
+"""The stack configuration's shape: `PlatformConfig`, the typed model every component's args hang from.
+
+Structure and values only (pydantic); `stacks/checks.py` checks what spans keys and `stacks/config.py`
+parses a stack's raw config into this model. Kept apart so the checks can import the model without
+importing the parser that runs them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, model_validator
+
+from components.base import StrictModel, Tags, UniqueByName, one_of, unique
+from components.bedrock.args import BedrockArgs
+from components.canvas.args import CanvasArgs
+from components.eks_gpu_cluster.args import GpuClusterArgs
+from components.jumpstart_endpoint.args import EndpointArgs
+from components.kpi_report.args import KpiReportArgs
+from components.live_chat.args import LiveChatArgs
+from components.network.args import NetworkArgs
+from components.rag.args import RagArgs
+from components.ray_job.args import CurationRayJobArgs
+from components.storage.args import StorageArgs
+from components.training_job.args import TrainingJobArgs
+from stacks.environments import CONFIG_DEFAULTS, ENVIRONMENT_DEFAULTS, Environment, EnvironmentDefaults
+
+#: Regions the platform is built and priced for (EKS, SageMaker, Bedrock available).
+SUPPORTED_REGIONS: tuple[str, ...] = (
+    "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1", "ap-southeast-2",
+)
+
+
+def _one_report_per_team(reports: list[KpiReportArgs]) -> list[KpiReportArgs]:
+    unique(reports, lambda r: r.team, "team", "kpiReports")
+    return reports
+
+
+class PlatformConfig(StrictModel):
+    """The whole stack configuration."""
+
+    region: Annotated[str, one_of(SUPPORTED_REGIONS)] = Field(
+        alias="aws:region", description="AWS region of the stack (`aws:region`)."
+    )
+    environment: Environment = Field(description="Which environment this stack is: dev, staging or prod.")
+    tags: Tags = Field(description="Ownership tags applied to every taggable resource.")
+    network: NetworkArgs = Field(description="The VPC: created, or an existing one.")
+    gpu_cluster: GpuClusterArgs = Field(default_factory=GpuClusterArgs, description="EKS GPU cluster with EFA.")
+    training_jobs: Annotated[list[TrainingJobArgs], UniqueByName] = Field(
+        default_factory=list, description="FSDP PyTorchJobs run on the GPU cluster's node groups."
+    )
+    ray_jobs: Annotated[list[CurationRayJobArgs], UniqueByName] = Field(
+        default_factory=list, description="Corpus curation (`mlplat corpus curate`) as KubeRay RayJobs on the cluster."
+    )
+    canvas: CanvasArgs = Field(
+        default_factory=CanvasArgs, description="SageMaker Canvas domain behind IAM Identity Center."
+    )
+    endpoints: Annotated[list[EndpointArgs], UniqueByName] = Field(
+        default_factory=list, description="SageMaker JumpStart endpoints."
+    )
+    bedrock: BedrockArgs = Field(
+        default_factory=BedrockArgs,
+        description="Bedrock fine-tuning, continued pre-training, Provisioned Throughput, invocation logging."
+    )
+    rag: RagArgs = Field(default_factory=RagArgs, description="The advanced RAG service over two of the endpoints.")
+    live_chat: LiveChatArgs = Field(default_factory=LiveChatArgs, description="Lex + Talkdesk live-agent chat.")
+    storage: StorageArgs = Field(default_factory=StorageArgs, description="What every bucket shares.")
+    kpi_reports: Annotated[list[KpiReportArgs], AfterValidator(_one_report_per_team)] = Field(
+        default_factory=list, description="DORA KPI reports summarized by a Bedrock model and emailed."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_defaults(cls, data: Any) -> Any:
+        """Fill what the stack file leaves out from the environment's defaults, before validation,
+        so that after parsing no setting is left undecided (and nothing downstream works it out again)."""
+        if not isinstance(data, dict) or not isinstance(data.get("environment"), str):
+            return data
+        defaults = ENVIRONMENT_DEFAULTS.get(data["environment"])
+        if defaults is None:
+            return data
+        data = dict(data)
+        for (section, key), setting in CONFIG_DEFAULTS:
+            value = data.get(section, {})
+            if not isinstance(value, dict):
+                continue
+            snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+            if key not in value and snake not in value:
+                data[section] = {**value, key: getattr(defaults, setting)}
+        return data
+
+    @property
+    def defaults(self) -> EnvironmentDefaults:
+        return ENVIRONMENT_DEFAULTS[self.environment]
+
+    @property
+    def resource_prefix(self) -> str:
+        return f"mlplat-{self.environment}"
