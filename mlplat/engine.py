@@ -100,13 +100,15 @@ class Registration:
     outputs: dict[str, Any] = field(default_factory=dict)
     #: Input property -> the URNs its value came from (what the engine passes to `AnalyzeStack`).
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    #: Earlier identities this resource answers to (`ResourceOptions.aliases`): alias specs or URNs.
+    aliases: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "urn": self.urn, "type": self.type, "name": self.name, "id": self.id, "custom": self.custom,
             "parent": self.parent, "dependencies": self.dependencies, "provider": self.provider,
             "protect": self.protect, "retainOnDelete": self.retain_on_delete, "inputs": self.inputs,
-            "outputs": self.outputs, "propertyDependencies": self.property_dependencies,
+            "outputs": self.outputs, "propertyDependencies": self.property_dependencies, "aliases": self.aliases,
         }
 
 
@@ -148,6 +150,7 @@ def _make_monitor_class():
                 if request.custom else {},
                 property_dependencies={k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items())
                                        if v.urns},
+                aliases=[json_format.MessageToDict(a) for a in request.aliases],
             )
             if self.on_register is not None:
                 self.on_register(len(self.registrations), request.type)

@@ -103,3 +103,8 @@ EFA_DEVICE_PLUGIN_MIN_IMAGE = (0, 5, 10)
 
 def helm_chart(key: str) -> tuple[str, str, str]:
     return HELM_CHARTS[key]
+
+#: Every Lambda function's runtime and architecture (components/lambda_function.py). python3.12 is supported
+#: until 2028-10 (AWS Lambda developer guide, "Lambda runtimes"); its boto3 is all the handlers import.
+LAMBDA_RUNTIME = "python3.12"
+LAMBDA_ARCHITECTURE = "arm64"

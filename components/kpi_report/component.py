@@ -11,8 +11,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import Env
-from components.iam_documents import LAMBDA_TRUST, Account, service_trust
+from components.iam_documents import Account, service_trust
 from components.kpi_report.args import KpiReportArgs
+from components.lambda_function import FunctionSpec, lambda_function
 from components.storage.args import BucketArgs, LifecycleRule
 from components.storage.component import SecureBucket
 
@@ -92,7 +93,6 @@ class KpiReport(pulumi.ComponentResource):
         super().__init__("mlplat:kpi:KpiReport", name, None, env.component_options(opts))
         child = pulumi.ResourceOptions(parent=self)
         region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
-        log_retention_days = env.log_retention_days
         if args.bucket is not None:
             bucket_name: pulumi.Output[str] = pulumi.Output.from_input(args.bucket)
             bucket_arn = pulumi.Output.concat("arn:", partition, ":s3:::", args.bucket)
@@ -109,20 +109,10 @@ class KpiReport(pulumi.ComponentResource):
         ctx = pulumi.Output.all(account_id, partition, bucket_arn, kms_key_arn, dlq.arn, secret_arn)
 
         def function(role: str, handler: str, variables: dict[str, Any], policy, timeout: int) -> aws.lambda_.Function:
-            fn_name = f"{name}-{role}"
-            logs = aws.cloudwatch.LogGroup(f"{fn_name}-logs", name=f"/aws/lambda/{fn_name}",
-                                           retention_in_days=log_retention_days, kms_key_id=kms_key_arn, opts=child)
-            iam_role = aws.iam.Role(f"{fn_name}-role", assume_role_policy=LAMBDA_TRUST, opts=child)
-            role_policy = aws.iam.RolePolicy(f"{fn_name}-role", role=iam_role.id, policy=pulumi.Output.all(
-                ctx, logs.arn).apply(lambda a: policy(a[0], a[1])), opts=child)
-            return aws.lambda_.Function(
-                fn_name, name=fn_name, runtime="python3.12", architectures=["arm64"], handler=handler, code=code(),
-                role=iam_role.arn, timeout=timeout, memory_size=512, kms_key_arn=kms_key_arn,
-                environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
-                logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=logs.name),
-                dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=dlq.arn)
-                if role == "email" else None,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[logs, role_policy]))
+            spec = FunctionSpec(f"{name}-{role}", handler, code(), timeout, memory_size=512, variables=variables,
+                                dead_letter_arn=dlq.arn if role == "email" else None)
+            return lambda_function(spec, lambda logs: pulumi.Output.all(ctx, logs).apply(lambda a: policy(a[0], a[1])),
+                                   env=env, parent=self).function
 
         source_env = ({"SOURCE_TYPE": "opensearch", "SOURCE_ENDPOINT": args.source.endpoint,
                        "SOURCE_INDEX": args.source.index, "SOURCE_SECRET_ID": secret_arn}

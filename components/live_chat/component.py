@@ -20,7 +20,8 @@ import pulumi_aws_native as aws_native
 
 from components.apigateway_account import api_gateway_account
 from components.context import Env
-from components.iam_documents import LAMBDA_TRUST, service_trust
+from components.iam_documents import service_trust
+from components.lambda_function import FunctionSpec, lambda_function
 from components.live_chat.args import LiveChatArgs
 from components.live_chat.edge import callback_model_schema, callback_web_acl
 from components.live_chat.iam import function_policy
@@ -142,33 +143,17 @@ class LiveChat(pulumi.ComponentResource):
     def _function(self, role_name: str, env: dict[str, pulumi.Input[str]], table_arn: pulumi.Output[str],
                   secret_arns: list[pulumi.Output[str]], connections_arn: pulumi.Output[str],
                   reserved: int | None) -> aws.lambda_.Function:
-        fn_name = f"{self._name}-{role_name}"
-        logs = self._log_group(role_name, f"/aws/lambda/{fn_name}")
-        role = aws.iam.Role(f"{fn_name}-role", assume_role_policy=LAMBDA_TRUST, opts=self._opts())
-        policy = aws.iam.RolePolicy(
-            f"{fn_name}-role", role=role.id,
-            policy=pulumi.Output.all(logs.arn, table_arn, pulumi.Output.all(*secret_arns), self._key,
+        spec = FunctionSpec(f"{self._name}-{role_name}", f"{HANDLER_MODULES[role_name]}.handler", handler_code(),
+                            timeout=10 if role_name != "fulfillment" else 15, variables=env,
+                            reserved_concurrency=reserved, tracing=True)
+
+        def policy(logs_arn: pulumi.Output[str]) -> pulumi.Output[str]:
+            return pulumi.Output.all(logs_arn, table_arn, pulumi.Output.all(*secret_arns), self._key,
                                      connections_arn).apply(
                 lambda a: function_policy(role_name, log_group_arn=a[0], table_arn=a[1], secret_arns=list(a[2]),
-                                          key_arn=a[3], connections_arn=a[4])),
-            opts=self._opts())
-        return aws.lambda_.Function(
-            fn_name,
-            name=fn_name,
-            runtime="python3.12",
-            architectures=["arm64"],
-            handler=f"{HANDLER_MODULES[role_name]}.handler",
-            code=handler_code(),
-            role=role.arn,
-            timeout=10 if role_name != "fulfillment" else 15,
-            memory_size=256,
-            reserved_concurrent_executions=reserved,
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=env),
-            kms_key_arn=self._key,
-            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=logs.name),
-            opts=self._opts(depends_on=[logs, policy]),
-        )
+                                          key_arn=a[3], connections_arn=a[4]))
+
+        return lambda_function(spec, policy, env=self._env, parent=self).function
 
     def _permission(self, key: str, fn: aws.lambda_.Function, principal: str, source_arn: pulumi.Input[str]) -> None:
         aws.lambda_.Permission(f"{self._name}-{key}", action="lambda:InvokeFunction", function=fn.name,

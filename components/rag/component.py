@@ -27,8 +27,8 @@ import pulumi_aws as aws
 from components.apigateway_account import api_gateway_account
 from components.context import Env, NetworkRef
 from components.egress import https_to_vpc_and_s3
-from components.iam_documents import LAMBDA_TRUST
 from components.jumpstart_endpoint.component import JumpStartEndpoint
+from components.lambda_function import FunctionSpec, lambda_function
 from components.rag.args import RagArgs, query_body_schema
 from components.rag.iam import data_access_policy, function_policy
 from components.storage.args import BucketArgs
@@ -69,43 +69,39 @@ class RagService(pulumi.ComponentResource):
                                       description=f"RAG functions {name}: HTTPS to the VPC, S3 and the AWS APIs",
                                       egress=https_to_vpc_and_s3(env, network, self), opts=self._opts())
         collection, vpce = self._collection(name, args, network, fn_sg)
-        roles = {role: aws.iam.Role(f"{name}-{role}", assume_role_policy=LAMBDA_TRUST, opts=self._opts())
-                 for role in ("ingest", "query")}
-        aws.opensearch.ServerlessAccessPolicy(
-            f"{name}-data", name=f"{name}-data", type="data",
-            policy=pulumi.Output.all(roles["ingest"].arn, roles["query"].arn).apply(
-                lambda a: json.dumps(data_access_policy(name, INDEX, a[0], a[1]))), opts=self._opts())
-        fns = {}
-        for role_name, role in roles.items():
-            policy = aws.iam.RolePolicy(
-                f"{name}-{role_name}", role=role.id,
-                policy=pulumi.Output.all(bucket.bucket_arn, collection.arn, llm.endpoint_arn, embeddings.endpoint_arn,
-                                         env.key_arn, dlq.arn).apply(
-                    lambda a, r=role_name: json.dumps(function_policy(
-                        r, bucket_arn=a[0], collection_arn=a[1], endpoint_arns=[a[2], a[3]] if r == "query" else [a[3]],
-                        key_arn=a[4], dlq_arn=a[5]))),
-                opts=self._opts())
-            vpc_access = aws.iam.RolePolicyAttachment(
-                f"{name}-{role_name}-vpc", role=role.name,
-                policy_arn=env.managed_policy("service-role/AWSLambdaVPCAccessExecutionRole"), opts=self._opts())
-            fns[role_name] = aws.lambda_.Function(
-                f"{name}-{role_name}", runtime="python3.12", architectures=["arm64"],
-                handler=f"handlers.{role_name}.handler", code=lambda_code(), role=role.arn,
-                timeout=300 if role_name == "ingest" else 60, memory_size=512,
-                environment=aws.lambda_.FunctionEnvironmentArgs(variables={
+        refs = pulumi.Output.all(bucket.bucket_arn, collection.arn, llm.endpoint_arn, embeddings.endpoint_arn,
+                                 env.key_arn, dlq.arn)
+
+        def policy(role: str, logs: pulumi.Output[str]) -> pulumi.Output[str]:
+            return pulumi.Output.all(refs, logs).apply(lambda a: json.dumps(function_policy(
+                role, bucket_arn=a[0][0], collection_arn=a[0][1],
+                endpoint_arns=[a[0][2], a[0][3]] if role == "query" else [a[0][3]], key_arn=a[0][4],
+                dlq_arn=a[0][5], log_group_arn=a[1])))
+
+        fns, roles = {}, {}
+        for role_name in ("ingest", "query"):
+            spec = FunctionSpec(
+                f"{name}-{role_name}", f"handlers.{role_name}.handler", lambda_code(),
+                timeout=300 if role_name == "ingest" else 60, memory_size=512, tracing=True, named=False,
+                variables={
                     "INDEX": INDEX, "DIMENSION": str(dimension), "COLLECTION_ENDPOINT": collection.collection_endpoint,
                     "BUCKET": bucket.bucket_name, "KMS_KEY_ARN": env.key_arn,
                     "EMBEDDINGS_ENDPOINT": embeddings.endpoint_name, "LLM_ENDPOINT": llm.endpoint_name,
                     "PARENT_SIZE": str(args.parent_size), "CHILD_SIZE": str(args.child_size),
                     "CHILD_OVERLAP": str(args.child_overlap), "RETRIEVER": args.retriever,
-                    "COMPRESSION": args.compression, "K": str(args.k)}),
-                kms_key_arn=env.key_arn,
-                vpc_config=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=network.private_subnet_ids,
-                                                             security_group_ids=[fn_sg.id]),
-                dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=dlq.arn)
-                if role_name == "ingest" else None,
-                tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-                opts=self._opts(depends_on=[policy, vpc_access, vpce, *network.ready]))
+                    "COMPRESSION": args.compression, "K": str(args.k)},
+                dead_letter_arn=dlq.arn if role_name == "ingest" else None,
+                vpc=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=network.private_subnet_ids,
+                                                      security_group_ids=[fn_sg.id]),
+                managed_policies={"vpc": "service-role/AWSLambdaVPCAccessExecutionRole"},
+                role_aliases=(f"{name}-{role_name}",))
+            built = lambda_function(spec, lambda logs, r=role_name: policy(r, logs), env=env, parent=self,
+                                    depends_on=[vpce, *network.ready])
+            fns[role_name], roles[role_name] = built.function, built.role
+        aws.opensearch.ServerlessAccessPolicy(
+            f"{name}-data", name=f"{name}-data", type="data",
+            policy=pulumi.Output.all(roles["ingest"].arn, roles["query"].arn).apply(
+                lambda a: json.dumps(data_access_policy(name, INDEX, a[0], a[1]))), opts=self._opts())
         self._trigger(name, bucket, fns["ingest"], env)
         self.query_url = self._api(name, fns["query"], args)
         self.bucket_name = bucket.bucket_name

@@ -24,10 +24,15 @@ def data_access_policy(collection: str, index: str, writer_arn: str, reader_arn:
 
 
 def function_policy(role: str, *, bucket_arn: str, collection_arn: str, endpoint_arns: list[str], key_arn: str,
-                    dlq_arn: str | None = None) -> dict[str, Any]:
+                    log_group_arn: str, dlq_arn: str | None = None) -> dict[str, Any]:
     """`ingest`: read documents, replace parents, embed, write the index, dead-letter; `query`: read parents,
-    embed and generate, read the index."""
+    embed and generate, read the index. Both write their own log group and X-Ray traces (active tracing:
+    CreateFunction refuses a role that cannot put trace segments)."""
     statements: list[dict[str, Any]] = [
+        {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": f"{log_group_arn}:*"},
+        {"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+         "Resource": "*"},
         {"Sid": "Collection", "Effect": "Allow", "Action": ["aoss:APIAccessAll"], "Resource": collection_arn},
         {"Sid": "Endpoints", "Effect": "Allow", "Action": ["sagemaker:InvokeEndpoint"], "Resource": endpoint_arns},
         {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},

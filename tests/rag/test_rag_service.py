@@ -44,7 +44,7 @@ def test_collection_is_encrypted_private_and_its_data_policy_names_the_functions
     assert vpce["id"].startswith("vpce-") and collection["outputs"]["arn"].endswith(f":collection/{collection['id']}")
     data = json.loads(staging.get("aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy",
                                   "mlplat-staging-rag-data")["inputs"]["policy"])
-    roles = {r: staging.get("aws:iam/role:Role", f"mlplat-staging-rag-{r}")["outputs"]["arn"]
+    roles = {r: staging.get("aws:iam/role:Role", f"mlplat-staging-rag-{r}-role")["outputs"]["arn"]
              for r in ("ingest", "query")}
     assert [d["Principal"] for d in data] == [[roles["ingest"]], [roles["query"]]]
     assert {p for rule in data[1]["Rules"] for p in rule["Permission"]} == {"aoss:DescribeIndex", "aoss:ReadDocument"}
@@ -71,7 +71,7 @@ def test_functions_are_wired_to_both_endpoints_and_the_index_dimension_is_the_em
     assert trigger["filterPrefix"] == "documents/" and set(trigger["events"]) == {"s3:ObjectCreated:*",
                                                                                    "s3:ObjectRemoved:*"}
     policies = {r: {s["Sid"]: s for s in json.loads(staging.get(
-        "aws:iam/rolePolicy:RolePolicy", f"mlplat-staging-rag-{r}")["inputs"]["policy"])["Statement"]}
+        "aws:iam/rolePolicy:RolePolicy", f"mlplat-staging-rag-{r}-role")["inputs"]["policy"])["Statement"]}
         for r in ("ingest", "query")}
     assert policies["query"]["Endpoints"]["Resource"] == [endpoints["mixtral-8x7b"]["arn"],
                                                           endpoints["bge-embeddings"]["arn"]]
