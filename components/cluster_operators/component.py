@@ -25,6 +25,7 @@ from components.cluster_operators.dashboard import gpu_dashboard
 from components.context import Env
 from components.eks_gpu_cluster.component import GpuCluster
 from components.eks_gpu_cluster.iam import autoscaler_policy
+from components.pod_identity import associate, pod_identity_role
 
 GPU_TOLERATIONS = [
     {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
@@ -32,25 +33,6 @@ GPU_TOLERATIONS = [
 ]
 ETCD_PORT = 2379
 ETCD_SERVICE = "etcd"
-
-
-def pod_identity_trust(account_id: str, cluster_arn: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "pods.eks.amazonaws.com"},
-                    "Action": ["sts:AssumeRole", "sts:TagSession"],
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": account_id},
-                        "ArnEquals": {"aws:SourceArn": cluster_arn},
-                    },
-                }
-            ],
-        }
-    )
 
 
 def fsx_csi_policy(region: str, account_id: str, partition: str) -> str:
@@ -125,9 +107,8 @@ class ClusterOperators(pulumi.ComponentResource):
         self._name, self._args, self._env = name, args, env
         self._cluster_name = self.cluster_name = cluster.cluster_name
         self.cluster_arn = cluster.cluster_arn
-        #: The same ARN built from the cluster's own name, for trust conditions: known on the first preview of
-        #: a new stack (the cluster's computed `arn` is not), so the policy pack can read the trust documents.
-        self.trust_cluster_arn = env.arn("eks", f"cluster/{cluster.static_name}")
+        #: The cluster's name as the program chose it (a plain string): what trust policies are built from.
+        self.static_cluster_name = self._static_cluster_name = cluster.static_name
         self._account_id, self._partition = env.account_id, env.partition
         nodes_ready = self._nodes_ready = [cluster.system_node_group]
         kubernetes_version, region, static_cluster_name = cluster.kubernetes_version, env.region, cluster.static_name
@@ -249,30 +230,12 @@ class ClusterOperators(pulumi.ComponentResource):
 
     def _pod_identity_role(self, key: str, managed: list[str] | None = None,
                            inline: pulumi.Input[str] | None = None) -> aws.iam.Role:
-        trust = pulumi.Output.all(self._account_id, self.trust_cluster_arn).apply(
-            lambda a: pod_identity_trust(a[0], a[1])
-        )
-        role = aws.iam.Role(f"{self._name}-{key}", assume_role_policy=trust, opts=self._opts())
-        for policy in managed or []:
-            aws.iam.RolePolicyAttachment(
-                f"{self._name}-{key}-{policy.rsplit('/', 1)[-1]}",
-                role=role.name,
-                policy_arn=self._env.managed_policy(policy),
-                opts=self._opts(),
-            )
-        if inline is not None:
-            aws.iam.RolePolicy(f"{self._name}-{key}", role=role.id, policy=inline, opts=self._opts())
-        return role
+        return pod_identity_role(f"{self._name}-{key}", env=self._env, cluster_name=self._static_cluster_name,
+                                 parent=self, inline=inline, managed=managed or ())
 
     def _association(self, key: str, role: aws.iam.Role, namespace: str, service_account: str) -> None:
-        aws.eks.PodIdentityAssociation(
-            f"{self._name}-{key}",
-            cluster_name=self._cluster_name,
-            namespace=namespace,
-            service_account=service_account,
-            role_arn=role.arn,
-            opts=self._opts(),
-        )
+        associate(f"{self._name}-{key}", role, cluster_name=self._cluster_name, namespace=namespace,
+                  service_account=service_account, parent=self)
 
     def _addon(self, addon: str, kubernetes_version: str, role: aws.iam.Role, namespace: str,
                service_account: str, configuration: dict | None = None) -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.cluster_operators.component import ClusterOperators, pod_identity_trust
+from components.cluster_operators.component import ClusterOperators
 from components.context import Env
 from components.eks_gpu_cluster.args import GpuNodeGroupArgs
+from components.pod_identity import associate, pod_identity_role
 from components.ray_job.args import CurationRayJobArgs
 from components.ray_job.render import DOMAIN_FILE, render_rayjob
 
@@ -58,20 +58,16 @@ class CurationRayJob(pulumi.ComponentResource):
         if operators.kuberay is None:
             raise ValueError(f"{name}: RayJobs need gpuCluster.operators.kuberay: true")
         namespace = operators.training_namespace
-        child = pulumi.ResourceOptions(parent=self)
         deps: list[pulumi.Resource] = [r for r in (operators.kuberay, operators.namespace) if r is not None]
         service_account, config_map = f"{args.run_name}-ray", f"{args.run_name}-domain"
-        trust = pulumi.Output.all(env.account_id, operators.trust_cluster_arn).apply(
-            lambda a: pod_identity_trust(a[0], a[1]))
-        role = aws.iam.Role(f"{name}-pods", assume_role_policy=trust, opts=child)
-        aws.iam.RolePolicy(f"{name}-pods", role=role.id, policy=pulumi.Output.all(env.partition, env.key_arn).apply(
-            lambda a: json.dumps(curation_policy(args, a[0], a[1]))), opts=child)
+        role = pod_identity_role(f"{name}-pods", env=env, cluster_name=operators.static_cluster_name, parent=self,
+                                 inline=pulumi.Output.all(env.partition, env.key_arn).apply(
+                                     lambda a: json.dumps(curation_policy(args, a[0], a[1]))))
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=deps)
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata={"name": service_account, "namespace": namespace},
                                         opts=in_namespace)
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-pods", cluster_name=operators.cluster_name, namespace=namespace,
-            service_account=service_account, role_arn=role.arn, opts=child)
+        association = associate(f"{name}-pods", role, cluster_name=operators.cluster_name, namespace=namespace,
+                                service_account=service_account, parent=self)
         domain = k8s.core.v1.ConfigMap(
             f"{name}-domain", metadata={"name": config_map, "namespace": namespace},
             data={DOMAIN_FILE: Path(args.domain_config).read_text(encoding="utf-8")}, opts=in_namespace)

@@ -9,12 +9,12 @@ from importlib import resources
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.cluster_operators.component import ClusterOperators, pod_identity_trust
+from components.cluster_operators.component import ClusterOperators
 from components.context import Env
 from components.eks_gpu_cluster.args import GpuNodeGroupArgs
+from components.pod_identity import associate, pod_identity_role
 from components.training_job.args import TrainingJobArgs
 from components.training_job.render import HF_TOKEN_KEY, SCRIPT, PretrainingPods, render_pytorchjob
 
@@ -48,7 +48,6 @@ class FsdpTrainingJob(pulumi.ComponentResource):
         the training namespace and the etcd rendezvous service are."""
         super().__init__("mlplat:training:FsdpTrainingJob", name, None, env.component_options(opts))
         namespace = operators.training_namespace
-        child = pulumi.ResourceOptions(parent=self)
         # The training operator (its CRD) and the namespace must exist before anything lands in it.
         deps: list[pulumi.Resource] = [r for r in (operators.training_operator, operators.namespace) if r is not None]
         secret_name = None
@@ -67,16 +66,14 @@ class FsdpTrainingJob(pulumi.ComponentResource):
             assert args.token_shards_uri is not None and args.output_uri is not None
             pods = PretrainingPods(service_account=args.run_name, script_config_map=f"{args.run_name}-script")
             service_account, script = pods.service_account, pods.script_config_map
-            trust = pulumi.Output.all(env.account_id, operators.trust_cluster_arn).apply(
-                lambda a: pod_identity_trust(a[0], a[1]))
-            role = aws.iam.Role(f"{name}-pods", assume_role_policy=trust, opts=child)
-            aws.iam.RolePolicy(f"{name}-pods", role=role.id, policy=pulumi.Output.all(env.partition, env.key_arn).apply(
-                lambda a: json.dumps(shards_policy(a[0], args.token_shards_uri, args.output_uri, a[1]))), opts=child)
+            role = pod_identity_role(
+                f"{name}-pods", env=env, cluster_name=operators.static_cluster_name, parent=self,
+                inline=pulumi.Output.all(env.partition, env.key_arn).apply(lambda a: json.dumps(
+                    shards_policy(a[0], args.token_shards_uri, args.output_uri, a[1]))))
             sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata={"name": service_account, "namespace": namespace},
                                             opts=pulumi.ResourceOptions(parent=self, depends_on=deps))
-            association = aws.eks.PodIdentityAssociation(
-                f"{name}-pods", cluster_name=operators.cluster_name, namespace=namespace,
-                service_account=service_account, role_arn=role.arn, opts=child)
+            association = associate(f"{name}-pods", role, cluster_name=operators.cluster_name, namespace=namespace,
+                                    service_account=service_account, parent=self)
             code = resources.files("components.training_job.scripts").joinpath(SCRIPT).read_text(encoding="utf-8")
             config_map = k8s.core.v1.ConfigMap(f"{name}-script", metadata={"name": script, "namespace": namespace},
                                                data={SCRIPT: code}, opts=pulumi.ResourceOptions(parent=self,
