@@ -37,5 +37,16 @@ class Account:
                 f"{self.account_id if account else ''}:{resource}")
 
 
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/some/key` -> ("bucket", "some/key")."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def s3_arn(partition: str, uri: str, suffix: str = "") -> str:
+    """The ARN of an S3 URI (bucket, object or prefix), with `suffix` appended (e.g. "*")."""
+    return f"arn:{partition}:s3:::{uri.removeprefix('s3://')}{suffix}"
+
+
 def policy(statements: list[dict]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})

@@ -179,7 +179,6 @@ def _corpus_problems(path: Any, max_tokens: int, max_bytes: int, what: str) -> l
 
 def _endpoint_checks(cfg: PlatformConfig, offline: bool) -> Problems:
     from components.catalog.jumpstart import PINNED
-    from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
 
     problems: Problems = []
     for i, ep in enumerate(cfg.endpoints):
@@ -193,12 +192,8 @@ def _endpoint_checks(cfg: PlatformConfig, offline: bool) -> Problems:
                 problems.append(((*loc, "modelId" if spec is None else "modelVersion"),
                                  f"{what}; found {ep.model_id if spec is None else ep.model_version!r}"))
             continue
-        instance = ep.instance_type or spec.default_instance_type
-        if instance not in spec.supported_instance_types:
-            supported = ", ".join(spec.supported_instance_types)
-            problems.append(((*loc, "instanceType"), f"{ep.model_id} supports {supported}; found {instance!r}"))
-        elif instance not in SAGEMAKER_INSTANCES:
-            problems.append(((*loc, "instanceType"), f"no price/GPU facts for {instance} in the catalog"))
+        if (why := spec.instance_problem(ep.instance_type)) is not None:
+            problems.append(((*loc, "instanceType"), why))
         if spec.marketplace and not ep.model_package_arn:
             problems.append(((*loc, "modelPackageArn"), f"{ep.model_id} is an AWS Marketplace model: subscribe to "
                                                         "its listing, then set the model package ARN of "
@@ -208,9 +203,8 @@ def _endpoint_checks(cfg: PlatformConfig, offline: bool) -> Problems:
                                                         f"per region); found {ep.model_package_arn!r}"))
         if not spec.marketplace and ep.model_package_arn:
             problems.append(((*loc, "modelPackageArn"), f"{ep.model_id} is not a Marketplace model; remove it"))
-        if spec.gated and not ep.accept_eula:
-            problems.append(((*loc, "acceptEula"), f"{ep.model_id} is gated: set acceptEula: true after reading "
-                                                   "its license; found false"))
+        if (why := spec.eula_problem(ep.accept_eula)) is not None:
+            problems.append(((*loc, "acceptEula"), why))
     return problems
 
 

@@ -166,9 +166,8 @@ def resolve_specs(cfg: PlatformConfig) -> dict[str, Any]:
             specs[ep.name] = pinned
         else:
             specs[ep.name] = resolve_live(ep.model_id, ep.model_version, cfg.region)
-        if specs[ep.name].gated and not ep.accept_eula:
-            problems.append(f"ml-platform:endpoints[{i}].acceptEula: {ep.model_id} {specs[ep.name].version} is gated: "
-                            "set acceptEula: true after reading its license; found false")
+        if (why := specs[ep.name].eula_problem(ep.accept_eula)) is not None:
+            problems.append(f"ml-platform:endpoints[{i}].acceptEula: {why}")
     if problems:
         raise ConfigError(problems)
     return specs

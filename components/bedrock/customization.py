@@ -16,7 +16,7 @@ import pulumi_aws as aws
 from components.catalog.bedrock_models import BASE_MODELS
 from components.context import Env, NetworkRef
 from components.egress import https_to_vpc_and_s3
-from components.iam_documents import service_trust
+from components.iam_documents import service_trust, split_s3_uri
 from components.storage.args import BucketArgs, LifecycleRule
 from components.storage.component import SecureBucket
 
@@ -27,17 +27,12 @@ def bedrock_trust(account_id: str, partition: str, region: str, resource: str) -
                          source_arn=f"arn:{partition}:bedrock:{region}:{account_id}:{resource}")
 
 
-def _split(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
-
-
 def customization_policy(*, partition: str, read_uris: list[str], output_uri: str, key_arn: str,
                          vpc: bool, region: str, account_id: str) -> dict[str, Any]:
     """S3 access scoped to the training (and validation) data's prefixes (read) and the output prefix (write)."""
     statements: list[dict[str, Any]] = []
     for sid, uri in zip(("TrainingData", "ValidationData"), read_uris, strict=False):
-        r_bucket, r_key = _split(uri)
+        r_bucket, r_key = split_s3_uri(uri)
         r_prefix = r_key.rsplit("/", 1)[0] + "/" if "/" in r_key else ""
         statements += [
             {"Sid": f"Read{sid}", "Effect": "Allow", "Action": ["s3:GetObject"],
@@ -46,7 +41,7 @@ def customization_policy(*, partition: str, read_uris: list[str], output_uri: st
              "Resource": f"arn:{partition}:s3:::{r_bucket}",
              "Condition": {"StringLike": {"s3:prefix": [f"{r_prefix}*"]}}},
         ]
-    o_bucket, o_key = _split(output_uri)
+    o_bucket, o_key = split_s3_uri(output_uri)
     o_prefix = o_key.rstrip("/") + "/" if o_key else ""
     statements += [
         {"Sid": "WriteOutput", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],

@@ -56,6 +56,25 @@ class JumpStartSpec:
     download_timeout_s: int | None = None
     marketplace: bool = False
 
+    def instance_problem(self, instance_type: str | None) -> str | None:
+        """Why `instance_type` (None: the spec's default) cannot host this model, or None when it can: the spec
+        must list it and the catalog must have its price and GPU facts (`sagemaker_instances.py`)."""
+        from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
+
+        instance = instance_type or self.default_instance_type
+        if instance not in self.supported_instance_types:
+            return f"{self.model_id} supports {', '.join(self.supported_instance_types)}; found {instance!r}"
+        if instance not in SAGEMAKER_INSTANCES:
+            return f"no price/GPU facts for {instance} in the catalog (components/catalog/sagemaker_instances.py)"
+        return None
+
+    def eula_problem(self, accept_eula: bool) -> str | None:
+        """A gated model is deployed only with its EULA accepted explicitly, never silently."""
+        if self.gated and not accept_eula:
+            return (f"{self.model_id} {self.version} is gated: set acceptEula: true after reading its license; "
+                    "found false")
+        return None
+
     def image_uri(self, region: str, gpus: int = 1) -> str:
         if self.image_repository is None:
             raise ValueError(f"{self.model_id} is an AWS Marketplace model package: it has no image")

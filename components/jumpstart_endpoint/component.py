@@ -84,10 +84,9 @@ class JumpStartEndpoint(pulumi.ComponentResource):
         super().__init__("mlplat:sagemaker:JumpStartEndpoint", name, None, env.component_options(opts))
         child = pulumi.ResourceOptions(parent=self)
         instance_type = args.instance_type or spec.default_instance_type
-        instance = SAGEMAKER_INSTANCES.get(instance_type)
-        if instance is None or instance_type not in spec.supported_instance_types:
-            raise ValueError(f"{name}: instance type {instance_type!r} is not usable for {spec.model_id}; expected one "
-                             f"of {', '.join(t for t in spec.supported_instance_types if t in SAGEMAKER_INSTANCES)}")
+        if (why := spec.instance_problem(instance_type)) is not None:
+            raise ValueError(f"{name}: {why}")
+        instance = SAGEMAKER_INSTANCES[instance_type]
         region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
         # Only an endpoint that captures may write to the capture bucket.
         capture_name, capture_arn = (capture.bucket_name, capture.bucket_arn) if capture is not None and \

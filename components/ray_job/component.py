@@ -13,22 +13,19 @@ import pulumi_kubernetes as k8s
 from components.cluster_operators.component import ClusterOperators
 from components.context import Env
 from components.eks_gpu_cluster.args import GpuNodeGroupArgs
+from components.iam_documents import s3_arn, split_s3_uri
 from components.pod_identity import associate, pod_identity_role
 from components.ray_job.args import CurationRayJobArgs
 from components.ray_job.render import DOMAIN_FILE, render_rayjob
 
 
-def _arn(partition: str, uri: str, suffix: str = "") -> str:
-    return f"arn:{partition}:s3:::{uri.removeprefix('s3://')}{suffix}"
-
-
 def curation_policy(job: CurationRayJobArgs, partition: str, key_arn: str) -> dict[str, Any]:
-    in_bucket, _, in_prefix = job.input_uri.removeprefix("s3://").partition("/")
-    out_bucket, _, out_prefix = job.output_uri.removeprefix("s3://").partition("/")
+    in_bucket, in_prefix = split_s3_uri(job.input_uri)
+    out_bucket, out_prefix = split_s3_uri(job.output_uri)
     out_prefix = f"{out_prefix}{job.run_name}/"
     statements: list[dict[str, Any]] = [
         {"Sid": "ReadCorpus", "Effect": "Allow", "Action": ["s3:GetObject"],
-         "Resource": _arn(partition, job.input_uri, "*")},
+         "Resource": s3_arn(partition, job.input_uri, "*")},
         {"Sid": "ListCorpus", "Effect": "Allow", "Action": ["s3:ListBucket"],
          "Resource": f"arn:{partition}:s3:::{in_bucket}",
          "Condition": {"StringLike": {"s3:prefix": [f"{in_prefix}*"]}}},
@@ -43,7 +40,7 @@ def curation_policy(job: CurationRayJobArgs, partition: str, key_arn: str) -> di
     ]
     if job.tokenizer_uri:
         statements.insert(1, {"Sid": "ReadTokenizer", "Effect": "Allow", "Action": ["s3:GetObject"],
-                              "Resource": _arn(partition, job.tokenizer_uri)})
+                              "Resource": s3_arn(partition, job.tokenizer_uri)})
     return {"Version": "2012-10-17", "Statement": statements}
 
 

@@ -14,20 +14,16 @@ import pulumi_kubernetes as k8s
 from components.cluster_operators.component import ClusterOperators
 from components.context import Env
 from components.eks_gpu_cluster.args import GpuNodeGroupArgs
+from components.iam_documents import split_s3_uri
 from components.pod_identity import associate, pod_identity_role
 from components.training_job.args import TrainingJobArgs
 from components.training_job.render import HF_TOKEN_KEY, SCRIPT, PretrainingPods, render_pytorchjob
 
 
-def _split(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
-
-
 def shards_policy(partition: str, tokens_uri: str, output_uri: str, key_arn: str) -> dict[str, Any]:
     """Read the shards' prefix, write under the output prefix, and use the platform key for both."""
-    t_bucket, t_prefix = _split(tokens_uri)
-    o_bucket, o_prefix = _split(output_uri)
+    t_bucket, t_prefix = split_s3_uri(tokens_uri)
+    o_bucket, o_prefix = split_s3_uri(output_uri)
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "ReadShards", "Effect": "Allow", "Action": ["s3:GetObject"],
          "Resource": f"arn:{partition}:s3:::{t_bucket}/{t_prefix}*"},

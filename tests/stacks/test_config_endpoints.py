@@ -57,7 +57,7 @@ def test_gated_model_needs_eula(monkeypatch):
     gated = dataclasses.replace(jumpstart.PINNED["huggingface-sentencesimilarity-bge-large-en"], gated=True)
     monkeypatch.setitem(jumpstart.PINNED, gated.model_id, gated)
     (line,) = _problems(BGE)
-    assert line.startswith("ml-platform:endpoints[0].acceptEula: huggingface-sentencesimilarity-bge-large-en is gated")
+    assert line.startswith(f"ml-platform:endpoints[0].acceptEula: {gated.model_id} {gated.version} is gated")
     assert parse(values(config(endpoints=[dict(BGE, acceptEula=True)])))
 
 
