@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.catalog import instance_types, prices, sagemaker_instances
+from policies.rules.gpu import group_price
 
 
 def _deps(resources_by_urn: dict[str, dict], r: dict, typ: str) -> list[dict]:
@@ -63,17 +64,13 @@ def estimate(resources: list[dict[str, Any]]) -> dict[str, Any]:
             p = prices.KMS_KEY
             add(r, p.usd_per_hour, p.usd_per_hour, "customer-managed KMS key", p.source)
         elif typ == "aws:eks/nodeGroup:NodeGroup":
-            itype = (inputs.get("instanceTypes") or [None])[0]
-            if itype is None:
-                lts = _deps(by_urn, r, "aws:ec2/launchTemplate:LaunchTemplate")
-                itype = lts[0]["inputs"].get("instanceType") if lts else None
-            facts = instance_types.INSTANCE_TYPES.get(itype or "")
-            scaling = inputs.get("scalingConfig") or {}
-            if facts is None:
+            lts = _deps(by_urn, r, "aws:ec2/launchTemplate:LaunchTemplate")
+            price = group_price(inputs, lts[0]["inputs"] if lts else None)  # the GPU budget policy's own reading
+            if price is None:
                 continue
-            lo, hi = _num(scaling.get("minSize")), _num(scaling.get("maxSize"))
-            add(r, lo * facts.hourly_usd, hi * facts.hourly_usd,
-                f"{int(lo)}..{int(hi)} x {facts.name} @ ${facts.hourly_usd:,.4f}"
+            facts = price.facts
+            add(r, price.idle_usd, price.max_usd,
+                f"{int(price.min_size)}..{int(price.max_size)} x {facts.name} @ ${facts.hourly_usd:,.4f}"
                 + (" (estimate)" if facts.price_is_estimate else ""), instance_types.PRICE_SOURCE)
         elif typ == "aws:sagemaker/endpointConfiguration:EndpointConfiguration":
             target = targets.get(r["urn"])

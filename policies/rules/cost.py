@@ -12,14 +12,16 @@ from policies.rules.base import (
     BEDROCK_PT,
     DOCS,
     EKS_NODE_GROUP,
+    LAUNCH_TEMPLATE,
     SM_ENDPOINT_CONFIG,
     Rule,
     as_json,
     count_text,
+    dependency,
     listify,
     of_type,
 )
-from policies.rules.gpu import node_group_instance_type
+from policies.rules.gpu import group_price, node_group_instance_type
 
 
 def _gpu_budget(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -28,13 +30,12 @@ def _gpu_budget(args: StackValidationArgs, report: ReportViolation) -> None:
         return
     total, parts = 0.0, []
     for group in of_type(args.resources, EKS_NODE_GROUP):
-        facts = INSTANCE_TYPES.get(node_group_instance_type(group) or "")
-        size = (group.props.get("scalingConfig") or {}).get("maxSize")
-        if facts is None or facts.accelerator == "none" or not isinstance(size, int | float):
+        lt = dependency(group, LAUNCH_TEMPLATE)
+        price = group_price(group.props, lt.props if lt is not None else None)
+        if price is None or price.facts.accelerator == "none":
             continue
-        cost = size * facts.hourly_usd
-        total += cost
-        parts.append(f"{group.name} {count_text(size)} x {facts.name} = ${cost:,.2f}")
+        total += price.max_usd
+        parts.append(f"{group.name} {count_text(price.max_size)} x {price.facts.name} = ${price.max_usd:,.2f}")
     if total > float(limit):
         report(f"GPU node groups at max size cost ${total:,.2f}/h, over this environment's budget of "
                f"${float(limit):,.2f}/h ({'; '.join(parts)})")

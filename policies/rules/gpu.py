@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from components.catalog.instance_types import INSTANCE_TYPES
+from components.catalog.instance_types import INSTANCE_TYPES, InstanceType
 from policies.rules.base import (
     DOCS,
     EKS_NODE_GROUP,
@@ -29,12 +33,43 @@ def _efa_interfaces(lt_props) -> list[dict]:
     return [ni for ni in listify(lt_props.get("networkInterfaces")) if ni.get("interfaceType") in ("efa", "efa-only")]
 
 
-def node_group_instance_type(group: PolicyResource) -> str | None:
-    types = listify(group.props.get("instanceTypes"))
+def instance_type_of(group_props: Mapping[str, Any], launch_template_props: Mapping[str, Any] | None) -> str | None:
+    """A node group's instance type: its own `instanceTypes[0]`, else its launch template's."""
+    types = listify(group_props.get("instanceTypes"))
     if types:
         return types[0]
+    return launch_template_props.get("instanceType") if launch_template_props is not None else None
+
+
+def node_group_instance_type(group: PolicyResource) -> str | None:
     lt = dependency(group, LAUNCH_TEMPLATE)
-    return lt.props.get("instanceType") if lt is not None else None
+    return instance_type_of(group.props, lt.props if lt is not None else None)
+
+
+@dataclass(frozen=True)
+class GroupPrice:
+    """What a node group costs per hour at its minimum and its maximum size (on-demand list price)."""
+
+    facts: InstanceType
+    min_size: float
+    max_size: float
+
+    @property
+    def idle_usd(self) -> float:
+        return self.min_size * self.facts.hourly_usd
+
+    @property
+    def max_usd(self) -> float:
+        return self.max_size * self.facts.hourly_usd
+
+
+def group_price(group_props: Mapping[str, Any], launch_template_props: Mapping[str, Any] | None) -> GroupPrice | None:
+    """The node group's price bounds, or None for an instance type the catalog does not know."""
+    facts = INSTANCE_TYPES.get(instance_type_of(group_props, launch_template_props) or "")
+    if facts is None:
+        return None
+    scaling = group_props.get("scalingConfig") or {}
+    return GroupPrice(facts, number(scaling.get("minSize")) or 0.0, number(scaling.get("maxSize")) or 0.0)
 
 
 def _efa_complete(args: ResourceValidationArgs, report: ReportViolation) -> None:
