@@ -52,10 +52,17 @@ class Env:
         merged.update({k.replace("_", "-"): v for k, v in providers.items()})
         return replace(self, providers=merged)
 
-    def component_options(self, opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
-        """A component's options: the environment's providers, then whatever the caller set."""
-        base = pulumi.ResourceOptions(providers=dict(self.providers)) if self.providers else None
-        return pulumi.ResourceOptions.merge(base, opts) if base is not None else (opts or pulumi.ResourceOptions())
+    def component_options(self, opts: pulumi.ResourceOptions | None, *,
+                          former_types: tuple[str, ...] = ()) -> pulumi.ResourceOptions:
+        """A component's options: the environment's providers, then whatever the caller set.
+
+        `former_types`: type tokens the component was registered under before (`mlplat:<package>:<Type>` is
+        the rule now), as aliases: existing stacks keep the component and its children instead of replacing
+        them (children inherit their parent's aliases).
+        """
+        base = pulumi.ResourceOptions(providers=dict(self.providers) if self.providers else None,
+                                      aliases=[pulumi.Alias(type_=t) for t in former_types] or None)
+        return pulumi.ResourceOptions.merge(base, opts)
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> pulumi.Output[str]:
         """`arn:<partition>:<service>:<region>:<account>:<resource>` for this environment."""

@@ -122,3 +122,17 @@ def test_test_modules_share_fixtures_through_helpers_not_each_other():
             if isinstance(node, ast.ImportFrom) and node.module and node.module.rsplit(".", 1)[-1].startswith("test_"):
                 offenders.append(f"{path.relative_to(ROOT)} imports {node.module}")
     assert not offenders, offenders
+
+
+def test_component_type_tokens_name_their_package():
+    """`mlplat:<package>:<Type>`: the middle part is the package under components/ (one rule, no guessing)."""
+    wrong = []
+    for path in (ROOT / "components").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"
+                    and node.args and isinstance(node.args[0], ast.Constant)
+                    and str(node.args[0].value).startswith("mlplat:")):
+                package = path.relative_to(ROOT / "components").parts[0]
+                if node.args[0].value.split(":")[1] != package:
+                    wrong.append(f"{path.relative_to(ROOT)}: {node.args[0].value}")
+    assert wrong == []

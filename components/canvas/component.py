@@ -90,7 +90,8 @@ class CanvasDomain(pulumi.ComponentResource):
     def __init__(self, name: str, args: CanvasArgs, *, env: Env, network: NetworkRef, identity_store_id: str,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """`identity_store_id`: the identity store of the region's IAM Identity Center instance."""
-        super().__init__("mlplat:sagemaker:CanvasDomain", name, None, env.component_options(opts))
+        super().__init__("mlplat:canvas:CanvasDomain", name, None,
+                         env.component_options(opts, former_types=("mlplat:sagemaker:CanvasDomain",)))
         child = pulumi.ResourceOptions(parent=self)
         self._name, self._env = name, env
         region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn

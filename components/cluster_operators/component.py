@@ -103,7 +103,8 @@ class ClusterOperators(pulumi.ComponentResource):
     def __init__(self, name: str, args: OperatorsArgs, *, env: Env, cluster: GpuCluster,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """`cluster`: the GPU cluster the operators run on (its name, ARN, version and system nodes)."""
-        super().__init__("mlplat:eks:ClusterOperators", name, None, env.component_options(opts))
+        super().__init__("mlplat:cluster_operators:ClusterOperators", name, None,
+                         env.component_options(opts, former_types=("mlplat:eks:ClusterOperators",)))
         self._name, self._args, self._env = name, args, env
         self._cluster_name = self.cluster_name = cluster.cluster_name
         self.cluster_arn = cluster.cluster_arn

@@ -58,7 +58,8 @@ class GpuCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuClusterArgs, *, env: Env, network: NetworkRef,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlplat:eks:GpuCluster", name, None, env.component_options(opts))
+        super().__init__("mlplat:eks_gpu_cluster:GpuCluster", name, None,
+                         env.component_options(opts, former_types=("mlplat:eks:GpuCluster",)))
         self._network_ready = list(network.ready)
         self._name = name
         self._args = args

@@ -81,7 +81,8 @@ class JumpStartEndpoint(pulumi.ComponentResource):
                  capture: SecureBucket | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         """`spec`: the model's JumpStart spec (pinned or resolved from the hub); `capture`: the bucket that
         receives data capture when `args.dataCapture` is enabled."""
-        super().__init__("mlplat:sagemaker:JumpStartEndpoint", name, None, env.component_options(opts))
+        super().__init__("mlplat:jumpstart_endpoint:JumpStartEndpoint", name, None,
+                         env.component_options(opts, former_types=("mlplat:sagemaker:JumpStartEndpoint",)))
         child = pulumi.ResourceOptions(parent=self)
         instance_type = args.instance_type or spec.default_instance_type
         if (why := spec.instance_problem(instance_type)) is not None:

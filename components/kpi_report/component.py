@@ -90,7 +90,8 @@ class KpiReport(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: KpiReportArgs, *, env: Env, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlplat:kpi:KpiReport", name, None, env.component_options(opts))
+        super().__init__("mlplat:kpi_report:KpiReport", name, None,
+                         env.component_options(opts, former_types=("mlplat:kpi:KpiReport",)))
         child = pulumi.ResourceOptions(parent=self)
         region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
         if args.bucket is not None:

@@ -57,7 +57,8 @@ def bot_definition(args: LiveChatArgs) -> str:
 class LiveChat(pulumi.ComponentResource):
     def __init__(self, name: str, args: LiveChatArgs, *, env: Env, opts: pulumi.ResourceOptions | None = None) -> None:
         """`env` must carry an `aws-native` provider (the Lex bot, version and alias are aws-native resources)."""
-        super().__init__("mlplat:livechat:LiveChat", name, None, env.component_options(opts))
+        super().__init__("mlplat:live_chat:LiveChat", name, None,
+                         env.component_options(opts, former_types=("mlplat:livechat:LiveChat",)))
         if args.talkdesk is None:
             raise ValueError(f"{name}: live chat needs talkdesk settings (authUrl and the secret touchpointId, "
                              "clientId and clientSecret)")

@@ -51,7 +51,8 @@ class CurationRayJob(pulumi.ComponentResource):
                  operators: ClusterOperators, opts: pulumi.ResourceOptions | None = None) -> None:
         """`node_group`: where the workers run (None: the system nodes); `operators`: the KubeRay operator and
         the training namespace."""
-        super().__init__("mlplat:ray:CurationRayJob", name, None, env.component_options(opts))
+        super().__init__("mlplat:ray_job:CurationRayJob", name, None,
+                         env.component_options(opts, former_types=("mlplat:ray:CurationRayJob",)))
         if operators.kuberay is None:
             raise ValueError(f"{name}: RayJobs need gpuCluster.operators.kuberay: true")
         namespace = operators.training_namespace

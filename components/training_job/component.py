@@ -42,7 +42,8 @@ class FsdpTrainingJob(pulumi.ComponentResource):
                  operators: ClusterOperators, opts: pulumi.ResourceOptions | None = None) -> None:
         """`node_group`: the group the workers run on; `operators`: where the training operator,
         the training namespace and the etcd rendezvous service are."""
-        super().__init__("mlplat:training:FsdpTrainingJob", name, None, env.component_options(opts))
+        super().__init__("mlplat:training_job:FsdpTrainingJob", name, None,
+                         env.component_options(opts, former_types=("mlplat:training:FsdpTrainingJob",)))
         namespace = operators.training_namespace
         # The training operator (its CRD) and the namespace must exist before anything lands in it.
         deps: list[pulumi.Resource] = [r for r in (operators.training_operator, operators.namespace) if r is not None]

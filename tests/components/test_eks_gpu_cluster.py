@@ -143,7 +143,7 @@ def test_control_plane_encryption_logs_and_access(view):
 
 def test_addons_pinned_and_node_groups_wait_for_vpc_cni(view):
     addons = {a["inputs"]["addonName"]: a for a in view.of_type("aws:eks/addon:Addon")
-              if a["parent"].endswith("mlplat:eks:GpuCluster::mlplat-dev-gpu")}
+              if a["parent"].endswith("mlplat:eks_gpu_cluster:GpuCluster::mlplat-dev-gpu")}
     assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
     pinned = EKS_ADDONS[CLUSTER.get("kubernetesVersion", KUBERNETES_VERSIONS[-1])]
     assert {name: a["inputs"]["addonVersion"] for name, a in addons.items()} == {n: pinned[n] for n in addons}
@@ -249,3 +249,19 @@ def test_deployer_in_vpc_reaches_a_private_endpoint_over_https_from_the_vpc(tmp_
     rule = view.get("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "mlplat-dev-gpu-api-from-vpc")
     assert rule["inputs"]["cidrIpv4"] == view.get("aws:ec2/vpc:Vpc", "mlplat-dev-vpc")["inputs"]["cidrBlock"]
     assert (rule["inputs"]["fromPort"], rule["inputs"]["toPort"], rule["inputs"]["ipProtocol"]) == (443, 443, "tcp")
+
+
+def test_renamed_component_types_keep_existing_stacks(shipped):
+    """Components registered under an older type token alias it, so `pulumi up` replaces nothing."""
+    plan = shipped["staging"]
+    former = {"mlplat:eks_gpu_cluster:GpuCluster": "mlplat:eks:GpuCluster",
+              "mlplat:cluster_operators:ClusterOperators": "mlplat:eks:ClusterOperators",
+              "mlplat:jumpstart_endpoint:JumpStartEndpoint": "mlplat:sagemaker:JumpStartEndpoint",
+              "mlplat:canvas:CanvasDomain": "mlplat:sagemaker:CanvasDomain",
+              "mlplat:ray_job:CurationRayJob": "mlplat:ray:CurationRayJob",
+              "mlplat:training_job:FsdpTrainingJob": "mlplat:training:FsdpTrainingJob"}
+    for typ, old in former.items():
+        components = plan.of_type(typ)
+        assert components, typ
+        for c in components:
+            assert old in [a.get("spec", {}).get("type") for a in c["aliases"]], c["urn"]
