@@ -191,18 +191,22 @@ def _endpoints(cfg: PlatformConfig, env: Env, network: NetworkRef, specs: dict[s
                                    spec=specs[ep.name], capture=capture)
         for ep in cfg.endpoints
     }
-    out: dict[str, Any] = {"endpointNames": {name: ep.endpoint_name for name, ep in endpoints.items()}}
-    if cfg.rag.enabled:
-        from components.catalog.jumpstart import EMBEDDING_DIMENSIONS
-        from components.rag.component import RagEndpoints, RagService
+    return {"endpointNames": {name: ep.endpoint_name for name, ep in endpoints.items()},
+            **_rag(cfg, env, network, endpoints)}
 
-        embedder = next(e for e in cfg.endpoints if e.name == cfg.rag.embeddings_endpoint)
-        rag = RagService(f"{cfg.resource_prefix}-rag", cfg.rag, env=env, network=network, endpoints=RagEndpoints(
-            endpoints[cfg.rag.llm_endpoint], endpoints[cfg.rag.embeddings_endpoint],
-            EMBEDDING_DIMENSIONS[embedder.model_id]))
-        out["ragQueryUrl"] = rag.query_url
-        out["ragBucket"] = rag.bucket_name
-    return out
+
+def _rag(cfg: PlatformConfig, env: Env, network: NetworkRef, endpoints: dict[str, Any]) -> dict[str, Any]:
+    """The RAG service over two of the endpoints (the config checks that both exist)."""
+    if not cfg.rag.enabled:
+        return {}
+    from components.catalog.jumpstart import EMBEDDING_DIMENSIONS
+    from components.rag.component import RagEndpoints, RagService
+
+    embedder = next(e for e in cfg.endpoints if e.name == cfg.rag.embeddings_endpoint)
+    rag = RagService(f"{cfg.resource_prefix}-rag", cfg.rag, env=env, network=network, endpoints=RagEndpoints(
+        endpoints[cfg.rag.llm_endpoint], endpoints[cfg.rag.embeddings_endpoint],
+        EMBEDDING_DIMENSIONS[embedder.model_id]))
+    return {"ragQueryUrl": rag.query_url, "ragBucket": rag.bucket_name}
 
 
 def _bedrock(cfg: PlatformConfig, env: Env, network: NetworkRef) -> dict[str, Any]:
