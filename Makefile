@@ -53,10 +53,12 @@ test-slow: $(SLOW_STAMP)
 load: $(STAMP)
 	$(BIN)/python -m pytest -m load
 
-# Files generated from the code: the configuration reference and the policy pack's per-environment config.
+# Files generated from the code: the configuration reference, the policy pack's per-environment config and the
+# README's cost row (planned from the shipped stacks).
 generate: $(STAMP)
 	$(BIN)/mlplat config-reference --write docs/configuration.md
 	$(BIN)/python -m stacks.environments --write policies/config
+	$(BIN)/python -m mlplat.readme --write README.md
 
 # Line coverage per package (the same tests as `make test`).
 coverage: $(STAMP)

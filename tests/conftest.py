@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import PlanView, plan_stack
+from tests.helpers import PlanView, plan_environment, plan_stack
 
 SHIPPED_STACKS = ("dev", "staging", "prod")
 
 
+class _Plans(dict):
+    def __init__(self, plan) -> None:
+        super().__init__()
+        self._plan = plan
+
+    def __missing__(self, stack: str) -> PlanView:
+        self[stack] = self._plan(stack)
+        return self[stack]
+
+
 @pytest.fixture(scope="session")
 def shipped() -> dict[str, PlanView]:
-    """Lazily planned shipped stacks: `shipped["prod"]` plans prod on first use, then reuses it."""
+    """The shipped stacks (`stacks/`, the examples users edit), planned lazily once: only for "plans clean"."""
+    return _Plans(plan_stack)
 
-    class _Plans(dict):
-        def __missing__(self, stack: str) -> PlanView:
-            self[stack] = plan_stack(stack)
-            return self[stack]
 
-    return _Plans()
+@pytest.fixture(scope="session")
+def envs() -> dict[str, PlanView]:
+    """The tests' own environments (tests/fixtures/stacks), planned lazily once: `envs["prod"]`."""
+    return _Plans(plan_environment)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -139,15 +139,28 @@ def _plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str, program: Any,
                                mock_options=mock_options))
 
 
-def plan_stack(stack: str, *, first_preview: bool = False, config_file: Path | None = None) -> PlanView:
-    """A shipped stack (or a stack file under tests/), planned once per test run.
+#: The tests' own environments: copies of the shipped stacks that behaviour tests may rely on, so that a user
+#: editing `stacks/Pulumi.<env>.yaml` (the examples) breaks no test but "every shipped stack plans clean".
+ENVIRONMENTS = ROOT / "tests" / "fixtures" / "stacks"
 
+
+def plan_stack(stack: str, *, first_preview: bool = False, config_file: Path | None = None) -> PlanView:
+    """A stack file planned once per test run (default: the shipped `stacks/Pulumi.<stack>.yaml`).
+
+    Keyed by the file's content: a test environment identical to its shipped stack is planned once for both.
     `first_preview`: as the first `pulumi preview` of a new stack sees it (computed values unknown).
     """
     project = find_project(ROOT)
-    key = f"{'first' if first_preview else 'update'}:{stack}:{config_file}"
-    return planned_once(key, lambda: PlanView(build_plan(project, load_stack_config(project, stack, config_file),
+    path = config_file or project.stack_file(stack)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    key = f"{'first' if first_preview else 'update'}:{stack}:{digest}"
+    return planned_once(key, lambda: PlanView(build_plan(project, load_stack_config(project, stack, path),
                                                          first_preview=first_preview)))
+
+
+def plan_environment(env: str, *, first_preview: bool = False) -> PlanView:
+    """One of the tests' own environments (tests/fixtures/stacks/Pulumi.<env>.yaml), planned once per run."""
+    return plan_stack(env, first_preview=first_preview, config_file=ENVIRONMENTS / f"Pulumi.{env}.yaml")
 
 
 @dataclass(frozen=True)

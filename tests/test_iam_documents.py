@@ -1,4 +1,4 @@
-"""IAM documents in the shipped plans, judged by parliament (see tests/iam_lint.py for what and why)."""
+"""IAM documents in the envs plans, judged by parliament (see tests/iam_lint.py for what and why)."""
 
 from __future__ import annotations
 
@@ -17,17 +17,17 @@ def _doc(*statements: dict) -> dict:
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_every_iam_document_in_the_shipped_plans_passes_parliament(shipped, stack):
-    docs = documents(shipped[stack].plan)
+def test_every_iam_document_in_the_shipped_plans_passes_parliament(envs, stack):
+    docs = documents(envs[stack].plan)
     assert {t for t, _, _ in docs} >= {"aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:kms/key:Key",
                                        "aws:s3/bucketPolicy:BucketPolicy"}
     problems = [f"{name}: {problem}" for typ, name, doc in docs for problem in findings(typ, doc)]
     assert not problems, "\n".join(problems)
 
 
-def test_every_document_input_the_plans_carry_is_checked(shipped):
+def test_every_document_input_the_plans_carry_is_checked(envs):
     """A new kind of IAM document in a plan (an SNS topic policy, say) must join DOCUMENT_INPUTS."""
-    carried = {r["type"] for r in shipped["prod"].resources
+    carried = {r["type"] for r in envs["prod"].resources
                for v in r["inputs"].values() if isinstance(v, str) and '"Statement"' in v}
     assert carried <= set(DOCUMENT_INPUTS)
 

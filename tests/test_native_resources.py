@@ -1,4 +1,4 @@
-"""aws-native resources of the shipped plans, linted by cfn-lint (see tests/cfn_lint_native.py)."""
+"""aws-native resources of the envs plans, linted by cfn-lint (see tests/cfn_lint_native.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from tests.cfn_lint_native import cfn_type, problems, template
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_every_aws_native_resource_in_the_shipped_plans_passes_cfn_lint(shipped, stack):
-    plan = shipped[stack].plan
+def test_every_aws_native_resource_in_the_shipped_plans_passes_cfn_lint(envs, stack):
+    plan = envs[stack].plan
     assert problems(plan, plan["outputs"]["region"]) == []
 
 
-def test_the_lex_resources_are_linted_under_their_cloudformation_names(shipped):
-    body = template(shipped["prod"].plan, "us-east-1")
+def test_the_lex_resources_are_linted_under_their_cloudformation_names(envs):
+    body = template(envs["prod"].plan, "us-east-1")
     assert sorted(r["Type"] for r in body["Resources"].values()) == ["AWS::Lex::Bot", "AWS::Lex::BotAlias",
                                                                       "AWS::Lex::BotVersion"]
     bot = next(r["Properties"] for r in body["Resources"].values() if r["Type"] == "AWS::Lex::Bot")
@@ -24,8 +24,8 @@ def test_the_lex_resources_are_linted_under_their_cloudformation_names(shipped):
     assert cfn_type("aws-native:lex:BotAlias", "us-east-1") == "AWS::Lex::BotAlias"
 
 
-def test_wrong_values_and_missing_properties_are_found(shipped):
-    plan = copy.deepcopy(shipped["prod"].plan)
+def test_wrong_values_and_missing_properties_are_found(envs):
+    plan = copy.deepcopy(envs["prod"].plan)
     bot = next(r for r in plan["resources"] if r["type"] == "aws-native:lex:Bot")
     bot["inputs"]["botLocales"][0]["nluConfidenceThreshold"] = 1.5
     bot["inputs"]["idleSessionTtlInSeconds"] = "ten minutes"

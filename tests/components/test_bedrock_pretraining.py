@@ -17,8 +17,8 @@ CPT = {"name": "fin", "runId": "r1", "localCorpus": str(ROOT / CORPUS)}
 
 
 @pytest.fixture(scope="module")
-def staging(shipped):
-    return shipped["staging"]
+def staging(envs):
+    return envs["staging"]
 
 
 def test_staging_plans_a_continued_pretraining_job(staging):

@@ -20,8 +20,8 @@ PYTORCH_JOB = "kubernetes:kubeflow.org/v1:PyTorchJob"
 
 
 @pytest.fixture(scope="module")
-def staging(shipped):
-    return shipped["staging"]
+def staging(envs):
+    return envs["staging"]
 
 
 def _policy(view, name: str) -> dict:

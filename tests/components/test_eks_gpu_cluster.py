@@ -251,9 +251,9 @@ def test_deployer_in_vpc_reaches_a_private_endpoint_over_https_from_the_vpc(tmp_
     assert (rule["inputs"]["fromPort"], rule["inputs"]["toPort"], rule["inputs"]["ipProtocol"]) == (443, 443, "tcp")
 
 
-def test_renamed_component_types_keep_existing_stacks(shipped):
+def test_renamed_component_types_keep_existing_stacks(envs):
     """Components registered under an older type token alias it, so `pulumi up` replaces nothing."""
-    plan = shipped["staging"]
+    plan = envs["staging"]
     former = {"mlplat:eks_gpu_cluster:GpuCluster": "mlplat:eks:GpuCluster",
               "mlplat:cluster_operators:ClusterOperators": "mlplat:eks:ClusterOperators",
               "mlplat:jumpstart_endpoint:JumpStartEndpoint": "mlplat:sagemaker:JumpStartEndpoint",

@@ -1,4 +1,4 @@
-"""Every Kubernetes object of the shipped plans, judged by upstream schemas; every pod fits a node group."""
+"""Every Kubernetes object of the envs plans, judged by upstream schemas; every pod fits a node group."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ def _known(value):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_kubernetes_object_passes_the_upstream_schema(shipped, stack):
-    view = shipped[stack]
+def test_every_kubernetes_object_passes_the_upstream_schema(envs, stack):
+    view = envs[stack]
     version = _kubernetes_version(view)
     objects = _objects(view)
     assert {o["kind"] for _, o in objects} >= {"Namespace", "Deployment", "Service", "ConfigMap"}
@@ -50,9 +50,9 @@ def test_every_kubernetes_object_passes_the_upstream_schema(shipped, stack):
         assert problems == [], f"{urn}: {problems}"
 
 
-def test_the_judges_refuse_unknown_and_mistyped_fields(shipped):
+def test_the_judges_refuse_unknown_and_mistyped_fields(envs):
     """Unknown fields are errors: a structural CRD would prune them and the job would silently lose them."""
-    view = shipped["dev"]
+    view = envs["dev"]
     version = _kubernetes_version(view)
     job = next(o for _, o in _objects(view) if o["kind"] == "PyTorchJob")
     bad = {**job, "spec": {**job["spec"], "elasticPolicy": {**job["spec"]["elasticPolicy"], "rdzvTimeout": 900}}}
@@ -111,8 +111,8 @@ def _pods(view) -> list[tuple[str, dict]]:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_pod_fits_a_node_group(shipped, stack):
-    view = shipped[stack]
+def test_every_pod_fits_a_node_group(envs, stack):
+    view = envs[stack]
     groups = _node_groups(view)
     pods = _pods(view)
     assert pods

@@ -12,8 +12,8 @@ from tests.helpers import PlanView
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_every_function_has_its_encrypted_log_group_and_the_permissions_its_settings_need(shipped, stack):
-    plan: PlanView = shipped[stack]
+def test_every_function_has_its_encrypted_log_group_and_the_permissions_its_settings_need(envs, stack):
+    plan: PlanView = envs[stack]
     functions = plan.of_type("aws:lambda/function:Function")
     assert functions
     groups = {g["outputs"]["name"]: g for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")}
@@ -33,9 +33,9 @@ def test_every_function_has_its_encrypted_log_group_and_the_permissions_its_sett
         assert policy["urn"] in fn["dependencies"], f"{urn} is created before its role's policy"
 
 
-def test_renamed_rag_roles_keep_their_identity(shipped):
+def test_renamed_rag_roles_keep_their_identity(envs):
     """The RAG roles and policies moved to the shared `<function>-role` names: aliases, so nothing is replaced."""
-    plan: PlanView = shipped["staging"]
+    plan: PlanView = envs["staging"]
     for typ in ("aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"):
         for role in ("ingest", "query"):
             resource = plan.get(typ, f"mlplat-staging-rag-{role}-role")

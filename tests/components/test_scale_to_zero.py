@@ -20,8 +20,8 @@ IC = "aws-native:sagemaker:InferenceComponent"
 
 
 @pytest.fixture(scope="module")
-def dev(shipped):
-    return shipped["dev"]
+def dev(envs):
+    return envs["dev"]
 
 
 def test_endpoint_config_has_managed_instance_scaling_and_no_model(dev):
@@ -130,7 +130,7 @@ def test_scale_to_zero_config_errors():
     assert line.startswith("ml-platform:endpoints[0].scaleToZero.alwaysOnReason: expected no reason")
 
 
-def test_without_interface_endpoints_endpoint_egress_goes_through_the_nat(dev, shipped):
+def test_without_interface_endpoints_endpoint_egress_goes_through_the_nat(dev, envs):
     def https_out(view, name: str) -> list[list[str]]:
         sg = view.get("aws:ec2/securityGroup:SecurityGroup", name)["inputs"]
         return [rule.get("cidrBlocks", []) for rule in sg["egress"]]
@@ -138,5 +138,5 @@ def test_without_interface_endpoints_endpoint_egress_goes_through_the_nat(dev, s
     assert not [r for r in dev.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if r["inputs"]["vpcEndpointType"] ==
                 "Interface"]
     assert ["0.0.0.0/0"] in https_out(dev, "mlplat-dev-bge-embeddings-sg")
-    staging = shipped["staging"]
+    staging = envs["staging"]
     assert ["0.0.0.0/0"] not in https_out(staging, "mlplat-staging-bge-embeddings-sg")

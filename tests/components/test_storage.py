@@ -52,8 +52,8 @@ def test_tls_only_policy_and_lifecycle(view):
 
 
 # -- server access logs (storage.accessLogging; on in prod) ---------------------------------------
-def test_prod_data_buckets_log_to_a_dedicated_bucket_that_only_the_logging_service_writes(shipped):
-    view = shipped["prod"]
+def test_prod_data_buckets_log_to_a_dedicated_bucket_that_only_the_logging_service_writes(envs):
+    view = envs["prod"]
     log_bucket = view.get("aws:s3/bucket:Bucket", "mlplat-prod-access-logs")
     name = log_bucket["outputs"]["bucket"]
     logging = view.of_type("aws:s3/bucketLogging:BucketLogging")
@@ -78,5 +78,5 @@ def test_prod_data_buckets_log_to_a_dedicated_bucket_that_only_the_logging_servi
     assert lifecycle["expiration"]["days"] == 365
 
 
-def test_dev_buckets_do_not_log(shipped):
-    assert not shipped["dev"].of_type("aws:s3/bucketLogging:BucketLogging")
+def test_dev_buckets_do_not_log(envs):
+    assert not envs["dev"].of_type("aws:s3/bucketLogging:BucketLogging")

@@ -30,8 +30,8 @@ def test_demand_counts_daemonsets_per_node_and_only_enabled_operators():
     assert (one.cpu_m, one.memory_mi, one.pods) == (1500, 2917, 23)
 
 
-def test_monitoring_requests_reach_the_chart(shipped):
-    release = shipped["dev"].get("kubernetes:helm.sh/v3:Release", "mlplat-dev-ops-kube-prometheus-stack")["inputs"]
+def test_monitoring_requests_reach_the_chart(envs):
+    release = envs["dev"].get("kubernetes:helm.sh/v3:Release", "mlplat-dev-ops-kube-prometheus-stack")["inputs"]
     chart = release["values"]
     assert chart["prometheus"]["prometheusSpec"]["resources"] == {"requests": MONITORING_REQUESTS["prometheus"]}
     assert chart["alertmanager"]["alertmanagerSpec"]["resources"]["requests"] == MONITORING_REQUESTS["alertmanager"]

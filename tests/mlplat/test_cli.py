@@ -14,10 +14,12 @@ import yaml
 
 from mlplat import cli
 from mlplat.schema import plan_schema
-from tests.helpers import CHAT, ROOT, config, run_cli
+from tests.helpers import CHAT, ENVIRONMENTS, ROOT, config, run_cli
 
 TALKDESK = {"authUrl": "https://acme.talkdeskid.com/oauth/token",
             "touchpointId": {"secure": "v1:AAAtouchpoint"}, "clientId": {"secure": "v1:AAAclientid"}}
+
+ENV_DEV = ENVIRONMENTS / "Pulumi.dev.yaml"
 
 
 def _stack(tmp_path: Path, cfg: dict, stack: str = "dev-t") -> Path:
@@ -71,10 +73,10 @@ def test_plan_from_a_subdirectory_counts_every_resource_and_prints_outputs_whole
     assert f"  lexWebUiLoaderConfig: {loader}" in result.stdout
 
 
-def test_summary_by_default_every_resource_with_details(shipped):
+def test_summary_by_default_every_resource_with_details(envs):
     from mlplat.plan import render_text
 
-    plan = shipped["prod"].plan
+    plan = envs["prod"].plan
     short, full = render_text(plan, "us-east-1"), render_text(plan, "us-east-1", details=True)
     lines = short.splitlines()
     # Policies and cost come within the first screenfuls, not after hundreds of resource lines.
@@ -122,14 +124,14 @@ def test_progress_line_only_on_a_terminal(monkeypatch):
     assert plain.getvalue() == ""
 
 
-def test_no_deprecation_warnings_from_our_own_code(shipped):
+def test_no_deprecation_warnings_from_our_own_code(envs):
     for stack in ("dev", "prod"):
-        messages = [d["message"] for d in shipped[stack].plan["diagnostics"]]
+        messages = [d["message"] for d in envs[stack].plan["diagnostics"]]
         assert not [m for m in messages if "deprecated" in m], messages
 
 
-def test_graph_stdout_is_pure_mermaid_and_the_summary_goes_to_stderr(monkeypatch, shipped):
-    monkeypatch.setattr(cli, "_plan_for", lambda stack, config_file: (shipped[stack].plan, "us-east-1"))
+def test_graph_stdout_is_pure_mermaid_and_the_summary_goes_to_stderr(monkeypatch, envs):
+    monkeypatch.setattr(cli, "_plan_for", lambda stack, config_file: (envs[stack].plan, "us-east-1"))
     result = run_cli("graph", "dev")
     assert result.returncode == 0
     assert result.stdout.startswith("flowchart LR\n") and "critical path" not in result.stdout
@@ -201,9 +203,9 @@ def test_duplicate_keys_name_the_key_and_both_lines(tmp_path):
     assert f"{path}:6: key 'aws:region' is written twice in one mapping (lines 2 and 6)" in result.stderr
 
 
-def test_duplicate_keys_in_a_pack_config(tmp_path, shipped):
+def test_duplicate_keys_in_a_pack_config(tmp_path, envs):
     plan_file = tmp_path / "dev.json"
-    plan_file.write_text(json.dumps(shipped["dev"].plan))
+    plan_file.write_text(json.dumps(envs["dev"].plan))
     pack = tmp_path / "pack.json"
     pack.write_text('{\n  "gpu-hourly-budget": {"maxHourlyGpuUsd": 25},\n  "gpu-hourly-budget": "disabled"\n}\n')
     result = run_cli("check", str(plan_file), "--policy-config", str(pack))
@@ -211,12 +213,12 @@ def test_duplicate_keys_in_a_pack_config(tmp_path, shipped):
     assert "key 'gpu-hourly-budget' is written twice in one object (lines 2 and 3)" in result.stderr
 
 
-def test_check_validates_the_plan_against_its_schema(tmp_path, shipped):
+def test_check_validates_the_plan_against_its_schema(tmp_path, envs):
     empty = tmp_path / "empty.json"
     empty.write_text("{}")
     result = run_cli("check", str(empty))
     assert result.returncode == 2 and "not a plan document: 'project' is a required property" in result.stderr
-    plan = json.loads(json.dumps(shipped["dev"].plan))
+    plan = json.loads(json.dumps(envs["dev"].plan))
     del plan["resources"][3]["urn"]
     plan["resources"][5]["custom"] = "yes"
     broken = tmp_path / "broken.json"
@@ -291,10 +293,10 @@ def test_canvas_profile_names_must_not_collide(tmp_path):
                     "profiles; 'ana_silva' and 'ana.silva' (users[0].userName) both become profile 'ana-silva'")
 
 
-def test_cost_command_lists_every_priced_item(monkeypatch, shipped):
-    monkeypatch.setattr(cli, "_plan_for", lambda stack, config_file: (shipped[stack].plan, "us-east-1"))
+def test_cost_command_lists_every_priced_item(monkeypatch, envs):
+    monkeypatch.setattr(cli, "_plan_for", lambda stack, config_file: (envs[stack].plan, "us-east-1"))
     result = run_cli("cost", "dev")
-    cost = shipped["dev"].plan["cost"]
+    cost = envs["dev"].plan["cost"]
     assert result.returncode == 0
     assert result.stdout.splitlines()[0].startswith(f"dev: idle ${cost['hourlyUsdIdle']:.2f}/h, "
                                                     f"max ${cost['hourlyUsdMax']:.2f}/h")
@@ -311,18 +313,18 @@ def test_invoke_command_builds_the_payload_from_the_stack(monkeypatch):
         return "mlplat-dev-bge-embeddings-endpoint-abc", {"embedding": [[0.1, 0.2]]}
 
     monkeypatch.setattr(mlplat.invoke, "invoke", fake_invoke)
-    result = run_cli("invoke", "dev", "bge-embeddings", "--message", "what is EFA?")
+    result = run_cli("invoke", "dev", "--config-file", str(ENV_DEV), "bge-embeddings", "--message", "what is EFA?")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# mlplat-dev-bge-embeddings-endpoint-abc\n")
     (call,) = calls
     assert call["prefix"] == "mlplat-dev-bge-embeddings" and call["kind"] == "embedding"
     assert call["payload"] == {"text_inputs": ["what is EFA?"], "mode": "embedding"}
-    unknown = run_cli("invoke", "dev", "nope", "--message", "x")
+    unknown = run_cli("invoke", "dev", "--config-file", str(ENV_DEV), "nope", "--message", "x")
     assert unknown.returncode == 2 and "no endpoint 'nope' (endpoints: bge-embeddings)" in unknown.stderr
 
 
 def test_invoke_with_a_payload_file_that_is_not_json(tmp_path):
     bad = tmp_path / "payload.json"
     bad.write_text("{not json")
-    result = run_cli("invoke", "dev", "bge-embeddings", "--file", str(bad))
+    result = run_cli("invoke", "dev", "--config-file", str(ENV_DEV), "bge-embeddings", "--file", str(bad))
     assert result.returncode == 2 and "not a JSON payload" in result.stderr

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlplat.schema import plan_schema
-from tests.helpers import ROOT, PlanView, config, plan_config, plan_stack
+from tests.helpers import ROOT, PlanView, config, plan_config, plan_environment
 
 SCHEMA = plan_schema()
 SECRET_PLAINTEXT = "hunter2-do-not-print"
@@ -114,7 +114,7 @@ def test_a_secret_that_reaches_an_input_unmarked_is_a_mandatory_finding(tmp_path
 
 
 def test_first_preview_knows_what_the_program_sets_and_nothing_a_provider_computes():
-    plan = PlanView(plan_stack("dev", first_preview=True).plan)
+    plan = PlanView(plan_environment("dev", first_preview=True).plan)
     key = plan.of_type("aws:kms/key:Key")[0]
     assert key["id"] is None and key["outputs"]["arn"] == "[unknown]", key["urn"]
     role = plan.of_type("aws:iam/role:Role")[0]

@@ -146,8 +146,8 @@ def test_labels_are_escaped_and_ids_stay_plain():
     assert DOT_NODE.match(next(line for line in dot.splitlines() if "inner" in line))
 
 
-def test_prod_component_mermaid_fits_mermaid_max_text_size(shipped):
-    resources = shipped["prod"].plan["resources"]
+def test_prod_component_mermaid_fits_mermaid_max_text_size(envs):
+    resources = envs["prod"].plan["resources"]
     urns = {r["urn"] for r in resources}
     top_level = {r["name"] for r in resources
                  if r["parent"] not in urns and not r["type"].startswith("pulumi:providers:")}
@@ -161,8 +161,8 @@ def test_prod_component_mermaid_fits_mermaid_max_text_size(shipped):
     assert ids["mlplat-prod-gpu"] in classed and links
 
 
-def test_prod_detail_mode_has_a_node_per_custom_resource(shipped):
-    resources = shipped["prod"].plan["resources"]
+def test_prod_detail_mode_has_a_node_per_custom_resource(envs):
+    resources = envs["prod"].plan["resources"]
     nodes, _ = _mermaid(render(resources, detail=True))
     assert len(nodes) == sum(r["custom"] for r in resources)
     dot_nodes, _, red_nodes, red_edges = _dot(render(resources, "dot", detail=True))
@@ -170,8 +170,8 @@ def test_prod_detail_mode_has_a_node_per_custom_resource(shipped):
     assert len(dot_nodes) == len(nodes) and len(red_nodes) == len(chain) and len(red_edges) == len(chain) - 1
 
 
-def test_summary_names_the_critical_path(shipped):
-    resources = shipped["prod"].plan["resources"]
+def test_summary_names_the_critical_path(envs):
+    resources = envs["prod"].plan["resources"]
     total, chain = critical_path(resources)
     first, steps, _ = summary(resources).splitlines()
     assert first == f"critical path: {len(chain)} resources, about {total:g} minutes of typical create time"
@@ -183,9 +183,9 @@ def test_unknown_format_is_rejected():
         render(_tiny(), "svg")
 
 
-def test_component_dot_parses_with_pydot(shipped):
+def test_component_dot_parses_with_pydot(envs):
     """pydot's parser (pure Python) on the prod graph; the detail view is rendered by graphviz below."""
-    source = render(shipped["prod"].plan["resources"], "dot")
+    source = render(envs["prod"].plan["resources"], "dot")
     (graph,) = pydot.graph_from_dot_data(source)
     _, edges, _, red_edges = _dot(source)
     parsed = _pydot_edges(graph)
@@ -199,8 +199,8 @@ def _pydot_edges(graph) -> list:
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` binary not installed")
 @pytest.mark.parametrize("stack,detail", [("prod", False), ("staging", True)])
-def test_dot_renders_with_graphviz(shipped, stack, detail):
-    source = render(shipped[stack].plan["resources"], "dot", detail=detail)
+def test_dot_renders_with_graphviz(envs, stack, detail):
+    source = render(envs[stack].plan["resources"], "dot", detail=detail)
     done = subprocess.run(["dot", "-Tsvg"], input=source, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     nodes, edges, red_nodes, _ = _dot(source)

@@ -52,8 +52,8 @@ def test_check_honours_a_pack_config_override(tmp_path, broken):
     assert "instance-types-allowed" not in result.stdout, "the override replaces the environment's config"
 
 
-def test_unknown_values_report_nothing_rather_than_a_false_violation(shipped):
-    plan = shipped["dev"].plan
+def test_unknown_values_report_nothing_rather_than_a_false_violation(envs):
+    plan = envs["dev"].plan
     resources = json.loads(json.dumps(plan["resources"]))
     for r in resources:
         if r["type"] == "aws:eks/cluster:Cluster":
@@ -68,8 +68,8 @@ def test_unknown_values_report_nothing_rather_than_a_false_violation(shipped):
     assert [v["policy"] for v in evaluate(resources, load_pack_config("dev"))] == ["kms-key-rotation"]
 
 
-def test_disabled_policy_is_skipped(shipped):
-    plan = shipped["dev"].plan
+def test_disabled_policy_is_skipped(envs):
+    plan = envs["dev"].plan
     resources = json.loads(json.dumps(plan["resources"]))
     for r in resources:
         if r["type"] == "aws:kms/key:Key":

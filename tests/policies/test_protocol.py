@@ -21,7 +21,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from policies.offline import judge_plan, load_pack_config
 from policies.protocol import Requests, Verdict, judge
-from tests.helpers import ROOT, plan_stack
+from tests.helpers import ROOT, plan_environment, plan_stack
 
 BROKEN = ROOT / "tests/fixtures/Pulumi.dev-broken.yaml"
 FORMS = (False, True)  # the update preview, then the first preview of a new stack
@@ -145,7 +145,7 @@ BAD_PROD = {
 
 @pytest.mark.parametrize("first_preview", FORMS, ids=["update", "first-preview"])
 def test_bad_plans_are_caught_in_both_forms(served, first_preview):
-    resources = copy.deepcopy(plan_stack("prod", first_preview=first_preview).plan["resources"])
+    resources = copy.deepcopy(plan_environment("prod", first_preview=first_preview).plan["resources"])
     expected = {case: (policy, mutate(resources)) for case, (policy, mutate) in BAD_PROD.items()}
     verdict = both(served, resources, "prod")
     found = mandatory(verdict)

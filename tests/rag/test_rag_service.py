@@ -24,8 +24,8 @@ POLICY = "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy"
 
 
 @pytest.fixture(scope="module")
-def staging(shipped):
-    return shipped["staging"]
+def staging(envs):
+    return envs["staging"]
 
 
 def test_collection_is_encrypted_private_and_its_data_policy_names_the_functions(staging):

@@ -39,8 +39,8 @@ def test_the_api_gateway_model_is_draft_4_and_judges_bodies_as_the_contract_does
     assert [a for a, _ in verdicts].count(True) == 3  # both examples and a plain conversation_ended
 
 
-def test_bodies_are_validated_by_api_gateway_before_the_function_runs(shipped):
-    view = shipped["dev"]
+def test_bodies_are_validated_by_api_gateway_before_the_function_runs(envs):
+    view = envs["dev"]
     method = view.get("aws:apigateway/method:Method", "mlplat-dev-chat-callback-post")["inputs"]
     validator = view.get("aws:apigateway/requestValidator:RequestValidator", "mlplat-dev-chat-callback-body")
     model = view.get("aws:apigateway/model:Model", "mlplat-dev-chat-callback-body")["inputs"]
@@ -49,15 +49,15 @@ def test_bodies_are_validated_by_api_gateway_before_the_function_runs(shipped):
     assert json.loads(model["schema"]) == callback_model_schema()
 
 
-def test_dev_has_no_waf_and_reserves_no_concurrency(shipped):
-    view = shipped["dev"]
+def test_dev_has_no_waf_and_reserves_no_concurrency(envs):
+    view = envs["dev"]
     assert not view.of_type("aws:wafv2/webAcl:WebAcl")
     chat = [f for f in view.of_type("aws:lambda/function:Function") if "-chat-" in f["name"]]
     assert len(chat) == 4 and all("reservedConcurrentExecutions" not in f["inputs"] for f in chat)
 
 
-def test_prod_callback_stage_has_the_waf_and_every_function_reserved_concurrency(shipped):
-    view = shipped["prod"]
+def test_prod_callback_stage_has_the_waf_and_every_function_reserved_concurrency(envs):
+    view = envs["prod"]
     acl = view.get("aws:wafv2/webAcl:WebAcl", "mlplat-prod-chat-callback-waf")
     stage = view.get("aws:apigateway/stage:Stage", "mlplat-prod-chat-callback-stage")
     association = view.get("aws:wafv2/webAclAssociation:WebAclAssociation", "mlplat-prod-chat-callback-waf")
