@@ -85,9 +85,10 @@ def estimate(resources: list[dict[str, Any]]) -> dict[str, Any]:
                 if managed.get("status") == "ENABLED":  # an inference-component endpoint: its instances scale
                     lo, hi = _num(managed.get("minInstanceCount")), _num(managed.get("maxInstanceCount"), count)
                 note = " (scales to zero)" if managed.get("status") == "ENABLED" and lo == 0 else ""
+                spec = (by_urn.get(r.get("parent") or "") or {}).get("outputs", {}).get("specSource")
                 add(r, lo * facts.hourly_usd, hi * facts.hourly_usd,
-                    f"{int(lo)}..{int(hi)} x {facts.name} @ ${facts.hourly_usd:,.3f}{note}",
-                    sagemaker_instances.PRICE_SOURCE)
+                    f"{int(lo)}..{int(hi)} x {facts.name} @ ${facts.hourly_usd:,.3f}{note}"
+                    + (f"; model: {spec}" if spec else ""), sagemaker_instances.PRICE_SOURCE)
         elif typ == "aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput":
             commitment = inputs.get("commitmentDuration") or "none"
             p = prices.BEDROCK_PT_TITAN_IMAGE.get(commitment, prices.BEDROCK_PT_TITAN_IMAGE["none"])

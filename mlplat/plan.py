@@ -223,6 +223,11 @@ def render_text(plan: dict[str, Any], region: str, *, details: bool = False, sty
     lines += [f"  {n:4d}  {typ}" for typ, n in shown]
     if not details:
         lines.append(st.dim("  (mlplat plan <stack> --details: every resource and type)"))
+    specs = [(r["name"], r["outputs"]["specSource"]) for r in resources
+             if not r["custom"] and isinstance((r.get("outputs") or {}).get("specSource"), str)]
+    if details and specs:
+        lines += ["", st.bold("Model specs (source, checked)")]
+        lines += [f"  {name}: {source}" for name, source in specs]
     lines += ["", st.bold("Stack outputs")]
     for key, value in plan["outputs"].items():
         lines.append(f"  {key}: {value if isinstance(value, str) else json.dumps(value)}")

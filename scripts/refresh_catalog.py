@@ -1,6 +1,7 @@
 """Regenerate the catalog's AWS facts from the AWS APIs (needs AWS credentials; never run by the tests).
 
     python scripts/refresh_catalog.py [--region us-east-1] [--write]
+    python scripts/refresh_catalog.py --add MODEL_ID [--version V] [--document FILE] [--write]
 
 - instance facts (`components/catalog/data/instance_types.json`): `ec2 describe-instance-types`
   for every type in the catalog (accelerators, vCPUs, memory, network cards, maximum EFA
@@ -10,6 +11,11 @@
 - JumpStart hub documents (`components/catalog/data/jumpstart_hub.json`): `sagemaker
   describe-hub-content` on `SageMakerPublicHub` for every hub-backed pinned model, at its pinned
   version (`--latest`: the newest version instead).
+
+`--add MODEL_ID` pins one more JumpStart model: from `--document FILE` (the JSON that `aws sagemaker
+describe-hub-content --hub-name SageMakerPublicHub --hub-content-type Model --hub-content-name MODEL_ID`
+prints, or its `HubContentDocument` alone with `--version`), or live with credentials. The document is
+validated as a deployment reads it before anything is written.
 
 Without `--write` it prints what would change. Each file records its source and the date. Offline
 (plans, tests, CI) the committed files are used.
@@ -115,13 +121,72 @@ def refresh(clients: dict[str, Any], *, latest: bool = False) -> dict[str, dict[
     }
 
 
+def hub_entry(model_id: str, response: dict[str, Any], version: str | None = None) -> dict[str, Any]:
+    """A `describe-hub-content` response (or a bare HubContentDocument with `version`) as a catalog entry.
+
+    Raises SystemExit with the reason when a deployment could not use it.
+    """
+    from components.catalog.jumpstart import SpecError, spec_from_hub_document
+
+    if "HubContentDocument" in response:
+        document = response["HubContentDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        version = version or response.get("HubContentVersion")
+        name = response.get("HubContentName", model_id)
+        if name != model_id:
+            raise SystemExit(f"the document is for {name}, not {model_id}")
+    else:
+        document = response
+    if not version:
+        raise SystemExit("a bare HubContentDocument needs --version (describe-hub-content prints HubContentVersion)")
+    try:
+        spec_from_hub_document(model_id, version, document)
+    except SpecError as exc:
+        raise SystemExit(f"cannot pin {model_id}: {exc}") from None
+    return {"version": version, "document": document}
+
+
+def add_model(model_id: str, entry: dict[str, Any], *, write: bool) -> int:
+    path = DATA / "jumpstart_hub.json"
+    data = json.loads(path.read_text())
+    if model_id in data["models"] and data["models"][model_id]["version"] == entry["version"]:
+        print(f"{model_id} {entry['version']} is already pinned")
+        return 0
+    data["models"][model_id] = {**data["models"].get(model_id, {}), **entry}
+    data["checked"] = dt.date.today().isoformat()
+    print(f"{path.relative_to(ROOT)}: {'pinned' if write else 'would pin'} {model_id} {entry['version']}")
+    if write:
+        path.write_text(json.dumps(data, indent=1) + "\n")
+        print("next: add it to a stack's endpoints[] (modelId, and instanceType from its supported types), then "
+              "`mlplat plan <stack>`; an embedding model also needs its dimension in EMBEDDING_DIMENSIONS "
+              "(components/catalog/jumpstart.py) to back the RAG service")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="regenerate the catalog's AWS facts from the AWS APIs")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--write", action="store_true", help="write the data files (default: show changes)")
     parser.add_argument("--latest", action="store_true", help="JumpStart: the newest hub version of each model")
+    parser.add_argument("--add", metavar="MODEL_ID", help="pin one more JumpStart model (hub content name)")
+    parser.add_argument("--version", help="with --add: the hub content version (default: the latest)")
+    parser.add_argument("--document", type=Path, metavar="FILE",
+                        help="with --add: a saved describe-hub-content response (no AWS call)")
     args = parser.parse_args(argv)
+    if args.add and args.document:
+        try:
+            response = json.loads(args.document.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SystemExit(f"{args.document}: not a JSON document: {exc}") from None
+        return add_model(args.add, hub_entry(args.add, response, args.version), write=args.write)
     import boto3
+
+    if args.add:
+        sagemaker = boto3.client("sagemaker", region_name=args.region)
+        kwargs = {"HubName": "SageMakerPublicHub", "HubContentType": "Model", "HubContentName": args.add}
+        if args.version:
+            kwargs["HubContentVersion"] = args.version
+        return add_model(args.add, hub_entry(args.add, sagemaker.describe_hub_content(**kwargs)), write=args.write)
 
     clients = {name: boto3.client(name, region_name=args.region) for name in ("ec2", "eks", "sagemaker")}
     changed = 0

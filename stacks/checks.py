@@ -178,7 +178,7 @@ def _corpus_problems(path: Any, max_tokens: int, max_bytes: int, what: str) -> l
 
 
 def _endpoint_checks(cfg: PlatformConfig, offline: bool) -> Problems:
-    from components.catalog.jumpstart import PINNED
+    from components.catalog.jumpstart import HOW_TO_PIN, PINNED
 
     problems: Problems = []
     for i, ep in enumerate(cfg.endpoints):
@@ -190,7 +190,7 @@ def _endpoint_checks(cfg: PlatformConfig, offline: bool) -> Problems:
                         f"version {ep.model_version} is not pinned (pinned: {spec.version}); offline plans use "
                         "pinned specs")
                 problems.append(((*loc, "modelId" if spec is None else "modelVersion"),
-                                 f"{what}; found {ep.model_id if spec is None else ep.model_version!r}"))
+                                 f"{what}; found {ep.model_id if spec is None else ep.model_version!r}. {HOW_TO_PIN}"))
             continue
         if (why := spec.instance_problem(ep.instance_type)) is not None:
             problems.append(((*loc, "instanceType"), why))

@@ -73,3 +73,46 @@ def test_hub_documents_at_the_pinned_version():
              "HubContentName": "huggingface-llm-mixtral-8x7b-instruct", "HubContentVersion": "1.3.2"})
         out = refresh_catalog.hub_documents(sm, {"huggingface-llm-mixtral-8x7b-instruct": "1.3.2"})
     assert out == {"huggingface-llm-mixtral-8x7b-instruct": {"version": "1.3.2", "document": document}}
+
+
+def _hub_response(model_id: str, document: dict) -> dict:
+    """A describe-hub-content answer as botocore shapes it (the Stubber refuses a malformed one)."""
+    sagemaker = _client("sagemaker")
+    with Stubber(sagemaker) as stub:
+        stub.add_response("describe_hub_content", {
+            "HubContentName": model_id, "HubContentArn": f"arn:aws:sagemaker:us-east-1:aws:hub-content/x/{model_id}",
+            "HubContentVersion": "1.0.3", "HubContentType": "Model", "DocumentSchemaVersion": "2.2.0",
+            "HubName": "SageMakerPublicHub", "HubArn": "arn:aws:sagemaker:us-east-1:aws:hub/SageMakerPublicHub",
+            "HubContentDocument": json.dumps(document), "HubContentStatus": "Available",
+            "CreationTime": "2026-11-01T00:00:00Z"})
+        return sagemaker.describe_hub_content(HubName="SageMakerPublicHub", HubContentType="Model",
+                                              HubContentName=model_id)
+
+
+def test_add_pins_a_model_from_a_saved_hub_document(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "jumpstart_hub.json").write_text((ROOT / "components/catalog/data/jumpstart_hub.json").read_text())
+    monkeypatch.setattr(refresh_catalog, "DATA", data)
+    monkeypatch.setattr(refresh_catalog, "ROOT", tmp_path)
+    bge = load("jumpstart_hub")["models"]["huggingface-sentencesimilarity-bge-large-en"]["document"]
+    response = _hub_response("huggingface-sentencesimilarity-bge-small-en", bge)
+    saved = tmp_path / "hub.json"
+    saved.write_text(json.dumps(response, default=str))
+    assert refresh_catalog.main(["--add", "huggingface-sentencesimilarity-bge-small-en", "--document", str(saved)]) == 0
+    assert "would pin huggingface-sentencesimilarity-bge-small-en 1.0.3" in capsys.readouterr().out
+    assert "bge-small-en" not in (data / "jumpstart_hub.json").read_text()
+    assert refresh_catalog.main(["--add", "huggingface-sentencesimilarity-bge-small-en", "--document", str(saved),
+                                 "--write"]) == 0
+    pinned = json.loads((data / "jumpstart_hub.json").read_text())["models"]
+    assert pinned["huggingface-sentencesimilarity-bge-small-en"] == {"version": "1.0.3", "document": bge}
+
+
+def test_add_refuses_a_document_a_deployment_could_not_use(tmp_path):
+    broken = _hub_response("some-model", {"DefaultInferenceInstanceType": "ml.g5.2xlarge"})
+    saved = tmp_path / "hub.json"
+    saved.write_text(json.dumps(broken, default=str))
+    with pytest.raises(SystemExit, match="cannot pin some-model: hub content some-model@1.0.3 lacks HostingEcrUri"):
+        refresh_catalog.main(["--add", "some-model", "--document", str(saved)])
+    with pytest.raises(SystemExit, match="the document is for some-model, not other-model"):
+        refresh_catalog.main(["--add", "other-model", "--document", str(saved)])

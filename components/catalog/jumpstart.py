@@ -193,12 +193,16 @@ MARKETPLACE: dict[str, JumpStartSpec] = {
 
 PINNED: dict[str, JumpStartSpec] = {**_hub_pins(), **MARKETPLACE}
 
+HOW_TO_PIN = ("To pin another: python scripts/refresh_catalog.py --add MODEL_ID [--document FILE] --write "
+              "(docs/adding-a-model.md)")
+
 
 def lookup(model_id: str) -> JumpStartSpec:
     try:
         return PINNED[model_id]
     except KeyError:
-        raise ValueError(f"unknown JumpStart model id offline; pinned ids: {', '.join(sorted(PINNED))}") from None
+        raise ValueError(f"unknown JumpStart model id offline; pinned ids: {', '.join(sorted(PINNED))}. {HOW_TO_PIN}"
+                         ) from None
 
 
 def resolve_live(model_id: str, version: str | None, region: str, client: Any = None,

@@ -173,8 +173,11 @@ class JumpStartEndpoint(pulumi.ComponentResource):
         self.endpoint_name = endpoint.name
         self.endpoint_arn = endpoint.arn
         self.role_arn = role.arn
+        #: Where the model's spec comes from and when it was checked (shown by `mlplat plan --details` and cost).
+        self.spec_source = spec.spec_source
         self.register_outputs({"endpointName": self.endpoint_name, "endpointArn": self.endpoint_arn,
-                               "roleArn": self.role_arn, "inferenceComponentName": self.inference_component_name})
+                               "roleArn": self.role_arn, "inferenceComponentName": self.inference_component_name,
+                               "specSource": self.spec_source})
 
     @staticmethod
     def _container(args: EndpointArgs, spec: JumpStartSpec, region: str,

@@ -85,6 +85,7 @@ def test_summary_by_default_every_resource_with_details(envs):
     assert role_policy not in short and role_policy in full
     assert sum(1 for line in full.splitlines() if line.strip().startswith("+ ")) == len(plan["resources"])
     assert "\033[" not in short, "no colour unless asked for"
+    assert "Model specs" not in short and "JumpStart spec huggingface-llm-mixtral-8x7b-instruct v" in full
 
 
 class _Terminal(io.StringIO):
@@ -301,6 +302,9 @@ def test_cost_command_lists_every_priced_item(monkeypatch, envs):
     assert result.stdout.splitlines()[0].startswith(f"dev: idle ${cost['hourlyUsdIdle']:.2f}/h, "
                                                     f"max ${cost['hourlyUsdMax']:.2f}/h")
     assert len(result.stdout.splitlines()) == 2 + len(cost["items"])
+    # Each endpoint's model spec, with where it comes from and when it was checked.
+    assert "model: JumpStart spec huggingface-sentencesimilarity-bge-large-en v" in result.stdout
+    assert "checked 20" in result.stdout
 
 
 def test_invoke_command_builds_the_payload_from_the_stack(monkeypatch):

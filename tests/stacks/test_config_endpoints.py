@@ -22,7 +22,8 @@ def _problems(*endpoints: dict) -> list[str]:
 def test_unknown_model_id_lists_pinned_ids():
     (line,) = _problems(dict(BGE, modelId="llama-9000"))
     assert line.startswith("ml-platform:endpoints[0].modelId: unknown JumpStart model id; pinned ids: ")
-    assert "huggingface-llm-mixtral-8x7b-instruct" in line and line.endswith("found 'llama-9000'")
+    assert "huggingface-llm-mixtral-8x7b-instruct" in line and "found 'llama-9000'" in line
+    assert "scripts/refresh_catalog.py --add MODEL_ID" in line and "docs/adding-a-model.md" in line
 
 
 def test_unpinned_version_offline():
