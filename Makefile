@@ -9,17 +9,22 @@ STAMP := $(VENV)/.installed
 BASE_STAMP := $(VENV)/.installed-base
 SLOW_STAMP := $(VENV)/.installed-slow
 PIP := $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt
+# uv (pinned in constraints.txt, bootstrapped from PyPI into the venv) installs from its cache in seconds; where it
+# cannot be had, pip does the same install. Torch's CPU build is on this machine's disk, which only pip looks at.
+INSTALL = if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt $(1); \
+	else $(PIP) $(1); fi
 
 .PHONY: plan plans test test-slow load lint bench clean generate coverage
 
 # `make plan` installs only what the program needs; the test tools and the corpus extra come with `make test`.
 $(BASE_STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) -e .
+	$(PIP) uv || echo "uv could not be installed: pip installs instead"
+	$(call INSTALL,-e .)
 	touch $(BASE_STAMP)
 
 $(STAMP): $(BASE_STAMP)
-	$(PIP) -e '.[dev]'
+	$(call INSTALL,-e '.[dev]')
 	touch $(STAMP)
 
 # torch 2.13.0 is the CPU build this machine kind keeps on disk (a plain `torch` would fetch a CUDA build).
