@@ -47,12 +47,12 @@ lint: $(STAMP)
 
 # Two workers (the machines here have two cores); work stealing balances the slow planning tests.
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not load and not ray and not training"
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not load and not ray and not training and not extras"
 
 # Slower lanes: corpus curation on a local Ray runtime and on several workers, and the continued pre-training
 # script under torchrun on CPU (outside `make test`'s time goal; CI runs them).
 test-slow: $(SLOW_STAMP)
-	$(BIN)/python -m pytest -m "ray or training"
+	$(BIN)/python -m pytest -m "ray or training or extras"
 
 # Concurrency and fault injection (24 conversations on 8 threads through the live-chat handlers).
 load: $(STAMP)
@@ -67,7 +67,7 @@ generate: $(STAMP)
 
 # Line coverage per package (the same tests as `make test`).
 coverage: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not load and not ray and not training" --cov=components --cov=stacks --cov=policies --cov=mlplat \
+	$(BIN)/python -m pytest -q -m "not load and not ray and not training and not extras" --cov=components --cov=stacks --cov=policies --cov=mlplat \
 		--cov-report=term-missing:skip-covered --cov-report=term
 
 bench: $(STAMP)
