@@ -18,22 +18,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c = csub.add_parser("curate", help="domain filter, dedup, selection and chunking of a JSONL corpus")
     c.add_argument("--input", action="append", required=True, metavar="PATH",
                    help=".jsonl / .jsonl.gz file or folder (repeatable; s3:// with the ray extra)")
-    c.add_argument("--output", required=True, metavar="DIR")
-    c.add_argument("--domain-config", required=True, type=Path, metavar="FILE")
+    c.add_argument("--output", required=True, metavar="DIR",
+                   help="where the curated corpus goes: Bedrock records, token shards and the stats (local or s3://)")
+    c.add_argument("--domain-config", required=True, type=Path, metavar="FILE",
+                   help="the domain: outlets, keywords, filing minimum words, near-duplicate threshold (YAML)")
     c.add_argument("--max-tokens", type=int, metavar="N",
                    help="tokens per chunk (default: the --bedrock-model limit, else 4096)")
     c.add_argument("--bedrock-model", metavar="ID",
                    help="refuse a --max-tokens above this Bedrock base model's continued pre-training limit")
     c.add_argument("--tokenizer", default="bytes", metavar="tokenizer.json",
                    help="the target model's Hugging Face tokenizer.json (default: built-in byte tokenizer)")
-    c.add_argument("--select", default="none", choices=("none", "entropy", "similarity", "perplexity", "combined"))
-    c.add_argument("--keep-fraction", type=float, default=0.1, metavar="F")
+    c.add_argument("--select", default="none", choices=("none", "entropy", "similarity", "perplexity", "combined"),
+                   help="data selection after dedup: keep the most informative documents (default: %(default)s)")
+    c.add_argument("--keep-fraction", type=float, default=0.1, metavar="F",
+                   help="with --select: the fraction of documents kept (default: %(default)s)")
     c.add_argument("--task-data", metavar="FILE", help="JSONL of {\"text\": ...} task examples (similarity)")
-    c.add_argument("--embedder", default="local", metavar="local|sagemaker:ENDPOINT")
+    c.add_argument("--embedder", default="local", metavar="local|sagemaker:ENDPOINT",
+                   help="embeddings for similarity selection: the local embedder or a deployed endpoint "
+                        "(default: %(default)s)")
     c.add_argument("--scorer", metavar="sagemaker:ENDPOINT", help="TGI endpoint for perplexity")
     c.add_argument("--region", help="AWS region of the endpoints (default: the AWS configuration's)")
-    c.add_argument("--executor", default="local", choices=("local", "ray"))
-    c.add_argument("--workers", type=int, default=1, metavar="N")
+    c.add_argument("--executor", default="local", choices=("local", "ray"),
+                   help="local processes, or a Ray cluster (the ray extra) (default: %(default)s)")
+    c.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="parallel tasks (default: %(default)s)")
     c.add_argument("--keep-work", action="store_true", help="keep the intermediate files in DIR/.work")
 
 

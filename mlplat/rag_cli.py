@@ -19,19 +19,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     rag = sub.add_parser("rag", help="the advanced RAG service's local mode (FAISS; needs the rag extra)")
     rsub = rag.add_subparsers(dest="rag_command", required=True)
     ingest = rsub.add_parser("ingest", help="split, embed and index a folder of .txt / .md documents")
-    ingest.add_argument("folder", type=Path)
-    ingest.add_argument("--index", required=True, type=Path, metavar="PATH")
-    ingest.add_argument("--parent-size", type=int, default=2000)
-    ingest.add_argument("--child-size", type=int, default=400)
-    ingest.add_argument("--child-overlap", type=int, default=50)
+    ingest.add_argument("folder", type=Path, help="documents to index: every .txt and .md file below it")
+    ingest.add_argument("--index", required=True, type=Path, metavar="PATH",
+                        help="the index folder (created; ingesting again replaces a document's chunks)")
+    ingest.add_argument("--parent-size", type=int, default=2000,
+                        help="characters per parent chunk, the context a query returns (default: %(default)s)")
+    ingest.add_argument("--child-size", type=int, default=400,
+                        help="characters per child chunk, the unit that is embedded and searched "
+                             "(default: %(default)s)")
+    ingest.add_argument("--child-overlap", type=int, default=50,
+                        help="characters two neighbouring children share (default: %(default)s)")
     query = rsub.add_parser("query", help="retrieve, compress and (with --endpoint-stack) answer a question")
-    query.add_argument("question")
-    query.add_argument("--index", required=True, type=Path, metavar="PATH")
-    query.add_argument("--retriever", default="parent", choices=("plain", "parent"))
-    query.add_argument("--compression", default="none", choices=("none", "embeddings", "llm-extract", "llm-filter"))
-    query.add_argument("-k", type=int, default=4, help="children (plain) or parents (parent) retrieved")
-    query.add_argument("--endpoint-stack", metavar="STACK", help="answer with this stack's deployed LLM endpoint")
-    query.add_argument("--llm", default="mixtral-8x7b", help="the stack's endpoints[].name of the LLM")
+    query.add_argument("question", help="the question, in quotes")
+    query.add_argument("--index", required=True, type=Path, metavar="PATH", help="an index made by `rag ingest`")
+    query.add_argument("--retriever", default="parent", choices=("plain", "parent"),
+                       help="plain: the matching children; parent: the parents of the matching children "
+                            "(default: %(default)s)")
+    query.add_argument("--compression", default="none", choices=("none", "embeddings", "llm-extract", "llm-filter"),
+                       help="none; embeddings: keep sentences similar to the question; llm-extract / llm-filter: "
+                            "the LLM extracts or keeps what is relevant (needs --endpoint-stack) "
+                            "(default: %(default)s)")
+    query.add_argument("-k", type=int, default=4,
+                       help="children (plain) or parents (parent) retrieved (default: %(default)s)")
+    query.add_argument("--endpoint-stack", metavar="STACK",
+                       help="answer with this stack's deployed LLM endpoint (needs AWS credentials)")
+    query.add_argument("--llm", default="mixtral-8x7b",
+                       help="the stack's endpoints[].name of the LLM (default: %(default)s)")
 
 
 def _generator(args: argparse.Namespace):

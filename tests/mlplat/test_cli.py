@@ -332,3 +332,21 @@ def test_invoke_with_a_payload_file_that_is_not_json(tmp_path):
     bad.write_text("{not json")
     result = run_cli("invoke", "dev", "--config-file", str(ENV_DEV), "bge-embeddings", "--file", str(bad))
     assert result.returncode == 2 and "not a JSON payload" in result.stderr
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    """`mlplat <command> --help` explains each option: none is left without help text."""
+    import argparse
+
+    bare = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+            elif not isinstance(action, argparse._HelpAction) and not action.help:
+                bare.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(cli._parser(), "mlplat")
+    assert bare == []
