@@ -58,10 +58,11 @@ test-slow: $(SLOW_STAMP)
 load: $(STAMP)
 	$(BIN)/python -m pytest -m load
 
-# Files generated from the code: the configuration reference, the policy pack's per-environment config and the
-# README's cost row (planned from the shipped stacks).
+# Files generated from the code: the configuration and component references, the policy pack's per-environment
+# config and the README's cost row (planned from the shipped stacks).
 generate: $(STAMP)
 	$(BIN)/mlplat config-reference --write docs/configuration.md
+	$(BIN)/python -m stacks.components_reference --write docs/components.md
 	$(BIN)/python -m stacks.environments --write policies/config
 	$(BIN)/python -m mlplat.readme --write README.md
 
