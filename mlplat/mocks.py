@@ -99,7 +99,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         state = dict(inputs)
         name_prop = _AUTONAMED.get(typ)
         if name_prop and not state.get(name_prop):
-            prefix = state.get("namePrefix") or f"{name}-"
+            prefix = state.get("namePrefix") or state.get(f"{name_prop}Prefix") or f"{name}-"
             state[name_prop] = f"{prefix}{_hex(seed, 7)}"
         phys = state.get(name_prop) if name_prop else None
         rid = self._id(typ, seed, phys, state)

@@ -23,6 +23,7 @@ from components.eks_gpu_cluster.args import GpuClusterArgs, GpuNodeGroupArgs
 from components.eks_gpu_cluster.node_config import (
     autoscaler_tags,
     efa_interfaces,
+    node_group_prefix,
     node_labels,
     node_taints,
     user_data,
@@ -319,7 +320,10 @@ class GpuCluster(pulumi.ComponentResource):
         ng = aws.eks.NodeGroup(
             name,
             cluster_name=cluster.name,
-            node_group_name=name,
+            # A generated name: subnets, capacity type, AMI type, node role and launch template force a new node
+            # group (terraform-provider-aws node_group.go, ForceNew), and Pulumi creates the replacement first; a
+            # fixed name would collide with the group being replaced (ResourceInUseException).
+            node_group_name_prefix=node_group_prefix(name),
             node_role_arn=node_role.arn,
             subnet_ids=[subnet_id],
             ami_type=group.resolved_ami_type,

@@ -134,3 +134,13 @@ def user_data(group: GpuNodeGroupArgs) -> str | None:
             """
         )
     return base64.b64encode(text.encode()).decode()
+
+
+#: EKS node group names are at most 63 characters; the provider appends a 26-character unique suffix to a
+#: prefix (terraform-plugin-sdk `id.PrefixedUniqueId`), so a prefix keeps at most 37.
+NODE_GROUP_PREFIX_MAX = 63 - 26
+
+
+def node_group_prefix(name: str) -> str:
+    """`<name>-`, shortened to fit: the generated name stays readable and within EKS's limit."""
+    return name[: NODE_GROUP_PREFIX_MAX - 1].rstrip("-") + "-"

@@ -174,7 +174,21 @@ def test_system_group_spans_all_private_subnets_with_imdsv2(view):
 
 def test_kubeconfig_is_a_secret_output(view):
     assert view.plan["outputs"]["kubeconfig"] == "[secret]"
-    assert view.plan["outputs"]["nodeGroupNames"] == {"p4de": "mlplat-dev-gpu-p4de", "p5": "mlplat-dev-gpu-p5"}
+    names = view.plan["outputs"]["nodeGroupNames"]
+    assert set(names) == {"p4de", "p5"} and names["p5"].startswith("mlplat-dev-gpu-p5-")
+
+
+def test_gpu_node_groups_can_be_replaced_create_first(view):
+    """Subnets, capacity type, AMI type, node role and launch template force a new group, created before the old
+    one is deleted: a fixed nodeGroupName would collide (ResourceInUseException). The name is generated."""
+    from components.eks_gpu_cluster.node_config import NODE_GROUP_PREFIX_MAX, node_group_prefix
+
+    for group in view.of_type("aws:eks/nodeGroup:NodeGroup"):
+        assert "nodeGroupName" not in group["inputs"], group["urn"]
+    gpu = [g for g in view.of_type("aws:eks/nodeGroup:NodeGroup") if not g["name"].endswith("-system")]
+    assert gpu and all(g["inputs"]["nodeGroupNamePrefix"] == f"{g['name']}-" for g in gpu)
+    long = node_group_prefix("mlplat-staging-gpu-" + "a" * 31)
+    assert len(long) <= NODE_GROUP_PREFIX_MAX and long.endswith("-") and 63 - len(long) >= 26
 
 
 def test_capacity_block_sets_market_type_and_capacity_type(tmp_path):
