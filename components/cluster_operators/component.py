@@ -25,6 +25,7 @@ from components.cluster_operators.dashboard import gpu_dashboard
 from components.context import Env
 from components.eks_gpu_cluster.component import GpuCluster
 from components.eks_gpu_cluster.iam import autoscaler_policy
+from components.eks_gpu_cluster.node_config import NVIDIA_PLUGIN_LABEL
 from components.pod_identity import associate, pod_identity_role
 
 GPU_TOLERATIONS = [
@@ -126,7 +127,8 @@ class ClusterOperators(pulumi.ComponentResource):
         if args.nvidia_device_plugin:
             self._release("nvidia-device-plugin", "nvidia-device-plugin", {
                 "tolerations": GPU_TOLERATIONS[:1],
-                "nodeSelector": {"nvidia.com/gpu.present": "true"},
+                # Not on Bottlerocket nodes: their AMI runs its own plugin (two would both advertise the GPUs).
+                "nodeSelector": {"nvidia.com/gpu.present": "true", NVIDIA_PLUGIN_LABEL: "daemonset"},
             }, create_namespace=True)
         if args.neuron_device_plugin and cluster.has_neuron_groups:
             # The chart's device plugin tolerates aws.amazon.com/neuron and selects Neuron instance types itself

@@ -50,6 +50,10 @@ def efa_interfaces(facts: InstanceType, security_group_ids: list) -> list[dict]:
     return interfaces
 
 
+#: Which NVIDIA device plugin a GPU node uses: `daemonset` (the platform's chart) or `ami` (Bottlerocket's own).
+NVIDIA_PLUGIN_LABEL = "mlplat.io/nvidia-device-plugin"
+
+
 def node_labels(group: GpuNodeGroupArgs) -> dict[str, str]:
     """Labels set through the node group. The kubelet itself sets `node.kubernetes.io/instance-type`
     (a label the EKS API does not let node groups set), which selectors use to pick the type."""
@@ -58,6 +62,9 @@ def node_labels(group: GpuNodeGroupArgs) -> dict[str, str]:
     if facts.accelerator == "nvidia":
         labels["nvidia.com/gpu.present"] = "true"
         labels[ACCELERATOR_LABEL] = "nvidia-" + facts.accelerator_model.split()[0].lower()
+        # Bottlerocket's NVIDIA variants run their own device plugin (settings.kubelet-device-plugins.nvidia);
+        # the platform's DaemonSet selects only the nodes that need it, so no node has two.
+        labels[NVIDIA_PLUGIN_LABEL] = "ami" if group.resolved_ami_type.startswith("BOTTLEROCKET") else "daemonset"
     if facts.accelerator == "neuron":
         labels["aws.amazon.com/neuron.present"] = "true"
     if group.efa_enabled:

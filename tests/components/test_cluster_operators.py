@@ -41,7 +41,8 @@ def test_device_plugins_tolerate_gpu_taint_and_select_nodes(view):
     assert efa["namespace"] == "kube-system"
     nvidia = _release(view, "nvidia-device-plugin")["inputs"]
     assert nvidia["values"]["tolerations"] == [GPU_TOLERATION]
-    assert nvidia["values"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert nvidia["values"]["nodeSelector"] == {"nvidia.com/gpu.present": "true",
+                                                "mlplat.io/nvidia-device-plugin": "daemonset"}
     dcgm = _release(view, "dcgm-exporter")
     assert dcgm["inputs"]["values"]["tolerations"] == [GPU_TOLERATION]
     assert _release(view, "kube-prometheus-stack")["urn"] in dcgm["dependencies"], "ServiceMonitor CRD first"

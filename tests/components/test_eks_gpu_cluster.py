@@ -9,7 +9,7 @@ import pytest
 
 from components.catalog.instance_types import lookup
 from components.catalog.versions import EKS_ADDONS, KUBERNETES_VERSIONS
-from tests.helpers import CLUSTER, P5, config, plan_config
+from tests.helpers import CLUSTER, P4DE, P5, config, plan_config
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +244,19 @@ def test_bottlerocket_group_raids_the_instance_store_with_its_own_settings(tmp_p
     settings = base64.b64decode(_lt(view, "p5")["inputs"]["userData"]).decode()
     assert settings.startswith("[settings.bootstrap-commands.k8s-ephemeral-storage]")
     assert '"ephemeral-storage", "init"' in settings and "NodeConfig" not in settings
+
+
+def test_one_nvidia_device_plugin_per_node_bottlerocket_runs_its_own(tmp_path):
+    """Bottlerocket's NVIDIA AMI runs its own device plugin: the chart's DaemonSet must not land there too."""
+    groups = [dict(P5, amiType="BOTTLEROCKET_x86_64_NVIDIA"), dict(P4DE)]
+    view = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, nodeGroups=groups)))
+    (plugin,) = [r for r in view.of_type("kubernetes:helm.sh/v3:Release")
+                 if r["inputs"]["chart"] == "nvidia-device-plugin"]
+    selector = plugin["inputs"]["values"]["nodeSelector"]
+    for name, bottlerocket in (("p5", True), ("p4de", False)):
+        labels = _ng(view, name)["inputs"]["labels"]
+        selected = all(labels.get(k) == v for k, v in selector.items())
+        assert selected is not bottlerocket, (name, labels, selector)
 
 
 @pytest.mark.parametrize("group,accelerator", [("p4de", "nvidia-a100"), ("p5", "nvidia-h100")])
