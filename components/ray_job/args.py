@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from components.base import StrictModel
+from components.base import StrictModel, problem
 from components.catalog.versions import RAY_VERSION
 from components.training_job.args import IMAGE_RE
 
 S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\s]*/)?$")
 S3_OBJECT = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s]*[^/\s]$")
+#: KubeRay ray-operator/controllers/ray/utils/constant.go `MaxRayJobNameLength` (ValidateRayJobMetadata).
+RAYJOB_NAME_MAX = 47
 QUANTITY = r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti)?$"  # memory: bytes or a binary suffix
 
 
@@ -67,3 +69,11 @@ class CurationRayJobArgs(StrictModel):
     @property
     def run_name(self) -> str:
         return f"{self.name}-{self.run_id}"
+
+    @model_validator(mode="after")
+    def _name_length(self) -> CurationRayJobArgs:
+        if len(self.run_name) > RAYJOB_NAME_MAX:
+            raise problem("runId", f"expected `<name>-<runId>` of at most {RAYJOB_NAME_MAX} characters (KubeRay's "
+                                   f"MaxRayJobNameLength: the operator refuses longer RayJobs); `{self.run_name}` has "
+                                   f"{len(self.run_name)}")
+        return self

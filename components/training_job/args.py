@@ -16,6 +16,8 @@ from components.base import StrictModel, problem
 
 S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\s]*/)?$")
 DEFAULT_MODELS = {"fine-tune": "meta-llama/Llama-2-7b-hf", "continued-pretraining": "EleutherAI/pythia-1b"}
+#: A Service name is a DNS-1035 label: at most 63 characters (Kubernetes API conventions).
+SERVICE_NAME_MAX = 63
 IMAGE_RE = re.compile(r"^[\w.-]+(:\d+)?(/[\w.-]+)+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
 
 
@@ -105,4 +107,19 @@ class TrainingJobArgs(StrictModel):
         if not lo <= self.workers <= hi:
             raise problem("workers", f"expected a value within elastic [minReplicas, maxReplicas] = [{lo}, {hi}]; "
                                      f"found {self.workers}")
+        return self
+
+    @property
+    def longest_service_name(self) -> str:
+        """The training operator names each worker's Service `<job>-worker-<index>` (training-operator v1.7.0,
+        `common.GenGeneralName`); with elastic scaling the index reaches maxReplicas - 1."""
+        return f"{self.run_name}-worker-{(self.elastic.max_replicas or self.workers) - 1}"
+
+    @model_validator(mode="after")
+    def _service_names(self) -> TrainingJobArgs:
+        longest = self.longest_service_name
+        if len(longest) > SERVICE_NAME_MAX:
+            raise problem("runId", f"expected name and runId short enough for the job's Services: `{longest}` has "
+                                   f"{len(longest)} characters, Kubernetes allows {SERVICE_NAME_MAX} (a DNS-1035 "
+                                   f"label); shorten name or runId by {len(longest) - SERVICE_NAME_MAX}")
         return self

@@ -36,17 +36,25 @@ SCRIPT = "continued_pretraining.py"
 DATA_DIR = "/data"
 
 
+def _nnodes(job: TrainingJobArgs) -> str:
+    """`--nnodes` for a fixed-size job. An elastic one (minReplicas != maxReplicas) passes none: the training
+    operator sets PET_NNODES=<min>:<max> (training-operator v1.7.0 `elastic.go`), which torchrun reads when the
+    flag is absent and an explicit `--nnodes=<workers>` would override, pinning the job to one size."""
+    lo, hi = job.elastic.min_replicas or job.workers, job.elastic.max_replicas or job.workers
+    return "" if lo != hi else f"--nnodes={job.workers} "
+
+
 def default_command(job: TrainingJobArgs, gpus: int) -> list[str]:
     if job.objective == "continued-pretraining":
         return [
             "bash", "-c",
-            f"torchrun --nproc_per_node={gpus} --nnodes={job.workers} {SCRIPT_DIR}/{SCRIPT} "
+            f"torchrun --nproc_per_node={gpus} {_nnodes(job)}{SCRIPT_DIR}/{SCRIPT} "
             f"--model {job.model} --tokens {job.token_shards_uri} --output {job.output_uri}{job.run_name}/ "
             f"--epochs {job.num_epochs} --batch-size {job.batch_size} --lr {job.learning_rate:g}",
         ]
     return [
         "bash", "-c",
-        f"torchrun --nproc_per_node={gpus} --nnodes={job.workers} examples/finetuning.py "
+        f"torchrun --nproc_per_node={gpus} {_nnodes(job)}examples/finetuning.py "
         f"--num_epochs={job.num_epochs} --batch_size_training={job.batch_size} --enable_fsdp "
         f"--model_name {job.model} --output_dir .",
     ]

@@ -47,6 +47,16 @@ def test_requests_equal_limits_equal_the_node(raw, gpus, efa):
     assert not any(n.startswith("FI_") for n in names)
 
 
+def test_an_elastic_job_lets_the_operators_node_range_apply():
+    """The operator sets PET_NNODES=min:max; an explicit --nnodes would override it and pin the size."""
+    elastic = TrainingJobArgs(name="j", run_id="r1", node_group="p5", workers=2, image=IMAGE,
+                              elastic={"minReplicas": 1, "maxReplicas": 4})
+    rendered = render_pytorchjob(elastic, _group(dict(P5, maxSize=4)), namespace="t", **ETCD)
+    command = rendered["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["command"][2]
+    assert "--nnodes" not in command and command.startswith("torchrun --nproc_per_node=8 examples/finetuning.py")
+    assert (rendered["spec"]["elasticPolicy"]["minReplicas"], rendered["spec"]["elasticPolicy"]["maxReplicas"]) == (1, 4)
+
+
 def test_c10d_rendezvous_has_no_etcd_host():
     job = TrainingJobArgs(name="j", run_id="r1", node_group="p5", workers=2, image=IMAGE, rendezvous="c10d")
     elastic = render_pytorchjob(job, _group(P5), namespace="t", **ETCD)["spec"]["elasticPolicy"]

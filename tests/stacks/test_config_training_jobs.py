@@ -71,3 +71,28 @@ def test_hf_token_must_be_a_secure_value():
     assert line.startswith("ml-platform:trainingJobs[0].hfToken: expected a secret (pulumi config set --secret")
     assert "hf_plaintext" not in line
     assert parse(raw, secret_keys={"ml-platform:trainingJobs"}).training_jobs[0].hf_token is not None
+
+
+def test_names_kubernetes_would_refuse_later_are_refused_now():
+    """Services `<name>-<runId>-worker-<i>` are DNS-1035 labels (63): a longer one is never created, the job never
+    starts. The index grows with elastic maxReplicas."""
+    long = dict(JOB, name="a" * 40, runId="r" * 16, workers=2, elastic={"maxReplicas": 2})
+    (line,) = _problems(_cfg(long, nodeGroups=[dict(GROUP, maxSize=16)]))
+    assert line.startswith("ml-platform:trainingJobs[0].runId: expected name and runId short enough for the job's "
+                           f"Services: `{'a' * 40}-{'r' * 16}-worker-1` has 66 characters, Kubernetes allows 63")
+    assert line.endswith("shorten name or runId by 3")
+    fits = dict(JOB, name="a" * 37, runId="r" * 16, workers=2)
+    assert len(f"{fits['name']}-{fits['runId']}-worker-1") == 63
+    assert parse(values(_cfg(fits)))
+
+
+def test_rayjob_names_over_kuberays_limit_are_refused():
+    from components.ray_job.args import CurationRayJobArgs
+
+    job = {"name": "c" * 32, "runId": "r" * 16, "inputUri": "s3://bucket/in/", "outputUri": "s3://bucket/out/",
+           "domainConfig": "examples/corpus/domain.yaml", "image": "1.dkr.ecr.us-east-1.amazonaws.com/ray:2.60.0"}
+    with pytest.raises(Exception) as info:
+        CurationRayJobArgs.model_validate(job)
+    assert "at most 47 characters (KubeRay's MaxRayJobNameLength" in str(info.value)
+    assert "has 49" in str(info.value)
+    assert CurationRayJobArgs.model_validate(dict(job, runId="r" * 14)).run_name == f"{'c' * 32}-{'r' * 14}"
