@@ -54,7 +54,8 @@ def test_an_elastic_job_lets_the_operators_node_range_apply():
     rendered = render_pytorchjob(elastic, _group(dict(P5, maxSize=4)), namespace="t", **ETCD)
     command = rendered["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["command"][2]
     assert "--nnodes" not in command and command.startswith("torchrun --nproc_per_node=8 examples/finetuning.py")
-    assert (rendered["spec"]["elasticPolicy"]["minReplicas"], rendered["spec"]["elasticPolicy"]["maxReplicas"]) == (1, 4)
+    policy = rendered["spec"]["elasticPolicy"]
+    assert (policy["minReplicas"], policy["maxReplicas"]) == (1, 4)
 
 
 def test_c10d_rendezvous_has_no_etcd_host():
