@@ -31,6 +31,10 @@ class PretrainingPods:
     script_config_map: str
 
 
+HUGEPAGES = "hugepages-2Mi"
+#: What an EFA pod requests besides its devices (EKS user guide, node-efa, the NCCL test manifest).
+EFA_HUGEPAGES = {HUGEPAGES: "5120Mi", "memory": "32000Mi"}
+
 SCRIPT_DIR = "/opt/mlplat"
 SCRIPT = "continued_pretraining.py"
 DATA_DIR = "/data"
@@ -80,6 +84,14 @@ def render_pytorchjob(
     if group.efa_enabled:
         devices[EFA_RESOURCE] = facts.max_efa_interfaces
     quantities = {k: str(v) for k, v in devices.items()}
+    requests, limits = dict(quantities), dict(quantities)
+    if group.efa_enabled:
+        # EFA needs huge pages as a Kubernetes resource (EKS user guide, node-efa: instances with the EFA driver
+        # pre-allocate 5128 2 MiB pages; its NCCL example requests hugepages-2Mi: 5120Mi). Kubernetes wants huge
+        # pages requested equal to their limit and alongside cpu or memory: memory is requested as in that example,
+        # without a limit, so the training process is not capped at it.
+        requests.update(EFA_HUGEPAGES)
+        limits[HUGEPAGES] = EFA_HUGEPAGES[HUGEPAGES]
     env = [
         {"name": "LOGLEVEL", "value": "INFO"},
         {"name": "NCCL_DEBUG", "value": job.nccl_debug},
@@ -123,7 +135,7 @@ def render_pytorchjob(
                 "imagePullPolicy": "IfNotPresent",
                 "command": job.command or default_command(job, facts.accelerators),
                 "env": env,
-                "resources": {"requests": dict(quantities), "limits": dict(quantities)},
+                "resources": {"requests": requests, "limits": limits},
                 "volumeMounts": mounts,
             }
         ],

@@ -38,8 +38,11 @@ def test_requests_equal_limits_equal_the_node(raw, gpus, efa):
     job = TrainingJobArgs(name="j", run_id="r1", node_group=raw["name"], workers=2, image=IMAGE)
     rendered = render_pytorchjob(job, _group(raw), namespace="training", **ETCD)
     container = rendered["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
-    assert container["resources"]["requests"] == {"nvidia.com/gpu": gpus, "vpc.amazonaws.com/efa": efa}
-    assert container["resources"]["limits"] == container["resources"]["requests"]
+    requests, limits = container["resources"]["requests"], container["resources"]["limits"]
+    devices = {"nvidia.com/gpu": gpus, "vpc.amazonaws.com/efa": efa}
+    # EFA pods request huge pages (equal to their limit) together with memory (EKS user guide, node-efa).
+    assert requests == {**devices, "hugepages-2Mi": "5120Mi", "memory": "32000Mi"}
+    assert limits == {**devices, "hugepages-2Mi": "5120Mi"}, "memory is requested, not capped"
     assert f"--nproc_per_node={gpus} --nnodes=2" in container["command"][2]
     assert check_resource(PYTORCHJOB_RESOURCES, "kubernetes:kubeflow.org/v1:PyTorchJob", rendered) == []
     names = {e["name"] for e in container["env"]}
