@@ -3,14 +3,17 @@
 Reads only the recorded resources (like the policies), so it prices what will be created, not what
 the config meant: node groups by their launch template's instance type and scaling bounds, SageMaker
 variants by instance count and their autoscaling target, NAT gateways, interface endpoints per AZ,
-the EKS control plane, KMS keys, Bedrock model units and OpenSearch Serverless OCUs.
+the EKS control plane (standard or extended support, from the version calendar), KMS keys, Bedrock model
+units and OpenSearch Serverless OCUs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from components.catalog import instance_types, prices, sagemaker_instances
+from components.catalog.eks import KUBERNETES_CALENDAR
 from policies.rules.gpu import group_price
 
 
@@ -23,7 +26,9 @@ def _num(value: Any, default: float = 0.0) -> float:
     return float(value) if isinstance(value, int | float) else default
 
 
-def estimate(resources: list[dict[str, Any]]) -> dict[str, Any]:
+def estimate(resources: list[dict[str, Any]], today: dt.date | None = None) -> dict[str, Any]:
+    """`today`: the day whose support calendar prices the EKS control plane (default: today)."""
+    day = today or dt.date.today()
     by_urn = {r["urn"]: r for r in resources}
     items: list[dict[str, Any]] = []
 
@@ -40,8 +45,12 @@ def estimate(resources: list[dict[str, Any]]) -> dict[str, Any]:
     for r in resources:
         typ, inputs = r["type"], r.get("inputs") or {}
         if typ == "aws:eks/cluster:Cluster":
-            p = prices.EKS_CONTROL_PLANE
-            add(r, p.usd_per_hour, p.usd_per_hour, "EKS control plane", p.source)
+            version = str(inputs.get("version") or "")
+            window = KUBERNETES_CALENDAR.get(version)
+            extended = window is not None and window.status(day) != "standard"
+            p = prices.EKS_CONTROL_PLANE_EXTENDED if extended else prices.EKS_CONTROL_PLANE
+            add(r, p.usd_per_hour, p.usd_per_hour, f"EKS control plane, Kubernetes {version or '?'}"
+                + (f", extended support since {window.end_of_standard}" if extended and window else ""), p.source)
         elif typ == "aws:ec2/natGateway:NatGateway":
             p = prices.NAT_GATEWAY
             via_nat = not any(x["type"] == "aws:ec2/vpcEndpoint:VpcEndpoint" and

@@ -19,6 +19,8 @@ class Price:
 
 
 EKS_CONTROL_PLANE = Price(0.10, "https://aws.amazon.com/eks/pricing/ (standard support)", "2025-06-01")
+#: A cluster whose Kubernetes version is past standard support (catalog/eks.py KUBERNETES_CALENDAR).
+EKS_CONTROL_PLANE_EXTENDED = Price(0.60, "https://aws.amazon.com/eks/pricing/ (extended support)", "2026-12-04")
 NAT_GATEWAY = Price(0.045, "https://aws.amazon.com/vpc/pricing/ (NAT gateway hour, data extra)", "2025-06-01")
 INTERFACE_ENDPOINT_PER_AZ = Price(0.01, "https://aws.amazon.com/privatelink/pricing/ (per endpoint per AZ)",
                                   "2025-06-01")

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from components.catalog.data import load
 
-#: Kubernetes versions the cluster component supports, newest last.
-KUBERNETES_VERSIONS: tuple[str, ...] = ("1.32", "1.33")
+#: Kubernetes versions the cluster component supports, newest last (the default). 1.35 and 1.36 are in standard
+#: support on 2026-12-04 (catalog/eks.py KUBERNETES_CALENDAR); 1.33 stays for clusters created on it, in extended
+#: support. 1.34 is not pinned yet (no sourced add-on versions): EKS upgrades one minor version at a time, so a
+#: 1.33 cluster needs 1.34 pinned (scripts/refresh_catalog.py) before it can reach 1.35.
+KUBERNETES_VERSIONS: tuple[str, ...] = ("1.33", "1.35", "1.36")
 
 #: EKS managed add-ons per Kubernetes version (`data/eks_addons.json`, with its source and date).
 EKS_ADDONS: dict[str, dict[str, str]] = load("eks_addons")["kubernetesVersions"]
@@ -64,8 +67,10 @@ TRAINING_OPERATOR_KUSTOMIZE = "https://github.com/kubeflow/training-operator/tre
 IMAGES: dict[str, str] = {
     "etcd": "quay.io/coreos/etcd:v3.5.21",
     "debug-tools": "public.ecr.aws/docker/library/ubuntu:24.04",
-    "cluster-autoscaler-1.32": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.32.1",
     "cluster-autoscaler-1.33": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.0",
+    # kubernetes/autoscaler tags cluster-autoscaler-1.35.2 and -1.36.1 (2026-07-22).
+    "cluster-autoscaler-1.35": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2",
+    "cluster-autoscaler-1.36": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.1",
 }
 
 

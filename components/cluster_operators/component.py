@@ -177,9 +177,10 @@ class ClusterOperators(pulumi.ComponentResource):
                 inline=pulumi.Output.all(account_id, partition).apply(lambda a: fsx_csi_policy(region, a[0], a[1])),
             )
             self._association("fsx-csi", role, "kube-system", "fsx-csi-controller-sa")
+            # The region given, so neither plugin needs the instance metadata service (hop limit 1 keeps pods off it).
             self._release("fsx-csi-driver", "kube-system", {
-                "controller": {"serviceAccount": {"create": True, "name": "fsx-csi-controller-sa"}},
-                "node": {"tolerations": [{"operator": "Exists"}]},
+                "controller": {"serviceAccount": {"create": True, "name": "fsx-csi-controller-sa"}, "region": region},
+                "node": {"tolerations": [{"operator": "Exists"}], "region": region},
             })
         if args.cluster_autoscaler:
             role = self._pod_identity_role("cluster-autoscaler", inline=env.arn(

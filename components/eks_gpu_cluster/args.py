@@ -56,6 +56,9 @@ class GpuNodeGroupArgs(StrictModel):
     """One GPU (or Trainium) node group, pinned to a single AZ for EFA."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$", description="Node group name (DNS label, max 31).")
+    auto_repair: bool = Field(default=True, description="EKS node auto repair: a node whose GPU, kernel, network "
+                                                         "or storage conditions stay unhealthy is replaced or "
+                                                         "rebooted (node health guide).")
     instance_type: Annotated[str, one_of(ACCELERATED_TYPES, "one of the supported accelerated types:")] = Field(
         description="Accelerated instance type, e.g. p5.48xlarge."
     )
@@ -149,7 +152,17 @@ class GpuClusterArgs(StrictModel):
     deployer_in_vpc: bool = Field(
         default=False, description="`pulumi up` runs inside the VPC (or a connected network): a private-only "
                                    "endpoint is then reachable, and the cluster security group admits HTTPS from "
-                                   "the VPC CIDR."
+                                   "the VPC CIDR and from deployerCidrs."
+    )
+    deployer_cidrs: list[str] = Field(
+        default_factory=list, description="With deployerInVpc: the ranges of a connected network (VPN, Direct "
+                                          "Connect, peered VPC) the deployer and kubectl come from; each gets HTTPS "
+                                          "to the private endpoint."
+    )
+    upgrade_policy: Literal["STANDARD", "EXTENDED"] = Field(
+        default="STANDARD", description="At the end of standard support: STANDARD lets EKS upgrade the control "
+                                        "plane (no extended-support charge); EXTENDED keeps the version for 12 more "
+                                        "months at $0.60/h instead of $0.10 (EKS upgradePolicy.supportType)."
     )
     system_node_group: SystemNodeGroupArgs = Field(
         default_factory=SystemNodeGroupArgs, description="Node group for add-ons and operators."
@@ -168,16 +181,17 @@ class GpuClusterArgs(StrictModel):
 
     @property
     def imds_hop_limit(self) -> int:
-        """Instance metadata hop limit of every node group: 1 unless a pod on the pod network needs IMDS.
+        """Instance metadata hop limit of every node group: 1, so pods on the pod network cannot reach IMDS and
+        borrow the node role (EKS best practices, IAM: `--http-put-response-hop-limit 1`).
 
-        Decided per operator (host-network pods, e.g. aws-node, kube-proxy, the Pod Identity agent and
-        node-exporter, reach IMDS in one hop either way): the CloudWatch agent of the
-        amazon-cloudwatch-observability add-on reads IMDSv2 from a pod and needs 2
-        (aws/amazon-cloudwatch-agent#480); the EBS CSI driver falls back to Kubernetes metadata without
-        IMDS (aws-ebs-csi-driver docs/install.md, "Metadata"); cluster-autoscaler gets its region from
-        the chart's awsRegion and AWS credentials from Pod Identity (169.254.170.23, not IMDS).
+        No add-on here needs IMDS from the pod network: the CloudWatch agent and Fluent Bit of
+        amazon-cloudwatch-observability run on the host network (chart 6.4.0 templates: hostNetwork true), one hop;
+        the EBS CSI node plugin falls back to Kubernetes metadata (aws-ebs-csi-driver docs/install.md,
+        `node.metadataSources`); the FSx CSI driver is given its region (`controller.region`, `node.region`) and
+        falls back to the Kubernetes API (pkg/cloud/metadata.go); cluster-autoscaler gets its region from the
+        chart's awsRegion; all of them get credentials from Pod Identity (169.254.170.23, not IMDS).
         """
-        return 2 if self.operators.cloudwatch_observability else 1
+        return 1
 
     @field_validator("admin_role_arns")
     @classmethod
@@ -187,7 +201,7 @@ class GpuClusterArgs(StrictModel):
             raise ValueError(f"expected IAM role ARNs (arn:aws:iam::<account>:role/<name>); found {', '.join(bad)}")
         return value
 
-    @field_validator("public_access_cidrs")
+    @field_validator("public_access_cidrs", "deployer_cidrs")
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:
         for cidr in value:

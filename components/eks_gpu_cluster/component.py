@@ -7,6 +7,7 @@ EFA/AMI options cannot be combined with a custom launch template, which EFA inte
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from typing import Any
@@ -15,10 +16,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.catalog.eks import CONTROL_PLANE_LOG_TYPES
-from components.catalog.versions import addon_version
+from components.catalog.eks import CONTROL_PLANE_LOG_TYPES, support_note
+from components.catalog.versions import EKS_ADDONS, addon_version
 from components.context import Env, NetworkRef
 from components.eks_gpu_cluster import iam
+from components.eks_gpu_cluster.access import kubeconfig
 from components.eks_gpu_cluster.args import GpuClusterArgs, GpuNodeGroupArgs
 from components.eks_gpu_cluster.node_config import (
     autoscaler_tags,
@@ -114,6 +116,7 @@ class GpuCluster(pulumi.ComponentResource):
                 resources=["secrets"], provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=kms_key_arn)
             ),
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=args.upgrade_policy),
             bootstrap_self_managed_addons=False,
             opts=self._opts(depends_on=[log_group, *attachments], protect=env.protect),
         )
@@ -147,16 +150,29 @@ class GpuCluster(pulumi.ComponentResource):
 
         self.efa_security_group_id = self._efa_security_group(network.vpc_id)
         if args.deployer_in_vpc:
-            # The deployer (and kubectl) reach the private endpoint from inside the VPC: HTTPS to the control plane.
+            # The deployer (and kubectl) reach the private endpoint from inside the VPC or a connected network:
+            # HTTPS to the control plane from the VPC CIDR and from each declared range.
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-api-from-vpc", security_group_id=self.cluster_security_group_id,
                 cidr_ipv4=network.vpc_cidr, ip_protocol="tcp", from_port=443, to_port=443,
                 description="Kubernetes API from inside the VPC (deployerInVpc)", opts=self._opts())
+            for cidr in args.deployer_cidrs:
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-api-from-{cidr.replace('/', '-')}", security_group_id=self.cluster_security_group_id,
+                    cidr_ipv4=cidr, ip_protocol="tcp", from_port=443, to_port=443,
+                    description="Kubernetes API from a connected network (deployerCidrs)", opts=self._opts())
         node_role = self._node_role()
         self.node_role_arn = node_role.arn
         system = self._system_node_group(cluster, node_role, private_subnet_ids, vpc_cni)
         self.system_node_group = system
         self._addon(cluster, "coredns", depends_on=[system])
+        if "eks-node-monitoring-agent" in EKS_ADDONS[args.kubernetes_version]:
+            # Reports GPU (XID, DCGM), kernel, network and storage faults as node conditions that node auto repair
+            # acts on (EKS user guide, node health); without it repair sees only the kubelet's conditions.
+            self._addon(cluster, "eks-node-monitoring-agent", depends_on=[system])
+        note = support_note(args.kubernetes_version, dt.date.today())
+        if note:
+            pulumi.log.warn(f"{name}: {note}", resource=self)
         self.node_group_names = {}
         for group in args.node_groups:
             ng = self._gpu_node_group(group, cluster, node_role, network.subnet_in(group.availability_zone), vpc_cni)
@@ -335,6 +351,8 @@ class GpuCluster(pulumi.ComponentResource):
             labels=node_labels(group),
             taints=[aws.eks.NodeGroupTaintArgs(**t) for t in node_taints(group)],
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            # EKS replaces or reboots a node whose conditions stay unhealthy (GPU faults after 10 minutes).
+            node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=group.auto_repair),
             opts=self._opts(depends_on=[vpc_cni, *self._network_ready], ignore_changes=["scalingConfig.desiredSize"]),
         )
         asg_name = ng.resources.apply(lambda r: r[0].autoscaling_groups[0].name)
@@ -364,26 +382,3 @@ def _instance_tags(name: str) -> list[aws.ec2.LaunchTemplateTagSpecificationArgs
         aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={"Name": name})
         for kind in ("instance", "volume", "network-interface")
     ]
-
-
-def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> dict:
-    """A kubeconfig that authenticates with `aws eks get-token` (no long-lived credentials)."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
-        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
-        "current-context": cluster_name,
-        "users": [
-            {
-                "name": cluster_name,
-                "user": {
-                    "exec": {
-                        "apiVersion": "client.authentication.k8s.io/v1beta1",
-                        "command": "aws",
-                        "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region],
-                    }
-                },
-            }
-        ],
-    }

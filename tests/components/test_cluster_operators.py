@@ -109,7 +109,8 @@ def test_addons_use_pod_identity_with_scoped_trust(view):
 def test_autoscaler_discovers_cluster_and_fsx_node_plugin_tolerates_all(view):
     values = _release(view, "cluster-autoscaler")["inputs"]["values"]
     assert values["autoDiscovery"] == {"clusterName": "mlplat-dev-gpu"}
-    assert values["image"]["tag"] == "v1.33.0"
+    version = view.of_type("aws:eks/cluster:Cluster")[0]["inputs"]["version"]
+    assert values["image"]["tag"].startswith(f"v{version}."), "cluster-autoscaler's minor follows Kubernetes'"
     assoc = view.get("aws:eks/podIdentityAssociation:PodIdentityAssociation", "mlplat-dev-ops-cluster-autoscaler")
     assert (assoc["inputs"]["namespace"], assoc["inputs"]["serviceAccount"]) == ("kube-system", "cluster-autoscaler")
     assert values["rbac"]["serviceAccount"]["name"] == "cluster-autoscaler"

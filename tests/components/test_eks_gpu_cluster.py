@@ -73,8 +73,6 @@ def test_volume_imds_ami_and_scaling(view):
     assert ebs["volumeSize"] == 800 and ebs["volumeType"] == "gp3" and ebs["encrypted"] == "true"
     assert _lt(view, "p4de")["inputs"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 500
     assert lt["inputs"]["metadataOptions"]["httpTokens"] == "required"
-    # The CloudWatch agent (amazon-cloudwatch-observability, on by default) reads IMDSv2 from a pod.
-    assert lt["inputs"]["metadataOptions"]["httpPutResponseHopLimit"] == 2
     assert lt["inputs"]["instanceType"] == "p5.48xlarge"
     ng = _ng(view, "p5")
     assert ng["inputs"]["amiType"] == "AL2023_x86_64_NVIDIA"
@@ -144,13 +142,47 @@ def test_control_plane_encryption_logs_and_access(view):
 def test_addons_pinned_and_node_groups_wait_for_vpc_cni(view):
     addons = {a["inputs"]["addonName"]: a for a in view.of_type("aws:eks/addon:Addon")
               if a["parent"].endswith("mlplat:eks_gpu_cluster:GpuCluster::mlplat-dev-gpu")}
-    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
+    # The node monitoring agent (node auto repair's GPU, kernel, network and storage conditions) where pinned.
+    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "eks-node-monitoring-agent"}
     pinned = EKS_ADDONS[CLUSTER.get("kubernetesVersion", KUBERNETES_VERSIONS[-1])]
     assert {name: a["inputs"]["addonVersion"] for name, a in addons.items()} == {n: pinned[n] for n in addons}
     for ng in view.of_type("aws:eks/nodeGroup:NodeGroup"):
         assert addons["vpc-cni"]["urn"] in ng["dependencies"], ng["urn"]
     system = view.get("aws:eks/nodeGroup:NodeGroup", "mlplat-dev-gpu-system")
     assert system["urn"] in addons["coredns"]["dependencies"]
+
+
+def test_gpu_groups_are_repaired_and_the_cluster_states_its_upgrade_policy(view):
+    for group in view.of_type("aws:eks/nodeGroup:NodeGroup"):
+        if not group["name"].endswith("-system"):
+            assert group["inputs"]["nodeRepairConfig"] == {"enabled": True}, group["urn"]
+    cluster = view.of_type("aws:eks/cluster:Cluster")[0]
+    assert cluster["inputs"]["upgradePolicy"] == {"supportType": "STANDARD"}
+
+
+def test_kubernetes_versions_in_standard_support_today_with_their_add_ons():
+    """Every version offered has its add-ons pinned; the default is the newest, in standard support today."""
+    import datetime as dt
+
+    from components.catalog.eks import KUBERNETES_CALENDAR, support_note
+
+    today = dt.date.today()
+    for version in KUBERNETES_VERSIONS:
+        assert set(EKS_ADDONS[version]) >= {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}, version
+        assert EKS_ADDONS[version]["kube-proxy"].startswith(f"v{version}."), version
+    newest = KUBERNETES_VERSIONS[-1]
+    assert KUBERNETES_CALENDAR[newest].status(today) == "standard"
+    assert "1.33 left standard support on 2026-07-29" in support_note("1.33", dt.date(2026, 12, 4))
+    assert "leaves standard support on 2027-03-27 (in 60 days)" in support_note("1.35", dt.date(2027, 1, 26))
+    assert support_note("1.36", dt.date(2026, 12, 4)) is None
+
+
+def test_deployers_on_a_connected_network_reach_the_private_endpoint(tmp_path):
+    cluster = dict(CLUSTER, deployerInVpc=True, deployerCidrs=["172.31.0.0/16"])
+    view = plan_config(tmp_path, config(gpuCluster=cluster))
+    rules = {r["inputs"]["cidrIpv4"] for r in view.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+             if "-api-from-" in r["name"]}
+    assert rules == {"10.0.0.0/16", "172.31.0.0/16"}
 
 
 def test_node_role_policies(view):
@@ -162,6 +194,17 @@ def test_node_role_policies(view):
     scaler = json.loads(view.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-gpu-node-autoscaler")["inputs"]["policy"])
     write = next(s for s in scaler["Statement"] if s["Sid"] == "ScaleOwnGroups")
     assert write["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/mlplat-dev-gpu": "owned"}}
+
+
+def test_no_pod_reaches_the_instance_metadata_service(view):
+    """IMDSv2 with hop limit 1 on every node (EKS best practices; checkov CKV_AWS_341), CloudWatch included: its
+    agent runs on the host network; the FSx CSI plugins are given their region instead of reading IMDS."""
+    templates = view.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    assert templates and {t["inputs"]["metadataOptions"]["httpPutResponseHopLimit"] for t in templates} == {1}
+    assert {t["inputs"]["metadataOptions"]["httpTokens"] for t in templates} == {"required"}
+    fsx = [r for r in view.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "aws-fsx-csi-driver"]
+    for release in fsx:
+        assert release["inputs"]["values"]["node"]["region"] == release["inputs"]["values"]["controller"]["region"]
 
 
 def test_system_group_spans_all_private_subnets_with_imdsv2(view):
@@ -199,15 +242,12 @@ def test_capacity_block_sets_market_type_and_capacity_type(tmp_path):
     assert view.of_type("aws:ec2/placementGroup:PlacementGroup") == []
 
 
-def test_non_efa_group_uses_plain_security_groups_and_no_pod_reaches_imds_without_cloudwatch(tmp_path):
+def test_non_efa_group_uses_plain_security_groups(tmp_path):
     g5 = {"name": "small", "instanceType": "g5.xlarge", "availabilityZone": "us-east-1a", "maxSize": 1}
-    operators = {**CLUSTER.get("operators", {}), "cloudwatchObservability": False}
-    view = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, nodeGroups=[g5], operators=operators)))
+    view = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, nodeGroups=[g5])))
     lt = _lt(view, "small")
-    # Without the CloudWatch agent no pod on the pod network needs the metadata service: hop limit 1.
     templates = view.of_type("aws:ec2/launchTemplate:LaunchTemplate")
     assert len(templates) == 2
-    assert {t["inputs"]["metadataOptions"]["httpPutResponseHopLimit"] for t in templates} == {1}
     assert "networkInterfaces" not in lt["inputs"]
     assert len(lt["inputs"]["vpcSecurityGroupIds"]) == 1
     assert "vpc.amazonaws.com/efa.present" not in _ng(view, "small")["inputs"]["labels"]

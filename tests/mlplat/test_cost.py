@@ -43,3 +43,18 @@ def test_idle_and_max_sums():
     assert cost["hourlyUsdMax"] == round(high, 2)
     assert cost["items"][0]["name"] == "p5", "largest first"
     assert all(i["source"].startswith("https://") for i in cost["items"])
+
+
+def test_control_plane_priced_by_the_support_calendar():
+    """$0.10/h in standard support, $0.60/h once the version is past it (EKS extended-support pricing)."""
+    import datetime as dt
+
+    def control_plane(version: str, day: dt.date) -> dict:
+        cluster = [_r("aws:eks/cluster:Cluster", "cluster", {"version": version})]
+        return estimate(cluster, today=day)["items"][0]
+
+    assert control_plane("1.35", dt.date(2027, 3, 27))["hourlyUsdIdle"] == 0.10
+    late = control_plane("1.35", dt.date(2027, 3, 28))
+    assert late["hourlyUsdIdle"] == 0.60 and "extended support since 2027-03-27" in late["detail"]
+    assert control_plane("1.33", dt.date(2026, 12, 4))["hourlyUsdMax"] == 0.60
+    assert control_plane("1.36", dt.date(2026, 12, 4))["hourlyUsdMax"] == 0.10

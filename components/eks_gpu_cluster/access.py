@@ -1,0 +1,26 @@
+"""How people and tools reach the cluster's API (pure: no provider import)."""
+
+from __future__ import annotations
+
+
+def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> dict:
+    """A kubeconfig that authenticates with `aws eks get-token` (no long-lived credentials)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+        "current-context": cluster_name,
+        "users": [
+            {
+                "name": cluster_name,
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region],
+                    }
+                },
+            }
+        ],
+    }
