@@ -5,3 +5,7 @@ REQUIRED_TAG_KEYS: tuple[str, ...] = ("environment", "project", "owner", "cost-c
 
 #: On an endpoint that does not scale to zero where the environment asks for it: the reason why.
 ALWAYS_ON_TAG = "mlplat:always-on-reason"
+
+#: On a launch template whose capacity reservation was made in a cluster placement group: that group's name
+#: (the policy pack then accepts the placement group with the reservation).
+RESERVATION_PLACEMENT_TAG = "mlplat:reservation-placement-group"

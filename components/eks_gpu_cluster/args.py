@@ -72,6 +72,12 @@ class GpuNodeGroupArgs(StrictModel):
     capacity_reservation_id: str | None = Field(
         default=None, pattern=r"^cr-[0-9a-f]{17}$", description="On-demand capacity reservation or capacity block id."
     )
+    reservation_placement_group: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9._-]{1,255}$",
+        description="The cluster placement group the capacity reservation was created in, if any: its instances must "
+                    "be launched with that group named (EC2 user guide, capacity reservations in cluster placement "
+                    "groups). The group lives in the reservation's AZ, which must be this group's availabilityZone."
+    )
     capacity_type: Literal["ON_DEMAND", "CAPACITY_BLOCK"] = Field(
         default="ON_DEMAND", description="ON_DEMAND, or CAPACITY_BLOCK for an EC2 capacity block for ML."
     )
@@ -102,6 +108,9 @@ class GpuNodeGroupArgs(StrictModel):
         if self.capacity_type == "CAPACITY_BLOCK" and not self.capacity_reservation_id:
             problems.append((("capacityReservationId",), "capacityType CAPACITY_BLOCK expects the capacity block's "
                                                          "cr- id; found none"))
+        if self.reservation_placement_group and not self.capacity_reservation_id:
+            problems.append((("reservationPlacementGroup",), "expected capacityReservationId too: only a reservation "
+                                                             "created in a placement group names one; found none"))
         if facts.accelerator == "neuron" and self.ami_type not in (None, "AL2023_x86_64_NEURON"):
             problems.append((("amiType",), f"{self.instance_type} is a Trainium type: expected AL2023_x86_64_NEURON; "
                                            f"found {self.ami_type}"))

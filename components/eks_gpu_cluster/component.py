@@ -17,6 +17,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.catalog.eks import CONTROL_PLANE_LOG_TYPES, support_note
+from components.catalog.tags import RESERVATION_PLACEMENT_TAG
 from components.catalog.versions import EKS_ADDONS, addon_version
 from components.context import Env, NetworkRef
 from components.eks_gpu_cluster import iam
@@ -303,7 +304,10 @@ class GpuCluster(pulumi.ComponentResource):
         facts = group.facts
         security_groups = [cluster.vpc_config.cluster_security_group_id, self.efa_security_group_id]
         placement = None
-        if group.efa_enabled and not group.reserved:
+        if group.reservation_placement_group:
+            # A reservation made in a cluster placement group launches only with that group named.
+            placement = aws.ec2.LaunchTemplatePlacementArgs(group_name=group.reservation_placement_group)
+        elif group.efa_enabled and not group.reserved:
             pg = aws.ec2.PlacementGroup(f"{name}-pg", strategy="cluster", opts=self._opts())
             placement = aws.ec2.LaunchTemplatePlacementArgs(group_name=pg.name)
         lt = aws.ec2.LaunchTemplate(
@@ -330,6 +334,8 @@ class GpuCluster(pulumi.ComponentResource):
             else None,
             user_data=user_data(group),
             tag_specifications=_instance_tags(name),
+            tags={RESERVATION_PLACEMENT_TAG: group.reservation_placement_group}
+            if group.reservation_placement_group else None,
             update_default_version=True,
             opts=self._opts(),
         )

@@ -9,6 +9,7 @@ from typing import Any
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from components.catalog.instance_types import INSTANCE_TYPES, InstanceType
+from components.catalog.tags import RESERVATION_PLACEMENT_TAG
 from policies.rules.base import (
     DOCS,
     EKS_NODE_GROUP,
@@ -22,6 +23,7 @@ from policies.rules.base import (
     listify,
     number,
     of_type,
+    peek,
 )
 
 EFA = "vpc.amazonaws.com/efa"
@@ -99,11 +101,14 @@ EFA_COMPLETE = Rule(
 def _no_placement_with_reservation(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != LAUNCH_TEMPLATE:
         return
-    placement = (args.props.get("placement") or {}).get("groupName")
-    target = ((args.props.get("capacityReservationSpecification") or {}).get("capacityReservationTarget") or {})
-    if placement and target.get("capacityReservationId"):
+    placement = peek(args.props, "placement", "groupName")
+    reservation = peek(args.props, "capacityReservationSpecification", "capacityReservationTarget",
+                       "capacityReservationId")
+    declared = peek(args.props, "tags", RESERVATION_PLACEMENT_TAG)
+    if placement and reservation and not (declared and declared == placement):
         report("launch template targets a capacity reservation and a placement group: reserved instances not "
-               "reserved into that placement group cannot launch (eksctl #7949)")
+               "reserved into that placement group cannot launch (eksctl #7949); name the group the reservation "
+               "was made in with nodeGroups[].reservationPlacementGroup, or drop the placement group")
 
 
 NO_PLACEMENT_WITH_RESERVATION = Rule(

@@ -242,6 +242,16 @@ def test_capacity_block_sets_market_type_and_capacity_type(tmp_path):
     assert view.of_type("aws:ec2/placementGroup:PlacementGroup") == []
 
 
+def test_a_reservation_made_in_a_placement_group_launches_in_it(tmp_path):
+    group = dict(P4DE, reservationPlacementGroup="p4de-training-cpg")
+    view = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, nodeGroups=[group])))
+    lt = _lt(view, "p4de")["inputs"]
+    assert lt["placement"] == {"groupName": "p4de-training-cpg"}
+    assert lt["capacityReservationSpecification"]["capacityReservationTarget"]["capacityReservationId"]
+    assert view.of_type("aws:ec2/placementGroup:PlacementGroup") == [], "no second, new placement group"
+    assert [v for v in view.plan["policy"]["violations"] if v["policy"] == "no-placement-group-with-reservation"] == []
+
+
 def test_non_efa_group_uses_plain_security_groups(tmp_path):
     g5 = {"name": "small", "instanceType": "g5.xlarge", "availabilityZone": "us-east-1a", "maxSize": 1}
     view = plan_config(tmp_path, config(gpuCluster=dict(CLUSTER, nodeGroups=[g5])))

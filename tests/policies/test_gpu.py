@@ -45,7 +45,15 @@ def test_placement_group_with_reservation():
     assert check_resource(NO_PLACEMENT_WITH_RESERVATION, t.LAUNCH_TEMPLATE, {"placement": {"groupName": "pg"}}) == []
     both = dict(reserved, placement={"groupName": "pg"})
     assert len(check_resource(NO_PLACEMENT_WITH_RESERVATION, t.LAUNCH_TEMPLATE, both)) == 1
-    assert check_resource(NO_PLACEMENT_WITH_RESERVATION, t.LAUNCH_TEMPLATE, {"placement": UNKNOWN}) == UNDECIDED
+    # A placement group whose name is not known yet is still a placement group.
+    assert check_resource(NO_PLACEMENT_WITH_RESERVATION, t.LAUNCH_TEMPLATE, {"placement": UNKNOWN}) == []
+    assert len(check_resource(NO_PLACEMENT_WITH_RESERVATION, t.LAUNCH_TEMPLATE,
+                              dict(reserved, placement={"groupName": UNKNOWN}))) == 1
+    # The group the reservation was made in, declared on the template, is the one it must launch in.
+    declared = dict(both, tags={"mlplat:reservation-placement-group": "pg"})
+    assert check_resource(NO_PLACEMENT_WITH_RESERVATION, t.LAUNCH_TEMPLATE, declared) == []
+    other = dict(both, tags={"mlplat:reservation-placement-group": "another"})
+    assert len(check_resource(NO_PLACEMENT_WITH_RESERVATION, t.LAUNCH_TEMPLATE, other)) == 1
 
 
 GPU_TAINT = [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]

@@ -128,3 +128,9 @@ def test_shipped_staging_and_prod_are_reachable_by_their_deployer(stack):
     cluster = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]["ml-platform:gpuCluster"]
     assert cluster["endpointPublicAccess"] is True
     assert cluster["publicAccessCidrs"] and all(not c.endswith("/0") for c in cluster["publicAccessCidrs"])
+
+
+def test_a_reservation_placement_group_needs_a_reservation():
+    (line,) = _problems(_cluster(dict(GROUP, reservationPlacementGroup="cpg")))
+    assert line.startswith("ml-platform:gpuCluster.nodeGroups[0].reservationPlacementGroup: expected "
+                           "capacityReservationId too")
