@@ -89,13 +89,23 @@ def _cluster_workloads(cfg: PlatformConfig, env: Env, cluster: Any) -> None:
     groups = {g.name: g for g in cfg.gpu_cluster.node_groups}
     for job in cfg.training_jobs:
         FsdpTrainingJob(f"{cfg.resource_prefix}-job-{job.name}", job, env=k8s_env, node_group=groups[job.node_group],
-                        operators=operators)
+                        operators=operators, upstream=_upstream(cfg, job))
     if cfg.ray_jobs:
         from components.ray_job.component import CurationRayJob
 
         for ray_job in cfg.ray_jobs:
             CurationRayJob(f"{cfg.resource_prefix}-ray-{ray_job.name}", ray_job, env=k8s_env,
                            node_group=groups.get(ray_job.node_group or ""), operators=operators)
+
+
+def _upstream(cfg: PlatformConfig, job: Any) -> Any:
+    """The RayJob of this stack whose output is the training job's input, if any: the job waits for it."""
+    from components.training_job.gate import Upstream
+
+    for ray in cfg.ray_jobs:
+        if job.token_shards_uri and job.token_shards_uri.startswith(f"{ray.output_uri}{ray.run_name}/"):
+            return Upstream(ray.run_name, ray.active_deadline_seconds)
+    return None
 
 
 def _canvas(cfg: PlatformConfig, env: Env, network: NetworkRef, identity_store: str | None) -> dict[str, Any]:

@@ -67,6 +67,8 @@ TRAINING_OPERATOR_KUSTOMIZE = "https://github.com/kubeflow/training-operator/tre
 IMAGES: dict[str, str] = {
     "etcd": "quay.io/coreos/etcd:v3.5.21",
     "debug-tools": "public.ecr.aws/docker/library/ubuntu:24.04",
+    # The Kubernetes project's kubectl image (distroless), for the training gate (training_job/gate.py).
+    "kubectl": "registry.k8s.io/kubectl:v1.36.0",
     "cluster-autoscaler-1.33": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.0",
     # kubernetes/autoscaler tags cluster-autoscaler-1.35.2 and -1.36.1 (2026-07-22).
     "cluster-autoscaler-1.35": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2",

@@ -17,6 +17,7 @@ from components.eks_gpu_cluster.args import GpuNodeGroupArgs
 from components.iam_documents import split_s3_uri
 from components.pod_identity import associate, pod_identity_role
 from components.training_job.args import TrainingJobArgs
+from components.training_job.gate import Upstream, gate_name, render_gate_job, render_role
 from components.training_job.render import HF_TOKEN_KEY, SCRIPT, PretrainingPods, render_pytorchjob
 
 
@@ -39,9 +40,11 @@ class FsdpTrainingJob(pulumi.ComponentResource):
     job_name: str
 
     def __init__(self, name: str, args: TrainingJobArgs, *, env: Env, node_group: GpuNodeGroupArgs,
-                 operators: ClusterOperators, opts: pulumi.ResourceOptions | None = None) -> None:
+                 operators: ClusterOperators, upstream: Upstream | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         """`node_group`: the group the workers run on; `operators`: where the training operator,
-        the training namespace and the etcd rendezvous service are."""
+        the training namespace and the etcd rendezvous service are; `upstream`: the RayJob in the same stack
+        that writes this job's input (the job then waits for it, suspended, without a GPU node)."""
         super().__init__("mlplat:training_job:FsdpTrainingJob", name, None,
                          env.component_options(opts, former_types=("mlplat:training:FsdpTrainingJob",)))
         namespace = operators.training_namespace
@@ -78,13 +81,35 @@ class FsdpTrainingJob(pulumi.ComponentResource):
             deps += [sa, association, config_map]
         body = render_pytorchjob(args, node_group, namespace=namespace, etcd_host=operators.etcd_host,
                                  etcd_port=operators.etcd_port, hf_secret_name=secret_name, pretraining=pods)
-        k8s.apiextensions.CustomResource(
+        if upstream is not None:  # created without pods; its gate starts it (training_job/gate.py)
+            body["spec"] = {"runPolicy": {"suspend": True}, **body["spec"]}
+        job = k8s.apiextensions.CustomResource(
             f"{name}-job",
             api_version=body["apiVersion"],
             kind=body["kind"],
             metadata=body["metadata"],
             spec=body["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
+            # The gate un-suspends the job: a later `pulumi up` must not suspend a running job again.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=deps,
+                                        ignore_changes=["spec.runPolicy.suspend"] if upstream else None),
         )
+        if upstream is not None:
+            self._gate(name, args.run_name, namespace, upstream, [*deps, job])
         self.job_name = args.run_name
         self.register_outputs({"jobName": args.run_name, "namespace": namespace})
+
+    def _gate(self, name: str, job: str, namespace: str, upstream: Upstream, deps: list[pulumi.Resource]) -> None:
+        """Service account, role and binding, then the Job that starts `job` after `upstream` succeeded."""
+        opts = pulumi.ResourceOptions(parent=self, depends_on=deps)
+        account = gate_name(job)
+        sa = k8s.core.v1.ServiceAccount(f"{name}-gate", metadata={"name": account, "namespace": namespace},
+                                        opts=opts)
+        role = render_role(job, namespace, upstream)
+        k8s_role = k8s.rbac.v1.Role(f"{name}-gate", metadata=role["metadata"], rules=role["rules"], opts=opts)
+        binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-gate", metadata={"name": account, "namespace": namespace},
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
+            subjects=[{"kind": "ServiceAccount", "name": account, "namespace": namespace}], opts=opts)
+        gate = render_gate_job(job, namespace, upstream)
+        k8s.batch.v1.Job(f"{name}-gate", metadata=gate["metadata"], spec=gate["spec"],
+                         opts=pulumi.ResourceOptions(parent=self, depends_on=[*deps, sa, k8s_role, binding]))

@@ -150,3 +150,43 @@ def test_rayjob_config_checks(tmp_path: Path):
     assert line.startswith("ml-platform:rayJobs[0].workerMemory:")
     (line,) = _ray_problems({**RAY, "inputUri": "s3://bkt/raw"})
     assert "expected an S3 prefix ending in /" in line
+
+
+def test_training_waits_for_the_curation_without_holding_a_gpu(staging):
+    """The PyTorchJob reading the RayJob's output is created suspended (no pods, so no GPU node is brought up);
+    a Job on the system nodes waits for that RayJob to succeed, then un-suspends exactly that PyTorchJob."""
+    rayjob = staging.get(RAYJOB, "mlplat-staging-ray-fin-corpus-job")["inputs"]
+    training = staging.get(PYTORCH_JOB, "mlplat-staging-job-pythia-fin-job")["inputs"]
+    assert training["spec"]["runPolicy"] == {"suspend": True}
+    assert training["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["nodeSelector"][
+        "mlplat.io/node-group"] == "p4de"
+    gate = staging.get("kubernetes:batch/v1:Job", "mlplat-staging-job-pythia-fin-gate")["inputs"]
+    pod = gate["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"mlplat.io/node-group": "system"}
+    (wait,) = pod["initContainers"]
+    assert wait["command"][1:3] == ["wait", f"rayjob/{rayjob['metadata']['name']}"]
+    assert "--for=jsonpath={.status.jobStatus}=SUCCEEDED" in wait["command"]
+    assert f"--timeout={rayjob['spec']['activeDeadlineSeconds']}s" in wait["command"]
+    (start,) = pod["containers"]
+    assert start["command"][1:3] == ["patch", f"pytorchjob/{training['metadata']['name']}"]
+    assert json.loads(start["command"][-1]) == {"spec": {"runPolicy": {"suspend": False}}}
+    role = staging.get("kubernetes:rbac.authorization.k8s.io/v1:Role", "mlplat-staging-job-pythia-fin-gate")
+    rules = {r["apiGroups"][0]: r for r in role["inputs"]["rules"]}
+    assert rules["ray.io"]["resourceNames"] == [rayjob["metadata"]["name"]]
+    assert rules["kubeflow.org"]["resourceNames"] == [training["metadata"]["name"]]
+    assert "patch" not in rules["ray.io"]["verbs"] and set(rules["kubeflow.org"]["verbs"]) == {"get", "patch"}
+    gate_urn = staging.get("kubernetes:batch/v1:Job", "mlplat-staging-job-pythia-fin-gate")["urn"]
+    job_urn = staging.get(PYTORCH_JOB, "mlplat-staging-job-pythia-fin-job")["urn"]
+    assert job_urn in staging.by_urn(gate_urn)["dependencies"], "the gate patches a job that exists"
+
+
+def test_a_job_reading_other_data_starts_at_once(tmp_path):
+    from tests.helpers import plan_config
+
+    job = {"name": "cpt", "runId": "r1", "nodeGroup": "p5", "workers": 1, "objective": "continued-pretraining",
+           "image": "1.dkr.ecr.us-east-1.amazonaws.com/cpt:v1", "tokenShardsUri": "s3://bucket/tokens/",
+           "outputUri": "s3://bucket/models/"}
+    view = plan_config(tmp_path, config(gpuCluster=CLUSTER, trainingJobs=[job]))
+    (pytorchjob,) = view.of_type(PYTORCH_JOB)
+    assert "runPolicy" not in pytorchjob["inputs"]["spec"]
+    assert view.of_type("kubernetes:batch/v1:Job") == []

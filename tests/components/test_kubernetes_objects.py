@@ -105,7 +105,7 @@ def _pods(view) -> list[tuple[str, dict]]:
             cluster = obj["spec"]["rayClusterSpec"]
             pods.append((f"{urn} head", cluster["headGroupSpec"]["template"]["spec"]))
             pods += [(f"{urn} {g['groupName']}", g["template"]["spec"]) for g in cluster["workerGroupSpecs"]]
-        elif obj["kind"] in ("Deployment", "DaemonSet"):
+        elif obj["kind"] in ("Deployment", "DaemonSet", "Job"):
             pods.append((urn, obj["spec"]["template"]["spec"]))
     return pods
 
