@@ -69,6 +69,11 @@ def estimate(resources: list[dict[str, Any]], today: dt.date | None = None) -> d
             add(r, ocus * p.usd_per_hour, ocus * p.usd_per_hour,
                 f"{ocus} OCU minimum ({'no ' if ocus == 1 else ''}standby replicas; more under load, estimate)",
                 p.source)
+        elif typ == "aws:fsx/lustreFileSystem:LustreFileSystem":
+            capacity, tier = _num(inputs.get("storageCapacity")), int(_num(inputs.get("perUnitStorageThroughput"), 125))
+            rate = prices.FSX_LUSTRE_PERSISTENT_2_GB_MONTH.get(tier, prices.FSX_LUSTRE_PERSISTENT_2_GB_MONTH[125])
+            hourly = capacity * rate / prices.HOURS_PER_MONTH
+            add(r, hourly, hourly, f"FSx for Lustre {int(capacity)} GiB at {tier} MB/s/TiB", prices.FSX_LUSTRE_SOURCE)
         elif typ == "aws:kms/key:Key":
             p = prices.KMS_KEY
             add(r, p.usd_per_hour, p.usd_per_hour, "customer-managed KMS key", p.source)

@@ -43,6 +43,7 @@ _EC2_PREFIX = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
     "aws:ec2/placementGroup:PlacementGroup": "pg",
+    "aws:fsx/lustreFileSystem:LustreFileSystem": "fs",
 }
 
 #: Types whose physical name Pulumi generates (`<logical>-<7 hex>`) when the program sets none,
@@ -191,6 +192,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
         elif typ in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
             out = {"arn": f"arn:{PARTITION}:s3:::{phys}", "bucketRegionalDomainName":
                    f"{phys}.s3.{self.region}.amazonaws.com", "region": self.region}
+        elif typ == "aws:fsx/lustreFileSystem:LustreFileSystem":
+            out = {"arn": self._arn("fsx", f"file-system/{rid}"), "dnsName": f"{rid}.fsx.{self.region}.amazonaws.com",
+                   "mountName": _hex(seed + "m", 8)}
         elif typ == "aws:eks/cluster:Cluster":
             oidc = _hex(seed, 32).upper()
             out = {

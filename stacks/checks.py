@@ -350,6 +350,18 @@ def _cluster_checks(cfg: PlatformConfig) -> Problems:
                 problems.append(((*loc, "capacityReservationId"),
                                  f"reservation {rid} is used by nodeGroups[{first[0]}] in {first[1]}; a reservation "
                                  f"lives in one AZ, found {group.availability_zone!r}"))
+    shared = cluster.shared_storage
+    if shared.enabled:
+        loc = ("gpuCluster", "sharedStorage")
+        if not cluster.operators.fsx_csi:
+            problems.append((loc, "FSx for Lustre is mounted through the FSx CSI driver: expected "
+                                  "gpuCluster.operators.fsxCsi: true; found false"))
+        if not (shared.availability_zone or cluster.node_groups):
+            problems.append(((*loc, "availabilityZone"), "expected an AZ (or a GPU node group whose AZ it takes); "
+                                                         "found neither"))
+        elif shared.availability_zone and shared.availability_zone not in azs:
+            problems.append(((*loc, "availabilityZone"), f"expected one of the network's AZs ({', '.join(azs)}); "
+                                                         f"found {shared.availability_zone!r}"))
     if cluster.endpoint_public_access and not cluster.public_access_cidrs:
         problems.append((("gpuCluster", "publicAccessCidrs"),
                          "expected the CIDRs allowed to reach the public API endpoint (the endpoint is public in "

@@ -73,29 +73,45 @@ def _gpu_cluster(cfg: PlatformConfig, env: Env, network: NetworkRef) -> dict[str
     from components.eks_gpu_cluster.component import GpuCluster
 
     cluster = GpuCluster(f"{cfg.resource_prefix}-gpu", cfg.gpu_cluster, env=env, network=network)
-    _cluster_workloads(cfg, env, cluster)
+    _cluster_workloads(cfg, env, cluster, network)
     return {"clusterName": cluster.cluster_name, "kubeconfig": cluster.kubeconfig,
             "oidcProviderArn": cluster.oidc_provider_arn, "nodeGroupNames": cluster.node_group_names}
 
 
-def _cluster_workloads(cfg: PlatformConfig, env: Env, cluster: Any) -> None:
-    """Operators on the cluster, then the training jobs that need them."""
+def _cluster_workloads(cfg: PlatformConfig, env: Env, cluster: Any, network: NetworkRef) -> None:
+    """Operators on the cluster, the shared file system, then the training jobs that need them."""
     from components.cluster_operators.component import ClusterOperators
     from components.training_job.component import FsdpTrainingJob
+    from components.training_job.gate import JobLinks
 
     k8s_env = env.with_providers(kubernetes=cluster.k8s_provider)
     operators = ClusterOperators(f"{cfg.resource_prefix}-ops", cfg.gpu_cluster.operators, env=k8s_env,
                                  cluster=cluster)
+    claim = _shared_storage(cfg, k8s_env, cluster, network, operators)
     groups = {g.name: g for g in cfg.gpu_cluster.node_groups}
     for job in cfg.training_jobs:
         FsdpTrainingJob(f"{cfg.resource_prefix}-job-{job.name}", job, env=k8s_env, node_group=groups[job.node_group],
-                        operators=operators, upstream=_upstream(cfg, job))
+                        operators=operators, links=JobLinks(_upstream(cfg, job), claim))
     if cfg.ray_jobs:
         from components.ray_job.component import CurationRayJob
 
         for ray_job in cfg.ray_jobs:
             CurationRayJob(f"{cfg.resource_prefix}-ray-{ray_job.name}", ray_job, env=k8s_env,
                            node_group=groups.get(ray_job.node_group or ""), operators=operators)
+
+
+def _shared_storage(cfg: PlatformConfig, env: Env, cluster: Any, network: NetworkRef, operators: Any) -> str | None:
+    """FSx for Lustre for the training pods (gpuCluster.sharedStorage); its claim's name, or None."""
+    shared = cfg.gpu_cluster.shared_storage
+    if not shared.enabled:
+        return None
+    from components.shared_storage.component import Clients, SharedStorage
+
+    az = shared.availability_zone or cfg.gpu_cluster.node_groups[0].availability_zone
+    storage = SharedStorage(f"{cfg.resource_prefix}-shared", shared, env=env, network=network,
+                            clients=Clients(az, cluster.cluster_security_group_id, operators.training_namespace),
+                            opts=pulumi.ResourceOptions(depends_on=[operators]))
+    return storage.claim_name
 
 
 def _upstream(cfg: PlatformConfig, job: Any) -> Any:

@@ -40,3 +40,9 @@ BEDROCK_PT_TITAN_IMAGE: dict[str, Price] = {
     "SixMonths": Price(16.20, "https://aws.amazon.com/bedrock/pricing/ (Titan Image Generator, custom)",
                        "2025-02-01", estimate=True),
 }
+
+#: FSx for Lustre PERSISTENT_2 SSD, USD per GB-month by throughput tier (MB/s per TiB), us-east-1; billed on the
+#: provisioned capacity whether used or not (https://aws.amazon.com/fsx/lustre/pricing/, checked 2026-12-04).
+FSX_LUSTRE_PERSISTENT_2_GB_MONTH = {125: 0.145, 250: 0.210, 500: 0.340, 1000: 0.600}
+FSX_LUSTRE_SOURCE = "https://aws.amazon.com/fsx/lustre/pricing/ (PERSISTENT_2 SSD, per GB-month / 730 h)"
+HOURS_PER_MONTH = 730

@@ -12,6 +12,7 @@ from components.base import FieldProblems, LogRetentionDays, StrictModel, Unique
 from components.catalog.instance_types import ACCELERATED_TYPES, INSTANCE_TYPES, SYSTEM_TYPES, lookup
 from components.catalog.versions import KUBERNETES_VERSIONS
 from components.cluster_operators.args import OperatorsArgs
+from components.shared_storage.args import SharedStorageArgs
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
 NODE_ROLE_ADDONS = ("cloudWatch", "ebs", "fsx", "autoScaler")
@@ -187,6 +188,9 @@ class GpuClusterArgs(StrictModel):
         default=90, description="Retention of the control-plane log group (per environment: 30, 90, 365 days)."
     )
     operators: OperatorsArgs = Field(default_factory=OperatorsArgs, description="Operators installed on the cluster.")
+    shared_storage: SharedStorageArgs = Field(
+        default_factory=SharedStorageArgs, description="FSx for Lustre for the training jobs (checkpoints, data)."
+    )
 
     @property
     def imds_hop_limit(self) -> int:

@@ -17,7 +17,7 @@ from components.eks_gpu_cluster.args import GpuNodeGroupArgs
 from components.iam_documents import split_s3_uri
 from components.pod_identity import associate, pod_identity_role
 from components.training_job.args import TrainingJobArgs
-from components.training_job.gate import Upstream, gate_name, render_gate_job, render_role
+from components.training_job.gate import JobLinks, Upstream, gate_name, render_gate_job, render_role
 from components.training_job.render import HF_TOKEN_KEY, SCRIPT, PretrainingPods, render_pytorchjob
 
 
@@ -40,11 +40,14 @@ class FsdpTrainingJob(pulumi.ComponentResource):
     job_name: str
 
     def __init__(self, name: str, args: TrainingJobArgs, *, env: Env, node_group: GpuNodeGroupArgs,
-                 operators: ClusterOperators, upstream: Upstream | None = None,
+                 operators: ClusterOperators, links: JobLinks | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """`node_group`: the group the workers run on; `operators`: where the training operator,
-        the training namespace and the etcd rendezvous service are; `upstream`: the RayJob in the same stack
-        that writes this job's input (the job then waits for it, suspended, without a GPU node)."""
+        the training namespace and the etcd rendezvous service are; `links`: the RayJob in the same stack that
+        writes this job's input (the job then waits for it, suspended, without a GPU node) and the shared file
+        system's claim."""
+        links = links or JobLinks()
+        upstream = links.upstream
         super().__init__("mlplat:training_job:FsdpTrainingJob", name, None,
                          env.component_options(opts, former_types=("mlplat:training:FsdpTrainingJob",)))
         namespace = operators.training_namespace
@@ -64,7 +67,8 @@ class FsdpTrainingJob(pulumi.ComponentResource):
         pods = None
         if args.objective == "continued-pretraining":
             assert args.token_shards_uri is not None and args.output_uri is not None
-            pods = PretrainingPods(service_account=args.run_name, script_config_map=f"{args.run_name}-script")
+            pods = PretrainingPods(service_account=args.run_name, script_config_map=f"{args.run_name}-script",
+                                   shared_claim=links.shared_claim)
             service_account, script = pods.service_account, pods.script_config_map
             role = pod_identity_role(
                 f"{name}-pods", env=env, cluster_name=operators.static_cluster_name, parent=self,

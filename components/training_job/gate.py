@@ -27,6 +27,15 @@ class Upstream:
     deadline_seconds: int
 
 
+@dataclass(frozen=True)
+class JobLinks:
+    """What else in the stack a training job uses: the RayJob writing its input (the job then waits for it), and
+    the shared file system's claim (mounted at /fsx: checkpoints and resume)."""
+
+    upstream: Upstream | None = None
+    shared_claim: str | None = None
+
+
 def gate_name(job: str) -> str:
     return f"{job}-gate"
 

@@ -29,6 +29,8 @@ class PretrainingPods:
 
     service_account: str
     script_config_map: str
+    #: A shared file system's claim (FSx for Lustre), mounted at /fsx: checkpoints under /fsx/checkpoints/<run>/.
+    shared_claim: str | None = None
 
 
 HUGEPAGES = "hugepages-2Mi"
@@ -36,6 +38,7 @@ HUGEPAGES = "hugepages-2Mi"
 EFA_HUGEPAGES = {HUGEPAGES: "5120Mi", "memory": "32000Mi"}
 
 SCRIPT_DIR = "/opt/mlplat"
+SHARED_DIR = "/fsx"
 SCRIPT = "continued_pretraining.py"
 DATA_DIR = "/data"
 
@@ -48,13 +51,15 @@ def _nnodes(job: TrainingJobArgs) -> str:
     return "" if lo != hi else f"--nnodes={job.workers} "
 
 
-def default_command(job: TrainingJobArgs, gpus: int) -> list[str]:
+def default_command(job: TrainingJobArgs, gpus: int, checkpoints: bool = False) -> list[str]:
+    """`checkpoints`: a shared file system is mounted; the script checkpoints to it and resumes from it."""
     if job.objective == "continued-pretraining":
         return [
             "bash", "-c",
             f"torchrun --nproc_per_node={gpus} {_nnodes(job)}{SCRIPT_DIR}/{SCRIPT} "
             f"--model {job.model} --tokens {job.token_shards_uri} --output {job.output_uri}{job.run_name}/ "
-            f"--epochs {job.num_epochs} --batch-size {job.batch_size} --lr {job.learning_rate:g}",
+            f"--epochs {job.num_epochs} --batch-size {job.batch_size} --lr {job.learning_rate:g}"
+            + (f" --checkpoint-dir {SHARED_DIR}/checkpoints/{job.run_name}/" if checkpoints else ""),
         ]
     return [
         "bash", "-c",
@@ -121,6 +126,10 @@ def render_pytorchjob(
                     {"name": "data", "emptyDir": {}}]
         mounts += [{"name": "script", "mountPath": SCRIPT_DIR, "readOnly": True},
                    {"name": "data", "mountPath": DATA_DIR}]
+    shared = pretraining.shared_claim if pretraining else None
+    if shared:
+        volumes.append({"name": "shared", "persistentVolumeClaim": {"claimName": shared}})
+        mounts.append({"name": "shared", "mountPath": SHARED_DIR})
     pod_spec: dict[str, Any] = {
         "nodeSelector": {
             "node.kubernetes.io/instance-type": group.instance_type,
@@ -133,7 +142,7 @@ def render_pytorchjob(
                 "name": "pytorch",
                 "image": job.image,
                 "imagePullPolicy": "IfNotPresent",
-                "command": job.command or default_command(job, facts.accelerators),
+                "command": job.command or default_command(job, facts.accelerators, checkpoints=bool(shared)),
                 "env": env,
                 "resources": {"requests": requests, "limits": limits},
                 "volumeMounts": mounts,

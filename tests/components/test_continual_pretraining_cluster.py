@@ -95,7 +95,8 @@ def test_pytorchjob_continues_pretraining_on_the_shards(staging):
     assert command == (
         "torchrun --nproc_per_node=8 --nnodes=1 /opt/mlplat/continued_pretraining.py --model EleutherAI/pythia-1b "
         "--tokens s3://example-corpus-bucket/curated/fin-corpus-r1/tokens/ --output "
-        "s3://example-corpus-bucket/models/pythia-fin-r1/ --epochs 1 --batch-size 8 --lr 2e-05")
+        "s3://example-corpus-bucket/models/pythia-fin-r1/ --epochs 1 --batch-size 8 --lr 2e-05 "
+        "--checkpoint-dir /fsx/checkpoints/pythia-fin-r1/")
     assert pod["serviceAccountName"] == "pythia-fin-r1"
     script = staging.get("kubernetes:core/v1:ConfigMap", "mlplat-staging-job-pythia-fin-script")["inputs"]
     source = ROOT / "components/training_job/scripts/continued_pretraining.py"

@@ -1,0 +1,1 @@
+"""FSx for Lustre shared by the training pods: checkpoints and data, optionally linked to an S3 prefix."""
