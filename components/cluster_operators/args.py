@@ -51,6 +51,9 @@ class OperatorsArgs(StrictModel):
     ebs_csi: bool = Field(default=True, description="EKS add-on aws-ebs-csi-driver.")
     fsx_csi: bool = Field(default=True, description="FSx for Lustre CSI driver.")
     cluster_autoscaler: bool = Field(default=True, description="cluster-autoscaler (scales GPU groups from zero).")
+    alert_emails: list[str] = Field(
+        default_factory=list, description="Addresses subscribed to the cluster's alert topic (nodes NotReady); each "
+                                          "confirms by email. GPU XID errors alert through Alertmanager.")
     debug_tools: bool = Field(default=False, description="htop / nvtop DaemonSets on GPU nodes.")
     kuberay: bool = Field(default=False, description="KubeRay operator (RayJob CRD): corpus curation on Ray "
                                                       "(rayJobs[]).")

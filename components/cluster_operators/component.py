@@ -20,6 +20,7 @@ from components.catalog.versions import (
     addon_version,
     helm_chart,
 )
+from components.cluster_operators.alarms import XID_RULES, node_alarms
 from components.cluster_operators.args import OperatorsArgs
 from components.cluster_operators.dashboard import gpu_dashboard
 from components.context import Env
@@ -155,7 +156,10 @@ class ClusterOperators(pulumi.ComponentResource):
                 "nodeSelector": {"nvidia.com/gpu.present": "true"},
                 "serviceMonitor": {"enabled": args.prometheus.enabled, "interval": "15s"},
             }, create_namespace=True, after=["kube-prometheus-stack"])
+        self.alerts_topic_arn: pulumi.Output[str] | None = None
         if args.cloudwatch_observability:
+            self.alerts_topic_arn = node_alarms(name, self.cluster_name, env=env, emails=args.alert_emails,
+                                                parent=self).arn
             role = self._pod_identity_role("cloudwatch", managed=["CloudWatchAgentServerPolicy"])
             self._addon("amazon-cloudwatch-observability", kubernetes_version, role, "amazon-cloudwatch",
                         "cloudwatch-agent", configuration={
@@ -323,6 +327,8 @@ class ClusterOperators(pulumi.ComponentResource):
                                               "podMonitorSelectorNilUsesHelmValues": False,
                                               "resources": req["prometheus"]}},
             "alertmanager": {"alertmanagerSpec": {"resources": req["alertmanager"]}},
+            # GPU XID errors from dcgm-exporter, alerted where they are collected (cluster_operators/alarms.py).
+            "additionalPrometheusRulesMap": {"gpu-health": XID_RULES} if args.gpu_metrics == "dcgm-exporter" else {},
             "prometheusOperator": {"resources": req["prometheus-operator"]},
             "kube-state-metrics": {"resources": req["kube-state-metrics"]},
             "prometheus-node-exporter": {"resources": req["prometheus-node-exporter"]},

@@ -51,6 +51,18 @@ def key_policy(account_id: str, partition: str, region: str, admin_role_arns: li
             },
         }
     )
+    statements.append(
+        {
+            # CloudWatch alarms publish to the environment's encrypted SNS topics (CloudWatch user guide, alarm
+            # actions with an encrypted SNS topic: the key must let cloudwatch.amazonaws.com use it).
+            "Sid": "CloudWatchAlarms",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }
+    )
     if admin_role_arns:
         statements.append(
             {

@@ -196,3 +196,22 @@ def test_every_dashboard_metric_is_one_the_pinned_exporter_publishes():
     expressions += [v["query"] for v in model["templating"]["list"] if "query" in v and "DCGM" in v["query"]]
     used = {m for e in expressions for m in re.findall(r"\bDCGM_[A-Z0-9_]+", e)}
     assert used and used <= counters, sorted(used - counters)
+
+
+def test_gpu_node_health_alerts(view):
+    """NotReady nodes alarm in CloudWatch (Container Insights), to a topic the key lets CloudWatch use; GPU XID
+    errors alert in Prometheus, where dcgm-exporter's counter is (the CloudWatch add-on drops it)."""
+    alarm = view.get("aws:cloudwatch/metricAlarm:MetricAlarm", "mlplat-dev-ops-node-not-ready")["inputs"]
+    assert (alarm["namespace"], alarm["metricName"]) == ("ContainerInsights", "node_status_condition_ready")
+    assert alarm["dimensions"] == {"ClusterName": view.of_type("aws:eks/cluster:Cluster")[0]["outputs"]["name"]}
+    assert (alarm["statistic"], alarm["comparisonOperator"], alarm["threshold"]) == ("Minimum", "LessThanThreshold", 1)
+    topic = view.get("aws:sns/topic:Topic", "mlplat-dev-ops-alerts")
+    assert alarm["alarmActions"] == [topic["outputs"]["arn"]]
+    key = view.get("aws:kms/key:Key", "mlplat-dev-data-key")
+    assert topic["inputs"]["kmsMasterKeyId"] == key["outputs"]["arn"]
+    statements = {s["Sid"]: s for s in json.loads(key["inputs"]["policy"])["Statement"]}
+    assert statements["CloudWatchAlarms"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    rules = _release(view, "kube-prometheus-stack")["inputs"]["values"]["additionalPrometheusRulesMap"]
+    (rule,) = rules["gpu-health"]["groups"][0]["rules"]
+    assert "DCGM_FI_DEV_XID_ERRORS" in rule["expr"]
+    assert _release(view, "dcgm-exporter"), "the exporter whose counter the rule reads is deployed"
