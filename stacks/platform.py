@@ -89,6 +89,13 @@ def _cluster_workloads(cfg: PlatformConfig, env: Env, cluster: Any, network: Net
                                  cluster=cluster)
     claim = _shared_storage(cfg, k8s_env, cluster, network, operators)
     groups = {g.name: g for g in cfg.gpu_cluster.node_groups}
+    if cfg.gpu_cluster.operators.training_operator.enabled:
+        from components.training_job.preflight import NcclPreflight
+
+        for group in cfg.gpu_cluster.node_groups:
+            if group.preflight_image:
+                NcclPreflight(f"{cfg.resource_prefix}-preflight-{group.name}", group, env=k8s_env,
+                              operators=operators)
     for job in cfg.training_jobs:
         FsdpTrainingJob(f"{cfg.resource_prefix}-job-{job.name}", job, env=k8s_env, node_group=groups[job.node_group],
                         operators=operators, links=JobLinks(_upstream(cfg, job), claim))

@@ -13,6 +13,7 @@ from components.catalog.instance_types import ACCELERATED_TYPES, INSTANCE_TYPES,
 from components.catalog.versions import KUBERNETES_VERSIONS
 from components.cluster_operators.args import OperatorsArgs
 from components.shared_storage.args import SharedStorageArgs
+from components.training_job.args import IMAGE_RE
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
 NODE_ROLE_ADDONS = ("cloudWatch", "ebs", "fsx", "autoScaler")
@@ -57,6 +58,10 @@ class GpuNodeGroupArgs(StrictModel):
     """One GPU (or Trainium) node group, pinned to a single AZ for EFA."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$", description="Node group name (DNS label, max 31).")
+    preflight_image: str | None = Field(
+        default=None, description="An image with torch, NCCL and the aws-ofi-nccl plugin (your training image): adds a "
+                                  "suspended NCCL all-reduce preflight job for this EFA group, to start before a "
+                                  "long job.")
     auto_repair: bool = Field(default=True, description="EKS node auto repair: a node whose GPU, kernel, network "
                                                          "or storage conditions stay unhealthy is replaced or "
                                                          "rebooted (node health guide).")
@@ -97,6 +102,13 @@ class GpuNodeGroupArgs(StrictModel):
                 raise ValueError(f"expected Kubernetes label keys/values; found {k}={v}")
         return value
 
+    @field_validator("preflight_image")
+    @classmethod
+    def _preflight_image(cls, value: str | None) -> str | None:
+        if value is not None and not IMAGE_RE.match(value):
+            raise ValueError("expected an image reference with a registry and a pinned tag or digest")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> GpuNodeGroupArgs:
         _check_sizes(self.min_size, self.desired_size, self.max_size)
@@ -109,6 +121,9 @@ class GpuNodeGroupArgs(StrictModel):
         if self.capacity_type == "CAPACITY_BLOCK" and not self.capacity_reservation_id:
             problems.append((("capacityReservationId",), "capacityType CAPACITY_BLOCK expects the capacity block's "
                                                          "cr- id; found none"))
+        if self.preflight_image and not (self.efa is not False and facts.efa_supported):
+            problems.append((("preflightImage",), "the NCCL preflight measures EFA: expected an EFA node group; "
+                                                  f"found {self.instance_type} without EFA"))
         if self.reservation_placement_group and not self.capacity_reservation_id:
             problems.append((("reservationPlacementGroup",), "expected capacityReservationId too: only a reservation "
                                                              "created in a placement group names one; found none"))

@@ -112,3 +112,34 @@ def test_everything_in_the_training_namespace_waits_for_the_namespace(tmp_path):
                                                  "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet"}
     for r in in_namespace:
         assert namespace["urn"] in r["dependencies"], r["urn"]
+
+
+def test_nccl_preflight_is_ready_suspended_on_whole_efa_nodes(envs):
+    """Prod's p5 group gets a suspended NCCL all-reduce job: two whole nodes (every GPU and EFA device, huge pages),
+    its script from the repository, nothing running (and nothing billed) until it is started."""
+    prod = envs["prod"]
+    job = prod.get("kubernetes:kubeflow.org/v1:PyTorchJob", "mlplat-prod-preflight-p5-job")["inputs"]
+    assert job["spec"]["runPolicy"] == {"suspend": True}
+    worker = job["spec"]["pytorchReplicaSpecs"]["Worker"]
+    assert worker["replicas"] == 2
+    pod = worker["template"]["spec"]
+    assert pod["nodeSelector"]["mlplat.io/node-group"] == "p5"
+    limits = pod["containers"][0]["resources"]["limits"]
+    assert limits == {"nvidia.com/gpu": "8", "vpc.amazonaws.com/efa": "32", "hugepages-2Mi": "5120Mi"}
+    assert pod["containers"][0]["command"][2] == "torchrun --nproc_per_node=8 --nnodes=2 /opt/mlplat/nccl_preflight.py"
+    script = prod.get("kubernetes:core/v1:ConfigMap", "mlplat-prod-preflight-p5-script")["inputs"]
+    source = ROOT / "components/training_job/scripts/nccl_preflight.py"
+    assert script["data"] == {"nccl_preflight.py": source.read_text()}
+    assert check_resource(PYTORCHJOB_RESOURCES, "kubernetes:kubeflow.org/v1:PyTorchJob", job) == []
+
+
+def test_preflight_needs_an_efa_group():
+    from stacks.config import parse
+    from stacks.errors import ConfigError
+    from tests.helpers import values
+
+    g5 = {"name": "small", "instanceType": "g5.xlarge", "availabilityZone": "us-east-1a", "maxSize": 1,
+          "preflightImage": IMAGE}
+    with pytest.raises(ConfigError) as info:
+        parse(values(config(gpuCluster=dict(CLUSTER, nodeGroups=[g5]))))
+    assert any("preflightImage: the NCCL preflight measures EFA" in line for line in info.value.problems)

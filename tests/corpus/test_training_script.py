@@ -147,3 +147,19 @@ def test_script_refuses_byte_tokenizer_shards(tmp_path: Path) -> None:
         env=ENV)
     assert run.returncode != 0
     assert "curated with the byte tokenizer" in run.stderr
+
+
+def test_nccl_preflight_measures_and_fails_below_the_floor(tmp_path: Path) -> None:
+    """The preflight script under torchrun (gloo on CPU here, NCCL on GPUs): a bus bandwidth line per size, and
+    exit 1 when the largest size stays under --min-busbw-gbps."""
+    script = ROOT / "components/training_job/scripts/nccl_preflight.py"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script),
+           "--iterations", "3"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=ENV)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert [entry["sizeMiB"] for entry in lines] == [1, 4] and all(e["busbwGbps"] > 0 and e["ranks"] == 2
+                                                                  for e in lines)
+    floor = subprocess.run([*cmd, "--min-busbw-gbps", "1000000"], capture_output=True, text=True, timeout=120,
+                           env=ENV)
+    assert floor.returncode != 0 and '"failed": "busbw' in floor.stdout

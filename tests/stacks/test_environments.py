@@ -48,7 +48,7 @@ def test_prod_is_restricted_protected_and_complete(prod):
         "mlplat-prod-mixtral-8x7b-endpoint", "mlplat-prod-bge-embeddings-endpoint",
         "mlplat-prod-solar-mini-chat-endpoint"}
     assert len(prod.of_type("aws:appautoscaling/target:Target")) == 3
-    (job,) = prod.of_type("kubernetes:kubeflow.org/v1:PyTorchJob")
+    (job,) = [j for j in prod.of_type("kubernetes:kubeflow.org/v1:PyTorchJob") if "preflight" not in j["name"]]
     worker = job["inputs"]["spec"]["pytorchReplicaSpecs"]["Worker"]
     assert worker["replicas"] == 2
     assert worker["template"]["spec"]["nodeSelector"]["node.kubernetes.io/instance-type"] == "p5.48xlarge"
