@@ -132,8 +132,7 @@ def _make_monitor_class():
             if request.type == "pulumi:pulumi:Stack":
                 self.stack_urn = response.urn
                 return response
-            state = self.resources[response.urn].state
-            outputs = _sync_await(rpc.serialize_properties(state, {}))
+            outputs = response.object  # the mock state, already serialized for the SDK
             self.registrations[response.urn] = Registration(
                 urn=response.urn,
                 type=request.type,

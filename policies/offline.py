@@ -10,8 +10,11 @@ levels and per-policy config come from the environment's pack config (the file p
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from google.protobuf import json_format
 
 from mlruntime.files import InvalidFileError, load_json, read_text
 from policies.protocol import Verdict, judge
@@ -49,9 +52,53 @@ def in_process():
     return lambda method, request: getattr(servicer, method)(request, None)
 
 
+@contextmanager
+def _decoded_once():
+    """Within one evaluation, decode each request's `Struct` once, not once per policy.
+
+    `pulumi_policy`'s servicer turns the same properties into Python values for every policy it runs on a
+    resource (`deserialize_properties(json_format.MessageToDict(...))`), the larger part of a check's time. Both
+    steps are pure and their results are only read (every policy gets its own unknown-checking proxy over them),
+    so remembering them per message changes nothing the rules see; the served pack does the same work uncached.
+    """
+    from pulumi_policy import policy as served
+
+    to_dict, deserialize = served.json_format.MessageToDict, served.deserialize_properties
+    decoded: dict[int, tuple[Any, Any]] = {}
+
+    class _JsonFormat:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(json_format, name)
+
+        @staticmethod
+        def MessageToDict(message, *args, **kwargs):  # noqa: N802 (the protobuf function's name)
+            if args or kwargs:
+                return to_dict(message, *args, **kwargs)
+            key = id(message)
+            if key not in decoded:
+                decoded[key] = (message, to_dict(message))
+            return decoded[key][1]
+
+    deserialized: dict[int, Any] = {}
+
+    def deserialize_once(props: dict[str, Any], *args: Any) -> Any:
+        if args:
+            return deserialize(props, *args)
+        if id(props) not in deserialized:
+            deserialized[id(props)] = deserialize(props)
+        return deserialized[id(props)]
+
+    served.json_format, served.deserialize_properties = _JsonFormat(), deserialize_once
+    try:
+        yield
+    finally:
+        served.json_format, served.deserialize_properties = json_format, deserialize
+
+
 def judge_plan(resources: list[dict[str, Any]], pack_config: dict[str, Any] | None = None) -> Verdict:
     """Violations and skipped policies for a plan's resources. Raises `PackConfigError` for a bad config."""
-    return judge(in_process(), resources, pack_config or {})
+    with _decoded_once():
+        return judge(in_process(), resources, pack_config or {})
 
 
 def evaluate(resources: list[dict[str, Any]], pack_config: dict[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -181,13 +181,16 @@ def test_training_waits_for_the_curation_without_holding_a_gpu(staging):
     assert job_urn in staging.by_urn(gate_urn)["dependencies"], "the gate patches a job that exists"
 
 
-def test_a_job_reading_other_data_starts_at_once(tmp_path):
-    from tests.helpers import plan_config
+def test_a_job_reading_other_data_starts_at_once():
+    """Only a job whose input lies under a RayJob's output of the same stack waits (stacks/platform._upstream)."""
+    from stacks.platform import _upstream
 
     job = {"name": "cpt", "runId": "r1", "nodeGroup": "p5", "workers": 1, "objective": "continued-pretraining",
-           "image": "1.dkr.ecr.us-east-1.amazonaws.com/cpt:v1", "tokenShardsUri": "s3://bucket/tokens/",
-           "outputUri": "s3://bucket/models/"}
-    view = plan_config(tmp_path, config(gpuCluster=CLUSTER, trainingJobs=[job]))
-    (pytorchjob,) = view.of_type(PYTORCH_JOB)
-    assert "runPolicy" not in pytorchjob["inputs"]["spec"]
-    assert view.of_type("kubernetes:batch/v1:Job") == []
+           "image": "1.dkr.ecr.us-east-1.amazonaws.com/cpt:v1", "tokenShardsUri": "s3://bkt/out/c-r1/tokens/",
+           "outputUri": "s3://bkt/models/"}
+    cfg = parse(values(config(gpuCluster={**CLUSTER, "operators": {"kuberay": True}}, rayJobs=[RAY],
+                              trainingJobs=[job])))
+    (job,) = cfg.training_jobs
+    assert _upstream(cfg, job).rayjob == cfg.ray_jobs[0].run_name
+    elsewhere = job.model_copy(update={"token_shards_uri": "s3://another-bucket/tokens/"})
+    assert _upstream(cfg, elsewhere) is None

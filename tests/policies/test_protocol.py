@@ -49,10 +49,12 @@ def _key(v: dict[str, Any]) -> tuple:
     return v["urn"] or "", v["policy"], v["enforcementLevel"], v["message"]
 
 
-def both(served, resources: list[dict[str, Any]], environment: str) -> Verdict:
-    """The served pack's verdict, asserted equal to the offline check's; returns it."""
+def both(served, resources: list[dict[str, Any]], environment: str, planned: dict | None = None) -> Verdict:
+    """The served pack's verdict, asserted equal to the offline check's; returns it. `planned`: the plan's own
+    `policy` section, which `mlplat plan` computed offline for these very resources (no need to judge again)."""
     config = load_pack_config(environment)
-    online, offline = judge(served, resources, config), judge_plan(resources, config)
+    online = judge(served, resources, config)
+    offline = Verdict(planned["violations"], planned["skipped"]) if planned else judge_plan(resources, config)
     assert sorted(map(_key, online.violations)) == sorted(map(_key, offline.violations))
     assert online.skipped == offline.skipped
     return online
@@ -67,7 +69,7 @@ def mandatory(verdict: Verdict) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_shipped_plans_are_clean_over_the_protocol(served, stack, first_preview):
     plan = plan_stack(stack, first_preview=first_preview).plan
-    verdict = both(served, plan["resources"], stack)
+    verdict = both(served, plan["resources"], stack, plan["policy"])
     assert mandatory(verdict) == []
     if first_preview:
         # Stack policies are skipped whole by an unknown value: none may be. Resource policies may skip only
@@ -89,7 +91,7 @@ def test_numbers_arrive_as_doubles_and_unknowns_as_the_sentinel():
 def test_broken_stack_is_caught_in_both_forms(served):
     for first_preview in FORMS:
         plan = plan_stack("dev-broken", first_preview=first_preview, config_file=BROKEN).plan
-        verdict = both(served, plan["resources"], "dev")
+        verdict = both(served, plan["resources"], "dev", plan["policy"])
         assert {p for p, _ in mandatory(verdict)} == {"gpu-hourly-budget", "gpu-scale-to-zero",
                                                       "instance-types-allowed"}, first_preview
 
