@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--system", help="system prompt for chat models")
     inv.add_argument("--max-tokens", type=int, default=512, help="longest answer, chat models (default: %(default)s)")
     inv.add_argument("--endpoint-name", help="the deployed endpoint's name (default: found by its prefix)")
+    inv.add_argument("--inference-component", metavar="NAME",
+                     help="the inference component to call on an endpoint serving them (default: the one it serves; "
+                          "the stack output inferenceComponentNames names it)")
     inv.add_argument("--config-file", type=Path, metavar="PATH", help="stack config file to use instead")
     cost = sub.add_parser("cost", help="hourly cost of a stack at idle and at maximum size")
     cost.add_argument("stack", help="stack name: reads <stackConfigDir>/Pulumi.<stack>.yaml")
@@ -101,8 +104,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
             raise InputError(f"{args.file}: not a JSON payload: {exc}") from None
     else:
         payload = build_payload(kind, args.message, system=args.system, max_tokens=args.max_tokens)
-    name, body = invoke(region=cfg.region, prefix=f"{cfg.resource_prefix}-{endpoint.name}", kind=kind,
-                        payload=payload, endpoint_name=args.endpoint_name,
+    name, body = invoke(region=cfg.region, prefix=f"{cfg.resource_prefix}-{endpoint.name}", payload=payload,
+                        endpoint_name=args.endpoint_name, component=args.inference_component,
                         cold=ColdStart(on_cold=lambda line: print(line, file=sys.stderr, flush=True)))
     print(f"# {name}")
     print(render_answer(kind, body))

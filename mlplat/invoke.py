@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlplat.project import InputError
+from mlruntime.sagemaker import Target, invoke_json
 
 
 def build_payload(kind: str, message: str, *, system: str | None = None, max_tokens: int = 512,
@@ -49,6 +50,19 @@ def find_endpoint(sagemaker: Any, prefix: str) -> str:
     return names[0]
 
 
+def find_inference_component(sagemaker: Any, endpoint: str) -> str | None:
+    """The in-service inference component an endpoint serves (ListInferenceComponents, EndpointNameEquals), or None
+    for an endpoint without any. Scale-to-zero endpoints serve through one, and InvokeEndpoint refuses a call that
+    does not name it ("Inference Component Name header is required ...")."""
+    response = sagemaker.list_inference_components(EndpointNameEquals=endpoint, StatusEquals="InService",
+                                                   MaxResults=10)
+    names = [c["InferenceComponentName"] for c in response.get("InferenceComponents", [])]
+    if len(names) > 1:
+        raise InputError(f"{endpoint} serves several inference components ({', '.join(names)}); pass "
+                         "--inference-component")
+    return names[0] if names else None
+
+
 #: What InvokeEndpoint answers while a scale-to-zero endpoint has no model copy (HTTP 400, ValidationError):
 #: "Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress ..."
 #: (AWS's scale-to-zero launch post and its notebook quote it).
@@ -79,10 +93,11 @@ class ColdStart:
     limit_s: float | None = None
 
 
-def invoke(*, region: str, prefix: str, kind: str, payload: dict[str, Any], endpoint_name: str | None = None,
-           session: Any = None, cold: ColdStart | None = None) -> tuple[str, Any]:
-    """Returns (endpoint name, decoded response body). A scale-to-zero endpoint without a model copy is retried
-    with backoff until `cold.limit_s` has been waited."""
+def invoke(*, region: str, prefix: str, payload: dict[str, Any], endpoint_name: str | None = None,
+           component: str | None = None, session: Any = None, cold: ColdStart | None = None) -> tuple[str, Any]:
+    """Returns (endpoint name, decoded response body). `component`: the inference component to call (default: the
+    stack output, else the one the endpoint serves, found with ListInferenceComponents). A scale-to-zero endpoint
+    without a model copy is retried with backoff until `cold.limit_s` has been waited."""
     import boto3
     from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
@@ -93,14 +108,13 @@ def invoke(*, region: str, prefix: str, kind: str, payload: dict[str, Any], endp
     session = session or boto3.session.Session(region_name=region)
     waited, attempt = 0.0, 0
     try:
-        name = endpoint_name or find_endpoint(session.client("sagemaker", region_name=region), prefix)
+        control = session.client("sagemaker", region_name=region)
+        name = endpoint_name or find_endpoint(control, prefix)
+        target = Target(name, component or find_inference_component(control, name))
         runtime = session.client("sagemaker-runtime", region_name=region)
         while True:
             try:
-                response = runtime.invoke_endpoint(
-                    EndpointName=name, ContentType="application/json", Accept="application/json",
-                    Body=json.dumps(payload).encode(),
-                )
+                body = invoke_json(runtime, target, payload)
                 break
             except ClientError as exc:
                 if not is_cold(exc) or waited >= limit:
@@ -121,8 +135,4 @@ def invoke(*, region: str, prefix: str, kind: str, payload: dict[str, Any], endp
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise InputError(f"{error.get('Code', 'error')}: {error.get('Message', exc)}") from None
-    raw = response["Body"].read()
-    try:
-        return name, json.loads(raw)
-    except json.JSONDecodeError:
-        return name, raw.decode(errors="replace")
+    return name, body

@@ -50,9 +50,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _generator(args: argparse.Namespace):
     import boto3
 
-    from mlplat.invoke import find_endpoint
+    from mlplat.invoke import find_endpoint, find_inference_component
     from mlplat.project import find_project, load_stack_config
     from mlruntime.rag.retrieval import tgi_generate
+    from mlruntime.sagemaker import Target
     from stacks.config import parse
     from stacks.errors import ConfigError
 
@@ -65,8 +66,9 @@ def _generator(args: argparse.Namespace):
         raise InputError(f"--llm: stack {args.endpoint_stack} has no endpoint {args.llm!r} "
                          f"(endpoints: {', '.join(e.name for e in cfg.endpoints) or 'none'})")
     session = boto3.session.Session(region_name=cfg.region)
-    name = find_endpoint(session.client("sagemaker"), f"{cfg.resource_prefix}-{args.llm}")
-    return tgi_generate(session.client("sagemaker-runtime"), name)
+    control = session.client("sagemaker")
+    name = find_endpoint(control, f"{cfg.resource_prefix}-{args.llm}")
+    return tgi_generate(session.client("sagemaker-runtime"), Target(name, find_inference_component(control, name)))
 
 
 def cmd(args: argparse.Namespace) -> int:

@@ -10,13 +10,14 @@ and gives the same vector for the same text on every machine (CRC32, never Pytho
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from mlruntime.sagemaker import Target, invoke_json
 
 WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
 BGE_MAX_CHARS = 2_000  # BGE Large reads 512 tokens; ~4 characters per token leaves the tail out rather than fail
@@ -61,9 +62,9 @@ class LocalEmbedder:
 class SageMakerEmbedder:
     """Embeddings from a deployed BGE endpoint; `client` is a `sagemaker-runtime` client."""
 
-    def __init__(self, endpoint: str, client_factory: Callable[[], Any], batch_size: int = 16) -> None:
-        self.name = f"sagemaker:{endpoint}"
-        self.endpoint = endpoint
+    def __init__(self, target: Target, client_factory: Callable[[], Any], batch_size: int = 16) -> None:
+        self.name = f"sagemaker:{target}"
+        self.target = target
         self._client_factory = client_factory
         self._client: Any = None
         self.batch_size = batch_size
@@ -76,13 +77,10 @@ class SageMakerEmbedder:
         rows: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             batch = [t[:BGE_MAX_CHARS] for t in texts[start:start + self.batch_size]]
-            response = self._client.invoke_endpoint(
-                EndpointName=self.endpoint, ContentType="application/json", Accept="application/json",
-                Body=json.dumps({"text_inputs": batch, "mode": "embedding"}).encode())
-            body = json.loads(response["Body"].read())
+            body = invoke_json(self._client, self.target, {"text_inputs": batch, "mode": "embedding"})
             vectors = body.get("embedding") if isinstance(body, dict) else None
             if not isinstance(vectors, list) or len(vectors) != len(batch):
-                raise ValueError(f"endpoint {self.endpoint} answered without one embedding per input: "
+                raise ValueError(f"endpoint {self.target} answered without one embedding per input: "
                                  f"{str(body)[:200]}")
             rows.extend(vectors)
         matrix = np.asarray(rows, dtype=np.float32)

@@ -224,7 +224,11 @@ def _endpoints(cfg: PlatformConfig, env: Env, network: NetworkRef, specs: dict[s
                                    spec=specs[ep.name], capture=capture)
         for ep in cfg.endpoints
     }
+    components = {name: ep.inference_component_name for name, ep in endpoints.items()
+                  if ep.inference_component_name is not None}
     return {"endpointNames": {name: ep.endpoint_name for name, ep in endpoints.items()},
+            # Scale-to-zero endpoints serve through an inference component every InvokeEndpoint must name.
+            **({"inferenceComponentNames": components} if components else {}),
             **_rag(cfg, env, network, endpoints)}
 
 

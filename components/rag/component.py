@@ -42,7 +42,7 @@ def lambda_code() -> pulumi.AssetArchive:
     """The handlers and the shared splitting / retrieval modules, nothing else (no third-party package)."""
     files = {f"handlers/{p.name}": p for p in sorted((Path(__file__).parent / "handlers").glob("*.py"))}
     files.update({f"mlruntime/{name}": ROOT / "mlruntime" / name for name in
-                  ("__init__.py", "rag/__init__.py", "rag/split.py", "rag/retrieval.py")})
+                  ("__init__.py", "sagemaker.py", "rag/__init__.py", "rag/split.py", "rag/retrieval.py")})
     return pulumi.AssetArchive({key: pulumi.FileAsset(str(path)) for key, path in files.items()})
 
 
@@ -89,7 +89,12 @@ class RagService(pulumi.ComponentResource):
                     "EMBEDDINGS_ENDPOINT": embeddings.endpoint_name, "LLM_ENDPOINT": llm.endpoint_name,
                     "PARENT_SIZE": str(args.parent_size), "CHILD_SIZE": str(args.child_size),
                     "CHILD_OVERLAP": str(args.child_overlap), "RETRIEVER": args.retriever,
-                    "COMPRESSION": args.compression, "K": str(args.k)},
+                    "COMPRESSION": args.compression, "K": str(args.k),
+                    # A scale-to-zero endpoint serves through an inference component, which every call must name.
+                    **({"EMBEDDINGS_COMPONENT": embeddings.inference_component_name}
+                       if embeddings.inference_component_name is not None else {}),
+                    **({"LLM_COMPONENT": llm.inference_component_name}
+                       if llm.inference_component_name is not None else {})},
                 dead_letter_arn=dlq.arn if role_name == "ingest" else None,
                 vpc=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=network.private_subnet_ids,
                                                       security_group_ids=[fn_sg.id]),

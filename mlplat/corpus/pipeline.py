@@ -49,6 +49,7 @@ from mlplat.corpus.steps import (  # noqa: E402
 )
 from mlruntime.corpus.config import CurateOptions  # noqa: E402
 from mlruntime.embedding import LocalEmbedder, SageMakerEmbedder  # noqa: E402
+from mlruntime.sagemaker import Target  # noqa: E402
 
 WORD = re.compile(r"\w+")
 
@@ -110,6 +111,12 @@ def expand_inputs(inputs: tuple[str, ...]) -> tuple[list[str], list[str]]:
     return sorted(dict.fromkeys(files)), problems
 
 
+def endpoint_target(option: str) -> Target:
+    """`sagemaker:ENDPOINT` or `sagemaker:ENDPOINT/COMPONENT` (an endpoint serving inference components)."""
+    endpoint, _, component = option.split(":", 1)[1].partition("/")
+    return Target(endpoint, component or None)
+
+
 def _clients(opts: CurateOptions) -> Callable[[], Any]:
     from mlplat.corpus import remote
 
@@ -146,9 +153,9 @@ def curate(opts: CurateOptions, files: list[str], *, progress: Progress | None =
         embedder = None
         if "similarity" in metrics:
             embedder = LocalEmbedder() if opts.embedder == "local" else SageMakerEmbedder(
-                opts.embedder.split(":", 1)[1], _clients(opts))
+                endpoint_target(opts.embedder), _clients(opts))
         centroid = selection.task_centroid(opts.task_data, embedder) if embedder else None
-        scorer = selection.TgiScorer(opts.scorer.split(":", 1)[1], _clients(opts)) if "perplexity" in metrics \
+        scorer = selection.TgiScorer(endpoint_target(opts.scorer), _clients(opts)) if "perplexity" in metrics \
             else None
         stages.append(("score", [WorkReader(work), MinhashDedupFilter(f"{dedup}/remove"),
                                  selection.Scorer(work, metrics, opts.tokenizer, embedder, centroid, scorer)], tasks))

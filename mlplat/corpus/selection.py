@@ -24,6 +24,7 @@ from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 
 from mlplat.corpus import tokens as tokenizers
+from mlruntime.sagemaker import Target, invoke_json
 
 SCORER_MAX_INPUT_TOKENS = 1024  # TGI truncates the prompt to this many tokens ("truncate" parameter)
 EMBED_BATCH = 64
@@ -49,10 +50,10 @@ def perplexity_from_tgi(body: Any) -> float:
 
 
 class TgiScorer:
-    """Perplexity under the target model served by a TGI endpoint (`sagemaker:ENDPOINT`)."""
+    """Perplexity under the target model served by a TGI endpoint (`sagemaker:ENDPOINT[/COMPONENT]`)."""
 
-    def __init__(self, endpoint: str, client_factory: Callable[[], Any]) -> None:
-        self.endpoint = endpoint
+    def __init__(self, target: Target, client_factory: Callable[[], Any]) -> None:
+        self.target = target
         self._client_factory = client_factory
         self._client: Any = None
 
@@ -64,9 +65,7 @@ class TgiScorer:
         payload = {"inputs": text, "parameters": {"max_new_tokens": 1, "details": True,
                                                   "decoder_input_details": True,
                                                   "truncate": SCORER_MAX_INPUT_TOKENS}}
-        response = self._client.invoke_endpoint(EndpointName=self.endpoint, ContentType="application/json",
-                                                Accept="application/json", Body=json.dumps(payload).encode())
-        return perplexity_from_tgi(json.loads(response["Body"].read()))
+        return perplexity_from_tgi(invoke_json(self._client, self.target, payload))
 
 
 class Scorer(PipelineStep):

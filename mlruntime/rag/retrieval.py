@@ -7,12 +7,12 @@ service's Lambda functions import this module with nothing but the runtime's bot
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlruntime.rag.split import sentences
+from mlruntime.sagemaker import Target, invoke_json
 
 Vector = Sequence[float]
 
@@ -107,17 +107,15 @@ def compress_llm(retrieved: Retrieved, question: str, generate: Callable[[str], 
     return Retrieved(kept, retrieved.sources)
 
 
-def tgi_generate(client: Any, endpoint: str, max_new_tokens: int = 512) -> Callable[[str], str]:
+def tgi_generate(client: Any, target: Target, max_new_tokens: int = 512) -> Callable[[str], str]:
     """A prompt -> text function over a TGI endpoint (Mixtral), through a `sagemaker-runtime` client."""
 
     def generate(prompt: str) -> str:
         body = {"inputs": prompt, "parameters": {"max_new_tokens": max_new_tokens, "temperature": 0.01,
                                                  "do_sample": False, "return_full_text": False}}
-        response = client.invoke_endpoint(EndpointName=endpoint, ContentType="application/json",
-                                          Accept="application/json", Body=json.dumps(body).encode())
-        answer = json.loads(response["Body"].read())
+        answer = invoke_json(client, target, body)
         if isinstance(answer, list) and answer and isinstance(answer[0], dict):
             return str(answer[0].get("generated_text", ""))
-        raise ValueError(f"endpoint {endpoint} answered without generated_text: {str(answer)[:200]}")
+        raise ValueError(f"endpoint {target} answered without generated_text: {str(answer)[:200]}")
 
     return generate

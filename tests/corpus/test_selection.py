@@ -18,6 +18,7 @@ from mlplat.corpus.pipeline import curate, expand_inputs
 from mlplat.corpus.report import Progress
 from mlruntime.corpus.config import CurateOptions, parse_domain_config
 from mlruntime.embedding import LocalEmbedder, SageMakerEmbedder
+from mlruntime.sagemaker import Target
 
 DIVERSE = ("Revenue grew while margin guidance, bond yields, equity valuation, credit spreads, dividend policy "
            "and capital allocation all shifted after the quarter's earnings call with analysts.")
@@ -83,7 +84,7 @@ def test_similarity_through_the_bge_endpoint(tmp_path: Path) -> None:
     task = tmp_path / "task.jsonl"
     task.write_text(json.dumps({"text": "task"}) + "\n")
     with stubber:
-        embedder = SageMakerEmbedder("bge", lambda: client)
+        embedder = SageMakerEmbedder(Target("bge"), lambda: client)
         centroid = selection.task_centroid(str(task), embedder)
         scores = _scores(tmp_path, [EQUITY, BONDS], metrics=("similarity",), embedder=embedder, centroid=centroid)
         stubber.assert_no_pending_responses()
@@ -95,7 +96,7 @@ def test_perplexity_prefers_what_the_model_finds_novel(tmp_path: Path) -> None:
     tgi_expect(stubber, "tgi", BONDS, [-0.1, -0.2])   # familiar: perplexity ~1.16
     tgi_expect(stubber, "tgi", EQUITY, [-3.0, -2.0])  # novel: perplexity ~12.2
     with stubber:
-        scorer = selection.TgiScorer("tgi", lambda: client)
+        scorer = selection.TgiScorer(Target("tgi"), lambda: client)
         scores = _scores(tmp_path, [BONDS, EQUITY], metrics=("perplexity",), scorer=scorer)
     assert scores["perplexity"] == pytest.approx([np.exp(0.15), np.exp(2.5)])
 

@@ -321,7 +321,7 @@ def test_invoke_command_builds_the_payload_from_the_stack(monkeypatch):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# mlplat-dev-bge-embeddings-endpoint-abc\n")
     (call,) = calls
-    assert call["prefix"] == "mlplat-dev-bge-embeddings" and call["kind"] == "embedding"
+    assert call["prefix"] == "mlplat-dev-bge-embeddings" and call["component"] is None
     assert call["payload"] == {"text_inputs": ["what is EFA?"], "mode": "embedding"}
     unknown = run_cli("invoke", "dev", "--config-file", str(ENV_DEV), "nope", "--message", "x")
     assert unknown.returncode == 2 and "no endpoint 'nope' (endpoints: bge-embeddings)" in unknown.stderr

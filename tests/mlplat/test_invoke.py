@@ -50,11 +50,14 @@ def test_invoke_finds_the_endpoint_by_prefix_and_renders_chat():
                            {"NameContains": "mlplat-prod-solar-endpoint", "StatusEquals": "InService",
                             "MaxResults": 10})
     payload = build_payload("openai-chat", "hi")
+    s.sm_stub.add_response("list_inference_components", {"InferenceComponents": []},
+                           {"EndpointNameEquals": "mlplat-prod-solar-endpoint-abc1234", "StatusEquals": "InService",
+                            "MaxResults": 10})
     s.rt_stub.add_response("invoke_endpoint", _body({"choices": [{"message": {"content": "Hello!"}}]}),
                            {"EndpointName": "mlplat-prod-solar-endpoint-abc1234", "ContentType": "application/json",
                             "Accept": "application/json", "Body": json.dumps(payload).encode()})
     with s.sm_stub, s.rt_stub:
-        name, body = invoke(region="us-east-1", prefix="mlplat-prod-solar", kind="openai-chat", payload=payload,
+        name, body = invoke(region="us-east-1", prefix="mlplat-prod-solar", payload=payload,
                             session=s)
     assert name == "mlplat-prod-solar-endpoint-abc1234"
     assert render_answer("openai-chat", body) == "Hello!"
@@ -64,15 +67,17 @@ def test_missing_endpoint_is_a_clear_error():
     s = _Session()
     s.sm_stub.add_response("list_endpoints", {"Endpoints": []})
     with s.sm_stub, pytest.raises(InputError, match="no in-service endpoint named mlplat-dev-bge-endpoint-"):
-        invoke(region="us-east-1", prefix="mlplat-dev-bge", kind="embedding", payload={}, session=s)
+        invoke(region="us-east-1", prefix="mlplat-dev-bge", payload={}, session=s)
 
 
 def test_service_error_is_reported_without_traceback():
     s = _Session()
+    s.sm_stub.add_response("list_inference_components", {"InferenceComponents": []})
     s.rt_stub.add_client_error("invoke_endpoint", service_error_code="ValidationException",
                                service_message="Endpoint x of account 1 not found.")
-    with s.rt_stub, pytest.raises(InputError, match="ValidationException: Endpoint x of account 1 not found."):
-        invoke(region="us-east-1", prefix="p", kind="tgi", payload={}, endpoint_name="x", session=s)
+    refused = "ValidationException: Endpoint x of account 1 not found."
+    with s.sm_stub, s.rt_stub, pytest.raises(InputError, match=refused):
+        invoke(region="us-east-1", prefix="p", payload={}, endpoint_name="x", session=s)
 
 
 def test_render_embedding_and_tgi():
@@ -95,8 +100,9 @@ def test_cold_endpoint_is_retried_with_backoff_until_it_answers():
     s.rt_stub.add_response("invoke_endpoint", _body({"embedding": [[0.1, 0.2]]}))
     waits, lines = [], []
     with s.rt_stub:
-        name, body = invoke(region="us-east-1", prefix="p", kind="embedding", payload={"text_inputs": ["x"]},
-                            endpoint_name="bge", session=s, cold=ColdStart(on_cold=lines.append, sleep=waits.append))
+        name, body = invoke(region="us-east-1", prefix="p", payload={"text_inputs": ["x"]},
+                            endpoint_name="bge", component="bge-ic", session=s,
+                            cold=ColdStart(on_cold=lines.append, sleep=waits.append))
         s.rt_stub.assert_no_pending_responses()
     assert (name, body) == ("bge", {"embedding": [[0.1, 0.2]]})
     assert waits == [10.0, 20.0, 40.0]
@@ -113,7 +119,7 @@ def test_cold_endpoint_gives_up_at_the_limit_and_other_errors_are_not_retried():
                                    service_message=NO_CAPACITY, http_status_code=400)
     waits: list[float] = []
     with s.rt_stub, pytest.raises(InputError, match=r"bge is still scaling from zero after 70 s \(limit 70 s\)"):
-        invoke(region="us-east-1", prefix="p", kind="embedding", payload={}, endpoint_name="bge", session=s,
+        invoke(region="us-east-1", prefix="p", payload={}, endpoint_name="bge", component="bge-ic", session=s,
                cold=ColdStart(sleep=waits.append, limit_s=70))
     assert waits == [10.0, 20.0, 40.0]  # the last wait is cut to the limit
     s = _Session()
@@ -121,6 +127,6 @@ def test_cold_endpoint_gives_up_at_the_limit_and_other_errors_are_not_retried():
                                service_message="Endpoint bge of account 1 not found.", http_status_code=400)
     waits.clear()
     with s.rt_stub, pytest.raises(InputError, match="ValidationError: Endpoint bge of account 1 not found"):
-        invoke(region="us-east-1", prefix="p", kind="embedding", payload={}, endpoint_name="bge", session=s,
+        invoke(region="us-east-1", prefix="p", payload={}, endpoint_name="bge", component="bge-ic", session=s,
                cold=ColdStart(sleep=waits.append))
     assert waits == []

@@ -26,6 +26,7 @@ from mlruntime.rag.retrieval import (
     tgi_generate,
 )
 from mlruntime.rag.split import split_document, split_text
+from mlruntime.sagemaker import Target
 from tests.helpers import run_cli
 
 FACT = "The ledger code of project Aster is KX4411."
@@ -107,7 +108,7 @@ def test_llm_extract_and_filter_through_the_endpoint():
     _answer(stubber, FILTER_PROMPT.format(question=question, context=found.passages[0].text), " YES")
     _answer(stubber, FILTER_PROMPT.format(question=question, context=found.passages[1].text), " No.")
     with stubber:
-        generate = tgi_generate(client, "mixtral")
+        generate = tgi_generate(client, Target("mixtral"))
         extracted = compress_llm(found, question, generate, "llm-extract")
         filtered = compress_llm(found, question, generate, "llm-filter")
         stubber.assert_no_pending_responses()

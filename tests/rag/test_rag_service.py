@@ -101,7 +101,7 @@ def test_lambda_package_holds_only_the_handlers_and_the_shared_modules():
     assert sorted(archive.assets) == ["handlers/__init__.py", "handlers/aoss.py", "handlers/common.py",
                                       "handlers/ingest.py", "handlers/query.py", "mlruntime/__init__.py",
                                       "mlruntime/rag/__init__.py", "mlruntime/rag/retrieval.py",
-                                      "mlruntime/rag/split.py"]
+                                      "mlruntime/rag/split.py", "mlruntime/sagemaker.py"]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         for name, asset in archive.assets.items():

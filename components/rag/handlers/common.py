@@ -3,12 +3,13 @@ environment."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from typing import Any
 
 import boto3
+
+from mlruntime.sagemaker import Target, invoke_json
 
 PARENTS = "parents/"
 DOCUMENTS = "documents/"
@@ -26,18 +27,21 @@ def runtime() -> Any:
     return boto3.client("sagemaker-runtime")
 
 
-def embed(client: Any, endpoint: str, texts: list[str]) -> list[list[float]]:
+def target(prefix: str) -> Target:
+    """The endpoint `<prefix>_ENDPOINT` and, on a scale-to-zero endpoint, its inference component
+    `<prefix>_COMPONENT` (InvokeEndpoint refuses such an endpoint without it)."""
+    return Target(setting(f"{prefix}_ENDPOINT"), os.environ.get(f"{prefix}_COMPONENT") or None)
+
+
+def embed(client: Any, where: Target, texts: list[str]) -> list[list[float]]:
     """BGE embeddings (`{"text_inputs": [...], "mode": "embedding"}`), L2-normalised for inner product."""
     vectors: list[list[float]] = []
     for start in range(0, len(texts), BATCH):
         batch = [t[:2000] for t in texts[start:start + BATCH]]
-        response = client.invoke_endpoint(EndpointName=endpoint, ContentType="application/json",
-                                          Accept="application/json",
-                                          Body=json.dumps({"text_inputs": batch, "mode": "embedding"}).encode())
-        body = json.loads(response["Body"].read())
+        body = invoke_json(client, where, {"text_inputs": batch, "mode": "embedding"})
         rows = body.get("embedding") if isinstance(body, dict) else None
         if not isinstance(rows, list) or len(rows) != len(batch):
-            raise RuntimeError(f"{endpoint} answered without one embedding per input: {str(body)[:200]}")
+            raise RuntimeError(f"{where} answered without one embedding per input: {str(body)[:200]}")
         for row in rows:
             norm = math.sqrt(sum(x * x for x in row)) or 1.0
             vectors.append([x / norm for x in row])

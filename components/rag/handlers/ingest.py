@@ -13,7 +13,7 @@ import boto3
 from mlruntime.rag.split import split_document
 
 from .aoss import OpenSearch
-from .common import DOCUMENTS, PARENTS, embed, parent_key, runtime, setting
+from .common import DOCUMENTS, PARENTS, embed, parent_key, runtime, setting, target
 
 
 def _sizes() -> dict[str, int]:
@@ -39,7 +39,7 @@ def ingest(bucket: str, key: str, removed: bool, *, s3: Any, search: OpenSearch,
         return {"doc": doc_id, "deleted": deleted, "children": 0}
     text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8", errors="replace")
     parents, children = split_document(doc_id, text, **_sizes())
-    vectors = embed(sm, setting("EMBEDDINGS_ENDPOINT"), [c.text for c in children])
+    vectors = embed(sm, target("EMBEDDINGS"), [c.text for c in children])
     for parent in parents:
         s3.put_object(Bucket=bucket, Key=parent_key(parent.id), Body=parent.text.encode(),
                       ServerSideEncryption="aws:kms", SSEKMSKeyId=setting("KMS_KEY_ARN"))

@@ -26,7 +26,7 @@ from mlruntime.rag.retrieval import (
 )
 
 from .aoss import OpenSearch
-from .common import embed, parent_key, runtime, setting
+from .common import embed, parent_key, runtime, setting, target
 
 
 def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def parse(event: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def answer(request: dict[str, Any], *, s3: Any, search: OpenSearch, sm: Any) -> dict[str, Any]:
-    embedder, bucket = setting("EMBEDDINGS_ENDPOINT"), setting("BUCKET")
+    embedder, bucket = target("EMBEDDINGS"), setting("BUCKET")
     question = request["question"]
     vector = embed(sm, embedder, [question])[0]
 
@@ -67,7 +67,7 @@ def answer(request: dict[str, Any], *, s3: Any, search: OpenSearch, sm: Any) -> 
 
     found = retrieve(vector, retriever=request["retriever"], k=request["k"],
                      search=lambda v, k: search.knn(setting("INDEX"), list(v), k), parents=parent)
-    generate = tgi_generate(sm, setting("LLM_ENDPOINT"))
+    generate = tgi_generate(sm, target("LLM"))
     if request["compression"] == "embeddings":
         found = compress_embeddings(found, vector, lambda texts: embed(sm, embedder, list(texts)))
     elif request["compression"] != "none":
