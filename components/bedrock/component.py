@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from components.bedrock.args import FineTuningArgs, InvocationLoggingArgs
 from components.bedrock.customization import JobSpec, bedrock_trust, customization_job, data_bucket
 from components.context import Env, NetworkRef
+from components.propagation import Propagation
 from components.storage.args import BucketArgs, LifecycleRule
 from components.storage.component import SecureBucket
 
@@ -100,12 +101,13 @@ class InvocationLogging(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
         cloudwatch = None
+        ready: list[pulumi.Resource] = []  # what PutModelInvocationLoggingConfiguration validates at call time
         if args.cloudwatch:
             group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/bedrock/{name}/invocations",
                                             retention_in_days=args.retention_days, kms_key_id=kms_key_arn, opts=child)
             trust = pulumi.Output.all(account_id, partition).apply(lambda a: bedrock_trust(a[0], a[1], region, "*"))
             role = aws.iam.Role(f"{name}-logs", assume_role_policy=trust, opts=child)
-            aws.iam.RolePolicy(
+            role_policy = aws.iam.RolePolicy(
                 f"{name}-logs", role=role.id,
                 policy=group.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
                     "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -114,6 +116,7 @@ class InvocationLogging(pulumi.ComponentResource):
             )
             cloudwatch = aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigCloudwatchConfigArgs(
                 log_group_name=group.name, role_arn=role.arn)
+            ready += [group, role, role_policy]
         s3 = None
         if args.s3:
             statement = pulumi.Output.all(account_id, partition).apply(lambda a: ({
@@ -131,11 +134,16 @@ class InvocationLogging(pulumi.ComponentResource):
             )
             s3 = aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigS3ConfigArgs(
                 bucket_name=bucket.bucket_name)
+            ready.append(bucket.policy)
+        # Bedrock checks the destinations when the configuration is put ("Failed to validate permissions for log
+        # group ... with role ..."): after the role's and the bucket's policies, and after IAM has propagated them.
+        propagated = Propagation(f"{name}-iam", after=[r.urn for r in ready],
+                                 opts=pulumi.ResourceOptions(parent=self, depends_on=ready))
         aws.bedrockmodel.InvocationLoggingConfiguration(
             f"{name}-config",
             logging_config=aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigArgs(
                 cloudwatch_config=cloudwatch, s3_config=s3, text_data_delivery_enabled=True,
                 image_data_delivery_enabled=True, embedding_data_delivery_enabled=True),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*ready, propagated]),
         )
         self.register_outputs({})

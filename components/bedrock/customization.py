@@ -58,7 +58,7 @@ def customization_policy(*, partition: str, read_uris: list[str], output_uri: st
                         "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]},
             {"Sid": "VpcEnis", "Effect": "Allow",
              "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
-                        "ec2:CreateNetworkInterfacePermission"],
+                        "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterfacePermission"],
              "Resource": [f"arn:{partition}:ec2:{region}:{account_id}:{k}/*"
                           for k in ("network-interface", "subnet", "security-group")]},
             # Bedrock tags the interfaces it creates (Bedrock user guide, "Attach VPC permissions to a model

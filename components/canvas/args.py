@@ -99,13 +99,16 @@ class CanvasArgs(StrictModel):
                 problems.append((loc, f"expected unique user names; {user!r} is also at {_path(first_name[user])}"))
                 continue
             first_name[user] = loc
+            # UserProfileName "is not case sensitive" (botocore sagemaker model, CreateUserProfile): Ana-Silva and
+            # ana.silva are one profile to SageMaker.
             profile = profile_name(user)
-            if profile in first_profile:
-                other_loc, other = first_profile[profile]
-                problems.append((loc, f"expected user names that give distinct SageMaker user profiles; {user!r} "
-                                      f"and {other!r} ({_path(other_loc)}) both become profile {profile!r}"))
+            if profile.lower() in first_profile:
+                other_loc, other = first_profile[profile.lower()]
+                problems.append((loc, f"expected user names that give distinct SageMaker user profiles (names are "
+                                      f"not case sensitive); {user!r} and {other!r} ({_path(other_loc)}) both become "
+                                      f"profile {profile.lower()!r}"))
             else:
-                first_profile[profile] = (loc, user)
+                first_profile[profile.lower()] = (loc, user)
         known_groups = {g.name for g in self.groups} | set(self.existing_groups)
         for i, user in enumerate(self.users):
             for j, group in enumerate(user.groups):

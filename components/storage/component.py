@@ -97,7 +97,8 @@ class SecureBucket(pulumi.ComponentResource):
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
             opts=child,
         )
-        aws.s3.BucketPolicy(
+        #: The bucket policy: what a service that validates its access at create time must wait for.
+        self.policy = aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket.id,
             policy=pulumi.Output.all(bucket.arn, policy_statements).apply(

@@ -129,12 +129,34 @@ def test_invocation_logging_delivers_to_encrypted_destinations(tmp_path):
                         ["policy"])
     grant = next(s for s in policy["Statement"] if s.get("Sid") == "BedrockInvocationLogs")
     assert grant["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    # PutModelInvocationLoggingConfiguration validates the destinations when it runs: after both policies, and
+    # after IAM has propagated them.
+    config_urn = view.get("aws:bedrockmodel/invocationLoggingConfiguration:InvocationLoggingConfiguration",
+                          "mlplat-dev-bedrock-config")["dependencies"]
+    for typ, name in (("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-bedrock-logs"),
+                      ("aws:s3/bucketPolicy:BucketPolicy", "mlplat-dev-bedrock-logs-policy"),
+                      ("pulumi-python:dynamic:Resource", "mlplat-dev-bedrock-iam")):
+        assert view.get(typ, name)["urn"] in config_urn, name
+    wait = view.get("pulumi-python:dynamic:Resource", "mlplat-dev-bedrock-iam")
+    assert view.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-bedrock-logs")["urn"] in wait["dependencies"]
+
+
+def test_propagation_waits_on_create_and_when_what_it_follows_changes():
+    from components.propagation import PropagationProvider
+
+    provider = PropagationProvider()
+    assert provider.create({"after": ["a"], "seconds": 0}).outs == {"after": ["a"], "seconds": 0}
+    assert provider.diff("x", {"after": ["a"], "seconds": 0}, {"after": ["a"], "seconds": 0}).changes is False
+    assert provider.diff("x", {"after": ["a"], "seconds": 0}, {"after": ["b"], "seconds": 0}).changes is True
 
 
 def test_vpc_job_reaches_s3_and_may_tag_only_the_interfaces_it_creates(tmp_path):
     job = dict(FT, name="vpcjob", vpc=True, baseModel="amazon.titan-image-generator-v1:0")
     view = plan_config(tmp_path, config(bedrock={"fineTuning": [job]}))
     policy = json.loads(view.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-vpcjob-role")["inputs"]["policy"])
+    enis = next(s for s in policy["Statement"] if s["Sid"] == "VpcEnis")
+    # The Bedrock guide's VPC policy: the job also removes the permission it granted on its interfaces.
+    assert "ec2:DeleteNetworkInterfacePermission" in enis["Action"]
     tags = next(s for s in policy["Statement"] if s["Sid"] == "TagEnisAtCreation")
     assert tags["Action"] == ["ec2:CreateTags"]
     assert tags["Resource"] == "arn:aws:ec2:us-east-1:123456789012:network-interface/*"

@@ -64,6 +64,13 @@ def test_profile_names_fit_sagemaker_and_never_end_on_a_hyphen():
     assert profile_name(long_name) == "a" * 62
 
 
+def test_profile_names_that_differ_only_in_case_collide():
+    """SageMaker's UserProfileName is not case sensitive (botocore model): Ana-Silva and ana.silva clash on AWS."""
+    users = [dict(USER, userName="Ana-Silva"), dict(USER, userName="ana.silva", email="a2@example.com")]
+    (line,) = _problems({"users": users})
+    assert "not case sensitive" in line and "'ana.silva' and 'Ana-Silva'" in line
+
+
 def test_every_profile_name_is_in_the_plan_outputs(tmp_path):
     from tests.helpers import plan_config
 
