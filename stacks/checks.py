@@ -100,6 +100,12 @@ def _bedrock_checks(cfg: PlatformConfig) -> Problems:
     for i, pt in enumerate(bedrock.provisioned_throughput):
         loc = ("bedrock", "provisionedThroughput", i, pt.source_key)
         if pt.source is None:
+            # A custom model given by ARN names its base: arn:...:custom-model/<base model id>/<suffix>.
+            base = bedrock_models.BASE_MODELS.get(custom_model_base(pt.model_arn or ""))
+            if base is not None and base.lifecycle == "Legacy":
+                problems.append((("bedrock", "provisionedThroughput", i, "modelArn"),
+                                 f"expected a custom model whose base is not Legacy: Bedrock sells no new Provisioned "
+                                 f"Throughput for Legacy models, and this one customizes {base.model_id} (Legacy)"))
             continue
         if pt.source not in names:
             problems.append((loc, f"expected one of bedrock.fineTuning[].name or bedrock.continuedPretraining[].name "
@@ -110,6 +116,13 @@ def _bedrock_checks(cfg: PlatformConfig) -> Problems:
                                   f"Throughput for Legacy models, and {pt.source!r} customizes {base.model_id} "
                                   "(Legacy)"))
     return problems
+
+
+def custom_model_base(arn: str) -> str:
+    """`arn:aws:bedrock:<region>:<account>:custom-model/<base model id>/<id>` -> the base model id ("" if not one)."""
+    _, _, resource = arn.partition(":custom-model/")
+    base, _, rest = resource.rpartition("/")
+    return base if resource and rest else ""
 
 
 def _pretraining_checks(cfg: PlatformConfig, today: Any) -> Problems:

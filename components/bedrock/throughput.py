@@ -22,6 +22,14 @@ def find_custom_model(summaries: list, model_name: str) -> str | None:
     return next((m.model_arn for m in summaries or [] if m.model_name == model_name), None)
 
 
+#: "By default, your account has no model units for purchasing Provisioned Throughputs with commitment. You must
+#: first visit the AWS support center to request MUs" (botocore bedrock model, CreateProvisionedModelThroughput,
+#: modelUnits).
+COMMITMENT_QUOTA = ("a committed Provisioned Throughput needs model units your account does not have by default: "
+                    "request them first from AWS Support (a service limit increase case), and evaluate the custom "
+                    "model before you commit (the term cannot be cancelled)")
+
+
 class ProvisionedThroughput(pulumi.ComponentResource):
     provisioned_model_arn: pulumi.Output[str] | None
 
@@ -39,6 +47,8 @@ class ProvisionedThroughput(pulumi.ComponentResource):
                 pulumi.log.warn(f"{name}: model {custom_model_name}: {PENDING}", resource=self)
         if model_arn is not None:
             committed = args.commitment != "none"
+            if committed:
+                pulumi.log.warn(f"{name}: {COMMITMENT_QUOTA}", resource=self)
             pt = aws.bedrock.ProvisionedModelThroughput(
                 f"{name}-pt",
                 provisioned_model_name=name,

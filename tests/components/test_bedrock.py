@@ -11,7 +11,7 @@ from tests.helpers import ROOT, config, plan_config
 
 MANIFEST = str(ROOT / "examples" / "bedrock" / "pets-train.jsonl")
 FT = {"name": "pets", "runId": "r1", "localManifest": MANIFEST}
-ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-image-generator-v1:0/a1b2c3d4e5f6"
+ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-image-generator-v2:0/a1b2c3d4e5f6"
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +88,9 @@ def test_committed_throughput_is_protected(view):
                             "commitmentDuration": "OneMonth"}
     violations = {v["policy"] for v in view.plan["policy"]["violations"]}
     assert "bedrock-commitment-prod-only" in violations, "dev's pack config forbids commitments"
+    # Accounts have no commitment model units by default: the plan says to request them (and to evaluate first).
+    warnings = [d["message"] for d in view.plan["diagnostics"] if d["severity"] == "warning"]
+    assert any(w.startswith("mlplat-dev-fixed: a committed Provisioned Throughput needs model units") for w in warnings)
 
 
 def test_throughput_created_once_the_model_exists(tmp_path):

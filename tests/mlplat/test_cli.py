@@ -291,7 +291,8 @@ def test_canvas_profile_names_must_not_collide(tmp_path):
     canvas = {"enabled": True, "users": [dict(user, userName="ana.silva"), dict(user, userName="ana_silva")]}
     (line,) = _problems(_plan(tmp_path, config(canvas=canvas)))
     assert line == ("ml-platform:canvas.users[1].userName: expected user names that give distinct SageMaker user "
-                    "profiles; 'ana_silva' and 'ana.silva' (users[0].userName) both become profile 'ana-silva'")
+                    "profiles (names are not case sensitive); 'ana_silva' and 'ana.silva' (users[0].userName) both "
+                    "become profile 'ana-silva'")
 
 
 def test_cost_command_lists_every_priced_item(monkeypatch, envs):

@@ -73,6 +73,16 @@ def test_data_source_required():
     assert line.startswith("ml-platform:bedrock.fineTuning[0].trainingDataS3Uri: expected trainingDataS3Uri")
 
 
+def test_throughput_for_a_custom_model_arn_of_a_legacy_base_is_refused():
+    """The ARN names the base (custom-model/<base>/<id>): the Legacy rule applies to it as to a job of this stack."""
+    arn = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-image-generator-v1:0/a1b2c3d4e5f6"
+    (line,) = _problems({"provisionedThroughput": [{"name": "serving", "modelArn": arn}]})
+    assert line.startswith("ml-platform:bedrock.provisionedThroughput[0].modelArn: expected a custom model whose base "
+                           "is not Legacy") and "amazon.titan-image-generator-v1:0 (Legacy)" in line
+    v2 = arn.replace("-v1:0/", "-v2:0/")
+    assert parse(values(config(bedrock={"provisionedThroughput": [{"name": "serving", "modelArn": v2}]})))
+
+
 def test_legacy_base_model_warns_gets_no_new_throughput_and_is_refused_after_end_of_life(monkeypatch):
     import datetime as dt
 
