@@ -4,7 +4,9 @@
 
 Resources are matched by URN. For each: type, parent, dependencies, provider, protect,
 retainOnDelete and inputs must be equal; stack outputs too, after the given renames. Prints one
-line per difference and exits 1 when there is any (0: equivalent).
+line per difference and exits 1 when there is any (0: equivalent). A Bedrock customization job whose inputs changed
+under the same runId (its run guard's fingerprint differs) is an error, as `pulumi preview` would report it: the
+update would fail on a reused job name (exit 2).
 """
 
 from __future__ import annotations
@@ -42,6 +44,22 @@ def differences(old: dict[str, Any], new: dict[str, Any], renames: dict[str, str
     return out
 
 
+def refused_runs(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What the run guards (components/bedrock/run_guard.py) of `new` refuse, given `old` as the deployed state."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from components.bedrock.run_guard import refusal
+
+    a = _resources(old)
+    out = []
+    for urn, r in _resources(new).items():
+        inputs, before = r.get("inputs") or {}, (a.get(urn) or {}).get("inputs") or {}
+        if inputs.get("guard") == "bedrock-run" and before.get("run_id") == inputs.get("run_id"):
+            why = refusal(inputs["job"], inputs["run_id"], before.get("fingerprint", ""), inputs.get("fingerprint", ""))
+            if why:
+                out.append(why)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("old", type=Path)
@@ -49,7 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rename-output", action="append", default=[], metavar="OLD=NEW")
     args = parser.parse_args(argv)
     renames = dict(item.split("=", 1) for item in args.rename_output)
-    found = differences(json.loads(args.old.read_text()), json.loads(args.new.read_text()), renames)
+    old, new = json.loads(args.old.read_text()), json.loads(args.new.read_text())
+    refused = refused_runs(old, new)
+    for line in refused:
+        print(f"error: {line}", file=sys.stderr)
+    if refused:
+        return 2
+    found = differences(old, new, renames)
     for line in found:
         print(line)
     print(f"{len(found)} difference(s)", file=sys.stderr)

@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from components.bedrock.args import FineTuningArgs, InvocationLoggingArgs
 from components.bedrock.customization import JobSpec, bedrock_trust, customization_job, data_bucket
+from components.bedrock.pretraining import file_sha256
 from components.context import Env, NetworkRef
 from components.propagation import Propagation
 from components.storage.args import BucketArgs, LifecycleRule
@@ -61,7 +62,9 @@ class BedrockFineTuning(pulumi.ComponentResource):
             hyperparameters={"stepCount": str(step_count), "batchSize": str(hp.batch_size),
                              "learningRate": f"{hp.learning_rate:g}"},
             # The job reads its manifest and every image when it starts: they must all exist first.
-            depends_on=uploads))
+            depends_on=uploads, run_id=args.run_id,
+            run_inputs={"args": args.model_dump(mode="json", exclude={"run_id"}), "steps": step_count,
+                        "manifest": file_sha256(Path(args.local_manifest)) if args.local_manifest else None}))
         self.role_arn = role.arn
         self.job_arn = model.job_arn
         self.uploaded_images = len(uploads) - 1 if uploads else 0

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.bedrock.run_guard import RunGuard
 from components.catalog.bedrock_models import BASE_MODELS
 from components.context import Env, NetworkRef
 from components.egress import https_to_vpc_and_s3
@@ -83,6 +84,9 @@ class JobSpec:
     hyperparameters: dict[str, str]
     validation_uri: str | None = None
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    #: The run (job and model names end with it) and everything it trains on, for the run guard (run_guard.py).
+    run_id: str = ""
+    run_inputs: dict = field(default_factory=dict)
 
 
 def data_bucket(parent: pulumi.Resource, name: str, env: Env) -> SecureBucket:
@@ -121,6 +125,8 @@ def customization_job(parent: pulumi.Resource, name: str, env: Env, network: Net
                                    egress=https_to_vpc_and_s3(env, network, parent), opts=child)
         vpc_config = aws.bedrock.CustomModelVpcConfigArgs(security_group_ids=[sg.id],
                                                           subnet_ids=network.private_subnet_ids)
+    # Refuses, at preview, new inputs under a runId that already trained (a job name is never reused).
+    guard = RunGuard(f"{name}-run", job=name, run_id=spec.run_id, inputs=spec.run_inputs, opts=child)
     model = aws.bedrock.CustomModel(
         f"{name}-model",
         custom_model_name=spec.custom_model_name,
@@ -137,6 +143,6 @@ def customization_job(parent: pulumi.Resource, name: str, env: Env, network: Net
         output_data_config=aws.bedrock.CustomModelOutputDataConfigArgs(s3_uri=spec.output_uri),
         custom_model_kms_key_id=kms_key_arn,
         vpc_config=vpc_config,
-        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True, depends_on=[policy, *spec.depends_on]),
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True, depends_on=[policy, guard, *spec.depends_on]),
     )
     return role, model

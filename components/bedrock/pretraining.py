@@ -66,7 +66,9 @@ class BedrockContinuedPretraining(pulumi.ComponentResource):
             custom_model_name=self.custom_model_name, job_name=self.job_name,
             customization_type="CONTINUED_PRE_TRAINING", base_model=args.base_model, training_uri=training_uri,
             output_uri=output_uri, validation_uri=args.validation_data_uri,
-            hyperparameters=args.hyper_parameters.as_strings(), depends_on=uploads))
+            hyperparameters=args.hyper_parameters.as_strings(), depends_on=uploads, run_id=args.run_id,
+            run_inputs={"args": args.model_dump(mode="json", exclude={"run_id"}),
+                        "corpus": file_sha256(corpus_file(args.local_corpus)) if args.local_corpus else None}))
         self.role_arn = role.arn
         self.job_arn = model.job_arn
         self.register_outputs({"customModelName": self.custom_model_name, "jobName": self.job_name,
