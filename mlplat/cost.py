@@ -16,6 +16,9 @@ from components.catalog import instance_types, prices, sagemaker_instances
 from components.catalog.eks import KUBERNETES_CALENDAR
 from policies.rules.gpu import group_price
 
+#: pulumi-aws's endpoint configuration, and aws-native's for scale-to-zero endpoints (inference components).
+ENDPOINT_CONFIGS = ("aws:sagemaker/endpointConfiguration:EndpointConfiguration", "aws-native:sagemaker:EndpointConfig")
+
 
 def _deps(resources_by_urn: dict[str, dict], r: dict, typ: str) -> list[dict]:
     return [resources_by_urn[d] for d in r.get("dependencies", []) if d in resources_by_urn
@@ -86,7 +89,7 @@ def estimate(resources: list[dict[str, Any]], today: dt.date | None = None) -> d
             add(r, price.idle_usd, price.max_usd,
                 f"{int(price.min_size)}..{int(price.max_size)} x {facts.name} @ ${facts.hourly_usd:,.4f}"
                 + (" (estimate)" if facts.price_is_estimate else ""), instance_types.PRICE_SOURCE)
-        elif typ == "aws:sagemaker/endpointConfiguration:EndpointConfiguration":
+        elif typ in ENDPOINT_CONFIGS:
             target = targets.get(r["urn"])
             for variant in inputs.get("productionVariants") or []:
                 facts = sagemaker_instances.SAGEMAKER_INSTANCES.get(variant.get("instanceType") or "")

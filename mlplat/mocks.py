@@ -71,6 +71,7 @@ _AUTONAMED = {
     "aws:apigatewayv2/api:Api": "name",
     "aws:apigateway/restApi:RestApi": "name",
     "aws:scheduler/schedule:Schedule": "name",
+    "aws-native:sagemaker:EndpointConfig": "endpointConfigName",
 }
 
 
@@ -273,6 +274,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             out = {"botAliasId": alias, "arn": self._arn("lex", f"bot-alias/{state.get('botId')}/{alias}")}
         elif typ == "pulumi-python:dynamic:Resource":
             out = {"applied": True, "message": ""}
+        elif typ == "aws-native:sagemaker:EndpointConfig":
+            out = {"endpointConfigArn": self._arn("sagemaker", f"endpoint-config/{phys}")}
         elif typ == "aws:sagemaker/endpointConfiguration:EndpointConfiguration":
             out = {"arn": self._arn("sagemaker", f"endpoint-config/{phys}")}
         elif "arn" not in state and typ.startswith("aws:"):

@@ -48,6 +48,13 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
         logs = access_log_bucket(f"{cfg.resource_prefix}-access-logs", env=env, source_prefix=f"{cfg.resource_prefix}-")
         env = replace(env, access_log_bucket=logs.bucket_name)
     network = Network(cfg.resource_prefix, cfg.network, env=env)
+    if cfg.live_chat.enabled or any(ep.scale_to_zero.enabled for ep in cfg.endpoints):
+        # aws-native resources (the Lex bot, inference components, their endpoint configurations) through an
+        # explicit provider: the default one needs `aws-native:region` in the stack file and sets no tags.
+        import pulumi_aws_native as aws_native
+
+        env = env.with_providers(aws_native=aws_native.Provider(
+            "aws-native", region=cfg.region, default_tags=aws_native.ProviderDefaultTagsArgs(tags=dict(env.tags))))
 
     outputs: dict[str, Any] = {
         "environment": cfg.environment,
@@ -146,13 +153,9 @@ def _canvas(cfg: PlatformConfig, env: Env, network: NetworkRef, identity_store: 
 def _live_chat(cfg: PlatformConfig, env: Env) -> dict[str, Any]:
     if not cfg.live_chat.enabled:
         return {}
-    import pulumi_aws_native as aws_native
-
     from components.live_chat.component import LiveChat
 
-    native = aws_native.Provider("aws-native", region=cfg.region,
-                                 default_tags=aws_native.ProviderDefaultTagsArgs(tags=dict(env.tags)))
-    chat = LiveChat(f"{cfg.resource_prefix}-chat", cfg.live_chat, env=env.with_providers(aws_native=native))
+    chat = LiveChat(f"{cfg.resource_prefix}-chat", cfg.live_chat, env=env)
     return dict(chat.outputs)
 
 

@@ -15,6 +15,17 @@ def test_every_aws_native_resource_in_the_shipped_plans_passes_cfn_lint(envs, st
     assert problems(plan, plan["outputs"]["region"]) == []
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_aws_native_resources_use_the_stacks_provider_with_its_region_and_tags(envs, stack):
+    """The default aws-native provider needs `aws-native:region` in the stack file (which sets none) and applies no
+    tags: every aws-native resource goes through the explicit provider."""
+    plan = envs[stack].plan
+    (provider,) = [r for r in plan["resources"] if r["type"] == "pulumi:providers:aws-native"]
+    assert provider["inputs"]["region"] == plan["outputs"]["region"] and provider["inputs"]["defaultTags"]
+    native = [r for r in plan["resources"] if r["type"].startswith("aws-native:")]
+    assert native and all(r["provider"].startswith(provider["urn"] + "::") for r in native), [r["urn"] for r in native]
+
+
 def test_the_lex_resources_are_linted_under_their_cloudformation_names(envs):
     body = template(envs["prod"].plan, "us-east-1")
     assert sorted(r["Type"] for r in body["Resources"].values()) == ["AWS::Lex::Bot", "AWS::Lex::BotAlias",

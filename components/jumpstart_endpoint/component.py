@@ -22,7 +22,13 @@ from components.context import Env, NetworkRef
 from components.egress import https_to_vpc_and_s3
 from components.iam_documents import Account, service_trust
 from components.jumpstart_endpoint.args import EndpointArgs
-from components.jumpstart_endpoint.scale_to_zero import VARIANT, inference_component, target_tracking, variant_scaling
+from components.jumpstart_endpoint.scale_to_zero import (
+    VARIANT,
+    ZeroConfig,
+    inference_component,
+    native_endpoint_config,
+    target_tracking,
+)
 from components.storage.component import SecureBucket
 
 
@@ -117,38 +123,44 @@ class JumpStartEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
         to_zero = args.scale_to_zero
-        variant = aws.sagemaker.EndpointConfigurationProductionVariantArgs(
-            variant_name=VARIANT,
-            # An inference-component endpoint's variant names no model: the component does.
-            model_name=None if to_zero.enabled else model.name,
-            instance_type=instance_type,
-            initial_instance_count=1 if to_zero.enabled else args.initial_instance_count,
-            container_startup_health_check_timeout_in_seconds=spec.health_check_timeout_s,
-            model_data_download_timeout_in_seconds=spec.download_timeout_s,
-            volume_size_in_gb=None if instance.nvme else 100,
-            **(variant_scaling(to_zero) if to_zero.enabled else {}),
-        )
-        capture = None
-        if capture_name is not None:
-            capture = aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
-                enable_capture=True,
-                initial_sampling_percentage=args.data_capture.sampling_percentage,
-                destination_s3_uri=pulumi.Output.concat("s3://", capture_name, f"/{name}"),
-                kms_key_id=kms_key_arn,
-                capture_options=[
-                    aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode=m)
-                    for m in ("Input", "Output")
-                ],
-            )
-        config = aws.sagemaker.EndpointConfiguration(
-            f"{name}-config", production_variants=[variant], kms_key_arn=kms_key_arn, data_capture_config=capture,
-            execution_role_arn=role.arn if to_zero.enabled else None,
-            tags={ALWAYS_ON_TAG: to_zero.always_on_reason} if to_zero.always_on_reason else None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
-        )
+        timeouts = {"container_startup_health_check_timeout_in_seconds": spec.health_check_timeout_s,
+                    "model_data_download_timeout_in_seconds": spec.download_timeout_s,
+                    "volume_size_in_gb": None if instance.nvme else 100}
+        capture_uri = pulumi.Output.concat("s3://", capture_name, f"/{name}") if capture_name is not None else None
+        config_opts = pulumi.ResourceOptions(parent=self, depends_on=[role_policy])
+        if to_zero.enabled:
+            # An inference component has no Model of its own: the VPC and network isolation that the Model carries
+            # for a variant endpoint are the endpoint configuration's here, which pulumi-aws's
+            # EndpointConfiguration cannot hold (aws-native EndpointConfig: VpcConfig, EnableNetworkIsolation; the
+            # SageMaker Python SDK's inference-component deploy passes both to the endpoint configuration).
+            config_name = native_endpoint_config(self, name, ZeroConfig(
+                role_arn=role.arn, key_arn=kms_key_arn, instance_type=instance_type, timeouts=timeouts,
+                settings=to_zero, subnets=network.private_subnet_ids, security_groups=[sg.id],
+                capture_uri=capture_uri, sampling_percentage=args.data_capture.sampling_percentage), config_opts)
+        else:
+            variant = aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                variant_name=VARIANT, model_name=model.name, instance_type=instance_type,
+                initial_instance_count=args.initial_instance_count, **timeouts)
+            capture = None
+            if capture_uri is not None:
+                capture = aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
+                    enable_capture=True,
+                    initial_sampling_percentage=args.data_capture.sampling_percentage,
+                    destination_s3_uri=capture_uri,
+                    kms_key_id=kms_key_arn,
+                    capture_options=[
+                        aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode=m)
+                        for m in ("Input", "Output")
+                    ],
+                )
+            config_name = aws.sagemaker.EndpointConfiguration(
+                f"{name}-config", production_variants=[variant], kms_key_arn=kms_key_arn, data_capture_config=capture,
+                tags={ALWAYS_ON_TAG: to_zero.always_on_reason} if to_zero.always_on_reason else None,
+                opts=config_opts,
+            ).name
         endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
-            endpoint_config_name=config.name,
+            endpoint_config_name=config_name,
             opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["endpointConfigName"]),
         )
         self.inference_component_name: pulumi.Output[str] | None = None

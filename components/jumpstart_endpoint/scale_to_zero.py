@@ -16,6 +16,8 @@ savings with the new scale down to zero feature in SageMaker Inference", re:Inve
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
@@ -62,14 +64,45 @@ def target_tracking(name: str, target: aws.appautoscaling.Target, metric: str, v
     )
 
 
-def variant_scaling(settings: ScaleToZero) -> dict:
-    """The production variant's arguments for an inference-component endpoint (no model name)."""
-    return {
-        "managed_instance_scaling": aws.sagemaker.EndpointConfigurationProductionVariantManagedInstanceScalingArgs(
-            status="ENABLED", min_instance_count=0, max_instance_count=settings.max_instances),
-        "routing_configs": [aws.sagemaker.EndpointConfigurationProductionVariantRoutingConfigArgs(
-            routing_strategy=ROUTING)],
-    }
+@dataclass(frozen=True)
+class ZeroConfig:
+    """What the endpoint configuration of a scale-to-zero endpoint holds besides its variant's scaling."""
+
+    role_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+    instance_type: str
+    timeouts: dict[str, int | None]
+    settings: ScaleToZero
+    subnets: pulumi.Input[list[str]]
+    security_groups: list[pulumi.Input[str]]
+    capture_uri: pulumi.Input[str] | None = None
+    sampling_percentage: int = 100
+
+
+def native_endpoint_config(parent: pulumi.Resource, name: str, cfg: ZeroConfig,
+                           opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    """The endpoint configuration (aws-native EndpointConfig, `AWS::SageMaker::EndpointConfig`): a variant with no
+    model, managed instance scaling from 0 and least-outstanding-requests routing; the execution role, the VPC and
+    network isolation for the components it will host; the environment key. Returns its (generated) name."""
+    capture = None
+    if cfg.capture_uri is not None:
+        capture = aws_native.sagemaker.EndpointConfigDataCaptureConfigArgs(
+            enable_capture=True, initial_sampling_percentage=cfg.sampling_percentage,
+            destination_s3_uri=cfg.capture_uri, kms_key_id=cfg.key_arn,
+            capture_options=[aws_native.sagemaker.EndpointConfigCaptureOptionArgs(capture_mode=m)
+                             for m in ("Input", "Output")])
+    variant = aws_native.sagemaker.EndpointConfigProductionVariantArgs(
+        variant_name=VARIANT, instance_type=cfg.instance_type, initial_instance_count=1,
+        managed_instance_scaling=aws_native.sagemaker.EndpointConfigManagedInstanceScalingArgs(
+            status="ENABLED", min_instance_count=0, max_instance_count=cfg.settings.max_instances),
+        routing_config=aws_native.sagemaker.EndpointConfigRoutingConfigArgs(routing_strategy=ROUTING),
+        **{k: v for k, v in cfg.timeouts.items() if v is not None})
+    config = aws_native.sagemaker.EndpointConfig(
+        f"{name}-config", production_variants=[variant], execution_role_arn=cfg.role_arn, kms_key_id=cfg.key_arn,
+        vpc_config=aws_native.sagemaker.EndpointConfigVpcConfigArgs(subnets=cfg.subnets,
+                                                                   security_group_ids=cfg.security_groups),
+        enable_network_isolation=True, data_capture_config=capture, opts=opts)
+    return config.endpoint_config_name
 
 
 def inference_component(parent: pulumi.Resource, name: str, *, endpoint: aws.sagemaker.Endpoint,

@@ -37,6 +37,9 @@ EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 SM_MODEL = "aws:sagemaker/model:Model"
 SM_ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+#: Scale-to-zero endpoints' configurations (VPC and network isolation for their inference components).
+SM_ENDPOINT_CONFIG_NATIVE = "aws-native:sagemaker:EndpointConfig"
+SM_ENDPOINT_CONFIGS = (SM_ENDPOINT_CONFIG, SM_ENDPOINT_CONFIG_NATIVE)
 SM_DOMAIN = "aws:sagemaker/domain:Domain"
 DYNAMODB_TABLE = "aws:dynamodb/table:Table"
 SECRET = "aws:secretsmanager/secret:Secret"

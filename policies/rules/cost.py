@@ -13,7 +13,7 @@ from policies.rules.base import (
     DOCS,
     EKS_NODE_GROUP,
     LAUNCH_TEMPLATE,
-    SM_ENDPOINT_CONFIG,
+    SM_ENDPOINT_CONFIGS,
     Rule,
     as_json,
     count_text,
@@ -80,7 +80,7 @@ def _instance_allow_list(args: StackValidationArgs, report: ReportViolation) -> 
         itype = node_group_instance_type(group)
         if itype and itype not in allowed:
             report(f"instance type {itype} is not allowed here; allowed: {', '.join(allowed)}", group.urn)
-    for cfg in of_type(args.resources, SM_ENDPOINT_CONFIG):
+    for cfg in of_type(args.resources, *SM_ENDPOINT_CONFIGS):
         for variant in listify(cfg.props.get("productionVariants")):
             itype = variant.get("instanceType")
             if itype and itype not in allowed:
@@ -144,7 +144,7 @@ REQUIRED_TAGS = Rule(
 ).resource(_required_tags)
 
 def _endpoints_scale_to_zero(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != SM_ENDPOINT_CONFIG or not args.get_config().get("requireEndpointScaleToZero", False):
+    if args.resource_type not in SM_ENDPOINT_CONFIGS or not args.get_config().get("requireEndpointScaleToZero", False):
         return
     if (args.props.get("tags") or {}).get(ALWAYS_ON_TAG):
         return

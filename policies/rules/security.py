@@ -31,6 +31,7 @@ from policies.rules.base import (
     SECRET,
     SM_DOMAIN,
     SM_ENDPOINT_CONFIG,
+    SM_ENDPOINT_CONFIG_NATIVE,
     SM_MODEL,
     Rule,
     as_json,
@@ -249,6 +250,14 @@ def _sagemaker(args: ResourceValidationArgs, report: ReportViolation) -> None:
         report("SageMaker model is not network-isolated (CKV_AWS_370)")
     if args.resource_type == SM_ENDPOINT_CONFIG and not present(p, "kmsKeyArn"):
         report("SageMaker endpoint configuration has no KMS key (CKV_AWS_98)")
+    if args.resource_type == SM_ENDPOINT_CONFIG_NATIVE:
+        # It hosts inference components, which have no Model: the configuration carries what the Model would.
+        if not present(p, "kmsKeyId"):
+            report("SageMaker endpoint configuration has no KMS key (CKV_AWS_98)")
+        if not truthy(p.get("enableNetworkIsolation")):
+            report("SageMaker endpoint configuration for inference components is not network-isolated")
+        if not present(p, "vpcConfig"):
+            report("SageMaker endpoint configuration for inference components runs outside the VPC (no vpcConfig)")
     if args.resource_type == SM_DOMAIN:
         if not present(p, "kmsKeyId"):
             report("SageMaker domain home storage is not encrypted with a KMS key (CKV_AWS_187)")

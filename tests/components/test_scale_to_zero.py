@@ -24,20 +24,47 @@ def dev(envs):
     return envs["dev"]
 
 
-def test_endpoint_config_has_managed_instance_scaling_and_no_model(dev):
-    config_ = dev.get("aws:sagemaker/endpointConfiguration:EndpointConfiguration", "mlplat-dev-bge-embeddings-config")
-    (variant,) = config_["inputs"]["productionVariants"]
+def test_endpoint_config_has_managed_instance_scaling_no_model_and_the_vpc(dev):
+    """No Model hosts an inference component: the endpoint configuration carries the VPC, network isolation and the
+    execution role (aws-native EndpointConfig; pulumi-aws's EndpointConfiguration has no VpcConfig)."""
+    config_ = dev.get("aws-native:sagemaker:EndpointConfig", "mlplat-dev-bge-embeddings-config")
+    inputs = config_["inputs"]
+    (variant,) = inputs["productionVariants"]
     assert "modelName" not in variant
     assert variant["managedInstanceScaling"] == {"status": "ENABLED", "minInstanceCount": 0, "maxInstanceCount": 1}
-    assert variant["routingConfigs"] == [{"routingStrategy": "LEAST_OUTSTANDING_REQUESTS"}]
+    assert variant["routingConfig"] == {"routingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
     role = dev.get("aws:iam/role:Role", "mlplat-dev-bge-embeddings-role")
-    assert config_["inputs"]["executionRoleArn"] == role["outputs"]["arn"]
-    params = {"EndpointConfigName": "x", "ExecutionRoleArn": role["outputs"]["arn"], "ProductionVariants": [{
-        "VariantName": variant["variantName"], "InstanceType": variant["instanceType"],
-        "InitialInstanceCount": variant["initialInstanceCount"],
-        "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 1},
-        "RoutingConfig": {"RoutingStrategy": variant["routingConfigs"][0]["routingStrategy"]}}]}
+    model = dev.get("aws:sagemaker/model:Model", "mlplat-dev-bge-embeddings-model")["inputs"]
+    assert inputs["executionRoleArn"] == role["outputs"]["arn"]
+    assert inputs["enableNetworkIsolation"] is True
+    assert inputs["vpcConfig"] == {"subnets": model["vpcConfig"]["subnets"],
+                                   "securityGroupIds": model["vpcConfig"]["securityGroupIds"]}
+    key = dev.get("aws:kms/key:Key", "mlplat-dev-data-key")
+    assert inputs["kmsKeyId"] == key["outputs"]["arn"]
+    endpoint = dev.get("aws:sagemaker/endpoint:Endpoint", "mlplat-dev-bge-embeddings-endpoint")
+    assert endpoint["inputs"]["endpointConfigName"] == config_["outputs"]["endpointConfigName"]
+    params = {"EndpointConfigName": "x", "ExecutionRoleArn": role["outputs"]["arn"], "KmsKeyId": key["outputs"]["arn"],
+              "EnableNetworkIsolation": True,
+              "VpcConfig": {"Subnets": inputs["vpcConfig"]["subnets"],
+                            "SecurityGroupIds": inputs["vpcConfig"]["securityGroupIds"]},
+              "ProductionVariants": [{
+                  "VariantName": variant["variantName"], "InstanceType": variant["instanceType"],
+                  "InitialInstanceCount": variant["initialInstanceCount"],
+                  "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 1},
+                  "RoutingConfig": {"RoutingStrategy": variant["routingConfig"]["routingStrategy"]}}]}
     assert validate("sagemaker", "CreateEndpointConfig", params) == []
+
+
+def test_the_pack_refuses_a_component_endpoint_outside_the_vpc():
+    from policies.rules.base import SM_ENDPOINT_CONFIG_NATIVE
+    from policies.rules.security import SAGEMAKER
+    from tests.policies.helpers import check_resource
+
+    bare = {"kmsKeyId": "k", "productionVariants": []}
+    found = check_resource(SAGEMAKER, SM_ENDPOINT_CONFIG_NATIVE, bare)
+    assert any("not network-isolated" in m for m in found) and any("outside the VPC" in m for m in found)
+    complete = dict(bare, enableNetworkIsolation=True, vpcConfig={"subnets": ["s"], "securityGroupIds": ["g"]})
+    assert check_resource(SAGEMAKER, SM_ENDPOINT_CONFIG_NATIVE, complete) == []
 
 
 def test_inference_component_target_policies_and_alarm_are_wired(dev):
