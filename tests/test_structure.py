@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 
@@ -26,6 +27,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 HANDLERS_ALLOWED = ("mlruntime",)
 
 
+@functools.cache
 def _modules() -> dict[str, tuple[ast.Module, bool]]:
     """Module name -> (tree, is a Lambda handler module)."""
     out = {}
