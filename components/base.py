@@ -118,6 +118,9 @@ Email = Annotated[str, matching(EMAIL, "an email address such as ana@example.com
 #: S3 bucket naming rules (3-63 characters, lowercase, no IP address, no `xn--` prefix, no `..`).
 BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 BucketName = Annotated[str, matching(BUCKET, "an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")]
+#: An S3 prefix (`s3://bucket/` or `s3://bucket/some/path/`) and an S3 object URI (a key not ending in /).
+S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\s]*/)?$")
+S3_OBJECT = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s]*[^/\s]$")
 
 #: A name that becomes part of AWS resource names: lowercase letters and digits, single inner hyphens.
 ResourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](-?[a-z0-9])*$")]

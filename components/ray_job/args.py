@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.base import StrictModel, problem
+from components.base import S3_OBJECT, S3_PREFIX, StrictModel, problem
 from components.catalog.versions import RAY_VERSION
 from components.training_job.args import IMAGE_RE
 
-S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\s]*/)?$")
-S3_OBJECT = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s]*[^/\s]$")
 #: KubeRay ray-operator/controllers/ray/utils/constant.go `MaxRayJobNameLength` (ValidateRayJobMetadata).
 RAYJOB_NAME_MAX = 47
 QUANTITY = r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti)?$"  # memory: bytes or a binary suffix

@@ -7,9 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.base import StrictModel, problem
-
-S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?/$")
+from components.base import S3_PREFIX, StrictModel, problem
 
 
 class SharedStorageArgs(StrictModel):

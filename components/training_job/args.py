@@ -12,9 +12,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from components.base import StrictModel, problem
+from components.base import S3_PREFIX, StrictModel, problem
 
-S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\s]*/)?$")
 DEFAULT_MODELS = {"fine-tune": "meta-llama/Llama-2-7b-hf", "continued-pretraining": "EleutherAI/pythia-1b"}
 #: A Service name is a DNS-1035 label: at most 63 characters (Kubernetes API conventions).
 SERVICE_NAME_MAX = 63

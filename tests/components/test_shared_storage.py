@@ -65,3 +65,15 @@ def test_shared_storage_needs_the_fsx_csi_driver_and_a_valid_size():
     with pytest.raises(ConfigError) as info:
         parse(values(config(gpuCluster=dict(CLUSTER, sharedStorage={"enabled": True, "storageCapacityGiB": 1300}))))
     assert "expected 1200 or a multiple of 2400 GiB" in " ".join(info.value.problems)
+
+
+@pytest.mark.parametrize("path", ["s3://my-bucket/training", "s3://My-Bucket/training/", "my-bucket/training/",
+                                  "s3://my-bucket/two words/"])
+def test_data_repository_path_must_be_an_s3_prefix(path):
+    shared = {"enabled": True, "dataRepositoryPath": path}
+    with pytest.raises(ConfigError) as info:
+        parse(values(config(gpuCluster=dict(CLUSTER, sharedStorage=shared))))
+    assert any("sharedStorage.dataRepositoryPath" in line and "expected an S3 prefix ending in /" in line
+               for line in info.value.problems), info.value.problems
+    shared["dataRepositoryPath"] = "s3://my-bucket/training/"
+    assert parse(values(config(gpuCluster=dict(CLUSTER, sharedStorage=shared))))
