@@ -14,6 +14,10 @@ PIP := $(BIN)/python -m pip install -q --disable-pip-version-check -c constraint
 INSTALL = if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt $(1); \
 	else $(PIP) $(1); fi
 
+# Python caches compiled modules (and pytest its assertion-rewritten tests) in __pycache__: a shell that sets
+# PYTHONDONTWRITEBYTECODE would make every run compile the whole tree again (about 4 s of each test worker).
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: plan plans test test-slow load lint bench clean generate coverage
 
 # `make plan` installs only what the program needs; the test tools and the corpus extra come with `make test`.

@@ -48,3 +48,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         from tests.helpers import _shared_dir
 
         shutil.rmtree(_shared_dir(), ignore_errors=True)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Everything imported so far lives for the whole run: keep it out of the cyclic collector's scans."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
