@@ -50,10 +50,25 @@ def report_policy(args: KpiReportArgs, acct: Account, *, bucket_arn: str, key_ar
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
+def send_identities(args: KpiReportArgs) -> list[str]:
+    """The SES identities `ses:SendRawEmail` is authorized against: the sender's address and domain, and, while
+    the account is in the SES sandbox, every recipient's too (in the sandbox SES checks the caller's
+    authorization on the recipients' verified identities as well, and refuses with AccessDenied naming
+    `identity/<recipient>` otherwise). An identity is an address or its domain, whichever was verified."""
+    addresses = [args.sender, *args.subscribers]
+    identities = {a.lower() for a in addresses} | {a.split("@", 1)[1].lower() for a in addresses}
+    return sorted(identities)
+
+
+#: What SES needs before the first report goes out (the README's prerequisites; the plan repeats them).
+SES_PREREQUISITES = ("SES: verify the sender identity {sender} (address or domain) in {region}. A new account is in "
+                     "the SES sandbox: it may send only to verified identities, so verify every subscriber too, or "
+                     "request production access (SES console, Account dashboard) before relying on the report.")
+
+
 def email_policy(args: KpiReportArgs, acct: Account, *, bucket_arn: str, key_arn: str, log_group_arn: str,
                  dlq_arn: str) -> str:
     region, account_id, partition = acct.region, acct.account_id, acct.partition
-    domain = args.sender.split("@", 1)[1]
     dashboard = args.dashboard_key.format(team=args.team)
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "ReadReport", "Effect": "Allow", "Action": ["s3:GetObject"],
@@ -62,8 +77,8 @@ def email_policy(args: KpiReportArgs, acct: Account, *, bucket_arn: str, key_arn
         {"Sid": "ListDashboard", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn,
          "Condition": {"StringLike": {"s3:prefix": [dashboard]}}},
         {"Sid": "Send", "Effect": "Allow", "Action": ["ses:SendRawEmail"],
-         "Resource": [f"arn:{partition}:ses:{region}:{account_id}:identity/{args.sender}",
-                      f"arn:{partition}:ses:{region}:{account_id}:identity/{domain}"]},
+         "Resource": [f"arn:{partition}:ses:{region}:{account_id}:identity/{identity}"
+                      for identity in send_identities(args)]},
         {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},
         {"Sid": "DeadLetters", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": dlq_arn},
         {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -94,6 +109,8 @@ class KpiReport(pulumi.ComponentResource):
                          env.component_options(opts, former_types=("mlplat:kpi:KpiReport",)))
         child = pulumi.ResourceOptions(parent=self)
         region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
+        pulumi.Output.from_input(region).apply(lambda r: pulumi.log.warn(
+            f"{name}: " + SES_PREREQUISITES.format(sender=args.sender, region=r), resource=self))
         if args.bucket is not None:
             bucket_name: pulumi.Output[str] = pulumi.Output.from_input(args.bucket)
             bucket_arn = pulumi.Output.concat("arn:", partition, ":s3:::", args.bucket)

@@ -67,8 +67,7 @@ def test_iam_is_scoped_to_one_model_prefixes_identity_and_secret(view):
     assert report["SourceCredentials"]["Resource"].startswith("arn:aws:secretsmanager:us-east-1:123456789012:"
                                                               "secret:kpi/search-")
     email = _policy(view, "email")
-    assert email["Send"]["Resource"] == ["arn:aws:ses:us-east-1:123456789012:identity/kpi@example.com",
-                                         "arn:aws:ses:us-east-1:123456789012:identity/example.com"]
+    assert email["Send"]["Action"] == ["ses:SendRawEmail"]
     assert email["ReadReport"]["Resource"] == [f"{bucket}/reports/payments/*",
                                                f"{bucket}/dashboards/payments/dashboard.pdf"]
 
@@ -142,3 +141,27 @@ def test_reports_name_the_platform_key_and_the_email_may_list_the_dashboard(view
     listing = next(s for s in policy["Statement"] if s["Sid"] == "ListDashboard")
     assert listing["Action"] == ["s3:ListBucket"]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["dashboards/payments/dashboard.pdf"]}}
+
+
+def _may_send_as(statement: dict, address: str) -> bool:
+    """SES authorizes SendRawEmail against an identity: the address itself or its domain, whichever is verified.
+    IAM resource matching is a glob ('*' and '?')."""
+    import fnmatch
+
+    arn = "arn:aws:ses:us-east-1:123456789012:identity/"
+    return any(fnmatch.fnmatchcase(arn + identity, resource) for resource in statement["Resource"]
+               for identity in (address, address.split("@", 1)[1]))
+
+
+def test_a_sandboxed_account_may_send_to_its_verified_recipients(tmp_path):
+    """In the SES sandbox, SendRawEmail is also authorized against each recipient's identity: a policy naming
+    only the sender's identity is refused with AccessDenied on identity/<recipient>."""
+    report = {**REPORT, "subscribers": ["lead@example.com", "cto@corp.example.org"]}
+    view = plan_config(tmp_path, config(kpiReports=[report]))
+    send = {s["Sid"]: s for s in json.loads(_get(view, "aws:iam/rolePolicy:RolePolicy", "-email-role")["inputs"]
+                                            ["policy"])["Statement"]}["Send"]
+    for address in ("kpi@example.com", "lead@example.com", "cto@corp.example.org"):
+        assert _may_send_as(send, address), address
+    assert not _may_send_as(send, "someone@elsewhere.example.net"), "no other identity"
+    notes = [d["message"] for d in view.plan["diagnostics"] if "SES" in d["message"]]
+    assert len(notes) == 1 and "sandbox" in notes[0] and "production access" in notes[0]
