@@ -71,8 +71,8 @@ class LiveChatArgs(StrictModel):
     )
     callback_waf: bool = Field(
         default=False,
-        description="A WAFv2 web ACL on the callback stage: the AWS managed common rule set and a per-IP rate "
-                    "rule (default: on in prod).",
+        description="A WAFv2 web ACL on the callback stage: the AWS managed common and known-bad-inputs rule "
+                    "sets and a per-IP rate rule, logged to an aws-waf-logs- log group (default: on in prod).",
     )
     callback_waf_rate_limit: int = Field(
         default=6000, ge=10, le=2_000_000_000,

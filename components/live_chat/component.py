@@ -23,7 +23,7 @@ from components.context import Env
 from components.iam_documents import service_trust
 from components.lambda_function import FunctionSpec, lambda_function
 from components.live_chat.args import LiveChatArgs
-from components.live_chat.edge import callback_model_schema, callback_web_acl
+from components.live_chat.edge import WAF_LOG_PREFIX, callback_model_schema, callback_web_acl
 from components.live_chat.iam import function_policy
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
@@ -236,7 +236,8 @@ class LiveChat(pulumi.ComponentResource):
                                                                               "$context.resourcePath")),
             xray_tracing_enabled=True, opts=self._opts(depends_on=self._logging_ready))
         if args.callback_waf:
-            callback_web_acl(name, stage.arn, args.callback_waf_rate_limit, self._opts())
+            waf_logs = self._log_group("callback-waf", f"{WAF_LOG_PREFIX}{name}-callback")
+            callback_web_acl(name, stage.arn, args.callback_waf_rate_limit, waf_logs.arn, self._opts())
         aws.apigateway.MethodSettings(
             f"{name}-callback-settings", rest_api=api.id, stage_name=stage.stage_name, method_path="*/*",
             settings=aws.apigateway.MethodSettingsSettingsArgs(

@@ -49,9 +49,26 @@ def _rule_visibility(metric: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
                                                     sampled_requests_enabled=True)
 
 
-def callback_web_acl(name: str, stage_arn: pulumi.Input[str], rate_limit: int,
+def _managed(name: str, priority: int, group: str, metric: str) -> aws.wafv2.WebAclRuleArgs:
+    return aws.wafv2.WebAclRuleArgs(
+        name=name, priority=priority,
+        override_action=aws.wafv2.WebAclRuleOverrideActionArgs(none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
+        statement=aws.wafv2.WebAclRuleStatementArgs(
+            managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                vendor_name="AWS", name=group)),
+        visibility_config=_rule_visibility(metric))
+
+
+#: WAF log destinations in CloudWatch Logs must be log groups named `aws-waf-logs-…` (AWS WAF Developer Guide,
+#: "Sending web ACL traffic logs to an Amazon CloudWatch Logs log group").
+WAF_LOG_PREFIX = "aws-waf-logs-"
+
+
+def callback_web_acl(name: str, stage_arn: pulumi.Input[str], rate_limit: int, log_group_arn: pulumi.Input[str],
                      opts: pulumi.ResourceOptions) -> aws.wafv2.WebAcl:
-    """A regional web ACL on the callback stage: AWS's common rule set, then a per-IP rate rule.
+    """A regional web ACL on the callback stage: AWS's common rule set, the known-bad-inputs rule set (Log4j
+    and other exploit patterns in paths, headers and bodies), then a per-IP rate rule; its traffic is logged
+    to `log_group_arn` (an `aws-waf-logs-` group) with the `authorization` header redacted.
 
     REST API stages take regional web ACLs (AWS WAF Developer Guide, "Resources you can protect");
     `AWSManagedRulesCommonRuleSet` is the baseline managed group (its body-size rule blocks bodies over
@@ -64,16 +81,10 @@ def callback_web_acl(name: str, stage_arn: pulumi.Input[str], rate_limit: int,
         description="Talkdesk callbacks: AWS common rule set and a per-IP rate limit",
         default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
         rules=[
+            _managed("aws-common-rule-set", 0, "AWSManagedRulesCommonRuleSet", f"{name}-common"),
+            _managed("aws-known-bad-inputs", 1, "AWSManagedRulesKnownBadInputsRuleSet", f"{name}-bad-inputs"),
             aws.wafv2.WebAclRuleArgs(
-                name="aws-common-rule-set", priority=0,
-                override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
-                    none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
-                statement=aws.wafv2.WebAclRuleStatementArgs(
-                    managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                        vendor_name="AWS", name="AWSManagedRulesCommonRuleSet")),
-                visibility_config=_rule_visibility(f"{name}-common")),
-            aws.wafv2.WebAclRuleArgs(
-                name="rate-per-ip", priority=1,
+                name="rate-per-ip", priority=2,
                 action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
                 statement=aws.wafv2.WebAclRuleStatementArgs(
                     rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
@@ -84,4 +95,11 @@ def callback_web_acl(name: str, stage_arn: pulumi.Input[str], rate_limit: int,
         opts=opts,
     )
     aws.wafv2.WebAclAssociation(f"{name}-callback-waf", resource_arn=stage_arn, web_acl_arn=acl.arn, opts=opts)
+    # WAF adds the log group's resource policy for delivery.logs.amazonaws.com itself when the deployer may
+    # logs:PutResourcePolicy (same guide); the group is encrypted with the environment key like every log group.
+    aws.wafv2.WebAclLoggingConfiguration(
+        f"{name}-callback-waf-logs", resource_arn=acl.arn, log_destination_configs=[log_group_arn],
+        redacted_fields=[aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+            single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name="authorization"))],
+        opts=opts)
     return acl

@@ -64,10 +64,21 @@ def test_prod_callback_stage_has_the_waf_and_every_function_reserved_concurrency
     assert association["inputs"] == {"resourceArn": stage["outputs"]["arn"], "webAclArn": acl["outputs"]["arn"]}
     inputs = acl["inputs"]
     assert inputs["scope"] == "REGIONAL" and "allow" in inputs["defaultAction"]
-    common, rate = sorted(inputs["rules"], key=lambda r: r["priority"])
+    common, bad_inputs, rate = sorted(inputs["rules"], key=lambda r: r["priority"])
     assert common["statement"]["managedRuleGroupStatement"] == {"vendorName": "AWS",
                                                                 "name": "AWSManagedRulesCommonRuleSet"}
-    assert "none" in common["overrideAction"]
+    # Log4j and other known exploit inputs (checkov CKV_AWS_192 / CKV2_AWS_77).
+    assert bad_inputs["statement"]["managedRuleGroupStatement"] == {
+        "vendorName": "AWS", "name": "AWSManagedRulesKnownBadInputsRuleSet"}
+    assert "none" in common["overrideAction"] and "none" in bad_inputs["overrideAction"]
+    # Traffic logged (checkov CKV2_AWS_31) to an aws-waf-logs- group under the environment key, tokens redacted.
+    logging = view.get("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+                       "mlplat-prod-chat-callback-waf-logs")["inputs"]
+    group = view.get("aws:cloudwatch/logGroup:LogGroup", "mlplat-prod-chat-callback-waf-logs")
+    assert logging["resourceArn"] == acl["outputs"]["arn"]
+    assert logging["logDestinationConfigs"] == [group["outputs"]["arn"]]
+    assert group["inputs"]["name"].startswith("aws-waf-logs-") and group["inputs"]["kmsKeyId"]
+    assert logging["redactedFields"] == [{"singleHeader": {"name": "authorization"}}]
     assert rate["statement"]["rateBasedStatement"] == {"limit": 6000, "aggregateKeyType": "IP"}
     assert "block" in rate["action"]
     reserved = {f["name"].removeprefix("mlplat-prod-chat-"): f["inputs"]["reservedConcurrentExecutions"]
