@@ -71,6 +71,7 @@ _AUTONAMED = {
     "aws:apigatewayv2/api:Api": "name",
     "aws:apigateway/restApi:RestApi": "name",
     "aws:scheduler/schedule:Schedule": "name",
+    "aws:cloudwatch/eventRule:EventRule": "name",
     "aws-native:sagemaker:EndpointConfig": "endpointConfigName",
 }
 
@@ -190,6 +191,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             out = {"arn": self._arn("iam", f"oidc-provider/{url}", region=False)}
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
             out = {"arn": self._arn("logs", f"log-group:{phys}")}
+        elif typ == "aws:cloudwatch/eventRule:EventRule":  # rules on the default bus: rule/<name>
+            out = {"arn": self._arn("events", f"rule/{phys}")}
         elif typ in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
             out = {"arn": f"arn:{PARTITION}:s3:::{phys}", "bucketRegionalDomainName":
                    f"{phys}.s3.{self.region}.amazonaws.com", "region": self.region}

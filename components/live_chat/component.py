@@ -101,7 +101,8 @@ class LiveChat(pulumi.ComponentResource):
                       "TALKDESK_CLIENT_SECRET_ID": client.arn, "TALKDESK_AUTH_URL": td.auth_url,
                       "TALKDESK_API_URL": td.api_url}
         fns = {
-            role: self._function(role, env_common | ({"WEBSOCKET_ENDPOINT": ws_endpoint} if role == "callback" else {}),
+            role: self._function(role, env_common | ({"WEBSOCKET_ENDPOINT": ws_endpoint}
+                                                     if role in ("callback", "websocket") else {}),
                                  table.arn, [touchpoint.arn, client.arn], connections_arn,
                                  getattr(args.reserved_concurrency, role) if args.reserve_concurrency else None)
             for role in FUNCTIONS
@@ -110,6 +111,7 @@ class LiveChat(pulumi.ComponentResource):
         # set in account settings"): they wait for the Account, which waits for the role's policy.
         self._logging_ready = [api_gateway_account(name, env, self)] if args.manage_api_gateway_account else []
         self._websocket(ws_api, ws_stage_name, fns, args)
+        self._keep_alive(fns["websocket"])
         rest_url, api_key = self._callback_api(fns["callback"], args)
         bot, alias = self._lex(fns["fulfillment"], args, env.account_id)
 
@@ -148,11 +150,15 @@ class LiveChat(pulumi.ComponentResource):
                             timeout=10 if role_name != "fulfillment" else 15, variables=env,
                             reserved_concurrency=reserved, tracing=True)
 
+        # The function's own ARN from its name (the policy exists before the function does).
+        function_arn = pulumi.Output.concat("arn:", self._env.partition, ":lambda:", self._env.region, ":",
+                                            self._env.account_id, ":function:", spec.name)
+
         def policy(logs_arn: pulumi.Output[str]) -> pulumi.Output[str]:
             return pulumi.Output.all(logs_arn, table_arn, pulumi.Output.all(*secret_arns), self._key,
-                                     connections_arn).apply(
+                                     connections_arn, function_arn).apply(
                 lambda a: function_policy(role_name, log_group_arn=a[0], table_arn=a[1], secret_arns=list(a[2]),
-                                          key_arn=a[3], connections_arn=a[4]))
+                                          key_arn=a[3], connections_arn=a[4], function_arn=a[5]))
 
         return lambda_function(spec, policy, env=self._env, parent=self).function
 
@@ -193,6 +199,14 @@ class LiveChat(pulumi.ComponentResource):
                 throttling_burst_limit=args.websocket_throttling.burst_limit,
                 logging_level="ERROR", data_trace_enabled=False),
             opts=self._opts(depends_on=[*routes, *self._logging_ready]))
+
+    def _keep_alive(self, fn: aws.lambda_.Function) -> None:
+        """Every 5 minutes the websocket function pings open connections (API Gateway closes a WebSocket after
+        10 idle minutes; a server frame counts as traffic) and ends chats whose customer stayed away."""
+        rule = aws.cloudwatch.EventRule(f"{self._name}-keep-alive", schedule_expression="rate(5 minutes)",
+                                        description="Live chat: keep customer connections open", opts=self._opts())
+        self._permission("keep-alive-invoke", fn, "events.amazonaws.com", rule.arn)
+        aws.cloudwatch.EventTarget(f"{self._name}-keep-alive", rule=rule.name, arn=fn.arn, opts=self._opts())
 
     def _callback_api(self, fn: aws.lambda_.Function, args: LiveChatArgs) -> tuple[pulumi.Output[str],
                                                                                    pulumi.Output[str]]:

@@ -9,21 +9,24 @@ from typing import Any
 NEEDS: dict[str, dict[str, Any]] = {
     "fulfillment": {"table": ["dynamodb:PutItem"], "secrets": True, "manage_connections": False},
     "authorizer": {"table": ["dynamodb:GetItem"], "secrets": False, "manage_connections": False},
-    "websocket": {"table": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"], "secrets": True,
-                  "manage_connections": True},
+    # The websocket function also runs the flush `$connect` starts (it invokes itself, asynchronously) and the
+    # keep-alive sweep (it scans the table and its connection index).
+    "websocket": {"table": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan"],
+                  "secrets": True, "manage_connections": True, "invoke_self": True},
     "callback": {"table": ["dynamodb:GetItem", "dynamodb:UpdateItem"], "secrets": False,
                  "manage_connections": True},
 }
 
 
 def function_policy(role: str, *, log_group_arn: str, table_arn: str, secret_arns: list[str], key_arn: str,
-                    connections_arn: str | None) -> str:
+                    connections_arn: str | None, function_arn: str | None = None) -> str:
     needs = NEEDS[role]
     statements: list[dict[str, Any]] = [
         {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": f"{log_group_arn}:*"},
         {"Sid": "Table", "Effect": "Allow", "Action": needs["table"],
-         "Resource": [table_arn, f"{table_arn}/index/*"] if "dynamodb:Query" in needs["table"] else table_arn},
+         "Resource": [table_arn, f"{table_arn}/index/*"] if {"dynamodb:Query", "dynamodb:Scan"} & set(needs["table"])
+         else table_arn},
         {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},
         {"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
          "Resource": "*"},
@@ -34,4 +37,7 @@ def function_policy(role: str, *, log_group_arn: str, table_arn: str, secret_arn
     if needs["manage_connections"] and connections_arn:
         statements.append({"Sid": "PushToCustomers", "Effect": "Allow", "Action": ["execute-api:ManageConnections"],
                            "Resource": connections_arn})
+    if needs.get("invoke_self") and function_arn:
+        statements.append({"Sid": "InvokeSelf", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+                           "Resource": function_arn})
     return json.dumps({"Version": "2012-10-17", "Statement": statements})

@@ -5,7 +5,9 @@ Body: {"event_type": "message_created" | "conversation_ended", "conversation_id"
 Every frame goes through the conversation's queue (`pending`), which only a successful push empties
 (common.deliver_pending). Responses: 200 delivered, 202 queued (the customer has not connected yet,
 or the push failed and is retried on the next event of the conversation), 400 invalid body, 404
-unknown conversation, 410 customer gone (mapping removed), 413 too large, 429 too many frames waiting.
+unknown conversation, 410 conversation ended (the customer closed the chat, or did not come back within the
+resume window), 413 too large, 429 too many frames waiting. A customer whose connection dropped (idle timeout,
+network) is "away": frames queue (202) until the customer reconnects.
 A repeated `message_id` is never queued twice; its call still completes a delivery the first one left.
 """
 
@@ -98,9 +100,9 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
     if status != CONNECTED or not connection_id:
         return response(202, {"result": "queued until the customer connects"})
     outcome = deliver_pending(conversation_id, connection_id, management_client())
-    if outcome == "gone":
-        log("customer_gone", conversation_id=conversation_id)
-        return response(410, {"error": "customer gone"})
+    if outcome == "away":
+        log("customer_away", conversation_id=conversation_id)
+        return response(202, {"result": "queued until the customer reconnects"})
     if outcome != "delivered":
         # Still queued, never lost: delivered on the next event of this conversation at the latest.
         log("queued", conversation_id=conversation_id, outcome=outcome)

@@ -16,7 +16,14 @@ _REDACTED = {"message", "content", "body", "token", "access_token", "client_secr
 
 #: Conversations and their mappings expire after a day (DynamoDB TTL on `expires_at`).
 MAPPING_TTL_SECONDS = 24 * 3600
-STARTED, CONNECTED, ENDED = "STARTED", "CONNECTED", "ENDED"
+#: AWAY: the customer's connection closed without the customer ending the chat (API Gateway's 10-minute idle
+#: timeout or 2-hour ceiling, a network drop, a closed tab): the Talkdesk conversation stays open, agent frames
+#: stay queued, and a reconnect resumes it; the keep-alive sweep ends it after RESUME_WINDOW_SECONDS.
+STARTED, CONNECTED, AWAY, ENDED = "STARTED", "CONNECTED", "AWAY", "ENDED"
+#: A GoneException this soon after `$connect` means "not established yet", not "gone": API Gateway completes
+#: the connection only after the `$connect` integration returns.
+CONNECT_GRACE_SECONDS = 10
+RESUME_WINDOW_SECONDS = 15 * 60
 CONNECTION_INDEX = "by-connection"
 
 
@@ -123,14 +130,37 @@ def end_conversation(conversation_id: str) -> None:
                         ExpressionAttributeValues={":ended": ENDED, ":e": now() + MAPPING_TTL_SECONDS})
 
 
+def mark_away(conversation_id: str, connection_id: str) -> bool:
+    """The customer's connection `connection_id` is gone but the conversation is not over (see AWAY).
+
+    Conditional on the connection still being the conversation's: a reconnect may already have replaced it.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        table().update_item(Key={"conversation_id": conversation_id},
+                            UpdateExpression="SET #s = :away, away_since = :now REMOVE connection_id",
+                            ConditionExpression="connection_id = :c AND #s = :connected",
+                            ExpressionAttributeNames={"#s": "status"},
+                            ExpressionAttributeValues={":away": AWAY, ":now": now(), ":c": connection_id,
+                                                       ":connected": CONNECTED})
+        return True
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return False
+
+
 def deliver_pending(conversation_id: str, connection_id: str, client: Any) -> str:
     """Push the conversation's queued agent frames to the customer, in order, each exactly once.
 
     A frame leaves the queue only after API Gateway accepted it. One invocation delivers at a time (a
     lease on the item); the holder re-reads the queue after releasing it, so a frame queued meanwhile is
     delivered by this round or the next event at the latest. Returns "delivered" (queue empty), "busy"
-    (another invocation is delivering), "failed" (a push failed: the rest stays queued) or "gone"
-    (the customer left: the conversation is ended).
+    (another invocation is delivering), "failed" (a push failed: the rest stays queued), "not_ready"
+    (GoneException within CONNECT_GRACE_SECONDS of `$connect`: the connection is still being established;
+    everything stays queued) or "away" (the connection is gone: the conversation waits for a reconnect with
+    its queue, see AWAY).
     """
     import uuid
 
@@ -145,6 +175,8 @@ def deliver_pending(conversation_id: str, connection_id: str, client: Any) -> st
             pending = list(item.get("pending") or [])
             if not pending:
                 return "delivered"
+            if item.get("connection_id") != connection_id:
+                return "away"  # the customer reconnected (or left) since the caller read the item
             for record in pending:
                 try:
                     client.post_to_connection(ConnectionId=connection_id, Data=frame(
@@ -152,8 +184,10 @@ def deliver_pending(conversation_id: str, connection_id: str, client: Any) -> st
                         record.get("author_name", "")))
                 except ClientError as exc:
                     if exc.response["Error"]["Code"] == "GoneException":
-                        end_conversation(conversation_id)
-                        return "gone"
+                        if now() - int(item.get("connected_at", 0)) < CONNECT_GRACE_SECONDS:
+                            return "not_ready"
+                        mark_away(conversation_id, connection_id)
+                        return "away"
                     log("push_failed", 40, conversation_id=conversation_id, code=exc.response["Error"]["Code"])
                     return "failed"
                 # Accepted by API Gateway: now, and only now, it leaves the queue (we hold the lease).

@@ -1,21 +1,38 @@
-"""WebSocket routes: `$connect` maps the conversation to the connection, `onMessage` forwards the
-customer's message to Talkdesk, `$disconnect` removes the mapping and ends the conversation."""
+"""The customer's WebSocket side, one function for four kinds of event:
+
+- routes: `$connect` maps the conversation to the connection (a reconnect resumes it), `onMessage` forwards
+  the customer's message to Talkdesk, `$disconnect` ends the conversation when the customer closed the chat
+  and otherwise leaves it waiting for a reconnect (see common.AWAY);
+- a flush (`{"flush": …}`), which `$connect` starts asynchronously: it delivers what the agent said before
+  the customer connected, as soon as API Gateway has established the connection, so a silent customer
+  still sees the greeting (the Lex Web UI sends nothing when its socket opens);
+- the keep-alive sweep (an EventBridge schedule, every 5 minutes): a ping frame to every open connection,
+  so API Gateway's 10-minute idle timeout never closes a waiting customer's socket, and the end of
+  conversations whose customer stayed away longer than the resume window.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from typing import Any
 
+import boto3
 from botocore.exceptions import ClientError
 from common import (
+    AWAY,
     CONNECTED,
     CONNECTION_INDEX,
     ENDED,
     MAPPING_TTL_SECONDS,
+    RESUME_WINDOW_SECONDS,
     deliver_pending,
+    end_conversation,
     frame,
     log,
     management_client,
+    mark_away,
     now,
     response,
     table,
@@ -23,6 +40,21 @@ from common import (
 from talkdesk import TalkdeskError, client_from_env
 
 MAX_MESSAGE_CHARS = 4000
+#: Close codes that mean the customer ended the chat (1000 normal closure; 1005: `close()` without a code).
+#: 1001 "going away" is also what API Gateway sends at its idle timeout and 2-hour ceiling, and 1006 a
+#: dropped network: those leave the conversation waiting for a reconnect.
+CUSTOMER_CLOSED = {1000, 1005}
+#: The flush's waits between attempts (seconds, scaled by FLUSH_BASE_S): about 6 s in all, inside
+#: common.CONNECT_GRACE_SECONDS and the function's 10-second timeout.
+FLUSH_DELAYS = (0.2, 0.4, 0.8, 1.6, 3.2)
+PING = "ping"
+SLEEP = time.sleep
+
+
+def invoke_self(payload: dict[str, Any]) -> None:
+    """Start this function again, asynchronously (Lambda `Invoke`, InvocationType Event), with `payload`."""
+    boto3.client("lambda").invoke(FunctionName=os.environ["AWS_LAMBDA_FUNCTION_NAME"], InvocationType="Event",
+                                  Payload=json.dumps(payload).encode())
 
 
 def _connect(event: dict[str, Any]) -> dict[str, Any]:
@@ -33,22 +65,79 @@ def _connect(event: dict[str, Any]) -> dict[str, Any]:
     try:
         item = table().update_item(
             Key={"conversation_id": conversation_id},
-            UpdateExpression="SET connection_id = :c, #s = :s, expires_at = :e",
+            UpdateExpression="SET connection_id = :c, #s = :s, expires_at = :e, connected_at = :now "
+                             "REMOVE away_since",
             ConditionExpression="attribute_exists(conversation_id) AND #s <> :ended",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":c": ctx["connectionId"], ":s": CONNECTED, ":ended": ENDED,
-                                       ":e": now() + MAPPING_TTL_SECONDS},
-            ReturnValues="ALL_NEW",
+                                       ":e": now() + MAPPING_TTL_SECONDS, ":now": now()},
+            ReturnValues="ALL_OLD",
         ).get("Attributes", {})
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return response(403, {"error": "unknown or ended conversation"})
         raise
     # Nothing is pushed here: API Gateway establishes the connection only after $connect returns, so a
-    # post_to_connection now fails. Agent frames queued before the customer connected stay queued and are
-    # delivered, in order, by the customer's first frame or the next agent message.
-    log("connected", conversation_id=conversation_id, queued=len(item.get("pending") or []))
+    # post_to_connection now fails. The flush, started now and running after this returns, delivers what is
+    # queued as soon as the connection takes it (or the customer's first frame, or the next agent message).
+    invoke_self({"flush": {"conversationId": conversation_id, "connectionId": ctx["connectionId"]}})
+    log("connected", conversation_id=conversation_id, queued=len(item.get("pending") or []),
+        resumed=item.get("status") == AWAY)
     return response(200)
+
+
+def _flush(request: dict[str, Any]) -> dict[str, Any]:
+    """Deliver the queue once the new connection takes pushes: retried while API Gateway says Gone in the
+    grace window after `$connect` (common.deliver_pending's "not_ready")."""
+    base = float(os.environ.get("FLUSH_BASE_S", "1"))
+    outcome = "not_ready"
+    for delay in FLUSH_DELAYS:
+        SLEEP(delay * base)
+        outcome = deliver_pending(request["conversationId"], request["connectionId"], management_client())
+        if outcome != "not_ready":
+            break
+    log("flushed", conversation_id=request["conversationId"], outcome=outcome)
+    return {"outcome": outcome}
+
+
+def _sweep() -> dict[str, Any]:
+    """Keep open connections alive and end conversations whose customer did not come back."""
+    client, pinged, away, ended = management_client(), 0, 0, 0
+    for item in _scan(IndexName=CONNECTION_INDEX):  # only conversations with a connection are in the index
+        if item.get("status") != CONNECTED:
+            continue
+        try:
+            client.post_to_connection(ConnectionId=item["connection_id"], Data=frame(PING))
+            pinged += 1
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "GoneException":
+                raise
+            away += mark_away(item["conversation_id"], item["connection_id"])
+    deadline = now() - RESUME_WINDOW_SECONDS
+    for item in _scan(FilterExpression="#s = :away AND away_since < :deadline",
+                      ExpressionAttributeNames={"#s": "status"},
+                      ExpressionAttributeValues={":away": AWAY, ":deadline": deadline}):
+        _end_talkdesk(item["conversation_id"])
+        end_conversation(item["conversation_id"])
+        ended += 1
+    log("swept", pinged=pinged, away=away, ended=ended)
+    return {"pinged": pinged, "away": away, "ended": ended}
+
+
+def _scan(**kwargs: Any):
+    while True:
+        page = table().scan(**kwargs)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _end_talkdesk(conversation_id: str) -> None:
+    try:
+        client_from_env().end_conversation(conversation_id)
+    except TalkdeskError as exc:
+        log("talkdesk_end_failed", 40, conversation_id=conversation_id, status=exc.status)
 
 
 def _owned_conversation(connection_id: str) -> dict[str, Any] | None:
@@ -75,7 +164,7 @@ def _message(event: dict[str, Any]) -> dict[str, Any]:
         log("message_refused", connection_id=connection_id)
         return response(403, {"error": "this connection has no such conversation"})
     # The customer's frame is the first moment the connection surely exists: deliver what the agent said.
-    if deliver_pending(item["conversation_id"], connection_id, management_client(event)) == "gone":
+    if deliver_pending(item["conversation_id"], connection_id, management_client(event)) == "away":
         return response(410, {"error": "connection gone"})
     try:
         client_from_env().send_message(item["conversation_id"], message)
@@ -90,19 +179,22 @@ def _message(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _disconnect(event: dict[str, Any]) -> dict[str, Any]:
-    item = _owned_conversation(event["requestContext"]["connectionId"])
+    ctx = event["requestContext"]
+    item = _owned_conversation(ctx["connectionId"])
     if item is None:
         return response(200)
-    conversation_id = item["conversation_id"]
+    conversation_id, code = item["conversation_id"], ctx.get("disconnectStatusCode")
+    if code not in CUSTOMER_CLOSED:
+        # Idle timeout, the 2-hour ceiling, a dropped network: the conversation waits for a reconnect.
+        mark_away(conversation_id, ctx["connectionId"])
+        log("away", conversation_id=conversation_id, code=code, reason=ctx.get("disconnectReason"))
+        return response(200)
     table().update_item(Key={"conversation_id": conversation_id},
                         UpdateExpression="SET #s = :ended REMOVE connection_id",
                         ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":ended": ENDED})
     if item.get("status") == CONNECTED:
-        try:
-            client_from_env().end_conversation(conversation_id)
-        except TalkdeskError as exc:
-            log("talkdesk_end_failed", 40, conversation_id=conversation_id, status=exc.status)
-    log("disconnected", conversation_id=conversation_id)
+        _end_talkdesk(conversation_id)
+    log("disconnected", conversation_id=conversation_id, code=code)
     return response(200)
 
 
@@ -110,6 +202,10 @@ ROUTES = {"$connect": _connect, "onMessage": _message, "$disconnect": _disconnec
 
 
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
+    if "flush" in event:
+        return _flush(event["flush"])
+    if event.get("source") == "aws.events":
+        return _sweep()
     route = event["requestContext"]["routeKey"]
     if route not in ROUTES:
         return response(400, {"error": f"unknown route {route}"})

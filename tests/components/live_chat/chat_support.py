@@ -73,7 +73,12 @@ def _mocked(setenv: Any) -> Iterator[dict]:
         modules["websocket"] = importlib.import_module("customer_socket")
         modules["talkdesk"] = importlib.import_module("talkdesk")
         modules["talkdesk"].TalkdeskClient._token_cache.clear()
-        yield {"fake": fake, **modules}
+        # Lambda's asynchronous self-invocation (the flush `$connect` starts) is recorded, and run by `flush()`
+        # when a test says so: after $connect returned, as Lambda would. No sleeping between attempts.
+        flushes: list[dict] = []
+        modules["websocket"].invoke_self = flushes.append
+        modules["websocket"].SLEEP = lambda _s: None
+        yield {"fake": fake, "flushes": flushes, **modules}
 
 
 def lex(intent: str = "TalkToAgent", session: str = "s-1", attrs: dict | None = None, sentiment: str | None = None):
@@ -85,12 +90,23 @@ def lex(intent: str = "TalkToAgent", session: str = "s-1", attrs: dict | None = 
     return event
 
 
-def ws(route: str, connection: str, body: dict | str | None = None, conversation: str | None = None):
+def ws(route: str, connection: str, body: dict | str | None = None, conversation: str | None = None,
+       code: int | None = None, reason: str = ""):
+    """A WebSocket route event as API Gateway sends it (`code`: a `$disconnect`'s disconnectStatusCode)."""
     ctx = {"routeKey": route, "connectionId": connection, "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
            "stage": "live"}
     if conversation:
         ctx["authorizer"] = {"conversationId": conversation}
+    if code is not None:
+        ctx.update(disconnectStatusCode=code, disconnectReason=reason)
     return {"requestContext": ctx, "body": body if isinstance(body, str) or body is None else json.dumps(body)}
+
+
+def run_flushes(chat) -> list[dict]:
+    """Run the flushes `$connect` started (Lambda delivers an asynchronous invocation after $connect returns)."""
+    results = [chat["websocket"].handler(payload) for payload in chat["flushes"]]
+    chat["flushes"].clear()
+    return results
 
 
 def callback(**body) -> dict:

@@ -165,3 +165,22 @@ def test_a_changed_bot_gets_a_new_version_and_the_alias_follows(tmp_path, view):
     plain = {"enabled": True, "talkdesk": {**CHAT["talkdesk"], "touchpointId": "t", "clientId": "c",
                                            "clientSecret": "s"}}
     assert version["inputs"]["description"].endswith(bot_definition(LiveChatArgs.model_validate(plain)))
+
+
+def test_the_websocket_function_may_flush_and_sweep_and_runs_every_five_minutes(view):
+    fn = _get(view, "aws:lambda/function:Function", "websocket")
+    assert fn["inputs"]["environment"]["variables"]["WEBSOCKET_ENDPOINT"].endswith("/live")
+    statements = {s["Sid"]: s for s in json.loads(
+        _get(view, "aws:iam/rolePolicy:RolePolicy", "websocket-role")["inputs"]["policy"])["Statement"]}
+    # Its own ARN, built from its name before it exists, is the ARN AWS gives it.
+    assert statements["InvokeSelf"]["Resource"] == fn["outputs"]["arn"]
+    assert statements["InvokeSelf"]["Action"] == ["lambda:InvokeFunction"]
+    table = _get(view, "aws:dynamodb/table:Table", "conversations")["outputs"]["arn"]
+    assert "dynamodb:Scan" in statements["Table"]["Action"]
+    assert statements["Table"]["Resource"] == [table, f"{table}/index/*"]
+    rule = _get(view, "aws:cloudwatch/eventRule:EventRule", "keep-alive")
+    assert rule["inputs"]["scheduleExpression"] == "rate(5 minutes)"
+    target = _get(view, "aws:cloudwatch/eventTarget:EventTarget", "keep-alive")["inputs"]
+    assert target["arn"] == fn["outputs"]["arn"] and target["rule"] == rule["outputs"]["name"]
+    permission = _get(view, "aws:lambda/permission:Permission", "keep-alive-invoke")["inputs"]
+    assert permission["principal"] == "events.amazonaws.com" and permission["sourceArn"] == rule["outputs"]["arn"]

@@ -115,9 +115,13 @@ def test_non_escalation_intent_closes_with_guidance(chat):
     assert chat["fake"].requests == []
 
 
-def test_stale_connection_is_removed_and_reported_gone(chat, monkeypatch):
+def test_a_vanished_connection_leaves_the_conversation_waiting_with_its_frames(chat, monkeypatch):
+    """Gone well after $connect: the customer is away (not the end): frames queue until a reconnect."""
     conversation = start(chat)
     chat["websocket"].handler(ws("$connect", "conn-1", conversation=conversation))
+    table = boto3.resource("dynamodb").Table(TABLE)
+    table.update_item(Key={"conversation_id": conversation}, UpdateExpression="SET connected_at = :t",
+                      ExpressionAttributeValues={":t": 1})  # connected long ago
 
     class Gone:
         def post_to_connection(self, **_):
@@ -126,12 +130,10 @@ def test_stale_connection_is_removed_and_reported_gone(chat, monkeypatch):
     monkeypatch.setattr(chat["callback"], "management_client", lambda *a: Gone())
     first = chat["callback"].handler(callback(event_type="message_created", conversation_id=conversation,
                                                content="hello?"))
-    assert first["statusCode"] == 410
-    item = boto3.resource("dynamodb").Table(TABLE).get_item(Key={"conversation_id": conversation})["Item"]
-    assert item["status"] == "ENDED" and "connection_id" not in item
-    again = chat["callback"].handler(callback(event_type="message_created", conversation_id=conversation,
-                                               content="hello?"))
-    assert again["statusCode"] == 410
+    assert first["statusCode"] == 202
+    item = table.get_item(Key={"conversation_id": conversation})["Item"]
+    assert item["status"] == "AWAY" and "connection_id" not in item and len(item["pending"]) == 1
+    assert chat["fake"].ended == [], "the agent's conversation stays open"
 
 
 def test_unknown_conversation_is_404(chat):
@@ -233,7 +235,7 @@ def test_a_throttled_push_stays_queued_and_its_retry_completes_it(chat, monkeypa
 def test_customer_leaving_ends_the_talkdesk_conversation(chat):
     conversation = start(chat)
     chat["websocket"].handler(ws("$connect", "conn-1", conversation=conversation))
-    assert chat["websocket"].handler(ws("$disconnect", "conn-1"))["statusCode"] == 200
+    assert chat["websocket"].handler(ws("$disconnect", "conn-1", code=1000))["statusCode"] == 200
     assert chat["fake"].ended == [conversation]
     item = boto3.resource("dynamodb").Table(TABLE).get_item(Key={"conversation_id": conversation})["Item"]
     assert item["status"] == "ENDED" and "connection_id" not in item
