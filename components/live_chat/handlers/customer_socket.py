@@ -40,10 +40,14 @@ from common import (
 from talkdesk import TalkdeskError, client_from_env
 
 MAX_MESSAGE_CHARS = 4000
-#: Close codes that mean the customer ended the chat (1000 normal closure; 1005: `close()` without a code).
+NOT_DELIVERED = "Your message could not be delivered; please send it again."
+MAYBE_DELIVERED = "Your message may not have reached the agent; if they do not answer it, please send it again."
+#: Close codes that mean the customer ended the chat: 4000, which the Lex Web UI's "end chat" sends
+#: (aws-lex-web-ui, talkdesk-live-chat-handlers.js: `close(4000, …)`), 1000 normal closure and 1005
+#: (`close()` without a code).
 #: 1001 "going away" is also what API Gateway sends at its idle timeout and 2-hour ceiling, and 1006 a
 #: dropped network: those leave the conversation waiting for a reconnect.
-CUSTOMER_CLOSED = {1000, 1005}
+CUSTOMER_CLOSED = {1000, 1005, 4000}
 #: The flush's waits between attempts (seconds, scaled by FLUSH_BASE_S): about 6 s in all, inside
 #: common.CONNECT_GRACE_SECONDS and the function's 10-second timeout.
 FLUSH_DELAYS = (0.2, 0.4, 0.8, 1.6, 3.2)
@@ -169,10 +173,11 @@ def _message(event: dict[str, Any]) -> dict[str, Any]:
     try:
         client_from_env().send_message(item["conversation_id"], message)
     except TalkdeskError as exc:
-        log("talkdesk_send_failed", 40, conversation_id=item["conversation_id"], status=exc.status)
-        management_client(event).post_to_connection(
-            ConnectionId=connection_id,
-            Data=frame("message_created", "Your message could not be delivered; please send it again.", "System"))
+        log("talkdesk_send_failed", 40, conversation_id=item["conversation_id"], status=exc.status,
+            maybe_delivered=exc.maybe_delivered)
+        notice = (MAYBE_DELIVERED if exc.maybe_delivered else NOT_DELIVERED)
+        management_client(event).post_to_connection(ConnectionId=connection_id,
+                                                     Data=frame("message_created", notice, "System"))
         return response(502, {"error": "message not delivered"})
     log("message_forwarded", conversation_id=item["conversation_id"], chars=len(message))
     return response(200)

@@ -18,12 +18,20 @@ from dataclasses import dataclass
 from typing import Any
 
 RETRYABLE = {429, 500, 502, 503, 504}
+#: Answers that say the request was not acted on: the only ones after which a request Talkdesk cannot
+#: deduplicate is sent again. Talkdesk documents an idempotency key for Start a Conversation ("finds an
+#: existing one through its idempotency key") but none for Send a Message (docs.talkdesk.com/reference/
+#: start-conversation, /reference/send-a-message): after a timeout, a reset or a 500/502/504 the message
+#: may have been delivered, and sending it again would show it twice to the agent.
+NOT_ACTED_ON = {429, 503}
 
 
 class TalkdeskError(Exception):
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, *, maybe_delivered: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        #: The request may have been acted on (timeout, reset or server error on a request not retried).
+        self.maybe_delivered = maybe_delivered
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,9 @@ class TalkdeskClient:
         self.requests_sent = 0
 
     # -- transport --------------------------------------------------------------------------------
-    def _send(self, req: urllib.request.Request, deadline: float) -> tuple[int, dict[str, Any]]:
+    def _send(self, req: urllib.request.Request, deadline: float, idempotent: bool = True) -> tuple[int, dict[str, Any]]:
+        """Send `req`, retrying within `deadline`. A request that is not `idempotent` is sent again only when
+        it surely was not acted on: refused before it was sent, or answered 429/503."""
         attempt = 0
         while True:
             attempt += 1
@@ -64,8 +74,18 @@ class TalkdeskClient:
                 status = exc.code
                 retry_after = exc.headers.get("Retry-After") if exc.headers else None
                 exc.read()
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+                if not idempotent and status in RETRYABLE and status not in NOT_ACTED_ON:
+                    raise TalkdeskError(f"Talkdesk answered HTTP {status}; not sent again", status,
+                                        maybe_delivered=True) from None
+            except urllib.error.URLError as exc:  # no connection: the request was never sent
                 status, retry_after = None, None
+                if time.monotonic() >= deadline:
+                    raise TalkdeskError(f"Talkdesk unreachable: {exc.reason}") from None
+            except (TimeoutError, ConnectionError) as exc:  # sent, then no answer: it may have been acted on
+                status, retry_after = None, None
+                if not idempotent:
+                    raise TalkdeskError(f"no answer from Talkdesk ({type(exc).__name__}); not sent again",
+                                        maybe_delivered=True) from None
                 if time.monotonic() >= deadline:
                     raise TalkdeskError(f"Talkdesk unreachable: {exc}") from None
             if status is not None and status not in RETRYABLE:
@@ -95,7 +115,7 @@ class TalkdeskClient:
         return data["access_token"]
 
     def _api(self, method: str, path: str, body: dict[str, Any] | None = None,
-             idempotency_key: str | None = None) -> dict[str, Any]:
+             idempotency_key: str | None = None, idempotent: bool = True) -> dict[str, Any]:
         deadline = time.monotonic() + self.deadline_s
         for refresh in (False, True):
             headers = {"Authorization": f"Bearer {self.token()}", "Content-Type": "application/json"}
@@ -104,7 +124,7 @@ class TalkdeskClient:
             req = urllib.request.Request(f"{self.api_url}{path}", method=method, headers=headers,
                                          data=json.dumps(body).encode() if body is not None else None)
             try:
-                return self._send(req, deadline)[1]
+                return self._send(req, deadline, idempotent)[1]
             except TalkdeskError as exc:
                 if exc.status == 401 and not refresh:
                     self._token_cache.clear()
@@ -123,7 +143,9 @@ class TalkdeskClient:
         return str(data["id"])
 
     def send_message(self, conversation_id: str, content: str) -> None:
-        self._api("POST", f"/conversations/{urllib.parse.quote(conversation_id)}/messages", {"content": content})
+        """Not idempotent (no key is documented): sent again only after an answer that says it was not acted on."""
+        self._api("POST", f"/conversations/{urllib.parse.quote(conversation_id)}/messages", {"content": content},
+                  idempotent=False)
 
     def end_conversation(self, conversation_id: str) -> None:
         self._api("DELETE", f"/conversations/{urllib.parse.quote(conversation_id)}")

@@ -24,6 +24,8 @@ class FakeTalkdesk:
         #: Statuses to answer before behaving normally, per (method, path prefix).
         self.failures: dict[tuple[str, str], deque] = {}
         self.expires_in = 3600
+        #: How many message posts to act on and then drop the connection without answering.
+        self.lose_answers = 0
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -86,6 +88,10 @@ class FakeTalkdesk:
                     if cid not in fake.conversations:
                         return self._reply(404)
                     fake.messages.append((cid, data.get("content", "")))
+                    if fake.lose_answers:  # acted on, but the answer never arrives (a lost or late 201)
+                        fake.lose_answers -= 1
+                        self.close_connection = True
+                        return self.connection.shutdown(2)
                     return self._reply(201, {"id": str(uuid.uuid4())})
                 return self._reply(404)
 

@@ -275,3 +275,28 @@ def test_each_escalation_has_its_own_idempotency_key_and_a_retry_reuses_it(chat)
     assert again["sessionState"]["sessionAttributes"]["talkdesk_conversation_id"] != \
         attrs["talkdesk_conversation_id"], "a later escalation of the same session starts a new conversation"
     assert len(fake.idempotency) == 2
+
+
+def test_a_message_whose_answer_is_lost_is_not_sent_twice(chat):
+    """Talkdesk documents no idempotency key for Send a Message: after a request that may have been acted on
+    (a reset or timeout after sending, a 500) the message is not sent again; the customer is told."""
+    conversation = start(chat)
+    chat["websocket"].handler(ws("$connect", "conn-1", conversation=conversation))
+    chat["fake"].lose_answers = 1
+    sent = chat["websocket"].handler(ws("onMessage", "conn-1", {"action": "onMessage", "message": "refund please"}))
+    assert sent["statusCode"] == 502
+    assert [m for _, m in chat["fake"].messages] == ["refund please"], "delivered once, never twice"
+    assert "may not have reached" in frames("conn-1")[-1]["content"]
+    chat["fake"].fail("POST", f"/digital-connect/conversations/{conversation}/messages", 500)
+    assert chat["websocket"].handler(ws("onMessage", "conn-1", {"action": "onMessage", "message": "x"}))[
+        "statusCode"] == 502
+    posts = [r for r in chat["fake"].requests if r[1].endswith("/messages")]
+    assert len(posts) == 2, "a 500 may have been acted on: not retried"
+
+
+def test_a_message_refused_with_429_or_503_is_sent_again(chat):
+    conversation = start(chat)
+    chat["websocket"].handler(ws("$connect", "conn-1", conversation=conversation))
+    chat["fake"].fail("POST", f"/digital-connect/conversations/{conversation}/messages", 429, 503)
+    sent = chat["websocket"].handler(ws("onMessage", "conn-1", {"action": "onMessage", "message": "hello"}))
+    assert sent["statusCode"] == 200 and [m for _, m in chat["fake"].messages] == ["hello"]
