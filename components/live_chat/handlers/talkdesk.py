@@ -56,7 +56,8 @@ class TalkdeskClient:
         self.requests_sent = 0
 
     # -- transport --------------------------------------------------------------------------------
-    def _send(self, req: urllib.request.Request, deadline: float, idempotent: bool = True) -> tuple[int, dict[str, Any]]:
+    def _send(self, req: urllib.request.Request, deadline: float,
+              idempotent: bool = True) -> tuple[int, dict[str, Any]]:
         """Send `req`, retrying within `deadline`. A request that is not `idempotent` is sent again only when
         it surely was not acted on: refused before it was sent, or answered 429/503."""
         attempt = 0
