@@ -1,7 +1,10 @@
-"""`mlplat rag ingest|query`: the RAG service's local mode (a FAISS index on disk, the local embedder).
+"""`mlplat rag ingest|query`: the RAG service's local mode (a FAISS index on disk, the local embedder);
+`mlplat rag sync STACK`: repair a deployed service's index.
 
 `query` answers with the stack's deployed Mixtral endpoint when `--endpoint-stack` is given (needs AWS
 credentials); without one it prints the retrieved and compressed context. Needs the `rag` extra (faiss-cpu).
+`sync` needs only AWS credentials: it runs the stack's ingest function on every document of the bucket and of
+the index, so the index matches the bucket again (events lost, a restore, a changed chunking).
 """
 
 from __future__ import annotations
@@ -45,6 +48,42 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="answer with this stack's deployed LLM endpoint (needs AWS credentials)")
     query.add_argument("--llm", default="mixtral-8x7b",
                        help="the stack's endpoints[].name of the LLM (default: %(default)s)")
+    sync = rsub.add_parser("sync", help="make a deployed stack's index match its bucket (needs AWS credentials)")
+    sync.add_argument("stack", help="the stack whose RAG service to repair (its config gives region and names)")
+
+
+def _sync(stack: str, lambda_client=None) -> int:
+    """Find the stack's ingest function (`<prefix>-rag-ingest-*`) and run its full reconciliation."""
+    import json
+
+    import boto3
+
+    from mlplat.project import find_project, load_stack_config
+    from stacks.config import parse
+    from stacks.errors import ConfigError
+
+    stack_cfg = load_stack_config(find_project(), stack, None)
+    try:
+        cfg = parse(stack_cfg.values, stack_cfg.secret_keys, stack=stack, source=stack_cfg.source)
+    except ConfigError as exc:
+        raise InputError("invalid configuration: " + "; ".join(exc.problems)) from None
+    if not cfg.rag.enabled:
+        raise InputError(f"stack {stack}: rag.enabled is false; there is no RAG service to sync")
+    client = lambda_client or boto3.session.Session(region_name=cfg.region).client("lambda")
+    prefix = f"{cfg.resource_prefix}-rag-ingest-"
+    names = [f["FunctionName"] for page in client.get_paginator("list_functions").paginate()
+             for f in page["Functions"] if f["FunctionName"].startswith(prefix)]
+    if len(names) != 1:
+        raise InputError(f"expected one function named {prefix}* in {cfg.region}; found "
+                         f"{', '.join(names) or 'none'} (deploy the stack first)")
+    print(f"syncing {names[0]} (every document of the bucket and of the index)...", file=sys.stderr, flush=True)
+    answer = client.invoke(FunctionName=names[0], InvocationType="RequestResponse",
+                           Payload=json.dumps({"sync": True}).encode())
+    payload = json.loads(answer["Payload"].read() or b"{}")
+    if answer.get("FunctionError"):
+        raise InputError(f"{names[0]} failed: {payload.get('errorMessage', payload)}")
+    print(", ".join(f"{key} {value}" for key, value in payload.items()))
+    return 0
 
 
 def _generator(args: argparse.Namespace):
@@ -72,6 +111,8 @@ def _generator(args: argparse.Namespace):
 
 
 def cmd(args: argparse.Namespace) -> int:
+    if args.rag_command == "sync":
+        return _sync(args.stack)
     try:
         from mlruntime.rag.local import LocalIndex, ingest_folder
         from mlruntime.rag.retrieval import (

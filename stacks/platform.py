@@ -246,7 +246,7 @@ def _rag(cfg: PlatformConfig, env: Env, network: NetworkRef, endpoints: dict[str
     rag = RagService(f"{cfg.resource_prefix}-rag", cfg.rag, env=env, network=network, endpoints=RagEndpoints(
         endpoints[cfg.rag.llm_endpoint], endpoints[cfg.rag.embeddings_endpoint],
         EMBEDDING_DIMENSIONS[embedder.model_id]))
-    return {"ragQueryUrl": rag.query_url, "ragBucket": rag.bucket_name}
+    return {"ragQueryUrl": rag.query_url, "ragBucket": rag.bucket_name, "ragIngestFunction": rag.ingest_function}
 
 
 def _bedrock(cfg: PlatformConfig, env: Env, network: NetworkRef) -> dict[str, Any]:

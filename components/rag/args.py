@@ -17,7 +17,8 @@ def query_body_schema() -> dict:
                            "retriever": {"type": "string", "enum": ["plain", "parent"]},
                            "compression": {"type": "string",
                                            "enum": ["none", "embeddings", "llm-extract", "llm-filter"]},
-                           "k": {"type": "integer", "minimum": 1, "maximum": 10}}}
+                           "k": {"type": "integer", "minimum": 1, "maximum": 10},
+                           "async": {"type": "boolean"}}}
 
 
 class RagArgs(StrictModel):

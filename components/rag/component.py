@@ -30,8 +30,8 @@ from components.egress import https_to_vpc_and_s3
 from components.jumpstart_endpoint.component import JumpStartEndpoint
 from components.lambda_function import FunctionSpec, lambda_function
 from components.rag.args import RagArgs, query_body_schema
-from components.rag.iam import data_access_policy, function_policy
-from components.storage.args import BucketArgs
+from components.rag.iam import ServiceArns, data_access_policy, function_policy
+from components.storage.args import BucketArgs, LifecycleRule
 from components.storage.component import SecureBucket
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +61,8 @@ class RagService(pulumi.ComponentResource):
         super().__init__("mlplat:rag:RagService", name, None, env.component_options(opts))
         llm, embeddings, dimension = endpoints.llm, endpoints.embeddings, endpoints.dimension
         self._name, self._env = name, env
-        bucket = SecureBucket(f"{name}-docs", BucketArgs(), env=env,
+        bucket = SecureBucket(f"{name}-docs", BucketArgs(lifecycle=(
+                                  LifecycleRule(id="async-answers", prefix="jobs/", expire_days=7),)), env=env,
                               bucket_name=pulumi.Output.concat(f"{name}-", env.account_id), opts=self._opts())
         dlq = aws.sqs.Queue(f"{name}-ingest-dlq", kms_master_key_id=env.key_arn, message_retention_seconds=1_209_600,
                             opts=self._opts())
@@ -69,14 +70,22 @@ class RagService(pulumi.ComponentResource):
                                       description=f"RAG functions {name}: HTTPS to the VPC, S3 and the AWS APIs",
                                       egress=https_to_vpc_and_s3(env, network, self), opts=self._opts())
         collection, vpce = self._collection(name, args, network, fn_sg)
+        # One reconciliation per document at a time (handlers/ingest.py): a lease item per document.
+        leases = aws.dynamodb.Table(
+            f"{name}-ingest-leases", billing_mode="PAY_PER_REQUEST", hash_key="doc_id",
+            attributes=[aws.dynamodb.TableAttributeArgs(name="doc_id", type="S")],
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name="expires_at", enabled=True),
+            server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True, kms_key_arn=env.key_arn),
+            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True), opts=self._opts())
+        # The query function is auto-named `<name>-query-<suffix>`: it may invoke only functions so named.
+        query_arns = pulumi.Output.concat("arn:", env.partition, ":lambda:", env.region, ":", env.account_id,
+                                          f":function:{name}-query-*")
         refs = pulumi.Output.all(bucket.bucket_arn, collection.arn, llm.endpoint_arn, embeddings.endpoint_arn,
-                                 env.key_arn, dlq.arn)
+                                 env.key_arn, dlq.arn, leases.arn, query_arns)
 
         def policy(role: str, logs: pulumi.Output[str]) -> pulumi.Output[str]:
-            return pulumi.Output.all(refs, logs).apply(lambda a: json.dumps(function_policy(
-                role, bucket_arn=a[0][0], collection_arn=a[0][1],
-                endpoint_arns=[a[0][2], a[0][3]] if role == "query" else [a[0][3]], key_arn=a[0][4],
-                dlq_arn=a[0][5], log_group_arn=a[1])))
+            return pulumi.Output.all(refs, logs).apply(
+                lambda a: json.dumps(function_policy(role, ServiceArns(*a[0]), log_group_arn=a[1])))
 
         fns, roles = {}, {}
         for role_name in ("ingest", "query"):
@@ -89,7 +98,7 @@ class RagService(pulumi.ComponentResource):
                     "EMBEDDINGS_ENDPOINT": embeddings.endpoint_name, "LLM_ENDPOINT": llm.endpoint_name,
                     "PARENT_SIZE": str(args.parent_size), "CHILD_SIZE": str(args.child_size),
                     "CHILD_OVERLAP": str(args.child_overlap), "RETRIEVER": args.retriever,
-                    "COMPRESSION": args.compression, "K": str(args.k),
+                    "COMPRESSION": args.compression, "K": str(args.k), "LEASE_TABLE": leases.name,
                     # A scale-to-zero endpoint serves through an inference component, which every call must name.
                     **({"EMBEDDINGS_COMPONENT": embeddings.inference_component_name}
                        if embeddings.inference_component_name is not None else {}),
@@ -103,16 +112,23 @@ class RagService(pulumi.ComponentResource):
             built = lambda_function(spec, lambda logs, r=role_name: policy(r, logs), env=env, parent=self,
                                     depends_on=[vpce, *network.ready])
             fns[role_name], roles[role_name] = built.function, built.role
-        aws.opensearch.ServerlessAccessPolicy(
+        data_policy = aws.opensearch.ServerlessAccessPolicy(
             f"{name}-data", name=f"{name}-data", type="data",
             policy=pulumi.Output.all(roles["ingest"].arn, roles["query"].arn).apply(
                 lambda a: json.dumps(data_access_policy(name, INDEX, a[0], a[1]))), opts=self._opts())
+        # The index exists from the deployment on, so a query before the first upload finds an empty index
+        # rather than none: the ingest function creates it (retrying while the data policy propagates).
+        aws.lambda_.Invocation(
+            f"{name}-create-index", function_name=fns["ingest"].name,
+            input=json.dumps({"ensureIndex": True, "index": INDEX, "dimension": dimension}),
+            opts=self._opts(depends_on=[data_policy, collection, vpce]))
         self._trigger(name, bucket, fns["ingest"], env)
         self.query_url = self._api(name, fns["query"], args)
         self.bucket_name = bucket.bucket_name
         self.collection_endpoint = collection.collection_endpoint
+        self.ingest_function = fns["ingest"].name
         self.register_outputs({"queryUrl": self.query_url, "bucket": self.bucket_name,
-                               "collectionEndpoint": self.collection_endpoint})
+                               "collectionEndpoint": self.collection_endpoint, "ingestFunction": self.ingest_function})
 
     def _opts(self, **kwargs) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, **kwargs)
@@ -177,11 +193,26 @@ class RagService(pulumi.ComponentResource):
         aws.lambda_.Permission(f"{name}-api-invoke", action="lambda:InvokeFunction", function=fn.name,
                                principal="apigateway.amazonaws.com",
                                source_arn=pulumi.Output.concat(api.execution_arn, "/*/POST/query"), opts=self._opts())
+        # GET /query/jobs/{jobId}: the answer of an asynchronous query.
+        jobs = aws.apigateway.Resource(f"{name}-jobs", rest_api=api.id, parent_id=resource.id, path_part="jobs",
+                                       opts=self._opts())
+        job = aws.apigateway.Resource(f"{name}-job", rest_api=api.id, parent_id=jobs.id, path_part="{jobId}",
+                                      opts=self._opts())
+        poll = aws.apigateway.Method(f"{name}-job-get", rest_api=api.id, resource_id=job.id, http_method="GET",
+                                     authorization="AWS_IAM", request_parameters={"method.request.path.jobId": True},
+                                     opts=self._opts())
+        poll_integration = aws.apigateway.Integration(
+            f"{name}-job-integration", rest_api=api.id, resource_id=job.id, http_method=poll.http_method,
+            integration_http_method="POST", type="AWS_PROXY", uri=fn.invoke_arn, opts=self._opts())
+        aws.lambda_.Permission(f"{name}-api-poll-invoke", action="lambda:InvokeFunction", function=fn.name,
+                               principal="apigateway.amazonaws.com",
+                               source_arn=pulumi.Output.concat(api.execution_arn, "/*/GET/query/jobs/*"),
+                               opts=self._opts())
         deployment = aws.apigateway.Deployment(
             f"{name}-deployment", rest_api=api.id,
-            triggers={"redeployment": pulumi.Output.all(resource.id, method.id, integration.id, model.id).apply(
-                "-".join)},
-            opts=self._opts(depends_on=[integration]))
+            triggers={"redeployment": pulumi.Output.all(resource.id, method.id, integration.id, model.id, job.id,
+                                                        poll.id, poll_integration.id).apply("-".join)},
+            opts=self._opts(depends_on=[integration, poll_integration]))
         ready = [api_gateway_account(name, self._env, self)] if args.manage_api_gateway_account else []
         logs = aws.cloudwatch.LogGroup(f"{name}-api-logs", name=pulumi.Output.concat("/aws/apigateway/", api.id, "/v1"),
                                        retention_in_days=self._env.log_retention_days, kms_key_id=self._env.key_arn,

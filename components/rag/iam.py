@@ -4,6 +4,7 @@ data access policy naming the role (OpenSearch Service developer guide, "Data ac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -23,11 +24,28 @@ def data_access_policy(collection: str, index: str, writer_arn: str, reader_arn:
     ]
 
 
-def function_policy(role: str, *, bucket_arn: str, collection_arn: str, endpoint_arns: list[str], key_arn: str,
-                    log_group_arn: str, dlq_arn: str | None = None) -> dict[str, Any]:
-    """`ingest`: read documents, replace parents, embed, write the index, dead-letter; `query`: read parents,
-    embed and generate, read the index. Both write their own log group and X-Ray traces (active tracing:
-    CreateFunction refuses a role that cannot put trace segments)."""
+@dataclass(frozen=True)
+class ServiceArns:
+    """What the service's functions reach (resolved ARNs)."""
+
+    bucket: str
+    collection: str
+    llm_endpoint: str
+    embeddings_endpoint: str
+    key: str
+    dlq: str
+    lease_table: str
+    #: The query function's own ARN (pattern): it invokes itself for asynchronous queries.
+    query_function: str
+
+
+def function_policy(role: str, arns: ServiceArns, log_group_arn: str) -> dict[str, Any]:
+    """`ingest`: read documents (and list them, for a sync), replace parents and manifests, embed, write the
+    index, hold per-document leases, dead-letter; `query`: read parents, embed and generate, read the index,
+    keep async jobs' answers and invoke itself for them. Both write their own log group and X-Ray traces
+    (active tracing: CreateFunction refuses a role that cannot put trace segments)."""
+    bucket_arn, collection_arn, key_arn = arns.bucket, arns.collection, arns.key
+    endpoint_arns = [arns.llm_endpoint, arns.embeddings_endpoint] if role == "query" else [arns.embeddings_endpoint]
     statements: list[dict[str, Any]] = [
         {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": f"{log_group_arn}:*"},
@@ -41,13 +59,26 @@ def function_policy(role: str, *, bucket_arn: str, collection_arn: str, endpoint
         statements += [
             {"Sid": "ReadDocuments", "Effect": "Allow", "Action": ["s3:GetObject"],
              "Resource": f"{bucket_arn}/documents/*"},
-            {"Sid": "ReplaceParents", "Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"],
+            {"Sid": "ReplaceParents", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
              "Resource": f"{bucket_arn}/parents/*"},
-            {"Sid": "ListParents", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn,
-             "Condition": {"StringLike": {"s3:prefix": ["parents/*"]}}},
-            {"Sid": "DeadLetters", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": dlq_arn},
+            # Without ListBucket a HEAD of a missing document is a 403, not a 404 (S3 hides existence).
+            {"Sid": "ListDocumentsAndParents", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn,
+             "Condition": {"StringLike": {"s3:prefix": ["documents/*", "parents/*"]}}},
+            {"Sid": "Leases", "Effect": "Allow",
+             "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+             "Resource": arns.lease_table},
+            {"Sid": "DeadLetters", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": arns.dlq},
         ]
     else:
-        statements.append({"Sid": "ReadParents", "Effect": "Allow", "Action": ["s3:GetObject"],
-                           "Resource": f"{bucket_arn}/parents/*"})
+        statements += [
+            {"Sid": "ReadParents", "Effect": "Allow", "Action": ["s3:GetObject"],
+             "Resource": f"{bucket_arn}/parents/*"},
+            {"Sid": "Jobs", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+             "Resource": f"{bucket_arn}/jobs/*"},
+            # A missing job is a 404 only with ListBucket on its prefix.
+            {"Sid": "ListJobs", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn,
+             "Condition": {"StringLike": {"s3:prefix": ["jobs/*"]}}},
+            {"Sid": "InvokeSelf", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+             "Resource": arns.query_function},
+        ]
     return {"Version": "2012-10-17", "Statement": statements}

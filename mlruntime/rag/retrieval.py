@@ -93,21 +93,65 @@ ANSWER_PROMPT = ("<s>[INST] Answer the question using only the context below. If
 
 def compress_llm(retrieved: Retrieved, question: str, generate: Callable[[str], str], mode: str) -> Retrieved:
     """`llm-extract`: each passage reduced to what the LLM copies out of it (dropped on NONE);
-    `llm-filter`: each passage kept whole or dropped on the LLM's YES / NO."""
+    `llm-filter`: each passage kept whole or dropped on the LLM's YES / NO.
+
+    The k calls run concurrently (one wave, not k sequential calls: see `worst_case_seconds`); the passages
+    keep their order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    prompt = EXTRACT_PROMPT if mode == "llm-extract" else FILTER_PROMPT
+    passages = retrieved.passages
+    with ThreadPoolExecutor(max_workers=max(1, len(passages))) as pool:
+        answers = list(pool.map(lambda p: generate(prompt.format(question=question, context=p.text)).strip(),
+                                passages))
     kept = []
-    for p in retrieved.passages:
+    for p, answer in zip(passages, answers, strict=True):
         if mode == "llm-extract":
-            answer = generate(EXTRACT_PROMPT.format(question=question, context=p.text)).strip()
             if answer and not answer.upper().startswith("NONE"):
                 kept.append(Passage(p.source, answer, p.score))
-        else:
-            answer = generate(FILTER_PROMPT.format(question=question, context=p.text)).strip().upper()
-            if answer.startswith("YES"):
-                kept.append(p)
+        elif answer.upper().startswith("YES"):
+            kept.append(p)
     return Retrieved(kept, retrieved.sources)
 
 
-def tgi_generate(client: Any, target: Target, max_new_tokens: int = 512) -> Callable[[str], str]:
+#: Generation budgets (new tokens): a compression call copies a few sentences or says YES/NO; the answer is a
+#: paragraph. They bound the synchronous query's worst case (`worst_case_seconds`).
+COMPRESSION_MAX_TOKENS = 128
+ANSWER_MAX_TOKENS = 384
+
+
+@dataclass(frozen=True)
+class Latency:
+    """A conservative latency model of the query path (seconds). Assumed, not measured here (no endpoint):
+    Mixtral 8x7B on TGI prefills a ~2k-token prompt in well under 1.5 s and decodes a single stream at 25+
+    tokens/s on the instances the catalog allows; concurrent requests of one wave are batched by TGI
+    (continuous batching) and are counted at that same rate. `fixed_s`: embedding the question, the k-NN
+    search and reading k parents from S3."""
+
+    prefill_s: float = 1.5
+    decode_tokens_per_s: float = 25.0
+    fixed_s: float = 1.5
+
+    def call(self, max_new_tokens: int) -> float:
+        return self.prefill_s + max_new_tokens / self.decode_tokens_per_s
+
+
+#: API Gateway REST integrations time out at 29 s (API Gateway quotas; raising it needs a quota request and may
+#: lower the account's throttle). The synchronous path must fit, with a margin for Lambda's own overhead.
+INTEGRATION_TIMEOUT_S = 29.0
+SYNC_MARGIN_S = 2.0
+
+
+def worst_case_seconds(compression: str, latency: Latency = Latency()) -> float:  # noqa: B008 - frozen default
+    """The synchronous query's worst case: fixed work, one concurrent wave of compression calls (LLM modes),
+    then the answer; every call generating its whole budget."""
+    total = latency.fixed_s + latency.call(ANSWER_MAX_TOKENS)
+    if compression in ("llm-extract", "llm-filter"):
+        total += latency.call(COMPRESSION_MAX_TOKENS)
+    return total
+
+
+def tgi_generate(client: Any, target: Target, max_new_tokens: int = ANSWER_MAX_TOKENS) -> Callable[[str], str]:
     """A prompt -> text function over a TGI endpoint (Mixtral), through a `sagemaker-runtime` client."""
 
     def generate(prompt: str) -> str:

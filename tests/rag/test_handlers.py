@@ -27,8 +27,15 @@ DOC = "\n\n".join([FILLER] * 6 + [FACT] + [FILLER] * 6)
 
 
 class FakeOpenSearch(BaseHTTPRequestHandler):
+    """OpenSearch Serverless as the handlers see it: SigV4 `aoss` checked, ids assigned by the collection,
+    and near-real-time search: with `lag`, a search does not see what the last bulk request indexed (a vector
+    collection makes new documents searchable after a refresh, not at once)."""
+
     indices: dict[str, dict[str, dict]] = {}
     signatures: list[str] = []
+    lag = False
+    unsearchable: set[str] = set()
+    counter = 0
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -55,27 +62,40 @@ class FakeOpenSearch(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:  # noqa: N802
         body = json.loads(self._body())
         assert body["mappings"]["properties"]["embedding"]["dimension"] == 1024
+        if self.path.strip("/") in self.indices:
+            return self._send(400, {"error": {"type": "resource_already_exists_exception"}})
         self.indices[self.path.strip("/")] = {}
         self._send(200, {"acknowledged": True})
 
     def do_POST(self) -> None:  # noqa: N802
+        cls = type(self)
         data = self._body()
         if self.path == "/_bulk":
             lines = [json.loads(x) for x in data.decode().splitlines() if x.strip()]
-            i = 0
+            items, fresh, i = [], set(), 0
             while i < len(lines):
                 action = lines[i]
                 if "delete" in action:
-                    self.indices[action["delete"]["_index"]].pop(action["delete"]["_id"], None)
+                    found = self.indices[action["delete"]["_index"]].pop(action["delete"]["_id"], None)
+                    items.append({"delete": {"_id": action["delete"]["_id"], "status": 200 if found else 404}})
                     i += 1
                 else:
-                    docs = self.indices[action["index"]["_index"]]
-                    docs[f"auto-{len(docs)}-{hashlib.md5(json.dumps(lines[i + 1]).encode()).hexdigest()[:6]}"] = \
-                        lines[i + 1]
+                    cls.counter += 1
+                    doc_id = f"auto-{cls.counter}"
+                    self.indices[action["index"]["_index"]][doc_id] = lines[i + 1]
+                    items.append({"index": {"_id": doc_id, "status": 201}})
+                    fresh.add(doc_id)
                     i += 2
-            return self._send(200, {"errors": False, "items": []})
+            cls.unsearchable = fresh if cls.lag else set()
+            return self._send(200, {"errors": False, "items": items})
         index, query = self.path.strip("/").split("/")[0], json.loads(data)
-        docs = self.indices[index]
+        if index not in self.indices:
+            return self._send(404, {"error": {"type": "index_not_found_exception"}})
+        docs = {k: v for k, v in self.indices[index].items() if k not in cls.unsearchable}
+        if "aggs" in query:
+            keys = sorted({v["doc_id"] for v in docs.values()})
+            return self._send(200, {"hits": {"hits": []},
+                                    "aggregations": {"docs": {"buckets": [{"key": k} for k in keys]}}})
         if "term" in query["query"]:
             hits = [{"_id": k} for k, v in docs.items() if v["doc_id"] == query["query"]["term"]["doc_id"]]
         else:
@@ -105,14 +125,20 @@ class FakeRuntime:
 
 @pytest.fixture
 def service(monkeypatch: pytest.MonkeyPatch):
-    FakeOpenSearch.indices, FakeOpenSearch.signatures = {}, []
+    FakeOpenSearch.indices, FakeOpenSearch.signatures, FakeOpenSearch.lag = {}, [], False
+    FakeOpenSearch.unsearchable = set()
     server = LocalServer(FakeOpenSearch)
     with mock_aws():
         kms = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="docs")
+        boto3.client("dynamodb", region_name="us-east-1").create_table(
+            TableName="leases", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "doc_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "doc_id", "AttributeType": "S"}])
         for key, value in {"INDEX": "rag", "DIMENSION": "1024", "EMBEDDINGS_ENDPOINT": "bge", "LLM_ENDPOINT": "mixtral",
-                           "BUCKET": "docs", "KMS_KEY_ARN": kms, "AWS_DEFAULT_REGION": "us-east-1"}.items():
+                           "BUCKET": "docs", "KMS_KEY_ARN": kms, "AWS_DEFAULT_REGION": "us-east-1",
+                           "LEASE_TABLE": "leases", "COLLECTION_ENDPOINT": server.url}.items():
             monkeypatch.setenv(key, value)
         session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1")
         search = OpenSearch(server.url, "us-east-1", session=session)
@@ -120,27 +146,114 @@ def service(monkeypatch: pytest.MonkeyPatch):
     server.close()
 
 
+def _ingest(service, key: str = "documents/aster.txt") -> dict:
+    return ingest_module.ingest("docs", key, **service)
+
+
 def test_ingestion_is_idempotent_and_query_answers_from_parents(service):
     s3 = service["s3"]
     s3.put_object(Bucket="docs", Key="documents/aster.txt", Body=DOC.encode())
-    first = ingest_module.ingest("docs", "documents/aster.txt", False, **service)
-    again = ingest_module.ingest("docs", "documents/aster.txt", False, **service)
-    assert again == {**first, "deleted": first["children"]} and first["children"] > 3
+    first = _ingest(service)
+    assert first["result"] == "indexed" and first["children"] > 3
+    assert _ingest(service) == {"doc": "aster.txt", "result": "unchanged", "children": first["children"]}
     assert len(FakeOpenSearch.indices["rag"]) == first["children"]
-    parents = s3.list_objects_v2(Bucket="docs", Prefix="parents/aster.txt/")["Contents"]
-    assert len(parents) == first["parents"]
-    head = s3.head_object(Bucket="docs", Key=parents[0]["Key"])
+    parents = [o["Key"] for o in s3.list_objects_v2(Bucket="docs", Prefix="parents/aster.txt/")["Contents"]]
+    assert len([k for k in parents if not k.endswith("_manifest.json")]) == first["parents"]
+    head = s3.head_object(Bucket="docs", Key=parents[0])
     assert head["ServerSideEncryption"] == "aws:kms"
     request, error = query_module.parse({"body": json.dumps({"question": "What is the ledger code of project Aster?",
                                                               "compression": "embeddings", "k": 2})})
     assert error is None
     result = query_module.answer(request, **service)
     assert result["answer"] == "KX4411" and result["retriever"] == "parent"
-    assert result["sources"][0]["id"].startswith("aster.txt#p")
+    assert result["sources"][0]["id"].startswith("aster.txt#p") and result["sources"][0]["doc"] == "aster.txt"
     assert any(FACT in p for s in result["sources"] for p in s["passages"])
-    removed = ingest_module.ingest("docs", "documents/aster.txt", True, **service)
-    assert removed["deleted"] == first["children"] and not FakeOpenSearch.indices["rag"]
+    s3.delete_object(Bucket="docs", Key="documents/aster.txt")
+    removed = _ingest(service)
+    assert removed["result"] == "removed" and removed["deleted"] == first["children"]
+    assert not FakeOpenSearch.indices["rag"]
     assert "Contents" not in s3.list_objects_v2(Bucket="docs", Prefix="parents/aster.txt/")
+
+
+def _event(name: str, key: str = "documents/aster.txt") -> dict:
+    return {"Records": [{"eventName": name, "s3": {"bucket": {"name": "docs"}, "object": {"key": key}}}]}
+
+
+def _run(service, event: dict) -> dict:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ingest_module, "runtime", lambda: service["sm"])
+        mp.setattr(ingest_module, "OpenSearch", lambda *a, **k: service["search"])
+        return ingest_module.handler(event)
+
+
+def test_overlapping_duplicate_events_leave_one_copy_even_when_search_lags(service):
+    """S3 delivers at least once: a second ObjectCreated arrives while the first is being processed, and the
+    index's search does not yet see what was just indexed."""
+    FakeOpenSearch.lag = True
+    service["s3"].put_object(Bucket="docs", Key="documents/aster.txt", Body=DOC.encode())
+    real_embed, nested = ingest_module.embed, []
+
+    def embed_and_meanwhile_redeliver(*args, **kwargs):
+        if not nested:
+            nested.append(_run(service, _event("ObjectCreated:Put")))  # the duplicate, mid-flight
+        return real_embed(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ingest_module, "embed", embed_and_meanwhile_redeliver)
+        first = _run(service, _event("ObjectCreated:Put"))
+    assert nested[0]["ingested"][0]["result"] == "coalesced"
+    children = first["ingested"][0]["children"]
+    assert len(FakeOpenSearch.indices["rag"]) == children, "one copy of every child"
+    service["s3"].put_object(Bucket="docs", Key="documents/aster.txt", Body=(DOC + "\n\nA new paragraph.").encode())
+    again = _run(service, _event("ObjectCreated:Put"))["ingested"][0]
+    assert again["result"] == "indexed"
+    assert len(FakeOpenSearch.indices["rag"]) == again["children"], "old children removed by id, not by search"
+
+
+def test_a_late_object_removed_does_not_delete_a_document_that_exists_again(service):
+    s3 = service["s3"]
+    s3.put_object(Bucket="docs", Key="documents/aster.txt", Body=DOC.encode())
+    s3.delete_object(Bucket="docs", Key="documents/aster.txt")
+    s3.put_object(Bucket="docs", Key="documents/aster.txt", Body=DOC.encode())
+    # Delivered out of order: created, created (the re-upload), then the removal in between arrives last.
+    for name in ("ObjectCreated:Put", "ObjectCreated:Put", "ObjectRemoved:Delete"):
+        _run(service, _event(name))
+    assert FakeOpenSearch.indices["rag"], "the document exists in S3, so it stays indexed"
+    request, _ = query_module.parse({"body": json.dumps({"question": "What is the ledger code of project Aster?"})})
+    assert query_module.answer(request, **service)["answer"] == "KX4411"
+
+
+def test_sync_repairs_what_events_missed(service):
+    s3 = service["s3"]
+    s3.put_object(Bucket="docs", Key="documents/aster.txt", Body=DOC.encode())
+    s3.put_object(Bucket="docs", Key="documents/gone.txt", Body=b"Short note about the gone project. " * 20)
+    _ingest(service)
+    _ingest(service, "documents/gone.txt")
+    s3.delete_object(Bucket="docs", Key="documents/gone.txt")  # its ObjectRemoved was lost
+    s3.put_object(Bucket="docs", Key="documents/new.txt", Body=b"The new project starts in May. " * 20)  # never seen
+    result = _run(service, {"sync": True})
+    assert result == {"documents": 3, "unchanged": 1, "removed": 1, "indexed": 1}
+    assert {v["doc_id"] for v in FakeOpenSearch.indices["rag"].values()} == {"aster.txt", "new.txt"}
+
+
+def test_the_index_is_created_at_deployment_retrying_while_the_data_policy_propagates(service, monkeypatch):
+    calls = []
+
+    def forbidden_twice(index, dimension):
+        calls.append(index)
+        if len(calls) <= 2:
+            raise PermissionError("403")
+        return True
+
+    monkeypatch.setattr(service["search"], "ensure_index", forbidden_twice)
+    monkeypatch.setattr(ingest_module, "SLEEP", lambda _s: None)
+    assert _run(service, {"ensureIndex": True}) == {"index": "rag", "created": True, "attempts": 3}
+
+
+def test_a_query_before_anything_was_indexed_says_so(service):
+    request, _ = query_module.parse({"body": json.dumps({"question": "What is the ledger code?"})})
+    result = query_module.answer(request, **service)
+    assert result["answer"] == query_module.EMPTY_INDEX and result["sources"] == []
 
 
 @pytest.mark.parametrize(("body", "error"), [
@@ -156,3 +269,27 @@ def test_ingestion_is_idempotent_and_query_answers_from_parents(service):
 def test_query_bad_input_is_a_400_naming_the_key(body: str, error: str):
     response = query_module.handler({"body": body})
     assert response["statusCode"] == 400 and json.loads(response["body"]) == {"error": error}
+
+
+def test_an_async_query_returns_a_job_whose_answer_can_be_polled(service, monkeypatch):
+    service["s3"].put_object(Bucket="docs", Key="documents/aster.txt", Body=DOC.encode())
+    _ingest(service)
+    started = []
+    monkeypatch.setattr(query_module, "invoke_self", lambda _context, payload: started.append(payload))
+    monkeypatch.setattr(query_module, "runtime", lambda: service["sm"])
+    monkeypatch.setattr(query_module, "OpenSearch", lambda *a, **k: service["search"])
+    posted = query_module.handler({"httpMethod": "POST", "body": json.dumps(
+        {"question": "What is the ledger code of project Aster?", "compression": "llm-extract", "async": True})})
+    assert posted["statusCode"] == 202
+    job_id = json.loads(posted["body"])["jobId"]
+
+    def poll(job: str) -> dict:
+        return query_module.handler({"httpMethod": "GET", "pathParameters": {"jobId": job}})
+
+    assert poll(job_id)["statusCode"] == 202, "running until the asynchronous invocation has answered"
+    (payload,) = started
+    query_module.handler(payload)
+    done = poll(job_id)
+    assert done["statusCode"] == 200 and json.loads(done["body"])["answer"] == "KX4411"
+    assert poll("0" * 32)["statusCode"] == 404 and poll("../etc")["statusCode"] == 404
+    assert query_module.handler({"body": json.dumps({"question": "q", "async": "yes"})})["statusCode"] == 400

@@ -13,17 +13,23 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from mlplat.project import InputError
 from mlruntime.embedding import LocalEmbedder
 from mlruntime.rag.local import LocalIndex, ingest_folder
 from mlruntime.rag.retrieval import (
+    COMPRESSION_MAX_TOKENS,
     EXTRACT_PROMPT,
     FILTER_PROMPT,
+    INTEGRATION_TIMEOUT_S,
+    SYNC_MARGIN_S,
+    Latency,
     Passage,
     Retrieved,
     compress_embeddings,
     compress_llm,
     retrieve,
     tgi_generate,
+    worst_case_seconds,
 )
 from mlruntime.rag.split import split_document, split_text
 from mlruntime.sagemaker import Target
@@ -84,36 +90,55 @@ def test_parent_retrieval_returns_whole_parents_and_compression_keeps_the_fact(t
     assert FACT in compressed.context() and compressed.tokens() < parent.tokens()
 
 
-def _runtime() -> tuple[object, Stubber]:
-    client = boto3.client("sagemaker-runtime", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
-    return client, Stubber(client)
+class _Runtime:
+    """sagemaker-runtime for concurrent callers: each request is checked against botocore's InvokeEndpoint
+    shape, answered by prompt, and must find the other compression call in flight (a barrier): calls made one
+    after the other fail here."""
+
+    def __init__(self, answers: dict[str, str], concurrent: int) -> None:
+        import threading
+
+        from botocore.validate import ParamValidator
+
+        self.answers, self.max_new_tokens = answers, []
+        self._model = boto3.client("sagemaker-runtime", region_name="us-east-1", aws_access_key_id="x",
+                                   aws_secret_access_key="x").meta.service_model.operation_model("InvokeEndpoint")
+        self._validator, self._barrier = ParamValidator(), threading.Barrier(concurrent, timeout=5)
+
+    def invoke_endpoint(self, **params):
+        report = self._validator.validate(params, self._model.input_shape)
+        assert not report.has_errors(), report.generate_report()
+        body = json.loads(params["Body"])
+        self.max_new_tokens.append(body["parameters"]["max_new_tokens"])
+        self._barrier.wait()
+        raw = json.dumps([{"generated_text": self.answers[body["inputs"]]}]).encode()
+        return {"Body": StreamingBody(io.BytesIO(raw), len(raw))}
 
 
-def _answer(stubber: Stubber, prompt: str, text: str) -> None:
-    raw = json.dumps([{"generated_text": text}]).encode()
-    body = {"inputs": prompt, "parameters": {"max_new_tokens": 512, "temperature": 0.01, "do_sample": False,
-                                             "return_full_text": False}}
-    stubber.add_response("invoke_endpoint", {"Body": StreamingBody(io.BytesIO(raw), len(raw))},
-                         {"EndpointName": "mixtral", "ContentType": "application/json", "Accept": "application/json",
-                          "Body": json.dumps(body).encode()})
-
-
-def test_llm_extract_and_filter_through_the_endpoint():
+def test_llm_extract_and_filter_through_the_endpoint_in_one_concurrent_wave():
     question = "What is the ledger code of project Aster?"
     found = Retrieved([Passage("a#p0", f"{FILLER} {FACT}"), Passage("b#p0", FILLER)], ["a#p0", "b#p0"])
-    client, stubber = _runtime()
-    _answer(stubber, EXTRACT_PROMPT.format(question=question, context=found.passages[0].text), f" {FACT}")
-    _answer(stubber, EXTRACT_PROMPT.format(question=question, context=found.passages[1].text), "NONE")
-    _answer(stubber, FILTER_PROMPT.format(question=question, context=found.passages[0].text), " YES")
-    _answer(stubber, FILTER_PROMPT.format(question=question, context=found.passages[1].text), " No.")
-    with stubber:
-        generate = tgi_generate(client, Target("mixtral"))
-        extracted = compress_llm(found, question, generate, "llm-extract")
-        filtered = compress_llm(found, question, generate, "llm-filter")
-        stubber.assert_no_pending_responses()
+    texts = [p.text for p in found.passages]
+    runtime = _Runtime({EXTRACT_PROMPT.format(question=question, context=texts[0]): f" {FACT}",
+                        EXTRACT_PROMPT.format(question=question, context=texts[1]): "NONE",
+                        FILTER_PROMPT.format(question=question, context=texts[0]): " YES",
+                        FILTER_PROMPT.format(question=question, context=texts[1]): " No."}, concurrent=2)
+    generate = tgi_generate(runtime, Target("mixtral"), COMPRESSION_MAX_TOKENS)
+    extracted = compress_llm(found, question, generate, "llm-extract")
+    filtered = compress_llm(found, question, generate, "llm-filter")
     assert [(p.source, p.text) for p in extracted.passages] == [("a#p0", FACT)]
     assert [p.source for p in filtered.passages] == ["a#p0"] and filtered.passages[0].text == found.passages[0].text
+    assert set(runtime.max_new_tokens) == {COMPRESSION_MAX_TOKENS}
+
+
+def test_the_synchronous_query_fits_the_rest_integration_timeout():
+    """Worst case of every mode at the API's largest k: one wave of compression calls, then the answer."""
+    budget = INTEGRATION_TIMEOUT_S - SYNC_MARGIN_S
+    for compression in ("none", "embeddings", "llm-extract", "llm-filter"):
+        assert worst_case_seconds(compression) <= budget, compression
+    # k sequential compression calls (the old path) would not fit with the API's k = 10.
+    sequential = worst_case_seconds("none") + 10 * Latency().call(COMPRESSION_MAX_TOKENS)
+    assert sequential > INTEGRATION_TIMEOUT_S
 
 
 def test_cli_ingest_query_and_bad_input(tmp_path: Path):
@@ -142,3 +167,23 @@ def test_the_local_embedder_is_deterministic_and_normalised():
     vectors = LocalEmbedder().embed(["ledger code", "ledger codes", ""])
     assert np.allclose(np.linalg.norm(vectors[:2], axis=1), 1.0) and not vectors[2].any()
     assert float(vectors[0] @ vectors[1]) == pytest.approx(1.0)  # the plural -s is folded
+
+
+def test_rag_sync_runs_the_stacks_ingest_function_and_prints_the_counts(monkeypatch, capsys):
+    """`mlplat rag sync staging`: the ingest function found by its name prefix, invoked synchronously with a sync
+    event; both calls checked against botocore's Lambda model."""
+    from mlplat import rag_cli
+
+    client = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    counts = {"documents": 3, "unchanged": 1, "removed": 1, "indexed": 1}
+    raw = json.dumps(counts).encode()
+    with Stubber(client) as stub:
+        stub.add_response("list_functions", {"Functions": [{"FunctionName": "other"},
+                                                           {"FunctionName": "mlplat-staging-rag-ingest-1a2b3c4"}]}, {})
+        stub.add_response("invoke", {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(raw), len(raw))},
+                          {"FunctionName": "mlplat-staging-rag-ingest-1a2b3c4", "InvocationType": "RequestResponse",
+                           "Payload": json.dumps({"sync": True}).encode()})
+        assert rag_cli._sync("staging", client) == 0
+    assert capsys.readouterr().out.strip() == "documents 3, unchanged 1, removed 1, indexed 1"
+    with pytest.raises(InputError, match="rag.enabled is false"):
+        rag_cli._sync("dev", client)

@@ -128,3 +128,30 @@ def test_rag_config_needs_its_endpoints():
             {"name": "bge-embeddings", "modelId": "huggingface-sentencesimilarity-bge-large-en"}])))
     assert info.value.problems == ["ml-platform:rag.llmEndpoint: expected one of endpoints[].name (bge-embeddings); "
                                    "found 'mixtral-8x7b'"]
+
+
+def test_ingestion_is_serialized_the_index_exists_from_deploy_and_jobs_can_be_polled(staging):
+    ingest = staging.get("aws:lambda/function:Function", "mlplat-staging-rag-ingest")
+    query = staging.get("aws:lambda/function:Function", "mlplat-staging-rag-query")
+    leases = staging.get("aws:dynamodb/table:Table", "mlplat-staging-rag-ingest-leases")
+    assert ingest["inputs"]["environment"]["variables"]["LEASE_TABLE"] == leases["outputs"]["name"]
+    assert leases["inputs"]["serverSideEncryption"]["kmsKeyArn"]
+    policies = {r: {s["Sid"]: s for s in json.loads(staging.get(
+        "aws:iam/rolePolicy:RolePolicy", f"mlplat-staging-rag-{r}-role")["inputs"]["policy"])["Statement"]}
+        for r in ("ingest", "query")}
+    assert policies["ingest"]["Leases"]["Resource"] == leases["outputs"]["arn"]
+    # The query function's own (generated) name fits the pattern its policy lets it invoke.
+    import fnmatch
+
+    assert fnmatch.fnmatchcase(query["outputs"]["arn"], policies["query"]["InvokeSelf"]["Resource"])
+    assert policies["query"]["Jobs"]["Resource"].endswith("/jobs/*")
+    create = staging.get("aws:lambda/invocation:Invocation", "mlplat-staging-rag-create-index")
+    assert create["inputs"]["functionName"] == ingest["outputs"]["name"]
+    assert json.loads(create["inputs"]["input"])["ensureIndex"] is True
+    data_policy = staging.get("aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy",
+                              "mlplat-staging-rag-data")
+    assert data_policy["urn"] in create["dependencies"], "created once the functions may write the index"
+    poll = staging.get("aws:apigateway/method:Method", "mlplat-staging-rag-job-get")["inputs"]
+    assert poll["httpMethod"] == "GET" and poll["authorization"] == "AWS_IAM"
+    permission = staging.get("aws:lambda/permission:Permission", "mlplat-staging-rag-api-poll-invoke")["inputs"]
+    assert permission["sourceArn"].endswith("/*/GET/query/jobs/*")

@@ -19,6 +19,10 @@ from botocore.awsrequest import AWSRequest
 FIELD = "embedding"
 
 
+class IndexMissing(LookupError):
+    """The k-NN index does not exist yet (nothing ingested and the deployment's index creation not run)."""
+
+
 class OpenSearch:
     def __init__(self, endpoint: str, region: str, session: Any = None) -> None:
         self.endpoint = endpoint.rstrip("/")
@@ -47,8 +51,11 @@ class OpenSearch:
         return answer
 
     def ensure_index(self, index: str, dimension: int) -> bool:
-        """Creates the k-NN index (HNSW, faiss, inner product over normalised vectors) unless it exists."""
+        """Creates the k-NN index (HNSW, faiss, inner product over normalised vectors) unless it exists.
+        Raises PermissionError on 403 (a data access policy not yet enforced)."""
         status, _ = self.request("HEAD", f"/{index}")
+        if status == 403:
+            raise PermissionError(f"OpenSearch refused HEAD /{index} (403)")
         if status == 200:
             return False
         mappings = {"properties": {
@@ -56,9 +63,30 @@ class OpenSearch:
                     "method": {"name": "hnsw", "engine": "faiss", "space_type": "innerproduct"}},
             "doc_id": {"type": "keyword"}, "parent_id": {"type": "keyword"}, "child_id": {"type": "keyword"},
             "text": {"type": "text"}}}
-        self._ok(*self.request("PUT", f"/{index}", {"settings": {"index": {"knn": True}}, "mappings": mappings}),
-                 f"creating index {index}")
+        status, answer = self.request("PUT", f"/{index}", {"settings": {"index": {"knn": True}}, "mappings": mappings})
+        if status == 403:
+            raise PermissionError(f"OpenSearch refused PUT /{index} (403)")
+        if status == 400 and "resource_already_exists" in str(answer):
+            return False  # created by a concurrent invocation
+        self._ok(status, answer, f"creating index {index}")
         return True
+
+    def delete_ids(self, index: str, ids: list[str]) -> int:
+        """Deletes children by id (a search right after indexing may not see them yet: ids always work)."""
+        if not ids:
+            return 0
+        lines = "".join(json.dumps({"delete": {"_index": index, "_id": i}}) + "\n" for i in ids)
+        answer = self._ok(*self.request("POST", "/_bulk", lines, ndjson=True), "deleting chunks by id")
+        return sum(1 for item in answer.get("items", []) if item.get("delete", {}).get("status") == 200)
+
+    def doc_ids(self, index: str) -> list[str]:
+        """Every document id the index holds (a terms aggregation on `doc_id`)."""
+        status, answer = self.request("POST", f"/{index}/_search", {
+            "size": 0, "aggs": {"docs": {"terms": {"field": "doc_id", "size": 10000}}}})
+        if status == 404:
+            return []
+        answer = self._ok(status, answer, "listing documents")
+        return [b["key"] for b in answer["aggregations"]["docs"]["buckets"]]
 
     def delete_document(self, index: str, doc_id: str) -> int:
         """Removes every child of `doc_id` (found by a term query: vector collections assign document ids)."""
@@ -70,15 +98,20 @@ class OpenSearch:
             self._ok(*self.request("POST", "/_bulk", lines, ndjson=True), "deleting old chunks")
         return len(ids)
 
-    def index_children(self, index: str, rows: list[dict[str, Any]]) -> None:
+    def index_children(self, index: str, rows: list[dict[str, Any]]) -> list[str]:
+        """Indexes the rows; returns the ids OpenSearch gave them (vector collections assign document ids)."""
         lines = "".join(json.dumps({"index": {"_index": index}}) + "\n" + json.dumps(row) + "\n" for row in rows)
         answer = self._ok(*self.request("POST", "/_bulk", lines, ndjson=True), "indexing chunks")
         if answer.get("errors"):
             raise RuntimeError(f"OpenSearch refused some chunks: {str(answer)[:300]}")
+        return [item["index"]["_id"] for item in answer.get("items", [])]
 
     def knn(self, index: str, vector: list[float], k: int) -> list[tuple[dict[str, Any], float]]:
-        answer = self._ok(*self.request("POST", f"/{index}/_search", {
+        status, answer = self.request("POST", f"/{index}/_search", {
             "size": k, "_source": ["child_id", "parent_id", "doc_id", "text"],
-            "query": {"knn": {FIELD: {"vector": vector, "k": k}}}}), "k-NN search")
+            "query": {"knn": {FIELD: {"vector": vector, "k": k}}}})
+        if status == 404:
+            raise IndexMissing(index)
+        answer = self._ok(status, answer, "k-NN search")
         return [({"id": h["_source"]["child_id"], "parent_id": h["_source"]["parent_id"],
                   "text": h["_source"]["text"]}, float(h["_score"])) for h in answer["hits"]["hits"]]

@@ -1,25 +1,67 @@
-"""S3 events under `documents/`: split the document into parents and children, embed the children through the
-BGE endpoint, replace the document's children in the k-NN index and its parents under `parents/`. A removed
-document loses both. A failure raises: Lambda retries the event twice, then sends it to the dead-letter queue."""
+"""S3 events under `documents/`: bring the index to the document's current state.
+
+S3 delivers event notifications at least once and not in order (Amazon S3 User Guide, "Amazon S3 Event
+Notifications" and "Event message structure": `sequencer` orders events of one key only). So an event is only a
+hint that a key may have changed: the function reconciles the key with what S3 holds *now* (HEAD), never with
+what the event says. Present: split, embed and index it, unless the index already holds this version (ETag).
+Absent: remove its children and parents. A late ObjectRemoved therefore cannot delete a document that exists
+again, and a duplicated ObjectCreated changes nothing.
+
+One reconciliation per key at a time: a lease item per document in DynamoDB. An event arriving while another
+invocation holds the lease marks it dirty and returns; the holder reconciles again before it lets go, so the
+last change is never lost and two runs never interleave their deletes and inserts.
+
+Each document's manifest (`parents/<doc>/_manifest.json`: ETag and the ids OpenSearch gave its children) lets a
+re-ingest delete the old children by id. A search for them could miss children indexed a moment ago (a vector
+collection's search is near-real-time), which would leave duplicates.
+
+Other events: `{"ensureIndex": true}` (the deployment's invocation: create the index, retrying while the data
+access policy propagates) and `{"sync": true}` (`mlplat rag sync`: reconcile every document in the bucket and
+every document in the index). A failure raises: Lambda retries the event twice, then sends it to the dead-letter
+queue.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 import urllib.parse
+import uuid
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from mlruntime.rag.split import split_document
 
 from .aoss import OpenSearch
 from .common import DOCUMENTS, PARENTS, embed, parent_key, runtime, setting, target
 
+MANIFEST = "_manifest.json"
+#: Longer than the function's timeout (300 s): a lease outlives its holder only if the holder died.
+LEASE_SECONDS = 330
+MAX_ROUNDS = 5
+SLEEP = time.sleep
+
 
 def _sizes() -> dict[str, int]:
     return {"parent_size": int(os.environ.get("PARENT_SIZE", "2000")),
             "child_size": int(os.environ.get("CHILD_SIZE", "400")),
             "child_overlap": int(os.environ.get("CHILD_OVERLAP", "50"))}
+
+
+def _manifest_key(doc_id: str) -> str:
+    return f"{PARENTS}{doc_id}/{MANIFEST}"
+
+
+def _manifest(s3: Any, bucket: str, doc_id: str) -> dict[str, Any]:
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=_manifest_key(doc_id))["Body"].read())
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return {}
+        raise
 
 
 def _clear_parents(s3: Any, bucket: str, doc_id: str) -> None:
@@ -29,35 +71,153 @@ def _clear_parents(s3: Any, bucket: str, doc_id: str) -> None:
         s3.delete_objects(Bucket=bucket, Delete={"Objects": keys[start:start + 1000], "Quiet": True})
 
 
-def ingest(bucket: str, key: str, removed: bool, *, s3: Any, search: OpenSearch, sm: Any) -> dict[str, Any]:
-    doc_id = key.removeprefix(DOCUMENTS)
+def _head(s3: Any, bucket: str, key: str) -> str | None:
+    """The object's ETag now, or None when it does not exist."""
+    try:
+        return s3.head_object(Bucket=bucket, Key=key)["ETag"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def reconcile(bucket: str, doc_id: str, *, s3: Any, search: OpenSearch, sm: Any) -> dict[str, Any]:
+    """Make the index and the parents match `documents/<doc_id>` as S3 holds it now."""
     index = setting("INDEX")
-    search.ensure_index(index, int(setting("DIMENSION")))
-    deleted = search.delete_document(index, doc_id)
-    _clear_parents(s3, bucket, doc_id)
-    if removed:
-        return {"doc": doc_id, "deleted": deleted, "children": 0}
-    text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8", errors="replace")
+    manifest = _manifest(s3, bucket, doc_id)
+    etag = _head(s3, bucket, f"{DOCUMENTS}{doc_id}")
+    if etag is not None and manifest.get("etag") == etag:
+        return {"doc": doc_id, "result": "unchanged", "children": len(manifest.get("children", []))}
+    if etag is None:
+        deleted = search.delete_ids(index, manifest.get("children", [])) + search.delete_document(index, doc_id)
+        _clear_parents(s3, bucket, doc_id)
+        return {"doc": doc_id, "result": "removed", "deleted": deleted, "children": 0}
+    try:
+        obj = s3.get_object(Bucket=bucket, Key=f"{DOCUMENTS}{doc_id}", IfMatch=etag)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("PreconditionFailed", "412", "NoSuchKey"):
+            return {"doc": doc_id, "result": "changed", "children": 0}  # changed meanwhile: the caller goes again
+        raise
+    text = obj["Body"].read().decode("utf-8", errors="replace")
     parents, children = split_document(doc_id, text, **_sizes())
     vectors = embed(sm, target("EMBEDDINGS"), [c.text for c in children])
+    deleted = search.delete_ids(index, manifest.get("children", [])) + search.delete_document(index, doc_id)
+    _clear_parents(s3, bucket, doc_id)
     for parent in parents:
         s3.put_object(Bucket=bucket, Key=parent_key(parent.id), Body=parent.text.encode(),
                       ServerSideEncryption="aws:kms", SSEKMSKeyId=setting("KMS_KEY_ARN"))
-    if children:
-        search.index_children(index, [{"child_id": c.id, "parent_id": c.parent_id, "doc_id": doc_id,
-                                       "text": c.text, "embedding": v} for c, v in zip(children, vectors, strict=True)])
-    return {"doc": doc_id, "deleted": deleted, "parents": len(parents), "children": len(children)}
+    ids = search.index_children(index, [{"child_id": c.id, "parent_id": c.parent_id, "doc_id": doc_id,
+                                         "text": c.text, "embedding": v}
+                                        for c, v in zip(children, vectors, strict=True)]) if children else []
+    s3.put_object(Bucket=bucket, Key=_manifest_key(doc_id), Body=json.dumps({"etag": etag, "children": ids}).encode(),
+                  ServerSideEncryption="aws:kms", SSEKMSKeyId=setting("KMS_KEY_ARN"))
+    return {"doc": doc_id, "result": "indexed", "deleted": deleted, "parents": len(parents),
+            "children": len(children)}
+
+
+# -- one reconciliation per document at a time ----------------------------------------------------------
+def _leases() -> Any:
+    return boto3.resource("dynamodb").Table(setting("LEASE_TABLE"))
+
+
+def _conditional(call: Any, **kwargs: Any) -> bool:
+    try:
+        call(**kwargs)
+        return True
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return False
+
+
+def serialized(doc_id: str, work: Any) -> dict[str, Any]:
+    """Run `work()` holding the document's lease, again while other events marked it dirty meanwhile."""
+    table, token = _leases(), str(uuid.uuid4())
+    for _ in range(MAX_ROUNDS):
+        now = int(time.time())
+        if _conditional(table.put_item, Item={"doc_id": doc_id, "owner": token, "dirty": False,
+                                              "expires_at": now + LEASE_SECONDS},
+                        ConditionExpression="attribute_not_exists(doc_id) OR expires_at < :now",
+                        ExpressionAttributeValues={":now": now}):
+            break
+        # Held: leave the work to the holder, which reconciles again before it releases the lease.
+        if _conditional(table.update_item, Key={"doc_id": doc_id}, UpdateExpression="SET dirty = :t",
+                        ConditionExpression="attribute_exists(doc_id) AND expires_at >= :now",
+                        ExpressionAttributeValues={":t": True, ":now": now}):
+            return {"doc": doc_id, "result": "coalesced"}
+    else:
+        raise RuntimeError(f"could not take or mark the lease of {doc_id}")
+    result: dict[str, Any] = {}
+    for _ in range(MAX_ROUNDS):
+        result = work()
+        if result.get("result") == "changed":
+            continue
+        if _conditional(table.delete_item, Key={"doc_id": doc_id},
+                        ConditionExpression="#o = :t AND dirty = :f", ExpressionAttributeNames={"#o": "owner"},
+                        ExpressionAttributeValues={":t": token, ":f": False}):
+            return result
+        if not _conditional(table.update_item, Key={"doc_id": doc_id},
+                            UpdateExpression="SET dirty = :f, expires_at = :e", ConditionExpression="#o = :t",
+                            ExpressionAttributeNames={"#o": "owner"},
+                            ExpressionAttributeValues={":f": False, ":t": token,
+                                                       ":e": int(time.time()) + LEASE_SECONDS}):
+            return result  # our lease expired and another invocation owns the document now
+    raise RuntimeError(f"{doc_id} kept changing: still dirty after {MAX_ROUNDS} rounds")
+
+
+def ingest(bucket: str, key: str, *, s3: Any, search: OpenSearch, sm: Any) -> dict[str, Any]:
+    doc_id = key.removeprefix(DOCUMENTS)
+    search.ensure_index(setting("INDEX"), int(setting("DIMENSION")))
+    return serialized(doc_id, lambda: reconcile(bucket, doc_id, s3=s3, search=search, sm=sm))
+
+
+def sync(bucket: str, *, s3: Any, search: OpenSearch, sm: Any) -> dict[str, Any]:
+    """Reconcile every document the bucket holds and every document the index holds (LangChain's indexing API
+    calls this a full cleanup): returns how many were indexed, removed and left unchanged."""
+    search.ensure_index(setting("INDEX"), int(setting("DIMENSION")))
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=DOCUMENTS)
+    docs = {o["Key"].removeprefix(DOCUMENTS) for page in pages for o in page.get("Contents", [])
+            if not o["Key"].endswith("/")}
+    docs |= set(search.doc_ids(setting("INDEX")))
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=PARENTS)
+    docs |= {o["Key"].removeprefix(PARENTS).removesuffix(f"/{MANIFEST}") for page in pages
+             for o in page.get("Contents", []) if o["Key"].endswith(f"/{MANIFEST}")}
+    counts: dict[str, int] = {}
+    for doc_id in sorted(docs):
+        result = serialized(doc_id, lambda d=doc_id: reconcile(bucket, d, s3=s3, search=search, sm=sm))["result"]
+        counts[result] = counts.get(result, 0) + 1
+    return {"documents": len(docs), **counts}
+
+
+def ensure_index(search: OpenSearch, attempts: int = 30) -> dict[str, Any]:
+    """Create the index at deployment. A new data access policy takes about a minute to be enforced (OpenSearch
+    Serverless developer guide, "Data access control"): 403s are retried with backoff, about 90 s in all, as
+    generative-ai-cdk-constructs' VectorIndex custom resource does (30 attempts, waits capped at 3 s)."""
+    for attempt in range(attempts):
+        try:
+            created = search.ensure_index(setting("INDEX"), int(setting("DIMENSION")))
+            return {"index": setting("INDEX"), "created": created, "attempts": attempt + 1}
+        except PermissionError:
+            SLEEP(min(3.0, 2 ** attempt * 0.25))
+    raise RuntimeError(f"index {setting('INDEX')}: still forbidden after {attempts} attempts: check the data "
+                       "access policy names this function's role")
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     s3, sm = boto3.client("s3"), runtime()
     search = OpenSearch(setting("COLLECTION_ENDPOINT"), os.environ.get("AWS_REGION", "us-east-1"))
+    if event.get("ensureIndex"):
+        return ensure_index(search)
+    if event.get("sync"):
+        result = sync(setting("BUCKET"), s3=s3, search=search, sm=sm)
+        print(json.dumps({"synced": result}), flush=True)
+        return result
     results = []
     for record in event.get("Records", []):
         key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
         if not key.startswith(DOCUMENTS) or key.endswith("/"):
             continue
-        removed = record.get("eventName", "").startswith("ObjectRemoved")
-        results.append(ingest(record["s3"]["bucket"]["name"], key, removed, s3=s3, search=search, sm=sm))
-    print({"ingested": results}, flush=True)
+        # The event name is not trusted: ObjectCreated and ObjectRemoved alike reconcile to S3's current state.
+        results.append(ingest(record["s3"]["bucket"]["name"], key, s3=s3, search=search, sm=sm))
+    print(json.dumps({"ingested": results}), flush=True)
     return {"ingested": results}
