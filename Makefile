@@ -81,6 +81,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/live_chat_throughput.py | tail -n 1
 	$(BIN)/python bench/validators.py
 	$(BIN)/python bench/curate_speed.py
+	$(BIN)/python bench/near_duplicates.py
 	$(BIN)/python bench/rag_retrieval.py
 
 clean:

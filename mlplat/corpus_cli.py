@@ -93,7 +93,8 @@ def cmd(args: argparse.Namespace) -> int:
         print(f"warning: {path}: {what} (skipped)", file=sys.stderr)
     print(f"read {counts['read']:,} documents from {len(files)} file(s); kept {counts['keptByDomain']:,} in the "
           f"domain; removed {counts['linesRemoved']:,} filing label lines and {counts['duplicatesRemoved']:,} "
-          f"duplicates; selected {counts['selected']:,}; wrote {counts['chunks']:,} chunks "
-          f"({counts['tokens']:,} tokens) to {opts.output.rstrip('/')}/bedrock/train.jsonl and tokens/ "
+          f"duplicates; selected {counts['selected']:,}; wrote {counts['records']:,} Bedrock records of whole "
+          f"sentences ({counts['recordFill']:.0%} full) to {opts.output.rstrip('/')}/bedrock/train.jsonl and "
+          f"{counts['chunks']:,} packed sequences ({counts['tokens']:,} tokens) to tokens/ "
           f"in {stats['seconds']['total']:.1f} s")
     return 0

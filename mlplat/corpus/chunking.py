@@ -1,8 +1,10 @@
 """Concatenate, tokenize and chunk: the last block of the curation pipeline.
 
-A rank's documents are joined into one stream (a blank line between documents), cut every `max_tokens` tokens,
-and each piece is written twice: as text for Bedrock (`{"input": ...}`, one line per chunk, never more than
-`max_tokens` tokens when re-tokenized) and as token ids for the cluster (see `tokens.py`).
+Two outputs per rank, from the same documents:
+- token ids for the cluster (`tokens/`, see `tokens.py`): the documents joined into one stream (a blank line
+  between documents) and cut every `max_tokens` tokens, as pre-training packs them;
+- text records for Bedrock (`{"input": ...}`, one line per record): whole sentences packed up to `max_tokens`
+  tokens, never cut inside a word or a character (`records.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 
 from mlplat.corpus import tokens as tokenizers
+from mlplat.corpus.records import RecordPacker
 
 SEPARATOR = "\n\n"
 
@@ -49,11 +52,23 @@ class Chunker(PipelineStep):
         with (work.open(f"bedrock/{rank:05d}.jsonl", "wt") as text_out,
               out.open(f"tokens/{rank:05d}.bin", "wb") as bin_out):
 
+            if self.tokenizer == tokenizers.BYTES:
+                def tokens_in(text: str) -> int:
+                    return len(text.encode("utf-8"))
+            else:
+                def tokens_in(text: str) -> int:
+                    return len(tokenizer.encode(text, add_special_tokens=False).ids)
+            packer = RecordPacker(self.max_tokens, tokens_in)
+
+            def write(records) -> None:
+                for record in records:
+                    text_out.write(json.dumps({"input": record}, ensure_ascii=False) + "\n")
+                    self.stat_update("records")
+
             def emit(text: str) -> None:
                 text, ids = self._fit(tokenizer, text.strip())
                 if not ids:
                     return
-                text_out.write(json.dumps({"input": text}, ensure_ascii=False) + "\n")
                 bin_out.write(np.asarray(ids, dtype=dtype).tobytes())
                 ends.append((ends[-1] if ends else 0) + len(ids))
                 self.stat_update("chunks")
@@ -79,6 +94,7 @@ class Chunker(PipelineStep):
 
             for doc in data:
                 with self.track_time():
+                    write(packer.add(doc.text))
                     piece = doc.text.strip() + SEPARATOR
                     starts = tokenizers.token_starts(self.tokenizer, tokenizer, piece)
                     if len(starts):
@@ -93,5 +109,8 @@ class Chunker(PipelineStep):
             rest = cut(count)
             if rest.strip():
                 emit(rest)
+            write(packer.flush())
+            self.stat_update("record_tokens", value=packer.stats["tokens"])
+            self.stat_update("words_dropped", value=packer.stats["wordsDropped"])
         with out.open(f"tokens/{rank:05d}.idx", "wb") as idx_out:
             idx_out.write(np.asarray(ends, dtype="<u8").tobytes())

@@ -123,6 +123,14 @@ def _clients(opts: CurateOptions) -> Callable[[], Any]:
     return remote.factory(opts.region)
 
 
+def minhash_config(domain: Any) -> MinhashConfig:
+    """The MinHash settings of the dedup (word 5-grams, 64-bit xxhash, the bands `DomainConfig.lsh_bands` chose);
+    bench/near_duplicates.py measures the same."""
+    buckets, rows = domain.lsh_bands()
+    return MinhashConfig(n_grams=5, num_buckets=buckets, hashes_per_bucket=rows,
+                         hash_config=HashConfig(precision=64, hash_fc="xxhash"))
+
+
 def curate(opts: CurateOptions, files: list[str], *, progress: Progress | None = None) -> dict[str, Any]:
     """Runs the pipeline; returns the stats document also written to `<output>/stats.json`."""
     started = time.perf_counter()
@@ -136,9 +144,8 @@ def curate(opts: CurateOptions, files: list[str], *, progress: Progress | None =
             out_folder.rm(stale, recursive=True)
     progress = progress or Progress(enabled=False)
     tasks = max(1, min(len(files), opts.workers * 4))
-    buckets, rows = opts.domain.lsh_bands()
-    minhash = MinhashConfig(n_grams=5, num_buckets=buckets, hashes_per_bucket=rows,
-                            hash_config=HashConfig(precision=64, hash_fc="xxhash"))
+    minhash = minhash_config(opts.domain)
+    buckets, rows = minhash.num_buckets, minhash.hashes_per_bucket
     make = _executor_factory(opts, work)
     dedup = f"{work}/minhash"
     metrics = opts.metrics()

@@ -95,13 +95,19 @@ def build_stats(opts: CurateOptions, run: RunRecord, total_seconds: float) -> di
             "chunks": c("emit", "Tokenize and chunk", "chunks"),
             "chunksTrimmed": c("emit", "Tokenize and chunk", "chunks_trimmed"),
             "tokens": c("emit", "Tokenize and chunk", "tokens"),
+            # Bedrock text records: whole sentences; fill = tokens used / (records × maxTokens).
+            "records": c("emit", "Tokenize and chunk", "records"),
+            "recordFill": round(c("emit", "Tokenize and chunk", "record_tokens")
+                                / max(1, c("emit", "Tokenize and chunk", "records") * opts.max_tokens), 4),
+            "wordsDroppedTooLong": c("emit", "Tokenize and chunk", "words_dropped"),
         },
         "seconds": {**{k: round(v, 4) for k, v in seconds.items()}, "total": round(total_seconds, 4)},
         "stepSeconds": step_seconds,
         "options": {"maxTokens": opts.max_tokens, "tokenizer": opts.tokenizer, "select": opts.select,
                     "keepFraction": opts.keep_fraction if opts.metrics() else 1.0, "executor": opts.executor,
                     "workers": opts.workers, "minhash": {"buckets": bands[0], "hashesPerBucket": bands[1],
-                                                         "threshold": opts.domain.near_duplicate_threshold}},
+                                                         "threshold": opts.domain.near_duplicate_threshold,
+                                                         **opts.domain.lsh_curve()}},
         "outputs": {"bedrock": "bedrock/train.jsonl", "tokens": "tokens/index.json", "shards": len(shards)},
     }
 
