@@ -49,6 +49,57 @@ def corpus(seed: int = 5) -> list[tuple[str, str, str, str]]:
     return out
 
 
+TOPICS = ["glacier", "monastery", "orchard", "railway", "vineyard", "lighthouse", "quarry", "harbour", "observatory",
+          "brewery", "tannery", "aqueduct", "granary", "foundry", "apiary", "sawmill", "ferry", "citadel", "mint",
+          "reservoir", "canal", "windmill", "chapel", "library", "market"]
+REPORT_WORDS = ("regional", "office", "assigned", "inspection", "annual", "report", "maintenance", "staff",
+                "visitors", "budget", "schedule", "records", "committee", "safety", "access", "season", "north",
+                "district", "survey", "permit", "code", "archive", "review", "council")
+
+
+def topic_corpus(count: int = 100, seed: int = 11) -> list[tuple[str, str, str, str]]:
+    """(doc id, text, question, answer) for `count` reports of about 1,500 words, each about one site (a topic
+    word and a number), its access code in one buried sentence, and near-miss distractors: the same sentence
+    shape about the site's badge (no code), and filler made of the question's own words."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        site = f"{TOPICS[i % len(TOPICS)]} {i // len(TOPICS) + 1}"
+        code = f"{rng.choice(['KX', 'QM', 'ZT', 'LV'])}{rng.randint(1000, 9999)}"
+        paragraphs = [f"Annual report on the {site} site." if j == 0 else
+                      " ".join(rng.choice(REPORT_WORDS) for _ in range(90)) + "." for j in range(16)]
+        paragraphs[5] += f" The {site} access badge assigned by the regional office is still pending."
+        paragraphs[11] += f" The access code assigned by the regional office to the {site} is {code}."
+        out.append((f"report-{i:03d}.txt", "\n\n".join(paragraphs),
+                    f"What is the access code assigned to the {site}?", code))
+    return out
+
+
+def topics(k: int = 4) -> list[tuple[str, float]]:
+    """Recall@k parents per search mode on the topic corpus (the default local configuration is hybrid)."""
+    from mlruntime.rag.local import SEARCHES, LocalIndex, ingest_folder
+    from mlruntime.rag.retrieval import retrieve
+
+    docs = topic_corpus()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "docs"
+        folder.mkdir()
+        for doc_id, text, _, _ in docs:
+            (folder / doc_id).write_text(text)
+        index = LocalIndex(Path(tmp) / "index")
+        ingest_folder(index, folder)
+        for mode in SEARCHES:
+            hits = 0
+            for _, _, question, code in docs:
+                vector = index.embedder.embed([question])[0]
+                found = retrieve(vector, retriever="parent", k=k, search=index.searcher(question, mode),
+                                 parents=index.parent)
+                hits += code in found.context()
+            rows.append((mode, hits / len(docs)))
+    return rows
+
+
 def main() -> None:
     from mlruntime.rag.local import LocalIndex, ingest_folder
     from mlruntime.rag.retrieval import compress_embeddings, retrieve
@@ -103,6 +154,10 @@ def main() -> None:
         verdict = "beats" if compressed > plain else "does not beat"
         print(f"\nat {args.budget} words of context, parent retrieval + compression {verdict} plain chunks on "
               f"recall ({compressed:.2f} vs {plain:.2f})")
+    print(f"\ntopic corpus: {len(topic_corpus())} reports of ~1,500 words, one buried access code each, near-miss "
+          "distractors; recall of the code in the top 4 parents")
+    for mode, recall in topics():
+        print(f"  search {mode:<7} {recall:.2f}")
 
 
 if __name__ == "__main__":

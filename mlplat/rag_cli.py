@@ -42,6 +42,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="none; embeddings: keep sentences similar to the question; llm-extract / llm-filter: "
                             "the LLM extracts or keeps what is relevant (needs --endpoint-stack) "
                             "(default: %(default)s)")
+    query.add_argument("--search", default="bm25", choices=("bm25", "hybrid", "dense"),
+                       help="bm25: lexical (idf-weighted words); dense: the local hashing embedder (a fallback: "
+                            "topic words collide among filler); hybrid: both, fused by reciprocal rank "
+                            "(default: %(default)s; bench/rag_retrieval.py measures the three)")
     query.add_argument("-k", type=int, default=4,
                        help="children (plain) or parents (parent) retrieved (default: %(default)s)")
     query.add_argument("--endpoint-stack", metavar="STACK",
@@ -144,7 +148,8 @@ def cmd(args: argparse.Namespace) -> int:
         raise InputError(f"--compression {args.compression} asks the LLM: pass --endpoint-stack STACK")
     index = LocalIndex(args.index)
     vector = index.embedder.embed([question])[0]
-    found = retrieve(vector, retriever=args.retriever, k=args.k, search=index.search, parents=index.parent)
+    found = retrieve(vector, retriever=args.retriever, k=args.k, search=index.searcher(question, args.search),
+                     parents=index.parent)
     generate = _generator(args) if args.endpoint_stack else None
     if args.compression == "embeddings":
         found = compress_embeddings(found, vector, index.embedder.embed)

@@ -1,5 +1,11 @@
 """The local mode's index: children in FAISS (inner product over L2-normalised vectors), their text and the
-parents beside it in `chunks.json`. Re-ingesting a document removes its old children first."""
+parents beside it in `chunks.json`. Re-ingesting a document removes its old children first.
+
+Three searches (`searcher`): BM25 over the children's words (lexical, idf-weighted: a rare topic word such as
+"glacier" decides; the local default), the dense index, and both fused by reciprocal rank (Cormack, Clarke and
+Büttcher, SIGIR 2009: score = sum of 1 / (60 + rank)), as OpenSearch's hybrid query does on the deployed side.
+The hashing embedder alone lets a topic word collide with or drown among filler words: it is the fallback, and
+bench/rag_retrieval.py measures all three."""
 
 from __future__ import annotations
 
@@ -10,10 +16,38 @@ from typing import Any
 import faiss
 import numpy as np
 
-from mlruntime.embedding import LocalEmbedder
+from mlruntime.embedding import LocalEmbedder, words
 from mlruntime.rag.split import split_document
 
 SUFFIXES = (".txt", ".md")
+SEARCHES = ("hybrid", "dense", "bm25")
+RRF_K = 60
+
+
+class Bm25:
+    """Okapi BM25 (k1 = 1.2, b = 0.75, the Lucene/OpenSearch defaults) over tokenized texts."""
+
+    def __init__(self, texts: dict[str, str], k1: float = 1.2, b: float = 0.75) -> None:
+        import math
+        from collections import Counter
+
+        self.k1, self.b = k1, b
+        self.docs = {key: Counter(words(text)) for key, text in texts.items()}
+        self.lengths = {key: sum(c.values()) for key, c in self.docs.items()}
+        self.average = (sum(self.lengths.values()) / len(self.lengths)) if self.lengths else 0.0
+        df = Counter(term for c in self.docs.values() for term in c)
+        n = len(self.docs)
+        self.idf = {term: math.log(1 + (n - f + 0.5) / (f + 0.5)) for term, f in df.items()}
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        terms = [t for t in set(words(query)) if t in self.idf]
+        scores = []
+        for key, counts in self.docs.items():
+            norm = self.k1 * (1 - self.b + self.b * self.lengths[key] / (self.average or 1))
+            score = sum(self.idf[t] * counts[t] * (self.k1 + 1) / (counts[t] + norm) for t in terms if t in counts)
+            if score > 0:
+                scores.append((key, score))
+        return sorted(scores, key=lambda kv: -kv[1])[:k]
 
 
 class LocalIndex:
@@ -66,6 +100,34 @@ class LocalIndex:
             return []
         scores, ids = self.index.search(vector.reshape(1, -1).astype(np.float32), min(k, self.index.ntotal))
         return [(self.meta["children"][str(i)], float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+
+    def bm25(self) -> Bm25:
+        if getattr(self, "_bm25", None) is None or self._bm25_size != len(self.meta["children"]):
+            self._bm25 = Bm25({i: c["text"] for i, c in self.meta["children"].items()})
+            self._bm25_size = len(self.meta["children"])
+        return self._bm25
+
+    def searcher(self, question: str, mode: str = "hybrid"):
+        """A `search(vector, k)` for `retrieve`: dense, BM25 over `question`, or both fused by reciprocal rank."""
+        if mode not in SEARCHES:
+            raise ValueError(f"search: expected one of {', '.join(SEARCHES)}, found {mode!r}")
+
+        def search(vector: np.ndarray, k: int) -> list[tuple[dict[str, Any], float]]:
+            depth = max(k, 20)
+            ranked: list[list[str]] = []
+            if mode in ("dense", "hybrid"):
+                ranked.append([c["id"] for c, _ in self.search(vector, depth)])
+            if mode in ("bm25", "hybrid"):
+                ranked.append([self.meta["children"][i]["id"] for i, _ in self.bm25().search(question, depth)])
+            fused: dict[str, float] = {}
+            for ranking in ranked:
+                for rank, child_id in enumerate(ranking):
+                    fused[child_id] = fused.get(child_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            by_id = {c["id"]: c for c in self.meta["children"].values()}
+            best = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
+            return [(by_id[child_id], score) for child_id, score in best]
+
+        return search
 
     def parent(self, parent_id: str) -> str:
         return self.meta["parents"][parent_id]
