@@ -36,6 +36,9 @@ class Passage:
 class Retrieved:
     passages: list[Passage]
     sources: list[str] = field(default_factory=list)
+    #: Set by compression: words of context kept and removed.
+    kept_words: int | None = None
+    removed_words: int | None = None
 
     def context(self) -> str:
         return "\n\n".join(p.text for p in self.passages)
@@ -60,26 +63,41 @@ def retrieve(question_vector: Vector, *, retriever: str, k: int,
     return Retrieved([Passage(pid, parents(pid), s) for pid, s in chosen], [pid for pid, _ in chosen])
 
 
+#: Sentences `compress_embeddings` keeps by default. A fixed similarity threshold does not transfer between
+#: embedders: BGE's similarities sit in [0.6, 1] (BAAI's FAQ), so the 0.2 used before removed nothing. A budget
+#: of the best sentences compresses with any embedder.
+TOP_SENTENCES = 8
+#: BGE's instruction for retrieval queries (BAAI, bge-large-en model card); passages are embedded without it.
+BGE_QUERY_INSTRUCTION = "Represent this sentence for searching relevant passages: "
+
+
 def compress_embeddings(retrieved: Retrieved, question_vector: Vector,
-                        embed: Callable[[Sequence[str]], Sequence[Vector]], *, threshold: float = 0.2,
-                        budget_words: int | None = None) -> Retrieved:
-    """Keep the sentences of the retrieved passages most similar to the question: those above `threshold`,
-    best first, within `budget_words` when given (the post's embeddings filter over split passages)."""
+                        embed: Callable[[Sequence[str]], Sequence[Vector]], *, threshold: float = float("-inf"),
+                        top_n: int | None = TOP_SENTENCES, budget_words: int | None = None) -> Retrieved:
+    """Keep the sentences of the retrieved passages most similar to the question: the best `top_n` (and above
+    `threshold`, within `budget_words` when given), then put back in document order, grouped under their
+    parent, so the LLM reads each parent's kept sentences as the parent had them. `removed_words` and
+    `kept_words` of the result say how much was compressed away."""
     candidates = [(p.source, s) for p in retrieved.passages for s in sentences(p.text)]
+    before = retrieved.tokens()
     if not candidates:
-        return Retrieved([], retrieved.sources)
+        return Retrieved([], retrieved.sources, kept_words=0, removed_words=before)
     scores = [dot(v, question_vector) for v in embed([s for _, s in candidates])]
-    order = sorted(range(len(scores)), key=lambda i: -scores[i])
-    kept, words = [], 0
-    for i in order:
-        if scores[i] < threshold:
+    chosen, words = [], 0
+    for i in sorted(range(len(scores)), key=lambda i: -scores[i]):
+        if scores[i] < threshold or (top_n is not None and len(chosen) >= top_n):
             break
         n = len(candidates[i][1].split())
         if budget_words is not None and words + n > budget_words:
             continue
-        kept.append(Passage(candidates[i][0], candidates[i][1], float(scores[i])))
+        chosen.append(i)
         words += n
-    return Retrieved(kept, retrieved.sources)
+    grouped: dict[str, list[int]] = {}
+    for i in sorted(chosen):  # document order: parents in retrieval order, sentences as they were
+        grouped.setdefault(candidates[i][0], []).append(i)
+    kept = [Passage(source, " ".join(candidates[i][1] for i in idx), max(float(scores[i]) for i in idx))
+            for source, idx in grouped.items()]
+    return Retrieved(kept, retrieved.sources, kept_words=words, removed_words=before - words)
 
 
 EXTRACT_PROMPT = ("<s>[INST] Copy, word for word, the sentences of the context below that help answer the question."

@@ -202,3 +202,24 @@ def test_the_local_default_finds_buried_facts_that_the_hashing_embedder_misses()
     spec.loader.exec_module(bench)
     recall = dict(bench.topics())
     assert recall["bm25"] >= 0.95 and recall["dense"] < recall["bm25"]
+
+
+def test_embeddings_compression_compresses_even_when_every_similarity_is_high_and_keeps_document_order():
+    """BGE's similarities sit in [0.6, 1]: a 0.2 threshold removed nothing. A sentence budget removes; kept
+    sentences stay in their parent, in the parent's order."""
+    a = " ".join(f"Alpha sentence {i} about nothing." for i in range(10)) + " The code of Aster is KX4411."
+    b = " ".join(f"Beta sentence {i} about nothing." for i in range(10))
+    found = Retrieved([Passage("a#p0", a), Passage("b#p0", b)], ["a#p0", "b#p0"])
+
+    def embed(texts):  # every similarity in [0.6, 1], the fact highest, then the a-sentences in reverse order
+        out = []
+        for t in texts:
+            score = 1.0 if "KX4411" in t else (0.8 - 0.01 * int(t.split()[2]) if t.startswith("Alpha") else 0.6)
+            out.append([score, (1 - score * score) ** 0.5])
+        return out
+
+    compressed = compress_embeddings(found, [1.0, 0.0], embed, top_n=3)
+    assert [p.source for p in compressed.passages] == ["a#p0"]
+    assert compressed.passages[0].text == ("Alpha sentence 0 about nothing. Alpha sentence 1 about nothing. "
+                                           "The code of Aster is KX4411."), "document order, not score order"
+    assert compressed.kept_words == 16 and compressed.removed_words == found.tokens() - 16

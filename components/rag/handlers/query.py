@@ -26,6 +26,7 @@ import boto3
 from mlruntime.rag.retrieval import (
     ANSWER_MAX_TOKENS,
     ANSWER_PROMPT,
+    BGE_QUERY_INSTRUCTION,
     COMPRESSION_MAX_TOKENS,
     COMPRESSIONS,
     MAX_QUESTION_CHARS,
@@ -78,7 +79,7 @@ def parse(event: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
 def answer(request: dict[str, Any], *, s3: Any, search: OpenSearch, sm: Any) -> dict[str, Any]:
     embedder, bucket = target("EMBEDDINGS"), setting("BUCKET")
     question = request["question"]
-    vector = embed(sm, embedder, [question])[0]
+    vector = embed(sm, embedder, [BGE_QUERY_INSTRUCTION + question])[0]  # queries carry BGE's instruction
 
     def parent(parent_id: str) -> str:
         return s3.get_object(Bucket=bucket, Key=parent_key(parent_id))["Body"].read().decode()
@@ -100,6 +101,10 @@ def answer(request: dict[str, Any], *, s3: Any, search: OpenSearch, sm: Any) -> 
     sources: dict[str, list[str]] = {}
     for passage in found.passages:
         sources.setdefault(passage.source, []).append(passage.text)
+    if found.kept_words is not None:
+        total = found.kept_words + (found.removed_words or 0)
+        shape["compressionRatio"] = {"keptWords": found.kept_words, "removedWords": found.removed_words,
+                                     "removedFraction": round((found.removed_words or 0) / total, 3) if total else 0.0}
     return {"answer": text, **shape,
             "sources": [{"id": source, "doc": source.split("#", 1)[0], "passages": passages}
                         for source, passages in sources.items()]}
