@@ -67,6 +67,23 @@ class RegexWords(WordTokenizer):
         return [m.span() for m in WORD.finditer(text)]
 
 
+def _cache_loguru_lib_dirs() -> None:
+    """datatrove adds a loguru file sink per task, and every `logger.add` asks sysconfig for the library
+    directories of every install scheme (loguru `ExceptionFormatter._get_lib_dirs`: 48 `get_path` calls, ~15 ms).
+    With one task per MinHash bucket (84 at the default threshold) that was ~1.5 s per run; the directories do
+    not change within a process, so they are computed once."""
+    import functools
+
+    from loguru import _better_exceptions
+
+    formatter = _better_exceptions.ExceptionFormatter
+    if not hasattr(formatter._get_lib_dirs, "cache_info"):
+        formatter._get_lib_dirs = staticmethod(functools.lru_cache(maxsize=1)(formatter._get_lib_dirs))
+
+
+_cache_loguru_lib_dirs()
+
+
 class QuietLocalExecutor(LocalPipelineExecutor):
     """datatrove prints each task's INFO log on stderr when its local rank is 0 ("only used for logging");
     shifting it keeps stderr for our progress bar and for warnings, and the task logs still go to .work/logs."""
