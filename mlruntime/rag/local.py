@@ -35,19 +35,22 @@ class Bm25:
         self.docs = {key: Counter(words(text)) for key, text in texts.items()}
         self.lengths = {key: sum(c.values()) for key, c in self.docs.items()}
         self.average = (sum(self.lengths.values()) / len(self.lengths)) if self.lengths else 0.0
-        df = Counter(term for c in self.docs.values() for term in c)
+        self.postings: dict[str, list[tuple[str, int]]] = {}
+        for key, counts in self.docs.items():
+            for term, count in counts.items():
+                self.postings.setdefault(term, []).append((key, count))
         n = len(self.docs)
-        self.idf = {term: math.log(1 + (n - f + 0.5) / (f + 0.5)) for term, f in df.items()}
+        self.idf = {term: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for term, p in self.postings.items()}
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        terms = [t for t in set(words(query)) if t in self.idf]
-        scores = []
-        for key, counts in self.docs.items():
-            norm = self.k1 * (1 - self.b + self.b * self.lengths[key] / (self.average or 1))
-            score = sum(self.idf[t] * counts[t] * (self.k1 + 1) / (counts[t] + norm) for t in terms if t in counts)
-            if score > 0:
-                scores.append((key, score))
-        return sorted(scores, key=lambda kv: -kv[1])[:k]
+        """The `k` best texts for `query` (only texts sharing a term with it are scored: an inverted index)."""
+        scores: dict[str, float] = {}
+        for term in set(words(query)):
+            idf = self.idf.get(term)
+            for key, count in self.postings.get(term, ()):
+                norm = self.k1 * (1 - self.b + self.b * self.lengths[key] / (self.average or 1))
+                scores[key] = scores.get(key, 0.0) + idf * count * (self.k1 + 1) / (count + norm)
+        return sorted(scores.items(), key=lambda kv: -kv[1])[:k]
 
 
 class LocalIndex:
@@ -112,6 +115,8 @@ class LocalIndex:
         if mode not in SEARCHES:
             raise ValueError(f"search: expected one of {', '.join(SEARCHES)}, found {mode!r}")
 
+        by_id = {c["id"]: c for c in self.meta["children"].values()}
+
         def search(vector: np.ndarray, k: int) -> list[tuple[dict[str, Any], float]]:
             depth = max(k, 20)
             ranked: list[list[str]] = []
@@ -123,7 +128,6 @@ class LocalIndex:
             for ranking in ranked:
                 for rank, child_id in enumerate(ranking):
                     fused[child_id] = fused.get(child_id, 0.0) + 1.0 / (RRF_K + rank + 1)
-            by_id = {c["id"]: c for c in self.meta["children"].values()}
             best = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
             return [(by_id[child_id], score) for child_id, score in best]
 

@@ -28,7 +28,7 @@ documents = st.builds(lambda ps: "\n\n".join(" ".join(p) for p in ps),
                       st.lists(st.lists(sentences, min_size=1, max_size=6), min_size=1, max_size=4))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(documents, min_size=1, max_size=4), st.integers(min_value=16, max_value=400))
 def test_records_fit_decode_and_never_cut_a_word(docs, limit):
     records, packer = _pack(docs, limit)
