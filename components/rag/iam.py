@@ -61,9 +61,9 @@ def function_policy(role: str, arns: ServiceArns, log_group_arn: str) -> dict[st
              "Resource": f"{bucket_arn}/documents/*"},
             {"Sid": "ReplaceParents", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
              "Resource": f"{bucket_arn}/parents/*"},
-            # Without ListBucket a HEAD of a missing document is a 403, not a 404 (S3 hides existence).
-            {"Sid": "ListDocumentsAndParents", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn,
-             "Condition": {"StringLike": {"s3:prefix": ["documents/*", "parents/*"]}}},
+            # Without ListBucket a HEAD of a missing document is a 403, not a 404 (S3 hides existence). Not
+            # conditioned on s3:prefix: a HEAD or GET carries no prefix, so such a condition would never match it.
+            {"Sid": "ListBucket", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn},
             {"Sid": "Leases", "Effect": "Allow",
              "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
              "Resource": arns.lease_table},
@@ -75,9 +75,8 @@ def function_policy(role: str, arns: ServiceArns, log_group_arn: str) -> dict[st
              "Resource": f"{bucket_arn}/parents/*"},
             {"Sid": "Jobs", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
              "Resource": f"{bucket_arn}/jobs/*"},
-            # A missing job is a 404 only with ListBucket on its prefix.
-            {"Sid": "ListJobs", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn,
-             "Condition": {"StringLike": {"s3:prefix": ["jobs/*"]}}},
+            # A missing job is a 404 (not a 403) only with ListBucket, unconditioned (a GET carries no prefix).
+            {"Sid": "ListBucket", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn},
             {"Sid": "InvokeSelf", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
              "Resource": arns.query_function},
         ]

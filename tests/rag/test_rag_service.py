@@ -155,3 +155,14 @@ def test_ingestion_is_serialized_the_index_exists_from_deploy_and_jobs_can_be_po
     assert poll["httpMethod"] == "GET" and poll["authorization"] == "AWS_IAM"
     permission = staging.get("aws:lambda/permission:Permission", "mlplat-staging-rag-api-poll-invoke")["inputs"]
     assert permission["sourceArn"].endswith("/*/GET/query/jobs/*")
+
+
+def test_both_functions_may_list_the_bucket_so_a_missing_object_is_a_404(staging):
+    """S3 answers a HEAD/GET of a missing key with 404 only to a caller with s3:ListBucket; a condition on
+    s3:prefix never matches those requests (they carry no prefix), so it must not be conditioned."""
+    bucket = staging.get("aws:s3/bucket:Bucket", "mlplat-staging-rag-docs")["outputs"]["arn"]
+    for role in ("ingest", "query"):
+        statements = json.loads(staging.get("aws:iam/rolePolicy:RolePolicy", f"mlplat-staging-rag-{role}-role")[
+            "inputs"]["policy"])["Statement"]
+        listing = [s for s in statements if "s3:ListBucket" in s["Action"]]
+        assert listing and all(s["Resource"] == bucket and "Condition" not in s for s in listing), role
