@@ -89,6 +89,9 @@ class NetworkRef:
     #: Whether AWS APIs (ECR, STS, logs, SageMaker) are reached through interface endpoints in the VPC; when
     #: False (`network.interfaceEndpoints: []`, a dev economy) they are reached through the NAT gateway.
     interface_endpoints: bool = True
+    #: The tag this stack's network wrote on its private subnets (`karpenter.sh/discovery`: the network's name);
+    #: None for a network made elsewhere, whose subnets are then selected by id.
+    subnet_discovery: Mapping[str, str] | None = None
 
     @property
     def private_subnet_ids(self) -> list[pulumi.Input[str]]:

@@ -14,7 +14,8 @@ from typing import Any
 
 from components.catalog import instance_types, prices, sagemaker_instances
 from components.catalog.eks import KUBERNETES_CALENDAR
-from policies.rules.gpu import group_price
+from policies.rules.base import count_text
+from policies.rules.gpu import group_price, pool_price, pool_requirement
 
 #: pulumi-aws's endpoint configuration, and aws-native's for scale-to-zero endpoints (inference components).
 ENDPOINT_CONFIGS = ("aws:sagemaker/endpointConfiguration:EndpointConfiguration", "aws-native:sagemaker:EndpointConfig")
@@ -88,6 +89,18 @@ def estimate(resources: list[dict[str, Any]], today: dt.date | None = None) -> d
             facts = price.facts
             add(r, price.idle_usd, price.max_usd,
                 f"{int(price.min_size)}..{int(price.max_size)} x {facts.name} @ ${facts.hourly_usd:,.4f}"
+                + (" (estimate)" if facts.price_is_estimate else ""), instance_types.PRICE_SOURCE)
+        elif typ == "kubernetes:karpenter.sh/v1:NodePool":
+            price = pool_price(inputs)  # the GPU budget policy's own reading of the pool's limits
+            if price is None:
+                continue
+            facts = price.facts
+            kinds = pool_requirement(inputs, "karpenter.sh/capacity-type")
+            reserved = "; the reservation itself is billed whether used or not" if "reserved" in kinds \
+                else ""
+            add(r, 0.0, price.max_usd,
+                f"Karpenter pool 0..{count_text(price.max_size)} x {facts.name} @ ${facts.hourly_usd:,.4f}, "
+                f"{'/'.join(kinds) or 'any capacity'}{reserved}"
                 + (" (estimate)" if facts.price_is_estimate else ""), instance_types.PRICE_SOURCE)
         elif typ in ENDPOINT_CONFIGS:
             target = targets.get(r["urn"])

@@ -330,7 +330,8 @@ def _system_nodes_check(cfg: PlatformConfig) -> Problems:
     flags = {"ebs_csi": ops.ebs_csi, "cloudwatch_observability": ops.cloudwatch_observability,
              "fsx_csi": ops.fsx_csi, "cluster_autoscaler": ops.cluster_autoscaler,
              "training_operator": ops.training_operator.enabled, "etcd": ops.etcd,
-             "prometheus": ops.prometheus.enabled, "kuberay": ops.kuberay}
+             "prometheus": ops.prometheus.enabled, "kuberay": ops.kuberay,
+             "karpenter": cfg.gpu_cluster.uses_karpenter}
     need = demand({k for k, on in flags.items() if on}, system.min_size)
     facts, nodes = lookup(system.instance_type), system.min_size
     cpu, memory = allocatable(facts.vcpus, facts.memory_gib, MAX_PODS[system.instance_type])
@@ -350,7 +351,7 @@ def _cluster_checks(cfg: PlatformConfig) -> Problems:
         return problems
     problems += _system_nodes_check(cfg)
     azs = cfg.network.availability_zones
-    reservation_azs: dict[str, tuple[int, str]] = {}
+    reservation_azs: dict[str, tuple[int, str, str]] = {}
     for i, group in enumerate(cluster.node_groups):
         loc = ("gpuCluster", "nodeGroups", i)
         if group.availability_zone not in azs:
@@ -358,11 +359,17 @@ def _cluster_checks(cfg: PlatformConfig) -> Problems:
                                                          f"found {group.availability_zone!r}"))
         rid = group.capacity_reservation_id
         if rid:
-            first = reservation_azs.setdefault(rid, (i, group.availability_zone))
+            first = reservation_azs.setdefault(rid, (i, group.availability_zone, group.instance_type))
             if first[1] != group.availability_zone:
                 problems.append(((*loc, "capacityReservationId"),
                                  f"reservation {rid} is used by nodeGroups[{first[0]}] in {first[1]}; a reservation "
                                  f"lives in one AZ, found {group.availability_zone!r}"))
+            elif first[2] != group.instance_type:
+                # A reservation holds one instance type: the group (or Karpenter pool) of the other type would
+                # select it and never launch into it.
+                problems.append(((*loc, "capacityReservationId"),
+                                 f"reservation {rid} is for {first[2]} (nodeGroups[{first[0]}]); a reservation holds "
+                                 f"one instance type, found {group.instance_type}"))
     shared = cluster.shared_storage
     if shared.enabled:
         loc = ("gpuCluster", "sharedStorage")

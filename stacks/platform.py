@@ -92,6 +92,11 @@ def _cluster_workloads(cfg: PlatformConfig, env: Env, cluster: Any, network: Net
     from components.training_job.gate import JobLinks
 
     k8s_env = env.with_providers(kubernetes=cluster.k8s_provider)
+    if cfg.gpu_cluster.uses_karpenter:
+        from components.karpenter.component import KarpenterProvisioner
+
+        KarpenterProvisioner(f"{cfg.resource_prefix}-karpenter", cfg.gpu_cluster, env=k8s_env, cluster=cluster,
+                             network=network)
     operators = ClusterOperators(f"{cfg.resource_prefix}-ops", cfg.gpu_cluster.operators, env=k8s_env,
                                  cluster=cluster)
     claim = _shared_storage(cfg, k8s_env, cluster, network, operators)

@@ -12,7 +12,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -129,3 +132,43 @@ def validate_rayjob(obj: dict[str, Any], version: str) -> list[str]:
         errors += [f"{name}.template.{e}" for e in validate_definition(part["template"], "podtemplatespec-v1.json",
                                                                         version)]
     return errors
+
+
+# Karpenter (karpenter.sh/v1 NodePool, karpenter.k8s.aws/v1 EC2NodeClass): judged by @kubernetes-models/karpenter
+# (npm, installed into tests/js by the Makefile), whose validators are compiled from Karpenter's own CRD
+# `openAPIV3Schema`s. Its 2.0.0 models come from Karpenter v1.11/v1.12 CRDs (they have placementGroupSelector, added
+# in v1.11.0, and lack connectionTracking, added in v1.13.0); from there to the pinned v1.14.1 the two CRDs only
+# gained connectionTracking, the Balanced consolidation policy and list-type markers (git diff v1.11.0..v1.14.1 of
+# pkg/apis/crds), none of which the platform writes. The schemas do not forbid unknown fields (the API server would
+# prune them), so KARPENTER_FIELDS below lists the fields the pinned v1.14.1 CRDs have (read from its pkg/apis/crds).
+JS_DIR = Path(__file__).parent / "js"
+
+KARPENTER_FIELDS: dict[str, set[str]] = {
+    "EC2NodeClass.spec": {
+        "kubelet", "amiFamily", "subnetSelectorTerms", "securityGroupSelectorTerms", "role", "instanceProfile",
+        "amiSelectorTerms", "capacityReservationSelectorTerms", "placementGroupSelector", "tags", "metadataOptions",
+        "connectionTracking", "blockDeviceMappings", "networkInterfaces", "instanceStorePolicy", "userData",
+        "detailedMonitoring", "associatePublicIPAddress", "context", "ipPrefixCount", "cpuOptions"},
+    "NodePool.spec": {"template", "disruption", "limits", "weight", "replicas"},
+    "NodePool.spec.template.spec": {"nodeClassRef", "taints", "startupTaints", "requirements", "expireAfter",
+                                    "terminationGracePeriod"},
+    "NodePool.spec.disruption": {"consolidateAfter", "consolidationPolicy", "budgets"},
+}
+
+
+def validate_karpenter(objects: list[dict[str, Any]]) -> list[list[str]]:
+    """Problems of each Karpenter object (one list per object, in order)."""
+    done = subprocess.run(["node", str(JS_DIR / "karpenter_validate.mjs")], input=json.dumps(objects),
+                          capture_output=True, text=True, cwd=JS_DIR, check=False, timeout=60)
+    assert done.returncode == 0, done.stderr
+    results: list[list[str]] = json.loads(done.stdout)
+    for obj, problems in zip(objects, results, strict=True):
+        for path, allowed in KARPENTER_FIELDS.items():
+            kind, *keys = path.split(".")
+            value: Any = obj if obj.get("kind") == kind else None
+            for key in keys:
+                value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, dict):
+                problems += [f"{path}.{k}: unknown field (a structural CRD prunes it silently)"
+                             for k in value if k not in allowed]
+    return results

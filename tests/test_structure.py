@@ -101,8 +101,9 @@ def test_no_import_cycles():
 
 
 def test_no_source_file_over_400_lines():
-    long_files = [f"{p.relative_to(ROOT)}: {n}" for package in (*PACKAGES, "tests", "bench", "scripts")
-                  for p in (ROOT / package).rglob("*.py") if (n := len(p.read_text().splitlines())) > MAX_LINES]
+    ours = [p for package in (*PACKAGES, "tests", "bench", "scripts") for p in (ROOT / package).rglob("*.py")
+            if "node_modules" not in p.parts]  # tests/js/node_modules: npm packages, not ours
+    long_files = [f"{p.relative_to(ROOT)}: {n}" for p in ours if (n := len(p.read_text().splitlines())) > MAX_LINES]
     assert long_files == []
 
 

@@ -78,6 +78,9 @@ SYSTEM_PODS: tuple[SystemPod, ...] = (
     SystemPod("training-operator", False, 1, 0, 0, "training_operator"),
     SystemPod("etcd", False, 1, 250, 256, "etcd"),
     SystemPod("kuberay-operator", False, 1, 100, 512, "kuberay"),
+    # Two replicas at 1 CPU / 1 GiB each (components/karpenter/component.py CONTROLLER_RESOURCES; the chart's
+    # default replicas 2, values.yaml of chart 1.14.1).
+    SystemPod("karpenter", False, 2, 1000, 1024, "karpenter"),
     *(SystemPod(name, name == "prometheus-node-exporter", 1, cpu_m(r["cpu"]), round(memory_mi(r["memory"])),
                 "prometheus") for name, r in MONITORING_REQUESTS.items()),
 )

@@ -9,3 +9,7 @@ ALWAYS_ON_TAG = "mlplat:always-on-reason"
 #: On a launch template whose capacity reservation was made in a cluster placement group: that group's name
 #: (the policy pack then accepts the placement group with the reservation).
 RESERVATION_PLACEMENT_TAG = "mlplat:reservation-placement-group"
+
+#: On the private subnets the network component creates, with the network's name as value: Karpenter's
+#: EC2NodeClasses select subnets by it (karpenter.sh nodeclasses docs, subnetSelectorTerms).
+SUBNET_DISCOVERY_TAG = "karpenter.sh/discovery"

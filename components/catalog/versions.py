@@ -55,7 +55,17 @@ HELM_CHARTS: dict[str, tuple[str, str, str]] = {
     # (ray-project/kuberay helm-chart/kuberay-operator, tag v1.4.2). Later tags (v1.5.x-v1.7.0) exist in git but
     # their published index entries were not checked.
     "kuberay-operator": ("https://ray-project.github.io/kuberay-helm/", "kuberay-operator", "1.4.2"),
+    # aws/karpenter-provider-aws: release v1.14.1 (2026-08-20; charts/karpenter/Chart.yaml version 1.14.1 at the
+    # docs commit for that patch release), installed as the docs install it (getting-started step08, OCI chart).
+    # Kubernetes 1.36 needs Karpenter >= 1.13 (docs/upgrading/compatibility.md). The CRDs come from the separate
+    # karpenter-crd chart, which the upgrade guide recommends because Helm never upgrades a chart's crds/.
+    "karpenter-crd": ("oci://public.ecr.aws/karpenter", "karpenter-crd", "1.14.1"),
+    "karpenter": ("oci://public.ecr.aws/karpenter", "karpenter", "1.14.1"),
 }
+#: The EKS-optimized AL2023 release Karpenter pools run (EC2NodeClass amiSelectorTerms alias; Karpenter picks the
+#: NVIDIA or Neuron variant by instance type). awslabs/amazon-eks-ami CHANGELOG "AMI Release v20260714": AL2023
+#: x86_64 NVIDIA AMIs (amazon-eks-node-al2023-x86_64-nvidia-<k8s>-v20260714) for Kubernetes 1.30-1.36.
+KARPENTER_AMI_ALIAS = "al2023@v20260714"
 #: The Ray release the corpus curation runs on: RayJob `rayVersion` and the `ray` extra's pin match it.
 RAY_VERSION = "2.60.0"
 

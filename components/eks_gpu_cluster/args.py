@@ -12,10 +12,14 @@ from components.base import FieldProblems, LogRetentionDays, StrictModel, Unique
 from components.catalog.instance_types import ACCELERATED_TYPES, INSTANCE_TYPES, SYSTEM_TYPES, lookup
 from components.catalog.versions import KUBERNETES_VERSIONS
 from components.cluster_operators.args import OperatorsArgs
+from components.karpenter.args import KarpenterPoolArgs
 from components.shared_storage.args import SharedStorageArgs
 from components.training_job.args import IMAGE_RE
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
+#: Who launches a GPU group's nodes: an EKS managed node group (scaled by cluster-autoscaler), or a Karpenter NodePool.
+PROVISIONERS = ("node-groups", "karpenter")
+Provisioner = Literal["node-groups", "karpenter"]
 NODE_ROLE_ADDONS = ("cloudWatch", "ebs", "fsx", "autoScaler")
 LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"
@@ -93,6 +97,10 @@ class GpuNodeGroupArgs(StrictModel):
     )
     labels: dict[str, str] = Field(default_factory=dict, description="Extra Kubernetes node labels.")
     taints: list[Taint] = Field(default_factory=list, description="Extra taints (the GPU taint is always added).")
+    provisioner: Provisioner | None = Field(
+        default=None, description="node-groups or karpenter for this group (default: gpuCluster.provisioner).")
+    karpenter: KarpenterPoolArgs | None = Field(
+        default=None, description="NodePool settings when Karpenter provisions this group (defaults otherwise).")
 
     @field_validator("labels")
     @classmethod
@@ -130,6 +138,14 @@ class GpuNodeGroupArgs(StrictModel):
         if facts.accelerator == "neuron" and self.ami_type not in (None, "AL2023_x86_64_NEURON"):
             problems.append((("amiType",), f"{self.instance_type} is a Trainium type: expected AL2023_x86_64_NEURON; "
                                            f"found {self.ami_type}"))
+        pool = self.karpenter
+        if pool and self.capacity_type == "CAPACITY_BLOCK" and pool.expire_after != "Never":
+            problems.append((("karpenter", "expireAfter"), "a capacity block's nodes end with the block (Karpenter "
+                                                           "drains them 10 minutes before EC2 reclaims them): "
+                                                           f"expected Never; found {pool.expire_after}"))
+        if pool and pool.on_demand_fallback and not self.capacity_reservation_id:
+            problems.append((("karpenter", "onDemandFallback"), "falls back from a reservation to on-demand: "
+                                                                "expected capacityReservationId too; found none"))
         if facts.accelerator == "nvidia" and self.ami_type == "AL2023_x86_64_NEURON":
             problems.append((("amiType",), f"{self.instance_type} has NVIDIA GPUs: expected an NVIDIA AMI type; "
                                            f"found {self.ami_type}"))
@@ -150,6 +166,11 @@ class GpuNodeGroupArgs(StrictModel):
         if self.ami_type:
             return self.ami_type
         return "AL2023_x86_64_NEURON" if self.facts.accelerator == "neuron" else "AL2023_x86_64_NVIDIA"
+
+    @property
+    def pool(self) -> KarpenterPoolArgs:
+        """The Karpenter settings (defaults where the group gives none)."""
+        return self.karpenter or KarpenterPoolArgs()
 
     @property
     def reserved(self) -> bool:
@@ -192,8 +213,12 @@ class GpuClusterArgs(StrictModel):
     system_node_group: SystemNodeGroupArgs = Field(
         default_factory=SystemNodeGroupArgs, description="Node group for add-ons and operators."
     )
+    provisioner: Provisioner = Field(
+        default="node-groups", description="Who launches GPU nodes: node-groups (EKS managed node groups and "
+                                           "cluster-autoscaler) or karpenter (the Karpenter controller and one "
+                                           "NodePool per group); a group's own provisioner overrides it.")
     node_groups: Annotated[list[GpuNodeGroupArgs], UniqueByName] = Field(
-        default_factory=list, description="GPU node groups."
+        default_factory=list, description="GPU node groups (with Karpenter: one NodePool each)."
     )
     node_role_addons: list[Literal[NODE_ROLE_ADDONS]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: list(NODE_ROLE_ADDONS),
@@ -220,6 +245,46 @@ class GpuClusterArgs(StrictModel):
         chart's awsRegion; all of them get credentials from Pod Identity (169.254.170.23, not IMDS).
         """
         return 1
+
+    def provisioner_of(self, group: GpuNodeGroupArgs) -> str:
+        return group.provisioner or self.provisioner
+
+    @property
+    def karpenter_groups(self) -> list[GpuNodeGroupArgs]:
+        return [g for g in self.node_groups if self.provisioner_of(g) == "karpenter"]
+
+    @property
+    def uses_karpenter(self) -> bool:
+        """The controller is installed: the cluster's default provisioner is Karpenter, or a group's is (a cluster
+        moving over keeps its groups on node groups while the controller comes up: docs/karpenter.md)."""
+        return self.provisioner == "karpenter" or bool(self.karpenter_groups)
+
+    @property
+    def managed_groups(self) -> list[GpuNodeGroupArgs]:
+        return [g for g in self.node_groups if self.provisioner_of(g) == "node-groups"]
+
+    @model_validator(mode="after")
+    def _provisioners(self) -> GpuClusterArgs:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for i, group in enumerate(self.node_groups):
+            loc = ("nodeGroups", i)
+            if self.provisioner_of(group) == "node-groups":
+                if group.karpenter is not None:
+                    problems.append(((*loc, "karpenter"), "only a Karpenter NodePool reads it: expected provisioner: "
+                                                          "karpenter (here or gpuCluster.provisioner), or no karpenter "
+                                                          "block; found provisioner node-groups"))
+                continue
+            if group.resolved_ami_type.startswith("BOTTLEROCKET"):
+                problems.append(((*loc, "amiType"), "Karpenter pools run the pinned AL2023 AMI release (NVIDIA or "
+                                                    "Neuron variant by instance type): expected an AL2023 amiType; "
+                                                    f"found {group.ami_type}"))
+            for key, value in (("minSize", group.min_size), ("desiredSize", group.desired_size)):
+                if value:
+                    problems.append(((*loc, key), "Karpenter launches nodes for pending pods and keeps none idle: "
+                                                  f"expected 0 (maxSize is the pool's limit); found {value}"))
+        if problems:
+            raise FieldProblems(problems)
+        return self
 
     @field_validator("admin_role_arns")
     @classmethod

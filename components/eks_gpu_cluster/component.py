@@ -17,7 +17,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.catalog.eks import CONTROL_PLANE_LOG_TYPES, support_note
-from components.catalog.tags import RESERVATION_PLACEMENT_TAG
+from components.catalog.tags import RESERVATION_PLACEMENT_TAG, SUBNET_DISCOVERY_TAG
 from components.catalog.versions import EKS_ADDONS, addon_version
 from components.context import Env, NetworkRef
 from components.eks_gpu_cluster import iam
@@ -175,7 +175,7 @@ class GpuCluster(pulumi.ComponentResource):
         if note:
             pulumi.log.warn(f"{name}: {note}", resource=self)
         self.node_group_names = {}
-        for group in args.node_groups:
+        for group in args.managed_groups:
             ng = self._gpu_node_group(group, cluster, node_role, network.subnet_in(group.availability_zone), vpc_cni)
             self.node_group_names[group.name] = ng.node_group_name
 
@@ -225,7 +225,8 @@ class GpuCluster(pulumi.ComponentResource):
             f"{self._name}-efa",
             vpc_id=vpc_id,
             description="EFA traffic between GPU nodes (self-referencing)",
-            tags={"Name": f"{self._name}-efa"},
+            # Karpenter's EFA pools select this group by the tag (EC2NodeClass securityGroupSelectorTerms).
+            tags={"Name": f"{self._name}-efa", SUBNET_DISCOVERY_TAG: f"{self._name}-efa"},
             opts=self._opts(),
         )
         for direction, rule, peer in (("ingress", aws.vpc.SecurityGroupIngressRule, "from"),

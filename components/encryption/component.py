@@ -63,6 +63,19 @@ def key_policy(account_id: str, partition: str, region: str, admin_role_arns: li
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         }
     )
+    statements.append(
+        {
+            # EventBridge rules deliver to the environment's encrypted SQS queues (Karpenter's interruption queue):
+            # the key must let events.amazonaws.com use it (SQS developer guide, key management: "compatibility between
+            # event sources from AWS services and encrypted queues", kms:GenerateDataKey and kms:Decrypt).
+            "Sid": "EventBridgeQueues",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }
+    )
     if admin_role_arns:
         statements.append(
             {

@@ -57,6 +57,8 @@ AOSS_COLLECTION = "aws:opensearch/serverlessCollection:ServerlessCollection"
 BEDROCK_PT = "aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput"
 PYTORCH_JOB = "kubernetes:kubeflow.org/v1:PyTorchJob"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 
 DOCS = "https://docs.aws.amazon.com"
 

@@ -13,6 +13,7 @@ from policies.rules.base import (
     DOCS,
     EKS_NODE_GROUP,
     LAUNCH_TEMPLATE,
+    NODE_POOL,
     SM_ENDPOINT_CONFIGS,
     Rule,
     as_json,
@@ -21,7 +22,7 @@ from policies.rules.base import (
     listify,
     of_type,
 )
-from policies.rules.gpu import group_price, node_group_instance_type
+from policies.rules.gpu import group_price, node_group_instance_type, pool_instance_type, pool_price
 
 
 def _gpu_budget(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -36,8 +37,15 @@ def _gpu_budget(args: StackValidationArgs, report: ReportViolation) -> None:
             continue
         total += price.max_usd
         parts.append(f"{group.name} {count_text(price.max_size)} x {price.facts.name} = ${price.max_usd:,.2f}")
+    for pool in of_type(args.resources, NODE_POOL):
+        price = pool_price(pool.props)
+        if price is None or price.facts.accelerator == "none":
+            continue
+        total += price.max_usd
+        parts.append(f"{pool.name} up to {count_text(price.max_size)} x {price.facts.name} (NodePool limits) = "
+                     f"${price.max_usd:,.2f}")
     if total > float(limit):
-        report(f"GPU node groups at max size cost ${total:,.2f}/h, over this environment's budget of "
+        report(f"GPU node groups and pools at max size cost ${total:,.2f}/h, over this environment's budget of "
                f"${float(limit):,.2f}/h ({'; '.join(parts)})")
 
 
@@ -80,6 +88,10 @@ def _instance_allow_list(args: StackValidationArgs, report: ReportViolation) -> 
         itype = node_group_instance_type(group)
         if itype and itype not in allowed:
             report(f"instance type {itype} is not allowed here; allowed: {', '.join(allowed)}", group.urn)
+    for pool in of_type(args.resources, NODE_POOL):
+        itype = pool_instance_type(pool.props)
+        if itype and itype not in allowed:
+            report(f"NodePool instance type {itype} is not allowed here; allowed: {', '.join(allowed)}", pool.urn)
     for cfg in of_type(args.resources, *SM_ENDPOINT_CONFIGS):
         for variant in listify(cfg.props.get("productionVariants")):
             itype = variant.get("instanceType")

@@ -15,6 +15,8 @@ from policies.rules.base import (
     EKS_NODE_GROUP,
     HELM_RELEASE,
     LAUNCH_TEMPLATE,
+    NODE_CLASS,
+    NODE_POOL,
     PYTORCH_JOB,
     Rule,
     count_text,
@@ -29,6 +31,7 @@ from policies.rules.base import (
 EFA = "vpc.amazonaws.com/efa"
 GPU = "nvidia.com/gpu"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
+ZONE_LABEL = "topology.kubernetes.io/zone"
 
 
 def _efa_interfaces(lt_props) -> list[dict]:
@@ -74,6 +77,41 @@ def group_price(group_props: Mapping[str, Any], launch_template_props: Mapping[s
     return GroupPrice(facts, number(scaling.get("minSize")) or 0.0, number(scaling.get("maxSize")) or 0.0)
 
 
+def pool_requirement(pool_props: Mapping[str, Any], key: str) -> list[str]:
+    """The values a NodePool's `In` requirement on `key` allows (empty: none, or unknown)."""
+    for req in listify(peek(pool_props, "spec", "template", "spec", "requirements")):
+        if isinstance(req, Mapping) and req.get("key") == key and req.get("operator") == "In":
+            return [v for v in listify(req.get("values")) if isinstance(v, str)]
+    return []
+
+
+def pool_instance_type(pool_props: Mapping[str, Any]) -> str | None:
+    """A GPU pool's one instance type (the platform pins each pool to one)."""
+    types = pool_requirement(pool_props, INSTANCE_TYPE_LABEL)
+    return types[0] if len(types) == 1 else None
+
+
+def pool_price(pool_props: Mapping[str, Any]) -> GroupPrice | None:
+    """A NodePool's price bounds: nothing idle (Karpenter keeps no empty node), at most as many nodes as its
+    tightest limit (GPUs or CPUs) admits; a pool without limits is unbounded (infinite)."""
+    facts = INSTANCE_TYPES.get(pool_instance_type(pool_props) or "")
+    if facts is None:
+        return None
+    limits = peek(pool_props, "spec", "limits")
+    limits = limits if isinstance(limits, Mapping) else {}
+    bounds = []
+    if facts.gpu_resource and number(limits.get(facts.gpu_resource)) is not None:
+        bounds.append(number(limits.get(facts.gpu_resource)) // facts.accelerators)
+    if number(limits.get("cpu")) is not None:
+        bounds.append(number(limits.get("cpu")) // facts.vcpus)
+    return GroupPrice(facts, 0.0, min(bounds) if bounds else float("inf"))
+
+
+def _node_class_of(pool: PolicyResource, classes: list[PolicyResource]) -> PolicyResource | None:
+    name = peek(pool.props, "spec", "template", "spec", "nodeClassRef", "name")
+    return next((c for c in classes if peek(c.props, "metadata", "name") == name), None)
+
+
 def _efa_complete(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != LAUNCH_TEMPLATE:
         return
@@ -99,6 +137,15 @@ EFA_COMPLETE = Rule(
 
 
 def _no_placement_with_reservation(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == NODE_CLASS:
+        placement = peek(args.props, "spec", "placementGroupSelector", "name")
+        reserved = length(args.props, "spec", "capacityReservationSelectorTerms")
+        declared = peek(args.props, "spec", "tags", RESERVATION_PLACEMENT_TAG)
+        if placement and reserved and not (declared and declared == placement):
+            report("EC2NodeClass selects capacity reservations and a placement group: reserved instances not "
+                   "reserved into that placement group cannot launch; name the group the reservation was made in "
+                   "with nodeGroups[].reservationPlacementGroup, or drop the placement group")
+        return
     if args.resource_type != LAUNCH_TEMPLATE:
         return
     placement = peek(args.props, "placement", "groupName")
@@ -132,9 +179,31 @@ def _node_groups(args: StackValidationArgs, report: ReportViolation) -> None:
                 report(f"GPU node group ({facts.name}) is not tainted {GPU}=true:NoSchedule", group.urn)
 
 
+    classes = of_type(args.resources, NODE_CLASS)
+    for pool in of_type(args.resources, NODE_POOL):
+        facts = INSTANCE_TYPES.get(pool_instance_type(pool.props) or "")
+        if facts is None or facts.accelerator == "none":
+            continue
+        taints = listify(peek(pool.props, "spec", "template", "spec", "taints"))
+        if facts.accelerator == "nvidia" and not any(
+                isinstance(t, Mapping) and t.get("key") == GPU and t.get("effect") == "NoSchedule" for t in taints):
+            report(f"GPU NodePool ({facts.name}) does not taint its nodes {GPU}=true:NoSchedule", pool.urn)
+        node_class = _node_class_of(pool, classes)
+        interfaces = listify(peek(node_class.props, "spec", "networkInterfaces")) if node_class is not None else []
+        efa = [ni for ni in interfaces if isinstance(ni, Mapping) and ni.get("interfaceType") == "efa-only"]
+        if not efa:
+            continue
+        if len(efa) != facts.max_efa_interfaces:
+            report(f"{facts.name} supports {facts.max_efa_interfaces} EFA interfaces; the pool's EC2NodeClass gives "
+                   f"{len(efa)}: {facts.max_efa_interfaces - len(efa)} cards' bandwidth unused", pool.urn)
+        if len(pool_requirement(pool.props, ZONE_LABEL)) != 1:
+            report("EFA NodePool is not pinned to one availability zone (topology.kubernetes.io/zone In [one AZ]); "
+                   "EFA traffic needs one AZ", pool.urn)
+
+
 NODE_GROUPS = Rule(
     "gpu-node-groups-placed-and-tainted",
-    "EFA node groups live in exactly one subnet; GPU node groups carry the GPU taint.",
+    "EFA node groups and Karpenter pools live in one AZ with every EFA interface; GPU nodes carry the GPU taint.",
     severity=Severity.HIGH,
     remediation="One private subnet per EFA group; taint nvidia.com/gpu=true:NoSchedule.",
     url=f"{DOCS}/eks/latest/userguide/node-efa.html",

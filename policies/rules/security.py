@@ -24,6 +24,7 @@ from policies.rules.base import (
     LAMBDA_PERMISSION,
     LAUNCH_TEMPLATE,
     LOG_GROUP,
+    NODE_CLASS,
     S3_BUCKET,
     S3_LOGGING,
     S3_PAB,
@@ -46,8 +47,7 @@ from policies.rules.base import (
 )
 
 READ_VERBS = ("Describe", "List", "Get", "BatchGet", "Search", "Query", "Scan", "View", "Lookup")
-#: Inference-only calls that change no state (Comprehend, Polly, Rekognition-style "Detect*").
-STATELESS_VERBS = ("Detect", "Synthesize")
+STATELESS_VERBS = ("Detect", "Synthesize")  # inference-only calls that change no state (Comprehend, Polly, ...)
 #: Actions AWS offers without resource-level permissions: `Resource: "*"` is the only form.
 NO_RESOURCE_LEVEL = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
 
@@ -225,6 +225,11 @@ EKS_CONTROL_PLANE = Rule(
 
 
 def _launch_template(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == NODE_CLASS:  # absent metadataOptions: the CRD's default, IMDSv2 with hop limit 1
+        if peek(args.props, "spec", "metadataOptions", "httpTokens") not in (None, "required") or truthy(
+                peek(args.props, "spec", "associatePublicIPAddress")):
+            report("EC2NodeClass allows IMDSv1 or public IPs (metadataOptions.httpTokens, associatePublicIPAddress)")
+        return
     if args.resource_type != LAUNCH_TEMPLATE:
         return
     if (args.props.get("metadataOptions") or {}).get("httpTokens") != "required":

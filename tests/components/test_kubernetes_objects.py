@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from components.catalog.instance_types import lookup
-from tests.kubernetes_schemas import validate_builtin, validate_pytorchjob, validate_rayjob
+from tests.kubernetes_schemas import validate_builtin, validate_karpenter, validate_pytorchjob, validate_rayjob
 
 STACKS = ("dev", "staging", "prod")
 PYTORCH_JOB = "kubernetes:kubeflow.org/v1:PyTorchJob"
 TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
+KARPENTER_KINDS = ("NodePool", "EC2NodeClass")
 
 
 def _kubernetes_version(view) -> str:
@@ -44,7 +45,12 @@ def test_every_kubernetes_object_passes_the_upstream_schema(envs, stack):
     version = _kubernetes_version(view)
     objects = _objects(view)
     assert {o["kind"] for _, o in objects} >= {"Namespace", "Deployment", "Service", "ConfigMap"}
+    karpenter = [(urn, o) for urn, o in objects if o["kind"] in KARPENTER_KINDS]
+    for (urn, _), problems in zip(karpenter, validate_karpenter([o for _, o in karpenter]), strict=True):
+        assert problems == [], f"{urn}: {problems}"
     for urn, obj in objects:
+        if obj["kind"] in KARPENTER_KINDS:
+            continue
         judge = {"PyTorchJob": validate_pytorchjob, "RayJob": validate_rayjob}.get(obj["kind"], validate_builtin)
         problems = judge(obj, version)
         assert problems == [], f"{urn}: {problems}"
@@ -83,7 +89,31 @@ def _node_groups(view) -> list[dict]:
         groups.append({"name": ng["name"], "labels": {**ng["inputs"].get("labels", {}),
                                                       "node.kubernetes.io/instance-type": instance},
                        "taints": ng["inputs"].get("taints", []), "capacity": capacity, "instance": instance})
-    return groups
+    return groups + _karpenter_pools(view)
+
+
+def _karpenter_pools(view) -> list[dict]:
+    """What Karpenter's nodes of each pool look like: the template's labels, the requirements' single values
+    (Karpenter labels nodes with them), the taints, and the capacity Karpenter computes: the type's GPUs and one
+    EFA device per `efa-only` interface of the EC2NodeClass (pkg/providers/instancetype/types.go, efas())."""
+    classes = {c["inputs"]["metadata"]["name"]: c["inputs"]["spec"]
+               for c in view.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")}
+    pools = []
+    for pool in view.of_type("kubernetes:karpenter.sh/v1:NodePool"):
+        template = pool["inputs"]["spec"]["template"]
+        single = {r["key"]: r["values"][0] for r in template["spec"]["requirements"]
+                  if r["operator"] == "In" and len(r["values"]) == 1}
+        instance = single["node.kubernetes.io/instance-type"]
+        facts = lookup(instance)
+        node_class = classes[template["spec"]["nodeClassRef"]["name"]]
+        efa = sum(ni["interfaceType"] == "efa-only" for ni in node_class.get("networkInterfaces", []))
+        capacity = {facts.gpu_resource: str(facts.accelerators)} if facts.gpu_resource else {}
+        if efa:
+            capacity["vpc.amazonaws.com/efa"] = str(efa)
+        taints = [{**t, "effect": {v: k for k, v in _EFFECT.items()}[t["effect"]]} for t in template["spec"]["taints"]]
+        pools.append({"name": pool["name"], "labels": {**template["metadata"]["labels"], **single},
+                      "taints": taints, "capacity": capacity, "instance": instance})
+    return pools
 
 
 _EFFECT = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}

@@ -26,8 +26,11 @@ def test_file_system_in_the_gpu_nodes_az_encrypted_and_reachable_only_from_the_n
     key = staging.get("aws:kms/key:Key", "mlplat-staging-data-key")
     assert inputs["kmsKeyId"] == key["outputs"]["arn"]
     subnet_id = inputs["subnetIds"]  # one subnet (pulumi-aws types it as a string: one AZ)
-    p4de = next(g for g in staging.of_type("aws:eks/nodeGroup:NodeGroup") if g["name"].endswith("-p4de"))
-    assert p4de["inputs"]["subnetIds"] == [subnet_id], "the file system sits in the GPU nodes' subnet (AZ)"
+    # The GPU nodes come from a Karpenter pool pinned to one AZ; the file system sits in that AZ's subnet.
+    pool = staging.get("kubernetes:karpenter.sh/v1:NodePool", "mlplat-staging-karpenter-p4de-pool")["inputs"]
+    (zone,) = next(r["values"] for r in pool["spec"]["template"]["spec"]["requirements"]
+                   if r["key"] == "topology.kubernetes.io/zone")
+    assert staging.get("aws:ec2/subnet:Subnet", f"mlplat-staging-private-{zone}")["id"] == subnet_id
     rules = [r["inputs"] for r in staging.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
              if r["name"].startswith("mlplat-staging-shared-fsx-")]
     cluster = staging.of_type("aws:eks/cluster:Cluster")[0]

@@ -1,0 +1,1 @@
+"""Karpenter as the GPU cluster's node provisioner: controller, interruption queue, EC2NodeClasses and NodePools."""
