@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 
 import pydot
 import pytest
@@ -195,15 +193,3 @@ def test_component_dot_parses_with_pydot(envs):
 
 def _pydot_edges(graph) -> list:
     return graph.get_edges() + [e for sub in graph.get_subgraphs() for e in sub.get_edges()]
-
-
-@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` binary not installed")
-@pytest.mark.parametrize("stack,detail", [("prod", False), ("staging", True)])
-def test_dot_renders_with_graphviz(envs, stack, detail):
-    source = render(envs[stack].plan["resources"], "dot", detail=detail)
-    done = subprocess.run(["dot", "-Tsvg"], input=source, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    nodes, edges, red_nodes, _ = _dot(source)
-    svg = done.stdout
-    assert svg.count('class="node"') == len(nodes) and svg.count('class="edge"') == len(edges)
-    assert red_nodes and 'stroke="red"' in svg
