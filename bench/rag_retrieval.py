@@ -75,8 +75,9 @@ def topic_corpus(count: int = 100, seed: int = 11) -> list[tuple[str, str, str, 
     return out
 
 
-def topics(k: int = 4) -> list[tuple[str, float]]:
-    """Recall@k parents per search mode on the topic corpus (the default local configuration is hybrid)."""
+def topics(k: int = 4, embedder=None) -> list[tuple[str, float]]:
+    """Recall@k parents per search mode on the topic corpus (the default local configuration is BM25); `embedder`:
+    the dense side (default: the hashing embedder; a `ModelEmbedder` with `--model`)."""
     from mlruntime.rag.local import SEARCHES, LocalIndex, ingest_folder
     from mlruntime.rag.retrieval import retrieve
 
@@ -87,12 +88,13 @@ def topics(k: int = 4) -> list[tuple[str, float]]:
         folder.mkdir()
         for doc_id, text, _, _ in docs:
             (folder / doc_id).write_text(text)
-        index = LocalIndex(Path(tmp) / "index")
+        index = LocalIndex(Path(tmp) / "index", embedder)
         ingest_folder(index, folder)
+        embed_query = getattr(index.embedder, "embed_queries", index.embedder.embed)
         for mode in SEARCHES:
             hits = 0
             for _, _, question, code in docs:
-                vector = index.embedder.embed([question])[0]
+                vector = embed_query([question])[0]
                 found = retrieve(vector, retriever="parent", k=k, search=index.searcher(question, mode),
                                  parents=index.parent)
                 hits += code in found.context()
@@ -106,6 +108,9 @@ def main() -> None:
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--budget", type=int, default=120, help="context budget in words for the compared setups")
+    p.add_argument("--model", type=Path, metavar="FOLDER",
+                   help="also measure a sentence-embedding model from this folder (tokenizer.json + ONNX export, e.g. "
+                        "BAAI/bge-small-en-v1.5) as the dense and hybrid searches' embedder")
     args = p.parse_args()
     docs = corpus()
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,6 +163,14 @@ def main() -> None:
           "distractors; recall of the code in the top 4 parents")
     for mode, recall in topics():
         print(f"  search {mode:<7} {recall:.2f}")
+    if args.model:
+        from mlruntime.embedding import ModelEmbedder
+        from mlruntime.rag.retrieval import BGE_QUERY_INSTRUCTION
+
+        embedder = ModelEmbedder(args.model, query_instruction=BGE_QUERY_INSTRUCTION)
+        print(f"with {embedder.name} as the embedder:")
+        for mode, recall in topics(embedder=embedder):
+            print(f"  search {mode:<7} {recall:.2f}")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ingest.add_argument("--child-overlap", type=int, default=50,
                         help="characters two neighbouring children share (default: %(default)s)")
     query = rsub.add_parser("query", help="retrieve, compress and (with --endpoint-stack) answer a question")
+    for sub_parser in (ingest, query):
+        sub_parser.add_argument(
+            "--embedder-model", type=Path, metavar="FOLDER",
+            help="a sentence-embedding model on disk (sentence-transformers folder with tokenizer.json and its ONNX "
+                 "export, e.g. BAAI/bge-small-en-v1.5) for the dense search; default: the hashing embedder. Ingest "
+                 "and query must use the same one")
     query.add_argument("question", help="the question, in quotes")
+    query.add_argument("--query-instruction", default=None, metavar="TEXT",
+                       help="prepended to the question before a model embeds it (default with --embedder-model: "
+                            "BGE's retrieval instruction; passages never get it)")
     query.add_argument("--index", required=True, type=Path, metavar="PATH", help="an index made by `rag ingest`")
     query.add_argument("--retriever", default="parent", choices=("plain", "parent"),
                        help="plain: the matching children; parent: the parents of the matching children "
@@ -114,6 +123,23 @@ def _generator(args: argparse.Namespace):
     return tgi_generate(session.client("sagemaker-runtime"), Target(name, find_inference_component(control, name)))
 
 
+def _embedder(args: argparse.Namespace):
+    """The model embedder of `--embedder-model`, or None (the index's default, the hashing embedder)."""
+    if args.embedder_model is None:
+        return None
+    try:
+        from mlruntime.embedding import ModelEmbedder
+        from mlruntime.rag.retrieval import BGE_QUERY_INSTRUCTION
+
+        instruction = getattr(args, "query_instruction", None)
+        return ModelEmbedder(args.embedder_model, query_instruction=BGE_QUERY_INSTRUCTION if instruction is None
+                             else instruction)
+    except ImportError as exc:
+        raise InputError(f"{INSTALL_HINT} ({exc})") from None
+    except ValueError as exc:
+        raise InputError(f"--embedder-model: {exc}") from None
+
+
 def cmd(args: argparse.Namespace) -> int:
     if args.rag_command == "sync":
         return _sync(args.stack)
@@ -128,11 +154,12 @@ def cmd(args: argparse.Namespace) -> int:
         )
     except ImportError as exc:
         raise InputError(f"{INSTALL_HINT} ({exc})") from None
+    embedder = _embedder(args)
     if args.rag_command == "ingest":
         if not args.folder.is_dir():
             raise InputError(f"expected a folder of .txt / .md documents; found no folder at {args.folder}")
         try:
-            counts = ingest_folder(LocalIndex(args.index), args.folder, parent_size=args.parent_size,
+            counts = ingest_folder(LocalIndex(args.index, embedder), args.folder, parent_size=args.parent_size,
                                    child_size=args.child_size, child_overlap=args.child_overlap)
         except ValueError as exc:
             raise InputError(str(exc)) from None
@@ -146,8 +173,12 @@ def cmd(args: argparse.Namespace) -> int:
         raise InputError(f"--index: no index at {args.index} (run `mlplat rag ingest` first)")
     if args.compression.startswith("llm") and not args.endpoint_stack:
         raise InputError(f"--compression {args.compression} asks the LLM: pass --endpoint-stack STACK")
-    index = LocalIndex(args.index)
-    vector = index.embedder.embed([question])[0]
+    try:
+        index = LocalIndex(args.index, embedder)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    embed_query = getattr(index.embedder, "embed_queries", index.embedder.embed)
+    vector = embed_query([question])[0]
     found = retrieve(vector, retriever=args.retriever, k=args.k, search=index.searcher(question, args.search),
                      parents=index.parent)
     generate = _generator(args) if args.endpoint_stack else None

@@ -10,9 +10,11 @@ and gives the same vector for the same text on every machine (CRC32, never Pytho
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -86,3 +88,60 @@ class SageMakerEmbedder:
         matrix = np.asarray(rows, dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.where(norms == 0, 1.0, norms)
+
+
+class ModelEmbedder:
+    """A sentence-embedding model from a local folder, run by ONNX Runtime: nothing is downloaded.
+
+    The folder is a sentence-transformers model with its ONNX export (what `optimum-cli export onnx` or
+    sentence-transformers' `backend="onnx"` writes): `tokenizer.json` (Hugging Face tokenizers), `model.onnx` at the
+    top or under `onnx/`, taking `input_ids` and `attention_mask` (and `token_type_ids` if it declares it) and giving
+    the token states first; `1_Pooling/config.json` chooses CLS or mean pooling (mean when absent). Vectors are
+    L2-normalised. `query_instruction` is prepended to queries only (`embed_queries`), as BGE expects.
+    """
+
+    def __init__(self, folder: str | Path, *, query_instruction: str = "", max_tokens: int = 512) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.folder = Path(folder)
+        model = next((p for p in (self.folder / "model.onnx", self.folder / "onnx" / "model.onnx") if p.is_file()),
+                     None)
+        tokenizer = self.folder / "tokenizer.json"
+        if model is None or not tokenizer.is_file():
+            found = sorted(p.name for p in self.folder.iterdir()) if self.folder.is_dir() else "no such folder"
+            raise ValueError(f"{self.folder}: expected a model folder with tokenizer.json and model.onnx (or "
+                             f"onnx/model.onnx); found {found}")
+        self.name = f"model:{self.folder.name}"
+        self.query_instruction = query_instruction
+        self._tokenizer = Tokenizer.from_file(str(tokenizer))
+        self._tokenizer.enable_truncation(max_tokens)
+        self._tokenizer.enable_padding()
+        self._session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        pooling = self.folder / "1_Pooling" / "config.json"
+        config = json.loads(pooling.read_text()) if pooling.is_file() else {}
+        self.pooling = "cls" if config.get("pooling_mode_cls_token") else "mean"
+        self.dimension = int(config.get("word_embedding_dimension") or self._session.get_outputs()[0].shape[-1])
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(list(texts))
+        ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        states = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        if self.pooling == "cls":
+            pooled = states[:, 0, :]
+        else:
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (states * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+        pooled = pooled.astype(np.float32)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.where(norms == 0, 1.0, norms)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed([self.query_instruction + t for t in texts])

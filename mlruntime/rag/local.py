@@ -57,12 +57,17 @@ class LocalIndex:
     def __init__(self, path: Path, embedder: Any = None) -> None:
         self.path = Path(path)
         self.embedder = embedder or LocalEmbedder()
-        self.meta: dict[str, Any] = {"dimension": self.embedder.dimension, "next": 0, "children": {},
+        self.meta: dict[str, Any] = {"dimension": self.embedder.dimension, "embedder": self.embedder.name,
+                                     "next": 0, "children": {},
                                      "parents": {}, "docs": {}}
         self.index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.embedder.dimension))
         if (self.path / "chunks.json").exists():
             self.meta = json.loads((self.path / "chunks.json").read_text(encoding="utf-8"))
             self.index = faiss.read_index(str(self.path / "index.faiss"))
+            built_with = self.meta.get("embedder", "local")
+            if built_with != self.embedder.name:
+                raise ValueError(f"{self.path} was built with the {built_with} embedder; this one is "
+                                 f"{self.embedder.name} (pass the same --embedder-model to ingest and query)")
             if self.meta["dimension"] != self.embedder.dimension:
                 raise ValueError(f"{self.path} was built with {self.meta['dimension']}-dimensional vectors; this "
                                  f"embedder makes {self.embedder.dimension}")
