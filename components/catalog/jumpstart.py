@@ -55,6 +55,13 @@ class JumpStartSpec:
     health_check_timeout_s: int | None = None   # None: SageMaker's default
     download_timeout_s: int | None = None
     marketplace: bool = False
+    #: Image repository per instance type or family (`HostingInstanceTypeVariants`: "ml.c5.xlarge" or "c5").
+    image_variants: dict[str, str] = field(default_factory=dict)
+    #: Environment variables per instance type or family (the variants' `environment_variables`).
+    env_variants: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The spec's `InferenceEnableNetworkIsolation` (None: it says nothing).
+    network_isolation: bool | None = None
+    s3_data_type: str = "S3Prefix"              # HostingArtifactS3DataType: S3Prefix or S3Object
 
     def instance_problem(self, instance_type: str | None) -> str | None:
         """Why `instance_type` (None: the spec's default) cannot host this model, or None when it can: the spec
@@ -75,10 +82,20 @@ class JumpStartSpec:
                     "found false")
         return None
 
-    def image_uri(self, region: str, gpus: int = 1) -> str:
+    def repository_for(self, instance_type: str | None, gpus: int = 1) -> str | None:
+        """The image repository for `instance_type`, as sagemaker-python-sdk picks it (JumpStartInstanceTypeVariants
+        `_get_regional_property`): the variant of the exact type, else of its family (`ml.g5.2xlarge` -> `g5`);
+        without one, the pin's CPU image on an instance without GPUs, else the document's `HostingEcrUri`."""
+        if instance_type:
+            for key in (instance_type, _family(instance_type)):
+                if key in self.image_variants:
+                    return self.image_variants[key]
+        return self.cpu_image_repository if gpus == 0 and self.cpu_image_repository else self.image_repository
+
+    def image_uri(self, region: str, gpus: int = 1, instance_type: str | None = None) -> str:
         if self.image_repository is None:
             raise ValueError(f"{self.model_id} is an AWS Marketplace model package: it has no image")
-        repository = self.cpu_image_repository if gpus == 0 and self.cpu_image_repository else self.image_repository
+        repository = self.repository_for(instance_type, gpus)
         try:
             account = DLC_ACCOUNTS[region]
         except KeyError:
@@ -86,8 +103,8 @@ class JumpStartSpec:
                              f"known: {', '.join(DLC_ACCOUNTS)}") from None
         return f"{account}.dkr.ecr.{region}.amazonaws.com/{repository}"
 
-    def image_repository_name(self, gpus: int = 1) -> str | None:
-        repository = self.cpu_image_repository if gpus == 0 and self.cpu_image_repository else self.image_repository
+    def image_repository_name(self, gpus: int = 1, instance_type: str | None = None) -> str | None:
+        repository = self.repository_for(instance_type, gpus)
         return repository.split(":")[0] if repository else None
 
     def artifact_bucket(self, region: str) -> str:
@@ -96,8 +113,13 @@ class JumpStartSpec:
     def artifact_uri(self, region: str) -> str | None:
         return f"s3://{self.artifact_bucket(region)}/{self.artifact_key}" if self.artifact_key else None
 
-    def env_for(self, gpus: int) -> dict[str, str]:
+    def env_for(self, gpus: int, instance_type: str | None = None) -> dict[str, str]:
+        """The container environment: the spec's defaults, then its family's and its type's variants (the SDK's
+        `get_instance_specific_environment_variables` order), then the GPU count."""
         env = dict(self.environment)
+        if instance_type:
+            env.update(self.env_variants.get(_family(instance_type), {}))
+            env.update(self.env_variants.get(instance_type, {}))
         if self.gpu_env:
             env[self.gpu_env] = str(gpus)
         return env
@@ -113,6 +135,39 @@ _REGION_SUFFIX = re.compile(r"-[a-z]{2}(-gov)?-[a-z]+-\d$")
 def _repository(image_uri: str) -> str:
     """`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` -> `<repo>:<tag>`."""
     return image_uri.split("/", 1)[1] if "/" in image_uri else image_uri
+
+
+def _family(instance_type: str) -> str:
+    """`ml.g5.2xlarge` -> `g5` (sagemaker-python-sdk `get_instance_type_family`)."""
+    parts = instance_type.split(".")
+    return parts[1] if len(parts) == 3 and parts[0] == "ml" else ""
+
+
+def _variants(model_id: str, version: str, document: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict]]:
+    """(image repository, environment) per instance type or family from `HostingInstanceTypeVariants`.
+
+    A hub document's variants carry `properties` (`image_uri`, `environment_variables`); an image may name one of
+    the document's `Aliases` as `$name`, expanded here (the SDK returns hub variants' values as they are, with the
+    comment that hub aliases come regionalised; the documents it tests with still use `$gpu_ecr_uri_1`).
+    """
+    variants = document.get("HostingInstanceTypeVariants") or {}
+    aliases = variants.get("Aliases") or {}
+    images: dict[str, str] = {}
+    envs: dict[str, dict[str, str]] = {}
+    for key, variant in (variants.get("Variants") or {}).items():
+        properties = (variant or {}).get("properties") or (variant or {}).get("Properties") or {}
+        image = properties.get("image_uri") or properties.get("ImageUri")
+        if isinstance(image, str) and image.startswith("$"):
+            if image[1:] not in aliases:
+                raise SpecError(f"hub content {model_id}@{version}: variant {key} names alias {image}, which "
+                                f"Aliases does not define")
+            image = aliases[image[1:]]
+        if image:
+            images[key] = _repository(str(image))
+        env = properties.get("environment_variables") or properties.get("EnvironmentVariables")
+        if env:
+            envs[key] = {str(k): str(v) for k, v in env.items()}
+    return images, envs
 
 
 def spec_from_hub_document(model_id: str, version: str, document: dict[str, Any], *, cpu_image: str | None = None,
@@ -133,6 +188,13 @@ def spec_from_hub_document(model_id: str, version: str, document: dict[str, Any]
                         "Default")
     env = {str(e["Name"]): str(e["Default"]) for e in variables}
     default = str(document["DefaultInferenceInstanceType"])
+    images, envs = _variants(model_id, version, document)
+    data_type = document.get("HostingArtifactS3DataType") or "S3Prefix"
+    compression = document.get("HostingArtifactCompressionType")
+    if data_type not in ("S3Prefix", "S3Object") or compression not in (None, "None", "Gzip"):
+        raise SpecError(f"hub content {model_id}@{version}: HostingArtifactS3DataType {data_type!r} / "
+                        f"HostingArtifactCompressionType {compression!r}: expected S3Prefix or S3Object / None or Gzip")
+    isolation = document.get("InferenceEnableNetworkIsolation")
     return JumpStartSpec(
         model_id=model_id,
         version=version,
@@ -144,7 +206,14 @@ def spec_from_hub_document(model_id: str, version: str, document: dict[str, Any]
         cpu_image_repository=_repository(cpu_image) if cpu_image else None,
         artifact_bucket_prefix=_REGION_SUFFIX.sub("", bucket),
         artifact_key=key or None,
-        artifact_compressed=str(artifact).endswith(".tar.gz"),
+        # The document's own data type and compression when it gives them (what SageMaker reads); else the
+        # artifact's shape: a .tar.gz is a compressed object, anything else an uncompressed prefix.
+        artifact_compressed=compression == "Gzip" if compression else str(artifact).endswith(".tar.gz"),
+        s3_data_type=data_type if document.get("HostingArtifactS3DataType") else (
+            "S3Object" if str(artifact).endswith(".tar.gz") else "S3Prefix"),
+        image_variants=images,
+        env_variants=envs,
+        network_isolation=isolation if isinstance(isolation, bool) else None,
         environment=env,
         gpu_env="SM_NUM_GPUS" if "SM_NUM_GPUS" in env else None,
         gated=bool(document.get("GatedBucket")) or "private-cache" in bucket,

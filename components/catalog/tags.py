@@ -13,3 +13,8 @@ RESERVATION_PLACEMENT_TAG = "mlplat:reservation-placement-group"
 #: On the private subnets the network component creates, with the network's name as value: Karpenter's
 #: EC2NodeClasses select subnets by it (karpenter.sh nodeclasses docs, subnetSelectorTerms).
 SUBNET_DISCOVERY_TAG = "karpenter.sh/discovery"
+
+#: On a SageMaker model (or the endpoint configuration of inference components) that runs without network isolation
+#: because its JumpStart spec says so (`InferenceEnableNetworkIsolation: false`): the reason, which the policy pack
+#: accepts in place of isolation.
+NETWORK_ISOLATION_OFF_TAG = "mlplat:network-isolation-off-reason"

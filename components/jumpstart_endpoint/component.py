@@ -17,7 +17,7 @@ import pulumi_aws as aws
 
 from components.catalog.jumpstart import DLC_ACCOUNTS, JumpStartSpec
 from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
-from components.catalog.tags import ALWAYS_ON_TAG
+from components.catalog.tags import ALWAYS_ON_TAG, NETWORK_ISOLATION_OFF_TAG
 from components.context import Env, NetworkRef
 from components.egress import https_to_vpc_and_s3
 from components.iam_documents import Account, service_trust
@@ -33,7 +33,7 @@ from components.storage.component import SecureBucket
 
 
 def execution_policy(spec: JumpStartSpec, acct: Account, *, key_arn: str, endpoint_prefix: str,
-                     capture_bucket_arn: str | None, gpus: int = 1) -> dict[str, Any]:
+                     capture_bucket_arn: str | None, gpus: int = 1, instance_type: str | None = None) -> dict[str, Any]:
     """Least privilege for the model container host (pure, unit-tested)."""
     region, account_id, partition = acct.region, acct.account_id, acct.partition
     statements: list[dict[str, Any]] = [
@@ -60,7 +60,7 @@ def execution_policy(spec: JumpStartSpec, acct: Account, *, key_arn: str, endpoi
             {"Sid": "EcrPull", "Effect": "Allow",
              "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
              "Resource": f"arn:{partition}:ecr:{region}:{DLC_ACCOUNTS[region]}:repository/"
-                         f"{spec.image_repository_name(gpus)}"},
+                         f"{spec.image_repository_name(gpus, instance_type)}"},
         ]
     if spec.artifact_key:
         bucket = spec.artifact_bucket(region)  # gated models live in jumpstart-private-cache-prod-<region>
@@ -76,6 +76,16 @@ def execution_policy(spec: JumpStartSpec, acct: Account, *, key_arn: str, endpoi
         statements.append({"Sid": "DataCapture", "Effect": "Allow", "Action": ["s3:PutObject"],
                            "Resource": f"{capture_bucket_arn}/{endpoint_prefix}/*"})
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def network_isolation(spec: JumpStartSpec) -> tuple[bool, dict[str, str] | None]:
+    """(isolated, tags). On unless the spec itself turns it off (`InferenceEnableNetworkIsolation: false`: the
+    container downloads at run time and fails isolated); then the tag says why, for the policy pack. Where the spec
+    says nothing, the platform isolates (sagemaker-python-sdk would leave the SDK default, off)."""
+    if spec.network_isolation is False:
+        return False, {NETWORK_ISOLATION_OFF_TAG: f"JumpStart spec {spec.model_id} {spec.version} sets "
+                                                  "InferenceEnableNetworkIsolation false"}
+    return True, None
 
 
 class JumpStartEndpoint(pulumi.ComponentResource):
@@ -104,7 +114,8 @@ class JumpStartEndpoint(pulumi.ComponentResource):
         role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, opts=child)
         policy = pulumi.Output.all(account_id, partition, kms_key_arn, capture_arn).apply(
             lambda a: json.dumps(execution_policy(spec, Account(region, a[0], a[1]), key_arn=a[2],
-                                                  endpoint_prefix=name, capture_bucket_arn=a[3], gpus=instance.gpus))
+                                                  endpoint_prefix=name, capture_bucket_arn=a[3], gpus=instance.gpus,
+                                                  instance_type=instance_type))
         )
         role_policy = aws.iam.RolePolicy(f"{name}-role", role=role.id, policy=policy, opts=child)
         sg = aws.ec2.SecurityGroup(
@@ -114,11 +125,13 @@ class JumpStartEndpoint(pulumi.ComponentResource):
             egress=https_to_vpc_and_s3(env, network, self),
             opts=child,
         )
+        isolated, isolation_tags = network_isolation(spec)
         model = aws.sagemaker.Model(
             f"{name}-model",
             execution_role_arn=role.arn,
-            primary_container=self._container(args, spec, region, instance.gpus),
-            enable_network_isolation=True,
+            primary_container=self._container(args, spec, region, instance.gpus, instance_type),
+            enable_network_isolation=isolated,
+            tags=isolation_tags,
             vpc_config=aws.sagemaker.ModelVpcConfigArgs(subnets=network.private_subnet_ids, security_group_ids=[sg.id]),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
@@ -136,7 +149,8 @@ class JumpStartEndpoint(pulumi.ComponentResource):
             config_name = native_endpoint_config(self, name, ZeroConfig(
                 role_arn=role.arn, key_arn=kms_key_arn, instance_type=instance_type, timeouts=timeouts,
                 settings=to_zero, subnets=network.private_subnet_ids, security_groups=[sg.id],
-                capture_uri=capture_uri, sampling_percentage=args.data_capture.sampling_percentage), config_opts)
+                capture_uri=capture_uri, sampling_percentage=args.data_capture.sampling_percentage,
+                network_isolation=isolated, tags=isolation_tags), config_opts)
         else:
             variant = aws.sagemaker.EndpointConfigurationProductionVariantArgs(
                 variant_name=VARIANT, model_name=model.name, instance_type=instance_type,
@@ -192,22 +206,23 @@ class JumpStartEndpoint(pulumi.ComponentResource):
                                "specSource": self.spec_source})
 
     @staticmethod
-    def _container(args: EndpointArgs, spec: JumpStartSpec, region: str,
-                   gpus: int) -> aws.sagemaker.ModelPrimaryContainerArgs:
+    def _container(args: EndpointArgs, spec: JumpStartSpec, region: str, gpus: int,
+                   instance_type: str) -> aws.sagemaker.ModelPrimaryContainerArgs:
         if spec.marketplace:
             return aws.sagemaker.ModelPrimaryContainerArgs(model_package_name=args.model_package_arn)
-        env = spec.env_for(gpus)
+        env = spec.env_for(gpus, instance_type)
+        image = spec.image_uri(region, gpus, instance_type)
         if spec.artifact_compressed:
             return aws.sagemaker.ModelPrimaryContainerArgs(
-                image=spec.image_uri(region, gpus), model_data_url=spec.artifact_uri(region), environment=env
+                image=image, model_data_url=spec.artifact_uri(region), environment=env
             )
         return aws.sagemaker.ModelPrimaryContainerArgs(
-            image=spec.image_uri(region, gpus),
+            image=image,
             environment=env,
             model_data_source=aws.sagemaker.ModelPrimaryContainerModelDataSourceArgs(
                 s3_data_sources=[aws.sagemaker.ModelPrimaryContainerModelDataSourceS3DataSourceArgs(
                     s3_uri=spec.artifact_uri(region),
-                    s3_data_type="S3Prefix",
+                    s3_data_type=spec.s3_data_type,
                     compression_type="None",
                     model_access_config=aws.sagemaker.ModelPrimaryContainerModelDataSourceS3DataSourceModelAccessConfigArgs(  # noqa: E501
                         accept_eula=True

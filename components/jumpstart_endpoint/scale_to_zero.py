@@ -77,6 +77,9 @@ class ZeroConfig:
     security_groups: list[pulumi.Input[str]]
     capture_uri: pulumi.Input[str] | None = None
     sampling_percentage: int = 100
+    #: False only where the model's spec turns isolation off (then `tags` says why).
+    network_isolation: bool = True
+    tags: dict[str, str] | None = None
 
 
 def native_endpoint_config(parent: pulumi.Resource, name: str, cfg: ZeroConfig,
@@ -101,7 +104,8 @@ def native_endpoint_config(parent: pulumi.Resource, name: str, cfg: ZeroConfig,
         f"{name}-config", production_variants=[variant], execution_role_arn=cfg.role_arn, kms_key_id=cfg.key_arn,
         vpc_config=aws_native.sagemaker.EndpointConfigVpcConfigArgs(subnets=cfg.subnets,
                                                                    security_group_ids=cfg.security_groups),
-        enable_network_isolation=True, data_capture_config=capture, opts=opts)
+        enable_network_isolation=cfg.network_isolation, data_capture_config=capture,
+        tags=[aws_native.TagArgs(key=k, value=v) for k, v in (cfg.tags or {}).items()] or None, opts=opts)
     return config.endpoint_config_name
 
 

@@ -222,3 +222,14 @@ def count_text(value: Any) -> str:
 def truthy(value: Any) -> bool:
     """Provider inputs sometimes carry booleans as strings ("true")."""
     return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def tag(props: Any, key: str) -> Any:
+    """A resource's tag value: `tags` as a map (pulumi-aws) or a list of {key, value} (aws-native); None if unset."""
+    tags = peek(props, "tags")
+    if isinstance(tags, Mapping):
+        return tags.get(key)
+    for item in listify(tags):
+        if isinstance(item, Mapping) and item.get("key") == key:
+            return item.get("value")
+    return None

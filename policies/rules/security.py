@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from components.catalog.eks import CONTROL_PLANE_LOG_TYPES
+from components.catalog.tags import NETWORK_ISOLATION_OFF_TAG
 from policies.rules.base import (
     AOSS_SECURITY_POLICY,
     APIGW2_ROUTE,
@@ -33,6 +34,7 @@ from policies.rules.base import (
     SM_DOMAIN,
     SM_ENDPOINT_CONFIG,
     SM_ENDPOINT_CONFIG_NATIVE,
+    SM_ENDPOINT_CONFIGS,
     SM_MODEL,
     Rule,
     as_json,
@@ -43,6 +45,7 @@ from policies.rules.base import (
     present,
     referenced,
     statements,
+    tag,
     truthy,
 )
 
@@ -250,16 +253,15 @@ LAUNCH_TEMPLATE_HARDENED = Rule(
 
 # -- SageMaker --------------------------------------------------------------------------------------
 def _sagemaker(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    p = args.props
-    if args.resource_type == SM_MODEL and not truthy(p.get("enableNetworkIsolation")):
+    p, typ = args.props, args.resource_type
+    # Isolated, or its own JumpStart spec turns isolation off and the tag says so.
+    isolated = truthy(p.get("enableNetworkIsolation")) or bool(tag(p, NETWORK_ISOLATION_OFF_TAG))
+    if typ == SM_MODEL and not isolated:
         report("SageMaker model is not network-isolated (CKV_AWS_370)")
-    if args.resource_type == SM_ENDPOINT_CONFIG and not present(p, "kmsKeyArn"):
+    if typ in SM_ENDPOINT_CONFIGS and not present(p, "kmsKeyArn" if typ == SM_ENDPOINT_CONFIG else "kmsKeyId"):
         report("SageMaker endpoint configuration has no KMS key (CKV_AWS_98)")
-    if args.resource_type == SM_ENDPOINT_CONFIG_NATIVE:
-        # It hosts inference components, which have no Model: the configuration carries what the Model would.
-        if not present(p, "kmsKeyId"):
-            report("SageMaker endpoint configuration has no KMS key (CKV_AWS_98)")
-        if not truthy(p.get("enableNetworkIsolation")):
+    if typ == SM_ENDPOINT_CONFIG_NATIVE:  # hosts inference components (no Model): it carries what a Model would
+        if not isolated:
             report("SageMaker endpoint configuration for inference components is not network-isolated")
         if not present(p, "vpcConfig"):
             report("SageMaker endpoint configuration for inference components runs outside the VPC (no vpcConfig)")
@@ -393,8 +395,6 @@ API_METHODS_AUTHENTICATED = Rule(
     url=f"{DOCS}/apigateway/latest/developerguide/apigateway-control-access-to-api.html",
 ).resource(_api_methods_authenticated)
 
-SECURITY_POLICIES = [
-    S3_ENCRYPTED_PRIVATE, S3_ACCESS_LOGGING, KMS_ROTATION, IAM_NO_WILDCARDS, BEDROCK_CONFUSED_DEPUTY, EKS_CONTROL_PLANE,
-    LAUNCH_TEMPLATE_HARDENED, SAGEMAKER, DATA_STORES, LAMBDA_PERMISSION_SCOPED, API_GATEWAY, OPENSEARCH_SERVERLESS,
-    API_METHODS_AUTHENTICATED,
-]
+SECURITY_POLICIES = [S3_ENCRYPTED_PRIVATE, S3_ACCESS_LOGGING, KMS_ROTATION, IAM_NO_WILDCARDS, BEDROCK_CONFUSED_DEPUTY,
+                     EKS_CONTROL_PLANE, LAUNCH_TEMPLATE_HARDENED, SAGEMAKER, DATA_STORES, LAMBDA_PERMISSION_SCOPED,
+                     API_GATEWAY, OPENSEARCH_SERVERLESS, API_METHODS_AUTHENTICATED]

@@ -269,3 +269,70 @@ def test_models_in_the_vpc_reach_s3_through_its_managed_prefix_list(view):
         s3 = [r for r in rules if r[2]]
         assert len(s3) == 1 and s3[0][2][0].startswith("pl-"), rules
         assert any(r[1] == ("10.0.0.0/16",) for r in rules)
+
+
+#: Instance-type variants as hub documents carry them (sagemaker-python-sdk tests, gemma HubModelDocument:
+#: `Aliases` plus `Variants` whose `properties.image_uri` names an alias), with a CPU family and per-type settings.
+CPU_IMAGE = "763104351884.dkr.ecr.us-west-2.amazonaws.com/huggingface-pytorch-inference:2.0.0-cpu-py310"
+VARIANTS_DOC = dict(GATED_DOC, InferenceEnableNetworkIsolation=False, HostingInstanceTypeVariants={
+    "Aliases": {"gpu_ecr_uri_1": GATED_DOC["HostingEcrUri"], "cpu_ecr_uri_1": CPU_IMAGE},
+    "Variants": {
+        "g5": {"properties": {"image_uri": "$gpu_ecr_uri_1", "environment_variables": {"MAX_BATCH": "8"}}},
+        "ml.g5.2xlarge": {"properties": {"environment_variables": {"MAX_BATCH": "16"}}},
+        "c6i": {"properties": {"image_uri": "$cpu_ecr_uri_1"}},
+    }})
+
+
+def test_instance_type_variants_pick_the_image_and_environment_as_the_sdk_does():
+    spec = spec_from_hub_document("m", "1", VARIANTS_DOC)
+    assert spec.image_uri("us-east-1", 0, "ml.c6i.xlarge").endswith("/huggingface-pytorch-inference:2.0.0-cpu-py310")
+    assert spec.image_uri("us-east-1", 1, "ml.g5.xlarge").endswith("/huggingface-pytorch-tgi-inference:2.1.1-"
+                                                                   "tgi1.4.2-gpu-py310-cu121-ubuntu22.04")
+    assert spec.image_repository_name(0, "ml.c6i.xlarge") == "huggingface-pytorch-inference"
+    # The family's variables, then the exact type's (get_instance_specific_environment_variables).
+    assert spec.env_for(1, "ml.g5.xlarge")["MAX_BATCH"] == "8" and spec.env_for(1, "ml.g5.2xlarge")["MAX_BATCH"] == "16"
+    assert "MAX_BATCH" not in spec.env_for(0, "ml.c6i.xlarge")
+    with pytest.raises(ValueError, match=r"variant g5 names alias \$gpu_ecr_uri_9, which Aliases does not define"):
+        spec_from_hub_document("m", "1", dict(VARIANTS_DOC, HostingInstanceTypeVariants={
+            "Aliases": {}, "Variants": {"g5": {"properties": {"image_uri": "$gpu_ecr_uri_9"}}}}))
+
+
+def test_the_container_follows_the_variant_of_its_instance_type():
+    from components.jumpstart_endpoint.args import EndpointArgs
+    from components.jumpstart_endpoint.component import JumpStartEndpoint
+
+    spec = spec_from_hub_document("m", "1", VARIANTS_DOC)
+    args = EndpointArgs(name="m", model_id="m", instance_type="ml.g5.2xlarge", accept_eula=True)
+    container = JumpStartEndpoint._container(args, spec, "us-east-1", 1, "ml.g5.2xlarge")
+    assert container.environment["MAX_BATCH"] == "16" and "tgi-inference" in container.image
+
+
+def test_isolation_follows_the_spec_and_an_exemption_is_tagged_and_accepted():
+    from components.jumpstart_endpoint.component import network_isolation
+    from policies.rules import base as t
+    from policies.rules.security import SAGEMAKER
+    from tests.policies.helpers import check_resource
+
+    assert network_isolation(spec_from_hub_document("m", "1", GATED_DOC)) == (True, None)
+    silent = {k: v for k, v in GATED_DOC.items() if k != "InferenceEnableNetworkIsolation"}
+    assert network_isolation(spec_from_hub_document("m", "1", silent)) == (True, None), "silent: isolated"
+    isolated, tags = network_isolation(spec_from_hub_document("m", "1", VARIANTS_DOC))
+    assert not isolated and "sets InferenceEnableNetworkIsolation false" in next(iter(tags.values()))
+    model = {"enableNetworkIsolation": False, "tags": tags}
+    assert check_resource(SAGEMAKER, t.SM_MODEL, model) == []
+    native = {"enableNetworkIsolation": False, "kmsKeyId": "k", "vpcConfig": {"subnets": ["s"]},
+              "tags": [{"key": k, "value": v} for k, v in tags.items()]}
+    assert check_resource(SAGEMAKER, t.SM_ENDPOINT_CONFIG_NATIVE, native) == []
+    assert check_resource(SAGEMAKER, t.SM_MODEL, {"enableNetworkIsolation": False}) == [
+        "SageMaker model is not network-isolated (CKV_AWS_370)"]
+
+
+def test_artifact_type_and_compression_come_from_the_document():
+    gzip_object = dict(GATED_DOC, HostingPrepackedArtifactUri="s3://jumpstart-cache-prod-us-west-2/m/model-artifact",
+                       HostingArtifactS3DataType="S3Object", HostingArtifactCompressionType="Gzip")
+    spec = spec_from_hub_document("m", "1", gzip_object)
+    assert spec.artifact_compressed and spec.s3_data_type == "S3Object", "no .tar.gz suffix, yet a gzip object"
+    prefix = dict(GATED_DOC, HostingArtifactS3DataType="S3Prefix", HostingArtifactCompressionType="None")
+    assert not spec_from_hub_document("m", "1", prefix).artifact_compressed
+    with pytest.raises(ValueError, match="expected S3Prefix or S3Object / None or Gzip"):
+        spec_from_hub_document("m", "1", dict(GATED_DOC, HostingArtifactCompressionType="Zstd"))
