@@ -20,7 +20,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from mlplat import corpus_cli, rag_cli
+from mlplat import bedrock_cli, corpus_cli, rag_cli
 from mlplat.project import InputError, find_project, load_stack_config
 from stacks.stack_file import StackFileError, load_json, read_text
 
@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     vd = bsub.add_parser("validate-data", help="check a Titan Image Generator fine-tuning manifest")
     vd.add_argument("manifest", type=Path, help="the JSONL manifest ({image-ref, caption} per line)")
     vd.add_argument("--images-dir", type=Path, help="local copies of the images (checked: exist, PNG/JPEG, size)")
+    bedrock_cli.add_parser(bsub)
     corpus_cli.add_parser(sub)
     rag_cli.add_parser(sub)
     ref = sub.add_parser("config-reference", help="print the configuration reference (Markdown)")
@@ -113,6 +114,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_bedrock(args: argparse.Namespace) -> int:
+    if args.bedrock_command == "evaluate":
+        return bedrock_cli.cmd(args)
     from components.bedrock.data import GUIDANCE, has_local_images, recommend_steps, validate_manifest
 
     if not args.manifest.is_file():

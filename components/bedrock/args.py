@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from components.base import LogRetentionDays, StrictModel, UniqueByName, one_of, problem
 from components.bedrock.data import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, STEP_COUNT_RANGE
@@ -144,6 +144,11 @@ class ThroughputArgs(StrictModel):
     commitment: Literal["none", "OneMonth", "SixMonths"] = Field(
         default="none", description="Commitment term; committed throughput cannot be deleted before it ends.",
     )
+    evaluation_jobs: list[Annotated[str, StringConstraints(
+        pattern=r"^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:evaluation-job/[a-z0-9]{12}$")]] = Field(
+        default_factory=list, description="The model evaluation jobs that justified this throughput (`mlplat "
+                                          "bedrock evaluate` prints them); a commitment without any is a plan "
+                                          "warning.")
 
     @property
     def source(self) -> str | None:

@@ -30,6 +30,11 @@ COMMITMENT_QUOTA = ("a committed Provisioned Throughput needs model units your a
                     "model before you commit (the term cannot be cancelled)")
 
 
+NOT_EVALUATED = ("a commitment with no evaluation recorded: evaluate the custom model against its base first "
+                 "(text models: `mlplat bedrock evaluate <stack> <name>`; image models: a human evaluation job) and "
+                 "list the jobs under evaluationJobs before you commit")
+
+
 class ProvisionedThroughput(pulumi.ComponentResource):
     provisioned_model_arn: pulumi.Output[str] | None
 
@@ -49,6 +54,8 @@ class ProvisionedThroughput(pulumi.ComponentResource):
             committed = args.commitment != "none"
             if committed:
                 pulumi.log.warn(f"{name}: {COMMITMENT_QUOTA}", resource=self)
+                if not args.evaluation_jobs:
+                    pulumi.log.warn(f"{name}: {NOT_EVALUATED}", resource=self)
             pt = aws.bedrock.ProvisionedModelThroughput(
                 f"{name}-pt",
                 provisioned_model_name=name,
