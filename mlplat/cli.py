@@ -105,8 +105,12 @@ def cmd_invoke(args: argparse.Namespace) -> int:
             raise InputError(f"{args.file}: not a JSON payload: {exc}") from None
     else:
         payload = build_payload(kind, args.message, system=args.system, max_tokens=args.max_tokens)
-    name, body = invoke(region=cfg.region, prefix=f"{cfg.resource_prefix}-{endpoint.name}", payload=payload,
-                        endpoint_name=args.endpoint_name, component=args.inference_component,
+    # A model on a shared endpoint: the endpoint is the shared one, the component the model's own.
+    host = endpoint.shared_endpoint or endpoint.name
+    name, body = invoke(region=cfg.region, prefix=f"{cfg.resource_prefix}-{host}", payload=payload,
+                        endpoint_name=args.endpoint_name,
+                        component=args.inference_component or (f"{cfg.resource_prefix}-{endpoint.name}-ic*"
+                                                               if endpoint.shared_endpoint else None),
                         cold=ColdStart(on_cold=lambda line: print(line, file=sys.stderr, flush=True)))
     print(f"# {name}")
     print(render_answer(kind, body))

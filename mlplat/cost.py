@@ -115,10 +115,18 @@ def estimate(resources: list[dict[str, Any]], today: dt.date | None = None) -> d
                 if managed.get("status") == "ENABLED":  # an inference-component endpoint: its instances scale
                     lo, hi = _num(managed.get("minInstanceCount")), _num(managed.get("maxInstanceCount"), count)
                 note = " (scales to zero)" if managed.get("status") == "ENABLED" and lo == 0 else ""
-                spec = (by_urn.get(r.get("parent") or "") or {}).get("outputs", {}).get("specSource")
+                parent = (by_urn.get(r.get("parent") or "") or {}).get("outputs", {})
+                spec, members = parent.get("specSource"), parent.get("members")
+                shared = ""
+                if members:  # a shared endpoint: what its models would cost on their own default instances
+                    dedicated = _num(parent.get("dedicatedHourlyUsd"))
+                    saving = dedicated - hi * facts.hourly_usd / max(hi, 1)
+                    shared = (f"; shared by {', '.join(members)}: one instance each of their default types would "
+                              f"be ${dedicated:,.3f}/h, so sharing {'saves' if saving >= 0 else 'costs'} "
+                              f"${abs(saving):,.3f}/h per instance in use")
                 add(r, lo * facts.hourly_usd, hi * facts.hourly_usd,
                     f"{int(lo)}..{int(hi)} x {facts.name} @ ${facts.hourly_usd:,.3f}{note}"
-                    + (f"; model: {spec}" if spec else ""), sagemaker_instances.PRICE_SOURCE)
+                    + (f"; model: {spec}" if spec else "") + shared, sagemaker_instances.PRICE_SOURCE)
         elif typ == "aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput":
             commitment = inputs.get("commitmentDuration") or "none"
             p = prices.BEDROCK_PT_TITAN_IMAGE.get(commitment, prices.BEDROCK_PT_TITAN_IMAGE["none"])

@@ -50,13 +50,15 @@ def find_endpoint(sagemaker: Any, prefix: str) -> str:
     return names[0]
 
 
-def find_inference_component(sagemaker: Any, endpoint: str) -> str | None:
+def find_inference_component(sagemaker: Any, endpoint: str, prefix: str | None = None) -> str | None:
     """The in-service inference component an endpoint serves (ListInferenceComponents, EndpointNameEquals), or None
     for an endpoint without any. Scale-to-zero endpoints serve through one, and InvokeEndpoint refuses a call that
-    does not name it ("Inference Component Name header is required ...")."""
+    does not name it ("Inference Component Name header is required ..."). `prefix`: on a shared endpoint, the name
+    prefix of the model's own component (`<stack prefix>-<endpoint>-ic`)."""
     response = sagemaker.list_inference_components(EndpointNameEquals=endpoint, StatusEquals="InService",
                                                    MaxResults=10)
-    names = [c["InferenceComponentName"] for c in response.get("InferenceComponents", [])]
+    names = [c["InferenceComponentName"] for c in response.get("InferenceComponents", [])
+             if prefix is None or c["InferenceComponentName"].startswith(prefix)]
     if len(names) > 1:
         raise InputError(f"{endpoint} serves several inference components ({', '.join(names)}); pass "
                          "--inference-component")
@@ -96,7 +98,8 @@ class ColdStart:
 def invoke(*, region: str, prefix: str, payload: dict[str, Any], endpoint_name: str | None = None,
            component: str | None = None, session: Any = None, cold: ColdStart | None = None) -> tuple[str, Any]:
     """Returns (endpoint name, decoded response body). `component`: the inference component to call (default: the
-    stack output, else the one the endpoint serves, found with ListInferenceComponents). A scale-to-zero endpoint
+    stack output, else the one the endpoint serves, found with ListInferenceComponents; `<prefix>*`: the one whose
+    name starts with the prefix, on an endpoint that serves several). A scale-to-zero endpoint
     without a model copy is retried with backoff until `cold.limit_s` has been waited."""
     import boto3
     from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
@@ -110,7 +113,9 @@ def invoke(*, region: str, prefix: str, payload: dict[str, Any], endpoint_name: 
     try:
         control = session.client("sagemaker", region_name=region)
         name = endpoint_name or find_endpoint(control, prefix)
-        target = Target(name, component or find_inference_component(control, name))
+        if component is None or component.endswith("*"):  # found by the endpoint's components (and a name prefix)
+            component = find_inference_component(control, name, component[:-1] if component else None)
+        target = Target(name, component)
         runtime = session.client("sagemaker-runtime", region_name=region)
         while True:
             try:

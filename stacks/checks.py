@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from stacks.endpoint_checks import endpoint_checks
+
 if TYPE_CHECKING:
     from stacks.model import PlatformConfig
 
@@ -25,7 +27,7 @@ def cross_checks(cfg: PlatformConfig, *, offline: bool = False) -> Problems:
     problems += _training_job_checks(cfg)
     problems += _ray_job_checks(cfg)
     problems += _rag_checks(cfg)
-    problems += _endpoint_checks(cfg, offline)
+    problems += endpoint_checks(cfg, offline)
     problems += _bedrock_checks(cfg)
     problems += _canvas_checks(cfg)
     buckets = [k.bucket for k in cfg.kpi_reports if k.bucket]
@@ -187,37 +189,6 @@ def _corpus_problems(path: Any, max_tokens: int, max_bytes: int, what: str) -> l
         if chunked > max_tokens:
             problems.append(f"{what} takes at most {max_tokens:,} tokens per record; the corpus was chunked to "
                             f"{chunked:,} (curate again with --max-tokens {max_tokens})")
-    return problems
-
-
-def _endpoint_checks(cfg: PlatformConfig, offline: bool) -> Problems:
-    from components.catalog.jumpstart import HOW_TO_PIN, PINNED
-
-    problems: Problems = []
-    for i, ep in enumerate(cfg.endpoints):
-        loc = ("endpoints", i)
-        spec = PINNED.get(ep.model_id)
-        if spec is None or (ep.model_version not in (None, spec.version)):
-            if offline:
-                what = (f"unknown JumpStart model id; pinned ids: {', '.join(sorted(PINNED))}" if spec is None else
-                        f"version {ep.model_version} is not pinned (pinned: {spec.version}); offline plans use "
-                        "pinned specs")
-                problems.append(((*loc, "modelId" if spec is None else "modelVersion"),
-                                 f"{what}; found {ep.model_id if spec is None else ep.model_version!r}. {HOW_TO_PIN}"))
-            continue
-        if (why := spec.instance_problem(ep.instance_type)) is not None:
-            problems.append(((*loc, "instanceType"), why))
-        if spec.marketplace and not ep.model_package_arn:
-            problems.append(((*loc, "modelPackageArn"), f"{ep.model_id} is an AWS Marketplace model: subscribe to "
-                                                        "its listing, then set the model package ARN of "
-                                                        f"{cfg.region}; found none"))
-        if ep.model_package_arn and f":sagemaker:{cfg.region}:" not in ep.model_package_arn:
-            problems.append(((*loc, "modelPackageArn"), f"expected a model package ARN in {cfg.region} (they are "
-                                                        f"per region); found {ep.model_package_arn!r}"))
-        if not spec.marketplace and ep.model_package_arn:
-            problems.append(((*loc, "modelPackageArn"), f"{ep.model_id} is not a Marketplace model; remove it"))
-        if (why := spec.eula_problem(ep.accept_eula)) is not None:
-            problems.append(((*loc, "acceptEula"), why))
     return problems
 
 

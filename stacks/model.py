@@ -15,7 +15,7 @@ from components.base import StrictModel, Tags, UniqueByName, one_of, unique
 from components.bedrock.args import BedrockArgs
 from components.canvas.args import CanvasArgs
 from components.eks_gpu_cluster.args import GpuClusterArgs
-from components.jumpstart_endpoint.args import EndpointArgs
+from components.jumpstart_endpoint.args import EndpointArgs, SharedEndpointArgs
 from components.kpi_report.args import KpiReportArgs
 from components.live_chat.args import LiveChatArgs
 from components.network.args import NetworkArgs
@@ -57,6 +57,10 @@ class PlatformConfig(StrictModel):
     )
     endpoints: Annotated[list[EndpointArgs], UniqueByName] = Field(
         default_factory=list, description="SageMaker JumpStart endpoints."
+    )
+    shared_endpoints: Annotated[list[SharedEndpointArgs], UniqueByName] = Field(
+        default_factory=list, description="Endpoints that host several of the endpoints[] models (their "
+                                          "sharedEndpoint) as inference components on one instance type."
     )
     bedrock: BedrockArgs = Field(
         default_factory=BedrockArgs,

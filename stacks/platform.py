@@ -217,7 +217,7 @@ def resolve_specs(cfg: PlatformConfig) -> dict[str, Any]:
 def _endpoints(cfg: PlatformConfig, env: Env, network: NetworkRef, specs: dict[str, Any]) -> dict[str, Any]:
     if not cfg.endpoints:
         return {}
-    from components.jumpstart_endpoint.component import JumpStartEndpoint
+    from components.jumpstart_endpoint.component import Hosting, JumpStartEndpoint
     from components.storage.args import BucketArgs, LifecycleRule
     from components.storage.component import SecureBucket
 
@@ -227,9 +227,18 @@ def _endpoints(cfg: PlatformConfig, env: Env, network: NetworkRef, specs: dict[s
             f"{cfg.resource_prefix}-inference-capture",
             BucketArgs(lifecycle=(LifecycleRule(id="expire-captures", expire_days=90),)), env=env,
         )
+    hosts = {}
+    if cfg.shared_endpoints:
+        from components.jumpstart_endpoint.shared import SharedEndpoint
+
+        hosts = {shared.name: SharedEndpoint(
+            f"{cfg.resource_prefix}-{shared.name}", shared,
+            [(ep, specs[ep.name]) for ep in cfg.endpoints if ep.shared_endpoint == shared.name],
+            env=env, network=network).host for shared in cfg.shared_endpoints}
     endpoints = {
         ep.name: JumpStartEndpoint(f"{cfg.resource_prefix}-{ep.name}", ep, env=env, network=network,
-                                   spec=specs[ep.name], capture=capture)
+                                   spec=specs[ep.name],
+                                   hosting=Hosting(capture=capture, host=hosts.get(ep.shared_endpoint or "")))
         for ep in cfg.endpoints
     }
     components = {name: ep.inference_component_name for name, ep in endpoints.items()

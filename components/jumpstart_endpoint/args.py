@@ -74,9 +74,28 @@ class EndpointArgs(StrictModel):
     accept_eula: bool = Field(default=False, description="Accept the model's EULA (required for gated models).")
     data_capture: DataCapture = Field(default_factory=DataCapture, description="Data capture to S3.")
     scale_to_zero: ScaleToZero = Field(default_factory=ScaleToZero, description="Scale to zero when idle.")
+    shared_endpoint: str | None = Field(
+        default=None, description="Run as an inference component on this ml-platform:sharedEndpoints[] endpoint, "
+                                  "beside other models: its copies scale from 0 to scaleToZero.maxInstances on their "
+                                  "own; the endpoint's instances follow the copies.")
+    accelerators_per_copy: int | None = Field(
+        default=None, ge=1, le=8, description="GPUs per copy on the shared endpoint (default: enough of its GPUs to "
+                                              "hold the GPU memory of the model's default instance type).")
 
     @model_validator(mode="after")
     def _one_scaling(self) -> EndpointArgs:
+        if self.shared_endpoint is not None:
+            extra = [k for k, on in (("autoscaling", self.autoscaling is not None),
+                                     ("dataCapture", self.data_capture.enabled),
+                                     ("modelPackageArn", self.model_package_arn is not None),
+                                     ("instanceType", self.instance_type is not None)) if on]
+            if extra:
+                raise problem(extra[0], f"a model on a shared endpoint scales its copies and takes the endpoint's "
+                                        f"instance type and capture: expected none of {', '.join(extra)}; found "
+                                        f"{extra[0]}")
+        elif self.accelerators_per_copy is not None:
+            raise problem("acceleratorsPerCopy", "only a model on a shared endpoint has copies sized this way: "
+                                                 "expected sharedEndpoint too; found none")
         if self.scale_to_zero.enabled and self.autoscaling is not None:
             raise problem("autoscaling", "expected autoscaling or scaleToZero, not both: a scale-to-zero endpoint "
                                          "scales its model copies (scaleToZero.maxInstances); found both")
@@ -85,3 +104,13 @@ class EndpointArgs(StrictModel):
                                                       "deployed always-on here (inference components with model "
                                                       "packages are not verified); found a modelPackageArn")
         return self
+
+
+class SharedEndpointArgs(StrictModel):
+    """`ml-platform:sharedEndpoints[]`: one endpoint whose instances host several models as inference components
+    (endpoints[].sharedEndpoint), each model with its own copies and scale-to-zero."""
+
+    name: str = Field(max_length=30, pattern=r"^[a-z0-9](-?[a-z0-9])*$", description="Endpoint name within the stack.")
+    instance_type: str = Field(description="Instance type every model's copies share.")
+    max_instances: int = Field(default=1, ge=1, le=20, description="Maximum instances (managed instance scaling from "
+                                                                    "0: no instance while no model has a copy).")

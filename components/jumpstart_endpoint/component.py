@@ -10,13 +10,14 @@ in-place update would fight the scaling target. Clients read the name from the s
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.catalog.jumpstart import DLC_ACCOUNTS, JumpStartSpec
-from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
+from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES, SageMakerInstance
 from components.catalog.tags import ALWAYS_ON_TAG, NETWORK_ISOLATION_OFF_TAG
 from components.context import Env, NetworkRef
 from components.egress import https_to_vpc_and_s3
@@ -25,10 +26,12 @@ from components.jumpstart_endpoint.args import EndpointArgs
 from components.jumpstart_endpoint.scale_to_zero import (
     VARIANT,
     ZeroConfig,
+    compute_requirements,
     inference_component,
     native_endpoint_config,
     target_tracking,
 )
+from components.jumpstart_endpoint.sharing import Copy
 from components.storage.component import SecureBucket
 
 
@@ -88,18 +91,45 @@ def network_isolation(spec: JumpStartSpec) -> tuple[bool, dict[str, str] | None]
     return True, None
 
 
+@dataclass(frozen=True)
+class SharedHost:
+    """What a model on the shared endpoint uses of it."""
+
+    endpoint: aws.sagemaker.Endpoint
+    role_arn: pulumi.Output[str]
+    role_policy: aws.iam.RolePolicy
+    security_group_id: pulumi.Output[str]
+    instance: SageMakerInstance
+    copies: dict[str, Copy]
+    members: int
+
+
+@dataclass(frozen=True)
+class Hosting:
+    """Where a model is served besides its own endpoint: the bucket data capture writes to (when
+    `args.dataCapture` is enabled), or the shared endpoint it runs on as an inference component (`sharedEndpoint`)."""
+
+    capture: SecureBucket | None = None
+    host: SharedHost | None = None
+
+
 class JumpStartEndpoint(pulumi.ComponentResource):
     endpoint_name: pulumi.Output[str]
     endpoint_arn: pulumi.Output[str]
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: EndpointArgs, *, env: Env, network: NetworkRef, spec: JumpStartSpec,
-                 capture: SecureBucket | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
-        """`spec`: the model's JumpStart spec (pinned or resolved from the hub); `capture`: the bucket that
-        receives data capture when `args.dataCapture` is enabled."""
+                 hosting: Hosting | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+        """`spec`: the model's JumpStart spec (pinned or resolved from the hub); `hosting`: the capture bucket,
+        or the shared endpoint the model joins."""
         super().__init__("mlplat:jumpstart_endpoint:JumpStartEndpoint", name, None,
                          env.component_options(opts, former_types=("mlplat:sagemaker:JumpStartEndpoint",)))
         child = pulumi.ResourceOptions(parent=self)
+        hosting = hosting or Hosting()
+        capture = hosting.capture
+        if hosting.host is not None:
+            self._on_shared_endpoint(name, args, spec, hosting.host, env, network)
+            return
         instance_type = args.instance_type or spec.default_instance_type
         if (why := spec.instance_problem(instance_type)) is not None:
             raise ValueError(f"{name}: {why}")
@@ -179,8 +209,9 @@ class JumpStartEndpoint(pulumi.ComponentResource):
         )
         self.inference_component_name: pulumi.Output[str] | None = None
         if to_zero.enabled:
-            ic = inference_component(self, name, endpoint=endpoint, model=model, instance=instance,
-                                     settings=to_zero, startup=(spec.download_timeout_s, spec.health_check_timeout_s))
+            ic = inference_component(self, name, endpoint=endpoint, model=model,
+                                     requirements=compute_requirements(instance), settings=to_zero,
+                                     startup=(spec.download_timeout_s, spec.health_check_timeout_s))
             self.inference_component_name = ic.inference_component_name
         if args.autoscaling is not None:
             scaling = args.autoscaling
@@ -200,6 +231,29 @@ class JumpStartEndpoint(pulumi.ComponentResource):
         self.endpoint_arn = endpoint.arn
         self.role_arn = role.arn
         #: Where the model's spec comes from and when it was checked (shown by `mlplat plan --details` and cost).
+        self.spec_source = spec.spec_source
+        self.register_outputs({"endpointName": self.endpoint_name, "endpointArn": self.endpoint_arn,
+                               "roleArn": self.role_arn, "inferenceComponentName": self.inference_component_name,
+                               "specSource": self.spec_source})
+
+    def _on_shared_endpoint(self, name: str, args: EndpointArgs, spec: JumpStartSpec, host: SharedHost, env: Env,
+                            network: NetworkRef) -> None:
+        """The model and its inference component on the shared endpoint (its role, security group, instances)."""
+        copy = host.copies[args.name]
+        isolated, isolation_tags = network_isolation(spec)
+        model = aws.sagemaker.Model(
+            f"{name}-model", execution_role_arn=host.role_arn,
+            primary_container=self._container(args, spec, env.region, copy.accelerators, host.instance.name),
+            enable_network_isolation=isolated, tags=isolation_tags,
+            vpc_config=aws.sagemaker.ModelVpcConfigArgs(subnets=network.private_subnet_ids,
+                                                        security_group_ids=[host.security_group_id]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[host.role_policy]))
+        ic = inference_component(self, name, endpoint=host.endpoint, model=model,
+                                 requirements=copy.requirements(host.instance, host.members),
+                                 settings=args.scale_to_zero,
+                                 startup=(spec.download_timeout_s, spec.health_check_timeout_s))
+        self.inference_component_name = ic.inference_component_name
+        self.endpoint_name, self.endpoint_arn, self.role_arn = host.endpoint.name, host.endpoint.arn, host.role_arn
         self.spec_source = spec.spec_source
         self.register_outputs({"endpointName": self.endpoint_name, "endpointArn": self.endpoint_arn,
                                "roleArn": self.role_arn, "inferenceComponentName": self.inference_component_name,

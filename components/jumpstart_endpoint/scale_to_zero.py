@@ -110,10 +110,11 @@ def native_endpoint_config(parent: pulumi.Resource, name: str, cfg: ZeroConfig,
 
 
 def inference_component(parent: pulumi.Resource, name: str, *, endpoint: aws.sagemaker.Endpoint,
-                        model: aws.sagemaker.Model, instance: SageMakerInstance, settings: ScaleToZero,
+                        model: aws.sagemaker.Model, requirements: dict[str, float | int], settings: ScaleToZero,
                         startup: tuple[int | None, int | None]) -> aws_native.sagemaker.InferenceComponent:
     """The component, its scalable target (min 0), the target-tracking and the wake-up step policy, and the
-    alarm that drives the latter. `startup`: (model download, container health check) timeouts in seconds."""
+    alarm that drives the latter. `requirements`: a copy's compute (`compute_requirements` for a whole instance);
+    `startup`: (model download, container health check) timeouts in seconds."""
     child = pulumi.ResourceOptions(parent=parent)
     ic = aws_native.sagemaker.InferenceComponent(
         f"{name}-ic",
@@ -122,7 +123,7 @@ def inference_component(parent: pulumi.Resource, name: str, *, endpoint: aws.sag
         specification=aws_native.sagemaker.InferenceComponentSpecificationArgs(
             model_name=model.name,
             compute_resource_requirements=aws_native.sagemaker.InferenceComponentComputeResourceRequirementsArgs(
-                **compute_requirements(instance)),
+                **requirements),
             startup_parameters=aws_native.sagemaker.InferenceComponentStartupParametersArgs(
                 model_data_download_timeout_in_seconds=startup[0],
                 container_startup_health_check_timeout_in_seconds=startup[1]) if any(startup) else None,

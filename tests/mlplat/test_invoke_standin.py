@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from mlplat.invoke import ColdStart, invoke
+from mlplat.project import InputError
 from mlruntime.sagemaker import Target, invoke_json
 from tests.helpers import LocalServer
 
@@ -29,6 +30,7 @@ class _SageMaker(BaseHTTPRequestHandler):
 
     calls: list[tuple[str, str | None]] = []
     cold = 1
+    components: tuple[str, ...] = (COMPONENT,)
 
     def log_message(self, *args) -> None:  # quiet
         pass
@@ -53,9 +55,10 @@ class _SageMaker(BaseHTTPRequestHandler):
         elif target == "SageMaker.ListInferenceComponents":
             found = request.get("EndpointNameEquals") == ENDPOINT
             self._send(200, {"InferenceComponents": [{
-                "InferenceComponentName": COMPONENT, "InferenceComponentArn": f"{ARN}:inference-component/{COMPONENT}",
+                "InferenceComponentName": c, "InferenceComponentArn": f"{ARN}:inference-component/{c}",
                 "EndpointName": ENDPOINT, "EndpointArn": f"{ARN}:endpoint/{ENDPOINT}", "VariantName": "AllTraffic",
-                "InferenceComponentStatus": "InService", "CreationTime": 1.7e9, "LastModifiedTime": 1.7e9}]
+                "InferenceComponentStatus": "InService", "CreationTime": 1.7e9, "LastModifiedTime": 1.7e9}
+                for c in type(self).components]
                 if found else []})
         elif self.path == f"/endpoints/{ENDPOINT}/invocations":
             component = self.headers.get("X-Amzn-SageMaker-Inference-Component")
@@ -73,7 +76,7 @@ class _SageMaker(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def stand_in():
-    _SageMaker.calls, _SageMaker.cold = [], 1
+    _SageMaker.calls, _SageMaker.cold, _SageMaker.components = [], 1, (COMPONENT,)
     server = LocalServer(_SageMaker)
     yield server
     server.close()
@@ -102,6 +105,18 @@ def test_invoke_finds_the_component_and_waits_out_the_cold_start(stand_in):
     assert (name, body) == (ENDPOINT, {"embedding": [[0.6, 0.8]]})
     assert [c for _, c in _SageMaker.calls] == [COMPONENT, COMPONENT], "named every time; no capacity once"
     assert waits == [10.0] and "scaling from zero" in lines[0]
+
+
+def test_on_a_shared_endpoint_invoke_picks_the_models_own_component(stand_in):
+    """Several models on one endpoint: the endpoint lists every model's component; the CLI asks for its model's."""
+    _SageMaker.components, _SageMaker.cold = ("mlplat-dev-mixtral-8x7b-ic-1a2b3c4d", COMPONENT), 0
+    payload = {"text_inputs": ["what is EFA?"], "mode": "embedding"}
+    with pytest.raises(InputError, match="serves several inference components"):
+        invoke(region="us-east-1", prefix="mlplat-dev-bge-embeddings", payload=payload,
+               session=_Session(stand_in.url))
+    name, body = invoke(region="us-east-1", prefix="mlplat-dev-bge-embeddings", payload=payload,
+                        component="mlplat-dev-bge-embeddings-ic*", session=_Session(stand_in.url))
+    assert body == {"embedding": [[0.6, 0.8]]} and _SageMaker.calls[-1][1] == COMPONENT
 
 
 def test_rag_handlers_name_the_component_from_their_environment(stand_in, monkeypatch):

@@ -1,0 +1,103 @@
+"""Several JumpStart models on one endpoint: one scale-to-zero endpoint configuration, each model an inference
+component sized to its share of the instance; shapes cfn-lint accepts, a role parliament accepts, a cost view that
+compares with dedicated instances, and models that do not fit refused with exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.catalog.jumpstart import PINNED
+from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES
+from components.jumpstart_endpoint.sharing import copy_of, fit_problems
+from mlplat.cost import estimate
+from policies.offline import evaluate, load_pack_config
+from tests.cfn_lint_native import problems as cfn_problems
+from tests.helpers import config, plan_config, run_cli
+from tests.iam_lint import findings
+
+MIXTRAL, BGE = "huggingface-llm-mixtral-8x7b-instruct", "huggingface-sentencesimilarity-bge-large-en"
+IC = "aws-native:sagemaker:InferenceComponent"
+
+
+def _pair(instance_type: str, **mixtral) -> dict:
+    return config(sharedEndpoints=[{"name": "rag-pair", "instanceType": instance_type}], endpoints=[
+        {"name": "mixtral-8x7b", "modelId": MIXTRAL, "sharedEndpoint": "rag-pair", **mixtral},
+        {"name": "bge-embeddings", "modelId": BGE, "sharedEndpoint": "rag-pair", "scaleToZero": {"maxInstances": 2}}])
+
+
+@pytest.fixture(scope="module")
+def view(tmp_path_factory):
+    return plan_config(tmp_path_factory.mktemp("shared"), _pair("ml.p4d.24xlarge"))
+
+
+def test_one_endpoint_two_components_each_sized_to_its_share(view):
+    (config_,) = view.of_type("aws-native:sagemaker:EndpointConfig")
+    (endpoint,) = view.of_type("aws:sagemaker/endpoint:Endpoint")
+    variant = config_["inputs"]["productionVariants"][0]
+    assert variant["instanceType"] == "ml.p4d.24xlarge" and "modelName" not in variant
+    assert variant["managedInstanceScaling"] == {"status": "ENABLED", "minInstanceCount": 0, "maxInstanceCount": 1}
+    components = {c["name"]: c["inputs"] for c in view.of_type(IC)}
+    assert {c["endpointName"] for c in components.values()} == {endpoint["outputs"]["name"]}
+    need = {n: c["specification"]["computeResourceRequirements"] for n, c in components.items()}
+    # Mixtral's default instance gives it 8 x 24 GiB: 5 of the A100s' 40 GiB hold that; BGE: 1.
+    assert need["mlplat-dev-mixtral-8x7b-ic"]["numberOfAcceleratorDevicesRequired"] == 5
+    assert need["mlplat-dev-bge-embeddings-ic"]["numberOfAcceleratorDevicesRequired"] == 1
+    p4d = SAGEMAKER_INSTANCES["ml.p4d.24xlarge"]
+    assert sum(n["minMemoryRequiredInMb"] for n in need.values()) <= (p4d.memory_gib - 2) * 1024
+    assert sum(n["numberOfCpuCoresRequired"] for n in need.values()) <= p4d.vcpus - 1
+    mixtral = view.get("aws:sagemaker/model:Model", "mlplat-dev-mixtral-8x7b-model")["inputs"]
+    assert mixtral["primaryContainer"]["environment"]["SM_NUM_GPUS"] == "5", "TGI shards over the copy's GPUs"
+    scaling = {t["name"]: t["inputs"] for t in view.of_type("aws:appautoscaling/target:Target")}
+    assert scaling["mlplat-dev-bge-embeddings-copies"]["minCapacity"] == 0
+    assert scaling["mlplat-dev-bge-embeddings-copies"]["maxCapacity"] == 2
+    outputs = view.plan["outputs"]
+    assert set(outputs["inferenceComponentNames"]) == {"mixtral-8x7b", "bge-embeddings"}
+    assert outputs["endpointNames"]["mixtral-8x7b"] == outputs["endpointNames"]["bge-embeddings"]
+
+
+def test_the_shared_role_serves_both_models_and_passes_parliament(view):
+    document = json.loads(view.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-rag-pair-role")["inputs"]["policy"])
+    repositories = {s["Resource"].rsplit("/", 1)[1] for s in document["Statement"] if s["Sid"].startswith("EcrPull")}
+    assert repositories == {"huggingface-pytorch-tgi-inference", "huggingface-pytorch-inference"}
+    artifacts = [s for s in document["Statement"] if s["Sid"].startswith("ModelArtifacts")
+                 and s["Action"] == ["s3:GetObject"]]
+    assert len(artifacts) == 2
+    assert findings("aws:iam/rolePolicy:RolePolicy", document) == []
+
+
+def test_native_resources_pass_cfn_lint_and_the_security_policies(view):
+    assert cfn_problems(view.plan, "us-east-1") == []
+    pack = load_pack_config("prod")
+    found = [v for v in evaluate(view.resources, pack) if "sagemaker" in v["policy"]]
+    assert found == []
+
+
+def test_the_cost_view_compares_with_dedicated_instances(view):
+    (item,) = [i for i in estimate(view.resources)["items"] if i["name"] == "mlplat-dev-rag-pair-config"]
+    dedicated = SAGEMAKER_INSTANCES["ml.g5.48xlarge"].hourly_usd + SAGEMAKER_INSTANCES["ml.g5.2xlarge"].hourly_usd
+    assert item["hourlyUsdIdle"] == 0 and f"${dedicated:,.3f}/h" in item["detail"]
+    assert "sharing costs" in item["detail"], "a p4d for the pair costs more than their own g5s: said, not hidden"
+
+
+def test_models_that_do_not_fit_are_refused_with_the_numbers(tmp_path):
+    copies = [copy_of(n, PINNED[m], SAGEMAKER_INSTANCES["ml.g5.48xlarge"], None)
+              for n, m in (("mixtral-8x7b", MIXTRAL), ("bge-embeddings", BGE))]
+    (problem,) = fit_problems(SAGEMAKER_INSTANCES["ml.g5.48xlarge"], copies)
+    assert "need 9 GPUs (mixtral-8x7b 8 + bge-embeddings 1); ml.g5.48xlarge has 8" in problem[1]
+    for cfg, needle in (
+        (_pair("ml.g5.48xlarge"), "endpoints[1].sharedEndpoint: bge-embeddings on rag-pair: the models' copies need 9"),
+        (_pair("ml.p4d.24xlarge", acceleratorsPerCopy=2),
+         "endpoints[0].sharedEndpoint: mixtral-8x7b on rag-pair: 2 x 40 GiB of ml.p4d.24xlarge's GPU memory is less "
+         "than the 192 GiB"),
+        (_pair("ml.p4d.24xlarge", autoscaling={"minCapacity": 1}), "endpoints[0].autoscaling: a model on a shared"),
+        (config(endpoints=[{"name": "bge", "modelId": BGE, "sharedEndpoint": "nowhere"}]),
+         "endpoints[0].sharedEndpoint: expected one of sharedEndpoints (none defined); found 'nowhere'"),
+        (config(sharedEndpoints=[{"name": "idle", "instanceType": "ml.g5.12xlarge"}]),
+         "sharedEndpoints[0]: expected endpoints[] whose sharedEndpoint is idle; found none"),
+    ):
+        path = tmp_path / "Pulumi.dev-s.yaml"
+        path.write_text(json.dumps({"config": cfg}))
+        result = run_cli("plan", "dev-s", "--config-file", str(path))
+        assert result.returncode == 2 and f"ml-platform:{needle}" in result.stderr, result.stderr
