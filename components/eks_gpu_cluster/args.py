@@ -18,7 +18,6 @@ from components.training_job.args import IMAGE_RE
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
 #: Who launches a GPU group's nodes: an EKS managed node group (scaled by cluster-autoscaler), or a Karpenter NodePool.
-PROVISIONERS = ("node-groups", "karpenter")
 Provisioner = Literal["node-groups", "karpenter"]
 NODE_ROLE_ADDONS = ("cloudWatch", "ebs", "fsx", "autoScaler")
 LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
