@@ -35,7 +35,6 @@ DEFAULT_DATASETS = {"QuestionAndAnswer": "Builtin.BoolQ", "Summarization": "Buil
 DEFAULT_METRICS = ("Builtin.Accuracy", "Builtin.Robustness", "Builtin.Toxicity")
 PROVISIONED_ARN = re.compile(r"^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:provisioned-model/[a-z0-9]{12}$")
 ROLE_ARN = re.compile(r"^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$")
-S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.*)$")
 #: The API's S3 URI form for datasets and results (botocore bedrock model, shape S3Uri): no spaces or other
 #: characters outside it, which the service refuses.
 API_S3_URI = re.compile(r"s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?")
@@ -129,7 +128,7 @@ def wait(bedrock: Any, arns: list[str], *, poll_seconds: int, sleep: Callable[[f
 
 def scores(s3: Any, output: str, name: str) -> dict[str, float]:
     """Mean score per metric over every prompt of one job's results."""
-    bucket, prefix = S3_URI.match(output).groups()  # type: ignore[union-attr]
+    bucket, _, prefix = output.removeprefix("s3://").partition("/")
     prefix = f"{prefix.rstrip('/')}/{name}/" if prefix.strip("/") else f"{name}/"
     totals: dict[str, list[float]] = {}
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
@@ -156,8 +155,7 @@ def side_by_side(base: dict[str, float], custom: dict[str, float]) -> list[str]:
     return lines
 
 
-def cmd(args: argparse.Namespace, *, session: Any = None, sleep: Callable[[float], None] = time.sleep,
-        now: dt.datetime | None = None) -> int:
+def cmd(args: argparse.Namespace, *, now: dt.datetime | None = None) -> int:
     from components.catalog.bedrock_models import IMAGE_MODELS
     from mlplat.project import find_project, load_stack_config
     from stacks.checks import custom_model_base
@@ -201,10 +199,9 @@ def cmd(args: argparse.Namespace, *, session: Any = None, sleep: Callable[[float
     # The base model as invoked on demand: a custom model's base is its customizable variant, whose context-length
     # suffix (":0:8k", ":0:128k") the on-demand id lacks; --base-model-id when the family names it otherwise.
     base_id = args.base_model_id or re.sub(r":\d+k$", "", base)
-    if session is None:
-        import boto3
+    import boto3
 
-        session = boto3.session.Session(region_name=cfg.region)
+    session = boto3.session.Session(region_name=cfg.region)
     bedrock, stamp = session.client("bedrock"), now or dt.datetime.now(dt.UTC)
     jobs = {}
     for which, model in (("base", base_id), ("custom", args.provisioned_model_arn)):
@@ -215,7 +212,7 @@ def cmd(args: argparse.Namespace, *, session: Any = None, sleep: Callable[[float
           f"        evaluationJobs: [{jobs['base'][1]}, {jobs['custom'][1]}]")
     if not args.wait:
         return 0
-    finished = wait(bedrock, [arn for _, arn in jobs.values()], poll_seconds=args.poll_seconds, sleep=sleep)
+    finished = wait(bedrock, [arn for _, arn in jobs.values()], poll_seconds=args.poll_seconds)
     failed = [f"{arn}: {job['status']} {'; '.join(job.get('failureMessages') or [])}".strip()
               for arn, job in finished.items() if job["status"] != "Completed"]
     if failed:

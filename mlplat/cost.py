@@ -120,7 +120,7 @@ def estimate(resources: list[dict[str, Any]], today: dt.date | None = None) -> d
                 shared = ""
                 if members:  # a shared endpoint: what its models would cost on their own default instances
                     dedicated = _num(parent.get("dedicatedHourlyUsd"))
-                    saving = dedicated - hi * facts.hourly_usd / max(hi, 1)
+                    saving = dedicated - facts.hourly_usd
                     shared = (f"; shared by {', '.join(members)}: one instance each of their default types would "
                               f"be ${dedicated:,.3f}/h, so sharing {'saves' if saving >= 0 else 'costs'} "
                               f"${abs(saving):,.3f}/h per instance in use")

@@ -10,9 +10,10 @@ ALWAYS_ON_TAG = "mlplat:always-on-reason"
 #: (the policy pack then accepts the placement group with the reservation).
 RESERVATION_PLACEMENT_TAG = "mlplat:reservation-placement-group"
 
-#: On the private subnets the network component creates, with the network's name as value: Karpenter's
-#: EC2NodeClasses select subnets by it (karpenter.sh nodeclasses docs, subnetSelectorTerms).
-SUBNET_DISCOVERY_TAG = "karpenter.sh/discovery"
+#: On the private subnets the network component creates (value: the network's name) and on the cluster's EFA security
+#: group (value: `<cluster>-efa`): Karpenter's EC2NodeClasses select them by it (karpenter.sh nodeclasses docs,
+#: subnetSelectorTerms and securityGroupSelectorTerms).
+DISCOVERY_TAG = "karpenter.sh/discovery"
 
 #: On a SageMaker model (or the endpoint configuration of inference components) that runs without network isolation
 #: because its JumpStart spec says so (`InferenceEnableNetworkIsolation: false`): the reason, which the policy pack

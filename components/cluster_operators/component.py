@@ -18,7 +18,6 @@ from components.catalog.versions import (
     IMAGES,
     TRAINING_OPERATOR_KUSTOMIZE,
     addon_version,
-    helm_chart,
 )
 from components.cluster_operators.alarms import XID_RULES, node_alarms
 from components.cluster_operators.args import OperatorsArgs
@@ -27,6 +26,7 @@ from components.context import Env
 from components.eks_gpu_cluster.component import GpuCluster
 from components.eks_gpu_cluster.iam import autoscaler_policy
 from components.eks_gpu_cluster.node_config import NVIDIA_PLUGIN_LABEL
+from components.helm import chart_release
 from components.pod_identity import associate, pod_identity_role
 
 GPU_TOLERATIONS = [
@@ -219,20 +219,9 @@ class ClusterOperators(pulumi.ComponentResource):
 
     def _release(self, key: str, namespace: str, values: dict, *, create_namespace: bool = False,
                  after: list[str] | None = None) -> k8s.helm.v3.Release:
-        repo, chart, version = helm_chart(key)
         depends = list(self._nodes_ready) + [self._releases[a] for a in after or [] if a in self._releases]
-        oci = repo.startswith("oci://")  # an OCI registry: the chart reference is the full URL
-        release = k8s.helm.v3.Release(
-            f"{self._name}-{key}",
-            name=key,
-            chart=f"{repo}/{chart}" if oci else chart,
-            version=version,
-            repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=repo),
-            namespace=namespace,
-            create_namespace=create_namespace,
-            values=values,
-            opts=self._opts(depends_on=depends),
-        )
+        release = chart_release(self._name, key, namespace, values, create_namespace=create_namespace,
+                                opts=self._opts(depends_on=depends))
         self._releases[key] = release
         return release
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -17,7 +18,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.catalog.eks import CONTROL_PLANE_LOG_TYPES, support_note
-from components.catalog.tags import RESERVATION_PLACEMENT_TAG, SUBNET_DISCOVERY_TAG
+from components.catalog.tags import DISCOVERY_TAG, RESERVATION_PLACEMENT_TAG
 from components.catalog.versions import EKS_ADDONS, addon_version
 from components.context import Env, NetworkRef
 from components.eks_gpu_cluster import iam
@@ -39,6 +40,18 @@ def metadata_options(hop_limit: int) -> aws.ec2.LaunchTemplateMetadataOptionsArg
     return aws.ec2.LaunchTemplateMetadataOptionsArgs(
         http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=hop_limit,
         instance_metadata_tags="disabled")
+
+
+def node_role(name: str, *, env: Env, addons: Sequence[str], parent: pulumi.Resource) -> aws.iam.Role:
+    """A role EC2 nodes assume, with the base node policies and the eksctl-style add-on policies `addons` names
+    (logical names `<name>` and `<name>-<policy name>`): the managed node groups' and Karpenter's nodes' alike."""
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(name, assume_role_policy=service_trust("ec2.amazonaws.com"), opts=child)
+    extra = [iam.NODE_ADDON_POLICIES[a] for a in addons if a in iam.NODE_ADDON_POLICIES]
+    for policy in [*iam.NODE_BASE_POLICIES, *extra]:
+        aws.iam.RolePolicyAttachment(f"{name}-{policy.rsplit('/', 1)[-1]}", role=role.name,
+                                     policy_arn=env.managed_policy(policy), opts=child)
+    return role
 
 
 class GpuCluster(pulumi.ComponentResource):
@@ -226,7 +239,7 @@ class GpuCluster(pulumi.ComponentResource):
             vpc_id=vpc_id,
             description="EFA traffic between GPU nodes (self-referencing)",
             # Karpenter's EFA pools select this group by the tag (EC2NodeClass securityGroupSelectorTerms).
-            tags={"Name": f"{self._name}-efa", SUBNET_DISCOVERY_TAG: f"{self._name}-efa"},
+            tags={"Name": f"{self._name}-efa", DISCOVERY_TAG: f"{self._name}-efa"},
             opts=self._opts(),
         )
         for direction, rule, peer in (("ingress", aws.vpc.SecurityGroupIngressRule, "from"),
@@ -237,18 +250,7 @@ class GpuCluster(pulumi.ComponentResource):
 
     def _node_role(self) -> aws.iam.Role:
         name = self._name
-        role = aws.iam.Role(
-            f"{name}-node", assume_role_policy=service_trust("ec2.amazonaws.com"), opts=self._opts()
-        )
-        policies = list(iam.NODE_BASE_POLICIES)
-        policies += [iam.NODE_ADDON_POLICIES[a] for a in self._args.node_role_addons if a in iam.NODE_ADDON_POLICIES]
-        for policy in policies:
-            aws.iam.RolePolicyAttachment(
-                f"{name}-node-{policy.rsplit('/', 1)[-1]}",
-                role=role.name,
-                policy_arn=self._managed(policy),
-                opts=self._opts(),
-            )
+        role = node_role(f"{name}-node", env=self._env, addons=self._args.node_role_addons, parent=self)
         if "autoScaler" in self._args.node_role_addons:
             aws.iam.RolePolicy(
                 f"{name}-node-autoscaler",

@@ -16,6 +16,12 @@ from components.context import Env
 from components.encryption.args import EncryptionArgs
 
 
+def _service_use(sid: str, service: str, actions: list[str], account_id: str) -> dict:
+    """`service` may use the key on behalf of this account only (confused-deputy condition)."""
+    return {"Sid": sid, "Effect": "Allow", "Principal": {"Service": service}, "Action": actions, "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}}
+
+
 def key_policy(account_id: str, partition: str, region: str, admin_role_arns: list[str]) -> dict:
     """The key policy document as a dict (pure: unit-tested without Pulumi)."""
     root = f"arn:{partition}:iam::{account_id}:root"
@@ -51,31 +57,14 @@ def key_policy(account_id: str, partition: str, region: str, admin_role_arns: li
             },
         }
     )
-    statements.append(
-        {
-            # CloudWatch alarms publish to the environment's encrypted SNS topics (CloudWatch user guide, alarm
-            # actions with an encrypted SNS topic: the key must let cloudwatch.amazonaws.com use it).
-            "Sid": "CloudWatchAlarms",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-        }
-    )
-    statements.append(
-        {
-            # EventBridge rules deliver to the environment's encrypted SQS queues (Karpenter's interruption queue):
-            # the key must let events.amazonaws.com use it (SQS developer guide, key management: "compatibility between
-            # event sources from AWS services and encrypted queues", kms:GenerateDataKey and kms:Decrypt).
-            "Sid": "EventBridgeQueues",
-            "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-        }
-    )
+    # CloudWatch alarms publish to the environment's encrypted SNS topics (CloudWatch user guide, alarm actions with
+    # an encrypted SNS topic: the key must let cloudwatch.amazonaws.com use it).
+    statements.append(_service_use("CloudWatchAlarms", "cloudwatch.amazonaws.com",
+                                   ["kms:Decrypt", "kms:GenerateDataKey*"], account_id))
+    # EventBridge rules deliver to the environment's encrypted SQS queues (Karpenter's interruption queue): SQS
+    # developer guide, key management, "compatibility between event sources from AWS services and encrypted queues".
+    statements.append(_service_use("EventBridgeQueues", "events.amazonaws.com",
+                                   ["kms:Decrypt", "kms:GenerateDataKey"], account_id))
     if admin_role_arns:
         statements.append(
             {

@@ -24,24 +24,19 @@ import pulumi_aws_native as aws_native
 
 from components.catalog.sagemaker_instances import SageMakerInstance
 from components.jumpstart_endpoint.args import ScaleToZero
+from components.jumpstart_endpoint.sharing import Copy
 
 VARIANT = "AllTraffic"
 ROUTING = "LEAST_OUTSTANDING_REQUESTS"
 NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"
 COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
-MEMORY_RESERVED_GIB = 2  # the instance's own agents
 
 
 def compute_requirements(instance: SageMakerInstance) -> dict[str, float | int]:
     """One copy per instance, sized to the instance less what SageMaker's agents keep: every GPU, all but one
-    vCPU, all but 2 GiB of memory (SageMaker refuses a copy that does not fit the instance)."""
-    requirements: dict[str, float | int] = {
-        "number_of_cpu_cores_required": float(max(1, instance.vcpus - 1)),
-        "min_memory_required_in_mb": (instance.memory_gib - MEMORY_RESERVED_GIB) * 1024,
-    }
-    if instance.gpus:
-        requirements["number_of_accelerator_devices_required"] = float(instance.gpus)
-    return requirements
+    vCPU, all but 2 GiB of memory (SageMaker refuses a copy that does not fit the instance); `sharing.py` sizes
+    a copy that holds a share of it the same way."""
+    return Copy("", instance.gpus, 0).requirements(instance, members=1)
 
 
 def target_tracking(name: str, target: aws.appautoscaling.Target, metric: str, value: float,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from components.catalog.jumpstart import JumpStartSpec
 from components.catalog.sagemaker_instances import SAGEMAKER_INSTANCES, SageMakerInstance
 
-MEMORY_RESERVED_GIB = 2
+MEMORY_RESERVED_GIB = 2  # the instance's own agents
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.catalog.versions import helm_chart
 from components.context import Env, NetworkRef
-from components.eks_gpu_cluster import iam as node_iam
 from components.eks_gpu_cluster.args import GpuClusterArgs, GpuNodeGroupArgs
 from components.eks_gpu_cluster.component import GpuCluster
-from components.iam_documents import service_trust
+from components.eks_gpu_cluster.component import node_role as ec2_node_role
+from components.helm import chart_release
 from components.karpenter.iam import INTERRUPTION_EVENTS, controller_policy, queue_policy
 from components.karpenter.objects import NODE_CLASS_API, NODE_POOL_API, node_class_spec, node_pool_spec
 from components.pod_identity import associate, pod_identity_role
@@ -46,12 +45,7 @@ class KarpenterProvisioner(pulumi.ComponentResource):
         cluster_name = cluster.static_name
         child = pulumi.ResourceOptions(parent=self)
 
-        node_role = aws.iam.Role(f"{name}-node", assume_role_policy=service_trust("ec2.amazonaws.com"), opts=child)
-        policies = list(node_iam.NODE_BASE_POLICIES) + [
-            node_iam.NODE_ADDON_POLICIES[a] for a in args.node_role_addons if a in node_iam.NODE_ADDON_POLICIES]
-        for policy in policies:
-            aws.iam.RolePolicyAttachment(f"{name}-node-{policy.rsplit('/', 1)[-1]}", role=node_role.name,
-                                         policy_arn=env.managed_policy(policy), opts=child)
+        node_role = ec2_node_role(f"{name}-node", env=env, addons=args.node_role_addons, parent=self)
         access = aws.eks.AccessEntry(f"{name}-node", cluster_name=cluster.cluster_name,
                                      principal_arn=node_role.arn, type="EC2_LINUX", opts=child)
         self.node_role_name = node_role.name
@@ -102,10 +96,8 @@ class KarpenterProvisioner(pulumi.ComponentResource):
 
     def _release(self, key: str, values: dict[str, Any], *, skip_crds: bool = False,
                  depends_on: list[pulumi.Resource]) -> k8s.helm.v3.Release:
-        repo, chart, version = helm_chart(key)
-        return k8s.helm.v3.Release(
-            f"{self._name}-{key}", name=key, chart=f"{repo}/{chart}", version=version, namespace=NAMESPACE,
-            values=values, skip_crds=skip_crds, opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
+        return chart_release(self._name, key, NAMESPACE, values, skip_crds=skip_crds,
+                             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
 
     def _pool(self, group: GpuNodeGroupArgs, cluster: GpuCluster, network: NetworkRef, node_role: aws.iam.Role,
               controller: pulumi.Resource) -> k8s.apiextensions.CustomResource:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.catalog.instance_types import InstanceType
-from components.catalog.tags import RESERVATION_PLACEMENT_TAG, SUBNET_DISCOVERY_TAG
+from components.catalog.tags import DISCOVERY_TAG, RESERVATION_PLACEMENT_TAG
 from components.catalog.versions import KARPENTER_AMI_ALIAS
 from components.eks_gpu_cluster.args import GpuNodeGroupArgs
 from components.eks_gpu_cluster.node_config import node_labels, node_taints
@@ -21,8 +21,6 @@ NODE_POOL_API = "karpenter.sh/v1"
 CAPACITY_TYPE_LABEL = "karpenter.sh/capacity-type"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 ZONE_LABEL = "topology.kubernetes.io/zone"
-#: Tag on the security groups a GPU pool's nodes get besides the cluster security group (the EFA group).
-DISCOVERY_TAG = SUBNET_DISCOVERY_TAG
 #: EKS tags the cluster security group it creates with the cluster's name (EKS user guide, security group
 #: requirements: `aws:eks:cluster-name`).
 CLUSTER_SG_TAG = "aws:eks:cluster-name"

@@ -13,7 +13,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from components.catalog.tags import SUBNET_DISCOVERY_TAG
+from components.catalog.tags import DISCOVERY_TAG
 from components.context import Env, NetworkRef
 from components.iam_documents import service_trust
 from components.network.args import NetworkArgs
@@ -59,7 +59,7 @@ class Network(pulumi.ComponentResource):
         created = args.from_stack is None and args.existing is None
         self.ref = NetworkRef(self.vpc_id, self.vpc_cidr, self.private_subnet_ids, self.public_subnet_ids,
                               tuple(self.egress), interface_endpoints=bool(args.interface_endpoints),
-                              subnet_discovery={SUBNET_DISCOVERY_TAG: name} if created else None)
+                              subnet_discovery={DISCOVERY_TAG: name} if created else None)
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,
@@ -133,7 +133,7 @@ class Network(pulumi.ComponentResource):
                 availability_zone=az,
                 # The discovery tag: Karpenter's EC2NodeClasses select these subnets by it (subnetSelectorTerms).
                 tags={"Name": f"{name}-private-{az}", "kubernetes.io/role/internal-elb": "1",
-                      SUBNET_DISCOVERY_TAG: name},
+                      DISCOVERY_TAG: name},
                 opts=self._opts(),
             )
             nat_id = nat_ids.get(az, nat_ids[nat_azs[0]])
