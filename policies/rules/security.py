@@ -26,10 +26,6 @@ from policies.rules.base import (
     LAUNCH_TEMPLATE,
     LOG_GROUP,
     NODE_CLASS,
-    S3_BUCKET,
-    S3_LOGGING,
-    S3_PAB,
-    S3_SSE,
     SECRET,
     SM_DOMAIN,
     SM_ENDPOINT_CONFIG,
@@ -43,84 +39,16 @@ from policies.rules.base import (
     of_type,
     peek,
     present,
-    referenced,
     statements,
     tag,
     truthy,
 )
+from policies.rules.s3 import S3_ACCESS_LOGGING, S3_ENCRYPTED_PRIVATE
 
 READ_VERBS = ("Describe", "List", "Get", "BatchGet", "Search", "Query", "Scan", "View", "Lookup")
 STATELESS_VERBS = ("Detect", "Synthesize")  # inference-only calls that change no state (Comprehend, Polly, ...)
 #: Actions AWS offers without resource-level permissions: `Resource: "*"` is the only form.
 NO_RESOURCE_LEVEL = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
-
-
-# -- S3 ---------------------------------------------------------------------------------------------
-def log_destinations(resources) -> set[str]:
-    """URNs of the buckets other buckets deliver S3 server access logs to."""
-    buckets = of_type(resources, S3_BUCKET)
-    found = (referenced(r, "targetBucket", buckets, "bucket") for r in of_type(resources, S3_LOGGING))
-    return {b.urn for b in found if b is not None}
-
-
-def _s3_encrypted_private(args: StackValidationArgs, report: ReportViolation) -> None:
-    sse_by_bucket = dependents_index(args.resources, S3_SSE)
-    pab_by_bucket = dependents_index(args.resources, S3_PAB)
-    destinations = log_destinations(args.resources)
-    for bucket in of_type(args.resources, S3_BUCKET):
-        algorithms = {rule.get("applyServerSideEncryptionByDefault", {}).get("sseAlgorithm")
-                      for cfg in sse_by_bucket.get(bucket.urn, []) for rule in listify(cfg.props.get("rules"))}
-        if bucket.urn in destinations:
-            # Server access log delivery is documented for SSE-S3 destinations (S3 User Guide).
-            if algorithms != {"AES256"}:
-                report("S3 server access log destination must use SSE-S3 (AES256) default encryption", bucket.urn)
-        elif not algorithms & {"aws:kms", "aws:kms:dsse"}:
-            report("S3 bucket has no default SSE-KMS encryption configuration (CKV_AWS_145)", bucket.urn)
-        pabs = pab_by_bucket.get(bucket.urn, [])
-        keys = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
-        if not any(all(truthy(p.props.get(k)) for k in keys) for p in pabs):
-            report("S3 bucket lacks a public access block with all four settings on (CKV2_AWS_6)", bucket.urn)
-
-
-S3_ENCRYPTED_PRIVATE = Rule(
-    "s3-bucket-kms-and-private",
-    "S3 buckets are encrypted with KMS by default (server access log destinations: SSE-S3) and block all "
-    "public access.",
-    severity=Severity.HIGH,
-    remediation="Add BucketServerSideEncryptionConfiguration (aws:kms) and BucketPublicAccessBlock (all true).",
-    url=f"{DOCS}/AmazonS3/latest/userguide/access-control-block-public-access.html",
-).stack(_s3_encrypted_private)
-
-
-def _s3_access_logging(args: StackValidationArgs, report: ReportViolation) -> None:
-    if not args.get_config().get("requireAccessLogging"):
-        return
-    buckets = of_type(args.resources, S3_BUCKET)
-    logging_by_bucket: dict[str, list] = {}
-    for r in of_type(args.resources, S3_LOGGING):
-        source = referenced(r, "bucket", buckets, "bucket")
-        if source is not None:
-            logging_by_bucket.setdefault(source.urn, []).append(r)
-    destinations = log_destinations(args.resources)
-    for bucket in buckets:
-        logging = logging_by_bucket.get(bucket.urn, [])
-        if bucket.urn in destinations:
-            target = (referenced(r, "targetBucket", buckets, "bucket") for r in logging)
-            if any(t is not None and t.urn == bucket.urn for t in target):
-                report("S3 server access log destination logs to itself (each delivery would log again)",
-                       bucket.urn)
-        elif not logging:
-            report("S3 bucket has no server access logging (CKV_AWS_18; storage.accessLogging: true)", bucket.urn)
-
-
-S3_ACCESS_LOGGING = Rule(
-    "s3-access-logging",
-    "Where required (prod), every bucket delivers S3 server access logs to a log bucket that does not log itself.",
-    severity=Severity.MEDIUM,
-    remediation="storage.accessLogging: true (SecureBucket then adds a BucketLogging to the environment's log bucket).",
-    url=f"{DOCS}/AmazonS3/latest/userguide/ServerLogs.html",
-    config={"requireAccessLogging": {"type": "boolean"}},
-).stack(_s3_access_logging)
 
 
 # -- KMS --------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ forms. Its verdict must equal the offline check's, resource by resource.
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from typing import Any
 
 import grpc
 import pytest
+import yaml
 from google.protobuf import json_format
 from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
@@ -153,3 +155,32 @@ def test_bad_plans_are_caught_in_both_forms(served, first_preview):
     found = mandatory(verdict)
     assert {case: hit for case, hit in expected.items() if hit not in found} == {}, found
     assert {s["policy"] for s in verdict.skipped} & {policy for policy, _ in expected.values()} == set()
+
+
+def _without_log_delivery(resources: list[dict[str, Any]]) -> str:
+    """The log bucket's policy without its grant to the S3 logging service; the bucket's name."""
+    policy = next(r for r in resources if r["type"] == "aws:s3/bucketPolicy:BucketPolicy"
+                  and r["name"].endswith("access-logs-policy"))
+    for part in ("inputs", "outputs"):
+        document = json.loads(policy[part]["policy"])
+        document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != "S3ServerAccessLogsPolicy"]
+        policy[part]["policy"] = json.dumps(document)
+    return policy["name"].removesuffix("-policy")
+
+
+def test_a_log_bucket_nothing_logs_to_yet_is_still_a_log_destination(served, tmp_path):
+    """A prod stack whose only bucket is the access-log bucket: its policy lets the logging service deliver, so it
+    is a destination (SSE-S3, not logged itself) though no bucket logs to it yet; without that grant it is not."""
+    full = yaml.safe_load((ROOT / "tests/fixtures/stacks/Pulumi.prod.yaml").read_text())["config"]
+    stack = tmp_path / "Pulumi.prod-small.yaml"
+    stack.write_text(yaml.safe_dump({"config": {key: full[key] for key in (
+        "aws:region", "ml-platform:environment", "ml-platform:tags", "ml-platform:network")}}))
+    for first_preview in FORMS:
+        plan = plan_stack("prod-small", first_preview=first_preview, config_file=stack).plan
+        assert [r["name"] for r in plan["resources"] if r["type"] == "aws:s3/bucket:Bucket"] == [
+            "mlplat-prod-access-logs"]
+        assert mandatory(both(served, plan["resources"], "prod", plan["policy"])) == [], first_preview
+    resources = copy.deepcopy(plan_stack("prod-small", config_file=stack).plan["resources"])
+    bucket = _without_log_delivery(resources)
+    assert mandatory(both(served, resources, "prod")) == [
+        ("s3-access-logging", bucket), ("s3-bucket-kms-and-private", bucket)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from policies.rules import base as t
+from policies.rules.s3 import S3_ACCESS_LOGGING, S3_ENCRYPTED_PRIVATE
 from policies.rules.security import (
     API_GATEWAY,
     BEDROCK_CONFUSED_DEPUTY,
@@ -14,8 +15,6 @@ from policies.rules.security import (
     KMS_ROTATION,
     LAMBDA_PERMISSION_SCOPED,
     LAUNCH_TEMPLATE_HARDENED,
-    S3_ACCESS_LOGGING,
-    S3_ENCRYPTED_PRIVATE,
     SAGEMAKER,
 )
 from tests.policies.helpers import UNDECIDED, UNKNOWN, check_resource, check_stack, res
