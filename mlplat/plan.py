@@ -26,14 +26,24 @@ def scrub(document: Any, secrets: list[str]) -> Any:
 
 def build_plan(project: Project, cfg: StackConfig, program: Any = None,
                mock_options: dict[str, Any] | None = None, on_register: Any = None,
-               first_preview: bool = False) -> dict[str, Any]:
+               first_preview: bool = False, judge: bool = True) -> dict[str, Any]:
     """Run the program for `cfg` and return the plan document, policies and cost included.
 
     `on_register(count, type)` is called after each resource registration (progress display).
     `first_preview`: plan as the first `pulumi preview` of a new stack sees it (computed values unknown).
+    `judge=False` leaves the policy pack's verdict out (`add_verdict` adds it later); secret leaks are
+    always found, since they need the secret values, which the document never holds.
     """
     with _without_cyclic_gc():
-        return _build_plan(project, cfg, program, mock_options, on_register, first_preview)
+        plan = _build_plan(project, cfg, program, mock_options, on_register, first_preview)
+        return add_verdict(plan) if judge else plan
+
+
+def add_verdict(plan: dict[str, Any]) -> dict[str, Any]:
+    """Add the policy pack's verdict (the plan environment's pack config) to a plan built with `judge=False`."""
+    verdict = check_policies(plan)
+    plan["policy"] = {"violations": plan["policy"]["violations"] + verdict.violations, "skipped": verdict.skipped}
+    return plan
 
 
 @contextlib.contextmanager
@@ -68,8 +78,7 @@ def _build_plan(project: Project, cfg: StackConfig, program: Any, mock_options: 
     secrets = cfg.placeholders + _secret_config_strings(cfg)
     leaks = secret_leaks(plan, secrets)  # before scrubbing, which would hide them
     plan = scrub(plan, secrets)
-    verdict = check_policies(plan)
-    plan["policy"] = {"violations": leaks + verdict.violations, "skipped": verdict.skipped}
+    plan["policy"] = {"violations": leaks, "skipped": []}
     from mlplat.cost import estimate
 
     plan["cost"] = estimate(plan["resources"])

@@ -31,8 +31,29 @@ def envs() -> dict[str, PlanView]:
     return _Plans(plan_environment)
 
 
+def _share_botocore_data() -> None:
+    """One botocore data loader per process, for every session.
+
+    moto starts each mock with no default boto3 session, so every fixture's first client would parse the service's
+    JSON model, its endpoint rules and the endpoints file again (about 40 ms a client). The loader only reads the
+    files botocore ships (and caches them), so sharing it changes no request and no response.
+    """
+    import botocore.session
+
+    loaders: dict[str | None, object] = {}
+    create = botocore.session.create_loader
+
+    def shared(search_path_string: str | None = None) -> object:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = create(search_path_string)
+        return loaders[search_path_string]
+
+    botocore.session.create_loader = shared
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """One id per test run, set before xdist starts its workers (they inherit the environment)."""
+    _share_botocore_data()
     if not hasattr(config, "workerinput"):
         import os
         import uuid

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from mlplat.cli import main
-from mlplat.plan import build_plan
+from mlplat.plan import add_verdict, build_plan
 from mlplat.project import find_project, load_stack_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,11 +65,28 @@ def values(cfg: dict[str, Any]) -> dict[str, str]:
 
 
 class PlanView:
-    """Read-only queries over a plan document; failures name the URN."""
+    """Read-only queries over a plan document; failures name the URN.
 
-    def __init__(self, plan: dict[str, Any]) -> None:
-        self.plan = plan
+    `judged=False`: a document built without the policy pack's verdict (`build_plan(judge=False)`); the verdict
+    is added the first time a test reads the whole document (`.plan`), so that the many tests that only read
+    resources, outputs or diagnostics do not pay for judging (a fifth of a plan's time).
+    """
+
+    def __init__(self, plan: dict[str, Any], judged: bool = True) -> None:
+        self._plan = plan
+        self._judged = judged
         self.resources: list[dict[str, Any]] = plan["resources"]
+        self.outputs: dict[str, Any] = plan["outputs"]
+        self.diagnostics: list[dict[str, str]] = plan["diagnostics"]
+        self.cost: dict[str, Any] = plan["cost"]
+
+    @property
+    def plan(self) -> dict[str, Any]:
+        """The whole plan document, the pack's verdict included."""
+        if not self._judged:
+            add_verdict(self._plan)
+            self._judged = True
+        return self._plan
 
     def of_type(self, typ: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["type"] == typ]
@@ -101,17 +118,20 @@ def _shared_dir() -> Path:
 
 
 def planned_once(key: str, plan: Any) -> PlanView:
-    """`plan()` once per test run: the first worker plans and writes the document, the others read it."""
+    """`plan()` once per test run: the first worker plans and writes the document, the others read it.
+
+    `plan()` returns a view of a document not judged yet (each process judges it when a test reads `.plan`).
+    """
     if key in _PLANS:
         return _PLANS[key]
     path = _shared_dir() / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".json")
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.is_file():
-            view = PlanView(json.loads(path.read_text()))
+            view = PlanView(json.loads(path.read_text()), judged=False)
         else:
             view = plan()
-            path.write_text(json.dumps(view.plan))
+            path.write_text(json.dumps(view._plan))
     _PLANS[key] = view
     return view
 
@@ -136,7 +156,7 @@ def _plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str, program: Any,
     path.write_text(yaml.safe_dump({"config": cfg}))
     project = find_project(ROOT)
     return PlanView(build_plan(project, load_stack_config(project, stack, path), program=program,
-                               mock_options=mock_options))
+                               mock_options=mock_options, judge=False), judged=False)
 
 
 #: The tests' own environments: copies of the shipped stacks that behaviour tests may rely on, so that a user
@@ -155,7 +175,7 @@ def plan_stack(stack: str, *, first_preview: bool = False, config_file: Path | N
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     key = f"{'first' if first_preview else 'update'}:{stack}:{digest}"
     return planned_once(key, lambda: PlanView(build_plan(project, load_stack_config(project, stack, path),
-                                                         first_preview=first_preview)))
+                                                         first_preview=first_preview, judge=False), judged=False))
 
 
 def plan_environment(env: str, *, first_preview: bool = False) -> PlanView:

@@ -19,6 +19,6 @@ def test_rag_pair_example_plans_two_autoscaled_endpoints():
     assert set(models) == {"llm-model", "embeddings-model"}
     assert all(m["inputs"]["enableNetworkIsolation"] for m in models.values())
     assert len(view.of_type("aws:appautoscaling/target:Target")) == 2
-    assert set(view.plan["outputs"]) == {"llmEndpoint", "embeddingsEndpoint"}
+    assert set(view.outputs) == {"llmEndpoint", "embeddingsEndpoint"}
     subnets = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
     assert all(m["inputs"]["vpcConfig"]["subnets"] == subnets for m in models.values())

@@ -77,7 +77,7 @@ def test_service_role_confused_deputy_and_scoped_s3(view):
 def test_throughput_waits_for_the_fine_tuned_model(view):
     assert not [r for r in view.of_type("aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput")
                 if r["name"].startswith("mlplat-dev-pets-serving")]
-    warnings = [d["message"] for d in view.plan["diagnostics"] if d["severity"] == "warning"]
+    warnings = [d["message"] for d in view.diagnostics if d["severity"] == "warning"]
     assert any("mlplat-dev-pets-r1: customization job still running; run `pulumi up` again" in w for w in warnings)
 
 
@@ -89,7 +89,7 @@ def test_committed_throughput_is_protected(view):
     violations = {v["policy"] for v in view.plan["policy"]["violations"]}
     assert "bedrock-commitment-prod-only" in violations, "dev's pack config forbids commitments"
     # Accounts have no commitment model units by default: the plan says to request them (and to evaluate first).
-    warnings = [d["message"] for d in view.plan["diagnostics"] if d["severity"] == "warning"]
+    warnings = [d["message"] for d in view.diagnostics if d["severity"] == "warning"]
     assert any(w.startswith("mlplat-dev-fixed: a committed Provisioned Throughput needs model units") for w in warnings)
 
 
@@ -99,7 +99,7 @@ def test_throughput_created_once_the_model_exists(tmp_path):
     pt = view.get("aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput", "mlplat-dev-pets-serving-pt")
     assert pt["protect"] is False and "commitmentDuration" not in pt["inputs"]
     assert pt["inputs"]["modelArn"].startswith("arn:aws:bedrock:us-east-1:123456789012:custom-model/")
-    assert not [d for d in view.plan["diagnostics"] if "still running" in d["message"]]
+    assert not [d for d in view.diagnostics if "still running" in d["message"]]
 
 
 def test_inputs_match_the_bedrock_api(view):
@@ -168,6 +168,6 @@ def test_vpc_job_reaches_s3_and_may_tag_only_the_interfaces_it_creates(tmp_path)
     assert any(r.get("prefixListIds") for r in sg["egress"]), "training data is read from S3 through the VPC"
     model = view.get("aws:bedrock/customModel:CustomModel", "mlplat-dev-vpcjob-model")["inputs"]
     assert model["vpcConfig"]["securityGroupIds"] and len(model["vpcConfig"]["subnetIds"]) == 2
-    warnings = [d["message"] for d in view.plan["diagnostics"] if d["severity"] == "warning"]
+    warnings = [d["message"] for d in view.diagnostics if d["severity"] == "warning"]
     (legacy,) = [w for w in warnings if "amazon.titan-image-generator-v1:0 is a Legacy model" in w]
     assert legacy.endswith("; move to amazon.titan-image-generator-v2:0")  # the catalog's successor

@@ -58,7 +58,7 @@ def test_role_reads_only_the_training_prefix_and_tags_only_its_enis(staging):
 
 
 def test_legacy_base_model_is_flagged_in_the_plan(staging):
-    warnings = [d["message"] for d in staging.plan["diagnostics"] if d["severity"] == "warning"]
+    warnings = [d["message"] for d in staging.diagnostics if d["severity"] == "warning"]
     (legacy,) = [w for w in warnings if "mlplat-staging-fin-titan: amazon.titan-text-express-v1:0:8k is a Legacy" in w]
     assert "cannot get new Provisioned Throughput" in legacy and "move to" not in legacy  # no successor known
 

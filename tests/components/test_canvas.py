@@ -125,7 +125,7 @@ def test_assignments_memberships_and_profiles(view):
     assert set(profiles) == {"ana", "bo", "carla@corp.example"}
     assert profiles["carla@corp.example"]["userProfileName"] == "carla-corp-example"
     assert all(p["singleSignOnUserIdentifier"] == "UserName" for p in profiles.values())
-    assert view.plan["outputs"]["accessPortalUrl"].endswith(".awsapps.com/start")
+    assert view.outputs["accessPortalUrl"].endswith(".awsapps.com/start")
 
 
 def test_portal_rename_wired_to_the_application(view):

@@ -214,8 +214,8 @@ def test_system_group_spans_all_private_subnets_with_imdsv2(view):
 
 
 def test_kubeconfig_is_a_secret_output(view):
-    assert view.plan["outputs"]["kubeconfig"] == "[secret]"
-    names = view.plan["outputs"]["nodeGroupNames"]
+    assert view.outputs["kubeconfig"] == "[secret]"
+    names = view.outputs["nodeGroupNames"]
     assert set(names) == {"p4de", "p5"} and names["p5"].startswith("mlplat-dev-gpu-p5-")
 
 

@@ -163,5 +163,5 @@ def test_a_sandboxed_account_may_send_to_its_verified_recipients(tmp_path):
     for address in ("kpi@example.com", "lead@example.com", "cto@corp.example.org"):
         assert _may_send_as(send, address), address
     assert not _may_send_as(send, "someone@elsewhere.example.net"), "no other identity"
-    notes = [d["message"] for d in view.plan["diagnostics"] if "SES" in d["message"]]
+    notes = [d["message"] for d in view.diagnostics if "SES" in d["message"]]
     assert len(notes) == 1 and "sandbox" in notes[0] and "production access" in notes[0]

@@ -85,8 +85,8 @@ def test_existing_vpc_creates_no_network_resources(tmp_path):
     view = plan_config(tmp_path, config(network=net))
     assert view.of_type("aws:ec2/vpc:Vpc") == []
     assert view.of_type("aws:ec2/subnet:Subnet") == []
-    assert view.plan["outputs"]["vpcId"] == "vpc-0123456789abcdef0"
-    assert view.plan["outputs"]["privateSubnetIds"]["us-east-1b"] == "subnet-0123456789abcdef1"
+    assert view.outputs["vpcId"] == "vpc-0123456789abcdef0"
+    assert view.outputs["privateSubnetIds"]["us-east-1b"] == "subnet-0123456789abcdef1"
 
 
 def test_network_from_another_stack(tmp_path):
@@ -96,8 +96,8 @@ def test_network_from_another_stack(tmp_path):
     assert ref["inputs"]["name"] == "acme/ml-platform-network/prod"
     assert view.of_type("aws:ec2/vpc:Vpc") == []
     layer = ref["outputs"]["outputs"]
-    assert view.plan["outputs"]["vpcId"] == layer["vpcId"]
-    assert view.plan["outputs"]["privateSubnetIds"] == {az: layer["privateSubnetIds"][az]
+    assert view.outputs["vpcId"] == layer["vpcId"]
+    assert view.outputs["privateSubnetIds"] == {az: layer["privateSubnetIds"][az]
                                                          for az in ("us-east-1a", "us-east-1b")}
 
 

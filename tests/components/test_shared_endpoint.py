@@ -52,7 +52,7 @@ def test_one_endpoint_two_components_each_sized_to_its_share(view):
     scaling = {t["name"]: t["inputs"] for t in view.of_type("aws:appautoscaling/target:Target")}
     assert scaling["mlplat-dev-bge-embeddings-copies"]["minCapacity"] == 0
     assert scaling["mlplat-dev-bge-embeddings-copies"]["maxCapacity"] == 2
-    outputs = view.plan["outputs"]
+    outputs = view.outputs
     assert set(outputs["inferenceComponentNames"]) == {"mixtral-8x7b", "bge-embeddings"}
     assert outputs["endpointNames"]["mixtral-8x7b"] == outputs["endpointNames"]["bge-embeddings"]
 

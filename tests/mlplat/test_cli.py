@@ -127,7 +127,7 @@ def test_progress_line_only_on_a_terminal(monkeypatch):
 
 def test_no_deprecation_warnings_from_our_own_code(envs):
     for stack in ("dev", "prod"):
-        messages = [d["message"] for d in envs[stack].plan["diagnostics"]]
+        messages = [d["message"] for d in envs[stack].diagnostics]
         assert not [m for m in messages if "deprecated" in m], messages
 
 
@@ -298,7 +298,7 @@ def test_canvas_profile_names_must_not_collide(tmp_path):
 def test_cost_command_lists_every_priced_item(monkeypatch, envs):
     monkeypatch.setattr(cli, "_plan_for", lambda stack, config_file: (envs[stack].plan, "us-east-1"))
     result = run_cli("cost", "dev")
-    cost = envs["dev"].plan["cost"]
+    cost = envs["dev"].cost
     assert result.returncode == 0
     assert result.stdout.splitlines()[0].startswith(f"dev: idle ${cost['hourlyUsdIdle']:.2f}/h, "
                                                     f"max ${cost['hourlyUsdMax']:.2f}/h")

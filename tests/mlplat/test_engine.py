@@ -64,8 +64,8 @@ def test_secret_inputs_and_outputs_are_masked(tmp_path):
     view = _plan(tmp_path)
     version = view.get("aws:secretsmanager/secretVersion:SecretVersion", "box-version")
     assert version["inputs"]["secretString"] == "[secret]"
-    assert view.plan["outputs"]["token"] == "[secret]"
-    assert view.plan["outputs"]["plain"] == "visible"
+    assert view.outputs["token"] == "[secret]"
+    assert view.outputs["plain"] == "visible"
     assert "offline-secret-" not in view.text()
     assert "ciphertext" not in view.text()
 
@@ -122,3 +122,17 @@ def test_first_preview_knows_what_the_program_sets_and_nothing_a_provider_comput
     log_groups = [g for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup") if "kmsKeyId" in g["inputs"]]
     assert log_groups and all(g["inputs"]["kmsKeyId"] == "[unknown]" for g in log_groups)
     assert all(key["urn"] in g["propertyDependencies"]["kmsKeyId"] for g in log_groups)
+
+
+def test_a_verdict_added_later_is_the_verdict_a_plan_gets_at_once():
+    """Tests read plans built without the pack's verdict and add it when they read the document."""
+    from mlplat.plan import build_plan
+    from mlplat.project import find_project, load_stack_config
+    from tests.helpers import plan_stack
+
+    broken = ROOT / "tests/fixtures/Pulumi.dev-broken.yaml"
+    later = plan_stack("dev-broken", config_file=broken).plan["policy"]
+    project = find_project(ROOT)
+    at_once = build_plan(project, load_stack_config(project, "dev-broken", broken))["policy"]
+    assert later == at_once
+    assert at_once["violations"], "the broken stack has violations to compare"

@@ -76,6 +76,6 @@ def test_every_profile_name_is_in_the_plan_outputs(tmp_path):
 
     users = [dict(USER, userName="ana.silva"), dict(USER, userName="bo@corp", email="bo@example.com")]
     view = plan_config(tmp_path, config(canvas={"enabled": True, "users": users}))
-    assert view.plan["outputs"]["canvasUserProfiles"] == {"ana.silva": "ana-silva", "bo@corp": "bo-corp"}
+    assert view.outputs["canvasUserProfiles"] == {"ana.silva": "ana-silva", "bo@corp": "bo-corp"}
     profiles = {p["inputs"]["userProfileName"] for p in view.of_type("aws:sagemaker/userProfile:UserProfile")}
     assert profiles == {"ana-silva", "bo-corp"}

@@ -60,7 +60,7 @@ def test_callback_api_requires_a_key_with_usage_plan(view):
     key = _get(view, "aws:apigateway/apiKey:ApiKey", "talkdesk-key")
     plan_key = _get(view, "aws:apigateway/usagePlanKey:UsagePlanKey", "callback-plan-key")["inputs"]
     assert plan_key["keyId"] == key["id"] and plan_key["keyType"] == "API_KEY"
-    assert key["outputs"]["value"] == "[secret]" and view.plan["outputs"]["apiGatewayApiKey"] == "[secret]"
+    assert key["outputs"]["value"] == "[secret]" and view.outputs["apiGatewayApiKey"] == "[secret]"
     stage = _get(view, "aws:apigateway/stage:Stage", "callback-stage")["inputs"]
     assert stage["accessLogSettings"]["destinationArn"]
     settings = _get(view, "aws:apigateway/methodSettings:MethodSettings", "callback-settings")["inputs"]
@@ -129,10 +129,10 @@ def test_lex_bot_alias_and_loader_config(view):
     hook = alias["botAliasLocaleSettings"][0]["botAliasLocaleSetting"]["codeHookSpecification"]["lambdaCodeHook"]
     assert hook == {"codeHookInterfaceVersion": "1.0", "lambdaArn": fn}
     assert alias["botVersion"] == "1"
-    loader = json.loads(view.plan["outputs"]["lexWebUiLoaderConfig"])
+    loader = json.loads(view.outputs["lexWebUiLoaderConfig"])
     assert loader == {"ui": {"enableLiveChat": True},
-                      "connect": {"talkDeskWebsocketEndpoint": view.plan["outputs"]["webSocketApiEndpoint"]}}
-    assert set(view.plan["outputs"]) >= {"apiGatewayApiKey", "botAliasId", "botId", "callbackRestApi",
+                      "connect": {"talkDeskWebsocketEndpoint": view.outputs["webSocketApiEndpoint"]}}
+    assert set(view.outputs) >= {"apiGatewayApiKey", "botAliasId", "botId", "callbackRestApi",
                                          "webSocketApiEndpoint"}
 
 
