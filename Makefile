@@ -85,6 +85,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/curate_speed.py
 	$(BIN)/python bench/near_duplicates.py
 	$(BIN)/python bench/rag_retrieval.py
+	$(BIN)/python bench/test_speed.py
 
 clean:
 	rm -rf $(VENV) plan-*.json
