@@ -18,7 +18,7 @@ INSTALL = if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install -q --python $(BIN)/pyt
 # PYTHONDONTWRITEBYTECODE would make every run compile the whole tree again (about 4 s of each test worker).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: plan plans test test-slow load lint bench clean generate coverage
+.PHONY: plan plans test test-slow load lint bench clean generate coverage policy-pack
 
 # `make plan` installs only what the program needs; the test tools and the corpus extra come with `make test`.
 $(BASE_STAMP): pyproject.toml constraints.txt
@@ -38,6 +38,19 @@ $(SLOW_STAMP): $(STAMP)
 	$(PIP) -e '.[dev,ray,train]' torch==2.13.0
 	touch $(SLOW_STAMP)
 
+# The policy pack's own interpreter, exactly what the Pulumi CLI starts for `--policy-pack policies`:
+# PulumiPolicy.yaml names `venv` (policies/venv), and the CLI never creates it for a local pack. Built from
+# policies/requirements.txt at the versions constraints.txt pins (what `pulumi install` in policies/ would do).
+PACK_VENV := policies/venv
+PACK_STAMP := $(PACK_VENV)/.installed
+$(PACK_STAMP): policies/requirements.txt constraints.txt $(BASE_STAMP)
+	test -x $(PACK_VENV)/bin/python || $(PYTHON) -m venv $(PACK_VENV)
+	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install -q --python $(PACK_VENV)/bin/python -r policies/requirements.txt; \
+	else $(PACK_VENV)/bin/python -m pip install -q --disable-pip-version-check -r policies/requirements.txt; fi
+	touch $(PACK_STAMP)
+
+policy-pack: $(PACK_STAMP)
+
 plan: $(BASE_STAMP)
 	$(BIN)/mlplat plan $(STACK)
 
@@ -48,7 +61,7 @@ plans: $(STAMP)
 	  $(BIN)/mlplat plan $$s --first-preview --json plan-$$s-first.json --quiet || exit $$?; \
 	done
 
-lint: $(STAMP)
+lint: $(STAMP) $(PACK_STAMP)
 	$(BIN)/python -m ruff check .
 
 # Two workers (the machines here have two cores); work stealing balances the slow planning tests.
@@ -88,4 +101,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/test_speed.py
 
 clean:
-	rm -rf $(VENV) plan-*.json
+	rm -rf $(VENV) $(PACK_VENV) plan-*.json

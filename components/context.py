@@ -19,7 +19,8 @@ import pulumi
 class Env:
     """The environment every component is built in."""
 
-    #: dev, staging or prod: used in names (secrets, log groups), never to branch behaviour.
+    #: The stack's name scope (`dev`, `dev-teamx`: the name prefix without `mlplat-`): used in fixed physical names
+    #: (secret paths), never to branch behaviour. Two stacks of one environment have different scopes.
     name: str
     region: str
     account_id: pulumi.Input[str]

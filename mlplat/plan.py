@@ -78,7 +78,9 @@ def _build_plan(project: Project, cfg: StackConfig, program: Any, mock_options: 
     secrets = cfg.placeholders + _secret_config_strings(cfg)
     leaks = secret_leaks(plan, secrets)  # before scrubbing, which would hide them
     plan = scrub(plan, secrets)
-    plan["policy"] = {"violations": leaks, "skipped": []}
+    from mlplat.names import name_problems
+
+    plan["policy"] = {"violations": leaks + name_problems(plan["resources"]), "skipped": []}
     from mlplat.cost import estimate
 
     plan["cost"] = estimate(plan["resources"])

@@ -85,6 +85,20 @@ def _options(resource: dict[str, Any]) -> proto.AnalyzerResourceOptions:
     return proto.AnalyzerResourceOptions(protect=bool(resource.get("protect")), parent=resource.get("parent") or "")
 
 
+def default_provider(resource: dict[str, Any]) -> proto.AnalyzerProviderResource | None:
+    """The provider the engine gives a custom resource registered without one: its package's default provider,
+    named `default` (pulumi/pulumi `pkg/resource/deploy/providers/registry.go`; `default_<version>` when the SDK
+    asks for a version). Components, providers themselves and a stack have none."""
+    typ = resource["type"]
+    if not resource.get("custom") or typ.startswith("pulumi:"):
+        return None
+    package = typ.split(":", 1)[0]
+    stack_prefix = resource["urn"].split("::", 2)
+    urn = f"{stack_prefix[0]}::{stack_prefix[1]}::pulumi:providers:{package}::default"
+    return proto.AnalyzerProviderResource(type=f"pulumi:providers:{package}", properties=struct({}), urn=urn,
+                                          name="default")
+
+
 class Requests:
     """The requests the CLI sends for one plan's resources."""
 
@@ -96,7 +110,7 @@ class Requests:
         ref = resource.get("provider")
         provider = self._by_urn.get(ref.rsplit("::", 1)[0]) if ref else None
         if provider is None:
-            return None
+            return default_provider(resource) if not ref else None
         return proto.AnalyzerProviderResource(type=provider["type"], properties=struct(provider.get("inputs")),
                                               urn=provider["urn"], name=provider["name"])
 

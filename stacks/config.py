@@ -21,7 +21,7 @@ from stacks import context
 from stacks.checks import cross_checks
 from stacks.environments import ENVIRONMENT_DEFAULTS
 from stacks.errors import NAMESPACE, ConfigError, annotation_at, describe, key_path
-from stacks.model import PlatformConfig
+from stacks.model import PlatformConfig, default_name_prefix, name_prefix_problem
 from stacks.stack_file import PROVIDER_NAMESPACES, StackFile, StackFileError, load_yaml, read, read_text
 
 __all__ = ["PlatformConfig", "load", "parse"]
@@ -120,6 +120,12 @@ def parse(values: Mapping[str, Any], secret_keys: Collection[str] = (), *, stack
         raise ConfigError(problems + describe(PlatformConfig, exc, yaml11_booleans=source.yaml11_booleans
                                               if source is not None else None)) from None
     problems += _stack_problems(cfg, stack)
+    if cfg.name_prefix is None:
+        derived = default_name_prefix(stack or cfg.environment)
+        if (why := name_prefix_problem(derived)) is not None:
+            problems.append(f"{key_path(('namePrefix',))}: the stack name {stack!r} gives the physical-name prefix "
+                            f"{derived!r}, which must be {why}: set {NAMESPACE}:namePrefix; found no namePrefix")
+        cfg = cfg.model_copy(update={"name_prefix": derived})
     problems += [f"{key_path(loc)}: {msg}" for loc, msg in cross_checks(cfg, offline=offline)]
     if problems:
         raise ConfigError(problems)

@@ -31,6 +31,37 @@ SUPPORTED_REGIONS: tuple[str, ...] = (
 )
 
 
+#: The longest physical-name prefix every name still fits: OpenSearch Serverless policy names take at most 32
+#: characters (botocore `opensearchserverless` `PolicyName`: 3-32, `[a-z][a-z0-9-]+`) and the longest suffix the
+#: platform adds to one is `-rag-data` (9).
+NAME_PREFIX_MAX = 23
+_NAME_PREFIX_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def name_prefix_problem(value: str) -> str | None:
+    """Why `value` cannot start every physical name (None when it can), in words rather than a pattern."""
+    if not 3 <= len(value) <= NAME_PREFIX_MAX:
+        return f"3 to {NAME_PREFIX_MAX} characters (OpenSearch Serverless names are at most 32 with their suffix)"
+    if not set(value) <= _NAME_PREFIX_CHARS:
+        bad = "".join(sorted(set(value) - _NAME_PREFIX_CHARS))
+        return f"lowercase letters, digits and hyphens only (S3 buckets and OpenSearch names); {bad!r} is not allowed"
+    if not value[0].isalpha() or value.endswith("-") or "--" in value:
+        return "a name that starts with a letter, does not end with a hyphen and has no double hyphen"
+    return None
+
+
+def _name_prefix(value: str | None) -> str | None:
+    if value is not None and (why := name_prefix_problem(value)):
+        raise ValueError(f"expected {why}; found {value!r}")
+    return value
+
+
+def default_name_prefix(stack: str) -> str:
+    """`mlplat-<stack>`: what a stack's physical names start with unless `namePrefix` says otherwise. The shipped
+    stacks are named after their environment, so their names are the ones they always had (`mlplat-dev`)."""
+    return f"mlplat-{stack.lower()}"
+
+
 def _one_report_per_team(reports: list[KpiReportArgs]) -> list[KpiReportArgs]:
     unique(reports, lambda r: r.team, "team", "kpiReports")
     return reports
@@ -44,6 +75,13 @@ class PlatformConfig(StrictModel):
     )
     environment: Environment = Field(description="Which environment this stack is: dev, staging or prod.")
     tags: Tags = Field(description="Ownership tags applied to every taggable resource.")
+    name_prefix: Annotated[str | None, AfterValidator(_name_prefix)] = Field(
+        default=None,
+        description="What every fixed physical name starts with (clusters, functions, buckets, log groups, the "
+                    "KMS alias `alias/ml-platform/<prefix without mlplat->`...). Default: `mlplat-<stack>`, so two "
+                    "stacks of one environment in one account never collide. Set it to keep the names of a stack "
+                    "deployed before names followed the stack (e.g. `mlplat-prod` for a stack `prod-eu`).",
+    )
     network: NetworkArgs = Field(description="The VPC: created, or an existing one.")
     gpu_cluster: GpuClusterArgs = Field(default_factory=GpuClusterArgs, description="EKS GPU cluster with EFA.")
     training_jobs: Annotated[list[TrainingJobArgs], UniqueByName] = Field(
@@ -98,5 +136,18 @@ class PlatformConfig(StrictModel):
         return ENVIRONMENT_DEFAULTS[self.environment]
 
     @property
+    def uses_aws_native(self) -> bool:
+        """Whether any component creates aws-native resources: the Lex bot (live chat), and the endpoint
+        configurations and inference components of scale-to-zero and shared endpoints."""
+        return (self.live_chat.enabled or bool(self.shared_endpoints)
+                or any(ep.scale_to_zero.enabled or ep.shared_endpoint for ep in self.endpoints))
+
+    @property
     def resource_prefix(self) -> str:
-        return f"mlplat-{self.environment}"
+        """The physical-name prefix (`namePrefix`, set from the stack by `stacks.config.parse`)."""
+        return self.name_prefix or f"mlplat-{self.environment}"
+
+    @property
+    def name_scope(self) -> str:
+        """The prefix without `mlplat-`: the KMS alias (`ml-platform/<scope>`) and secret paths (`<scope>/...`)."""
+        return self.resource_prefix.removeprefix("mlplat-")

@@ -35,12 +35,12 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
     identity = aws.get_caller_identity_output(opts=invoke_opts)
     partition = aws.get_partition_output(opts=invoke_opts)
     defaults = cfg.defaults
-    env = Env(name=cfg.environment, region=cfg.region, account_id=identity.account_id,
+    env = Env(name=cfg.name_scope, region=cfg.region, account_id=identity.account_id,
               partition=partition.partition, protect=defaults.protect_stateful,
               log_retention_days=defaults.log_retention_days, tags=tags, providers={"aws": provider})
     key = PlatformKey(
         f"{cfg.resource_prefix}-data",
-        EncryptionArgs(alias=f"ml-platform/{cfg.environment}", deletion_window_days=defaults.kms_deletion_window_days),
+        EncryptionArgs(alias=f"ml-platform/{cfg.name_scope}", deletion_window_days=defaults.kms_deletion_window_days),
         env=env,
     )
     env = env.with_key(key.key_arn)
@@ -48,9 +48,10 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
         logs = access_log_bucket(f"{cfg.resource_prefix}-access-logs", env=env, source_prefix=f"{cfg.resource_prefix}-")
         env = replace(env, access_log_bucket=logs.bucket_name)
     network = Network(cfg.resource_prefix, cfg.network, env=env)
-    if cfg.live_chat.enabled or any(ep.scale_to_zero.enabled for ep in cfg.endpoints):
+    if cfg.uses_aws_native:
         # aws-native resources (the Lex bot, inference components, their endpoint configurations) through an
-        # explicit provider: the default one needs `aws-native:region` in the stack file and sets no tags.
+        # explicit provider: the default one needs `aws-native:region` in the stack file and sets no tags
+        # (the pack's `explicit-providers` policy refuses any resource that would fall back to it).
         import pulumi_aws_native as aws_native
 
         env = env.with_providers(aws_native=aws_native.Provider(

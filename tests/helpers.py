@@ -138,12 +138,12 @@ def planned_once(key: str, plan: Any) -> PlanView:
 
 def plan_config(tmp_path: Path, cfg: dict[str, Any], stack: str | None = None, program: Any = None,
                 mock_options: dict[str, Any] | None = None) -> PlanView:
-    """Plan `cfg` as stack `<environment>-test` (the stack name must fit the environment).
+    """Plan `cfg` as the stack named after its environment (so physical names are the environment's: `mlplat-dev`).
 
     The same config (with the real program and default mocks) is planned once per test run and shared,
     so tests must not modify the returned view.
     """
-    stack = stack or f"{cfg.get('ml-platform:environment', 'dev')}-test"
+    stack = stack or str(cfg.get("ml-platform:environment", "dev"))
     if program is not None or mock_options is not None:
         return _plan_config(tmp_path, cfg, stack, program, mock_options)
     return planned_once(json.dumps([stack, cfg], sort_keys=True),

@@ -27,12 +27,17 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 HANDLERS_ALLOWED = ("mlruntime",)
 
 
+def _sources(package: str, pattern: str = "*.py") -> list:
+    """The project's own files under `package`: not a virtualenv (policies/venv, the pack's interpreter) or npm's."""
+    return [p for p in (ROOT / package).rglob(pattern) if not {"venv", ".venv", "node_modules"} & set(p.parts)]
+
+
 @functools.cache
 def _modules() -> dict[str, tuple[ast.Module, bool]]:
     """Module name -> (tree, is a Lambda handler module)."""
     out = {}
     for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
+        for path in _sources(package):
             name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
             out[name] = (ast.parse(path.read_text(), str(path)), "handlers" in path.parts)
     return out
@@ -101,8 +106,7 @@ def test_no_import_cycles():
 
 
 def test_no_source_file_over_400_lines():
-    ours = [p for package in (*PACKAGES, "tests", "bench", "scripts") for p in (ROOT / package).rglob("*.py")
-            if "node_modules" not in p.parts]  # tests/js/node_modules: npm packages, not ours
+    ours = [p for package in (*PACKAGES, "tests", "bench", "scripts") for p in _sources(package)]
     long_files = [f"{p.relative_to(ROOT)}: {n}" for p in ours if (n := len(p.read_text().splitlines())) > MAX_LINES]
     assert long_files == []
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -31,10 +32,34 @@ FORMS = (False, True)  # the update preview, then the first preview of a new sta
 DOCUMENTS_OF_COMPUTED_ARNS = {"iam-no-wildcard-writes", "opensearch-serverless-private-encrypted"}
 
 
+def pack_command(pack: Path) -> tuple[list[str], dict[str, str]]:
+    """The command and environment the Pulumi CLI starts a local Python pack with.
+
+    pulumi/pulumi `pkg/resource/plugin/analyzer_plugin.go` `NewPolicyAnalyzer` runs the pack's language host with
+    the engine's address; `sdk/python/cmd/pulumi-language-python` `RunPlugin` resolves `runtime.options.virtualenv`
+    against the pack's folder (pip toolchain: `filepath.Join(root, virtualenv)`), creates nothing, and runs
+    `<venv>/bin/python -u -m pulumi.policy <engine address> <pack folder>` there with PULUMI_CONFIG, PULUMI_PROJECT,
+    PULUMI_STACK and PULUMI_DRY_RUN set (read at pulumi v3.259).
+    """
+    runtime = yaml.safe_load((pack / "PulumiPolicy.yaml").read_text())["runtime"]
+    assert runtime["name"] == "python"
+    options = runtime.get("options") or {}
+    assert options.get("toolchain", "pip") == "pip", "this start-up follows the pip toolchain's rules"
+    python = pack / options["virtualenv"] / "bin" / "python"
+    assert python.is_file(), f"{python} does not exist: the CLI would fail to start the pack (make policy-pack)"
+    env = {**os.environ, "PULUMI_CONFIG": "{}", "PULUMI_PROJECT": "ml-platform", "PULUMI_STACK": "dev",
+           "PULUMI_DRY_RUN": "true"}
+    env.pop("PYTHONPATH", None)
+    return [str(python), "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack)], env
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[Callable[[str, Any], Any]]:
-    proc = subprocess.Popen([sys.executable, "-u", str(ROOT / "policies" / "__main__.py")], cwd=ROOT / "policies",
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """The pack as the CLI starts it: its own interpreter (PulumiPolicy.yaml), `-m pulumi.policy`, the port it
+    prints on its first line; then spoken to over gRPC."""
+    command, env = pack_command(ROOT / "policies")
+    proc = subprocess.Popen(command, cwd=ROOT / "policies", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     try:
         port = (proc.stdout.readline() if proc.stdout else "").strip()
         assert port.isdigit(), f"the pack printed no port: {proc.stderr.read() if proc.stderr else ''}"
@@ -45,6 +70,27 @@ def served() -> Iterator[Callable[[str, Any], Any]]:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_the_pack_interpreter_has_the_versions_the_offline_check_uses():
+    """policies/requirements.txt pins what the offline check runs with (constraints.txt), and the interpreter the
+    CLI starts has exactly those versions installed."""
+    pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    normal = {k.lower().replace("_", "-"): v for k, v in pins.items()}
+    wanted = [line for line in (ROOT / "policies/requirements.txt").read_text().splitlines()
+              if line and not line.startswith(("#", "-"))]
+    assert wanted and all("==" in line for line in wanted), wanted
+    for line in wanted:
+        name, version = line.split("==")
+        assert normal[name.lower()] == version, f"{name}: pack {version}, offline check {normal[name.lower()]}"
+    command, env = pack_command(ROOT / "policies")
+    listed = subprocess.run([command[0], "-c", "import importlib.metadata as m, json; print(json.dumps("
+                             "{d.metadata['Name'].lower().replace('_', '-'): d.version for d in m.distributions()}))"],
+                            capture_output=True, text=True, env=env, check=True)
+    installed = json.loads(listed.stdout)
+    for name in ("pulumi", "pulumi-policy", "protobuf", "grpcio", "pydantic"):
+        assert installed[name] == normal[name], f"{name}: pack venv {installed[name]}, constraints {normal[name]}"
 
 
 def _key(v: dict[str, Any]) -> tuple:
@@ -178,7 +224,7 @@ def test_a_log_bucket_nothing_logs_to_yet_is_still_a_log_destination(served, tmp
     for first_preview in FORMS:
         plan = plan_stack("prod-small", first_preview=first_preview, config_file=stack).plan
         assert [r["name"] for r in plan["resources"] if r["type"] == "aws:s3/bucket:Bucket"] == [
-            "mlplat-prod-access-logs"]
+            "mlplat-prod-small-access-logs"]
         assert mandatory(both(served, plan["resources"], "prod", plan["policy"])) == [], first_preview
     resources = copy.deepcopy(plan_stack("prod-small", config_file=stack).plan["resources"])
     bucket = _without_log_delivery(resources)
