@@ -30,19 +30,29 @@ Loc = tuple[Any, ...]
 
 
 def _secret_placement_problems(raw: Mapping[str, Any], secret_keys: Collection[str],
-                             secret_paths: Collection[Loc] | None) -> list[str]:
+                             source: StackFile | None) -> list[str]:
     """Secret-typed fields must come from `secure:` values, and only they: a plaintext secret would sit in
     the stack file, a `secure:` value in a plain field would be stored and shown in plain text.
 
-    With the stack file's `secure:` paths known, each secret field is checked at its own path (a
-    plaintext field next to a `secure:` sibling is caught). The engine alone only says which
-    top-level keys hold a secret somewhere, so without the paths that is all that is checked.
+    With the stack file known, each secret field is checked at its own path (a plaintext field next to a
+    `secure:` sibling is caught). A secret field the file does not write at all comes from a Pulumi ESC
+    environment the file imports (`environment:`, a `fn::secret` value): the engine merges it in and lists its
+    top-level key as secret (pulumi `pkg/resource/deploy/source_eval.go` passes `Config.SecureKeys()`, the Python
+    host sets PULUMI_CONFIG_SECRET_KEYS), so that is accepted. Without the file, the engine's secret keys are
+    all there is to check.
     """
     problems = []
+    secret_paths = source.secret_paths if source is not None else None
+
+    def secret_at(loc: Loc) -> bool:
+        engine_secret = f"{NAMESPACE}:{loc[0]}" in secret_keys
+        if source is None:
+            return engine_secret
+        return loc in source.secret_paths or (engine_secret and not source.holds(loc, NAMESPACE))
 
     def walk(value: Any, loc: Loc) -> None:
         if annotation_at(PlatformConfig, loc) is SecretStr and value is not None:
-            secret = loc in secret_paths if secret_paths is not None else f"{NAMESPACE}:{loc[0]}" in secret_keys
+            secret = secret_at(loc)
             if not secret:
                 problems.append(f"{key_path(loc)}: expected a secret (pulumi config set --secret --path "
                                 f"'{key_path(loc)}' <value>); found a plaintext value")
@@ -112,8 +122,7 @@ def parse(values: Mapping[str, Any], secret_keys: Collection[str] = (), *, stack
                 problems.append(f"{NAMESPACE}:{key}: expected valid structured (JSON/YAML) config; {exc.msg}")
                 continue
         raw[key] = value
-    problems += _secret_placement_problems({k: v for k, v in raw.items() if k != "aws:region"}, secret_keys,
-                                         source.secret_paths if source is not None else None)
+    problems += _secret_placement_problems({k: v for k, v in raw.items() if k != "aws:region"}, secret_keys, source)
     try:
         cfg = PlatformConfig.model_validate(raw)
     except ValidationError as exc:

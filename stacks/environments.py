@@ -33,6 +33,10 @@ class EnvironmentDefaults:
     harden_public_edge: bool
     #: S3 server access logs for every data bucket.
     access_logging: bool
+    #: The Kubernetes provider drops objects of an unreachable cluster on refresh/destroy (pulumi-kubernetes
+    #: `deleteUnreachable`): on where clusters come and go, off in prod, where an unreachable API (network, expired
+    #: credentials) must fail loudly instead of emptying the state.
+    kubernetes_delete_unreachable: bool
     # -- policy pack settings -------------------------------------------------------------------------
     #: GPU node groups at maximum size may cost at most this (USD/hour).
     max_hourly_gpu_usd: float
@@ -67,19 +71,25 @@ class EnvironmentDefaults:
 
 ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
     "dev": EnvironmentDefaults(
-        "single", 7, True, False, 30, "PublicInternetOnly", False, False,
+        nat_gateways="single", kms_deletion_window_days=7, cluster_endpoint_public=True, protect_stateful=False,
+        log_retention_days=30, canvas_network_access="PublicInternetOnly", harden_public_edge=False,
+        access_logging=False, kubernetes_delete_unreachable=True,
         max_hourly_gpu_usd=25, require_scale_to_zero=True, require_vpc_only=False,
         allow_commitment=False, require_endpoint_scale_to_zero=True,
         allowed_instance_types=("m5.large", "m5.xlarge", "c5.2xlarge", "g5.xlarge", "g5.2xlarge", "g5.12xlarge",
                                 "ml.g5.2xlarge", "ml.g5.xlarge", "ml.m5.xlarge", "ml.c6i.xlarge"),
     ),
     "staging": EnvironmentDefaults(
-        "single", 30, False, False, 90, "VpcOnly", False, False,
+        nat_gateways="single", kms_deletion_window_days=30, cluster_endpoint_public=False, protect_stateful=False,
+        log_retention_days=90, canvas_network_access="VpcOnly", harden_public_edge=False, access_logging=False,
+        kubernetes_delete_unreachable=True,
         max_hourly_gpu_usd=120, require_scale_to_zero=True, require_vpc_only=True,
         allow_commitment=False,
     ),
     "prod": EnvironmentDefaults(
-        "perAz", 30, False, True, 365, "VpcOnly", True, True,
+        nat_gateways="perAz", kms_deletion_window_days=30, cluster_endpoint_public=False, protect_stateful=True,
+        log_retention_days=365, canvas_network_access="VpcOnly", harden_public_edge=True, access_logging=True,
+        kubernetes_delete_unreachable=False,
         max_hourly_gpu_usd=1200, require_scale_to_zero=None, require_vpc_only=True,
         allow_commitment=True,
     ),
@@ -95,12 +105,18 @@ CONFIG_DEFAULTS: tuple[tuple[tuple[str, str], str], ...] = (
     (("liveChat", "callbackWaf"), "harden_public_edge"),
     (("liveChat", "reserveConcurrency"), "harden_public_edge"),
     (("storage", "accessLogging"), "access_logging"),
+    (("gpuCluster", "deleteUnreachable"), "kubernetes_delete_unreachable"),
 )
 
 
+#: Defaults that are not a stack-file key but shape one: the KMS deletion window of the environment's key.
+_DERIVED_SETTINGS = ("kms_deletion_window_days",)
+
+
 def config_setting_names() -> list[str]:
-    """The fields that are config defaults (the rest are policy settings)."""
-    return [f.name for f in fields(EnvironmentDefaults)][:8]
+    """The fields that are config defaults (the rest are policy settings), in declaration order."""
+    used = {setting for _, setting in CONFIG_DEFAULTS} | set(_DERIVED_SETTINGS)
+    return [f.name for f in fields(EnvironmentDefaults) if f.name in used]
 
 
 def pack_config_text(environment: str) -> str:

@@ -48,6 +48,24 @@ class StackFile:
     placeholders: list[str] = field(default_factory=list)
 
 
+    def holds(self, loc: Loc, project: str) -> bool:
+        """Whether the file itself writes a value at `loc` (a value it lacks may come from a Pulumi ESC environment
+        the file imports, which the engine merges into the config before the program runs)."""
+        head = str(loc[0])
+        raw = self.values.get(head if ":" in head else f"{project}:{head}")
+        if raw is None:
+            return False
+        value: Any = json.loads(raw) if raw[:1] in "{[" else raw
+        for part in loc[1:]:
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+                value = value[part]
+            else:
+                return False
+        return True
+
+
 def placeholder(ciphertext: str) -> str:
     return "offline-secret-" + hashlib.sha256(ciphertext.encode()).hexdigest()[:12]
 

@@ -226,6 +226,11 @@ class GpuClusterArgs(StrictModel):
     log_retention_days: LogRetentionDays = Field(
         default=90, description="Retention of the control-plane log group (per environment: 30, 90, 365 days)."
     )
+    delete_unreachable: bool = Field(
+        default=False, description="When the cluster's API cannot be reached, `pulumi refresh`/`destroy` drop its "
+                                   "Kubernetes objects from the state instead of failing (pulumi-kubernetes "
+                                   "`deleteUnreachable`; per environment: on in dev and staging, off in prod)."
+    )
     operators: OperatorsArgs = Field(default_factory=OperatorsArgs, description="Operators installed on the cluster.")
     shared_storage: SharedStorageArgs = Field(
         default_factory=SharedStorageArgs, description="FSx for Lustre for the training jobs (checkpoints, data)."

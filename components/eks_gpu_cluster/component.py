@@ -199,7 +199,8 @@ class GpuCluster(pulumi.ComponentResource):
         )
         # Server-side apply lets the operators and jobs share objects with other field managers.
         self.k8s_provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=self._opts()
+            f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True,
+            delete_unreachable=args.delete_unreachable, opts=self._opts()
         )
         self.register_outputs(
             {
