@@ -57,9 +57,8 @@ class StackFile:
             return False
         value: Any = json.loads(raw) if raw[:1] in "{[" else raw
         for part in loc[1:]:
-            if isinstance(value, dict) and part in value:
-                value = value[part]
-            elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            if (isinstance(value, dict) and part in value) or (
+                    isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)):
                 value = value[part]
             else:
                 return False

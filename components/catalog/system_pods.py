@@ -8,7 +8,8 @@ Requests as the add-ons and charts ship them (read at the versions the catalog p
 - EBS CSI controller 2 x 6 containers x 10m/40Mi, node 3 x 10m/40Mi: aws-ebs-csi-driver chart 2.44.0 values.yaml.
 - CloudWatch agent 250m/128Mi, fluent-bit 50m/25Mi, operator 100m/64Mi: aws-observability/helm-charts
   amazon-cloudwatch-observability 4.1.0 values.yaml.
-- FSx CSI (chart 1.11.0), cluster-autoscaler (chart 9.46.6), training-operator (v1.7.0 manifests): no requests.
+- FSx CSI (chart 1.11.0), cluster-autoscaler (chart 9.46.6): no requests. training-operator v1.9.4's manifests set
+  none either; the platform requests 100m/128Mi for it (components/cluster_operators/training_operator.py).
 - kube-prometheus-stack 72.6.2 ships none (alertmanager gets 200Mi from prometheus-operator v0.82.2): the
   platform sets the requests below (`MONITORING_REQUESTS`) so the monitoring stack is not BestEffort and the
   node group is sized for it.
@@ -75,7 +76,7 @@ SYSTEM_PODS: tuple[SystemPod, ...] = (
     SystemPod("fsx-csi-controller", False, 2, 0, 0, "fsx_csi"),
     SystemPod("fsx-csi-node", True, 1, 0, 0, "fsx_csi"),
     SystemPod("cluster-autoscaler", False, 1, 0, 0, "cluster_autoscaler"),
-    SystemPod("training-operator", False, 1, 0, 0, "training_operator"),
+    SystemPod("training-operator", False, 1, 100, 128, "training_operator"),
     SystemPod("etcd", False, 1, 250, 256, "etcd"),
     SystemPod("kuberay-operator", False, 1, 100, 512, "kuberay"),
     # Two replicas at 1 CPU / 1 GiB each (components/karpenter/component.py CONTROLLER_RESOURCES; the chart's

@@ -7,6 +7,8 @@ vpc-cni must be >= v1.18.5: earlier versions cannot attach `efa-only` interfaces
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from components.catalog.data import load
 
 #: Kubernetes versions the cluster component supports, newest last (the default). 1.35 and 1.36 are in standard
@@ -69,9 +71,27 @@ KARPENTER_AMI_ALIAS = "al2023@v20260714"
 #: The Ray release the corpus curation runs on: RayJob `rayVersion` and the `ray` extra's pin match it.
 RAY_VERSION = "2.60.0"
 
-#: Kubeflow Training Operator standalone overlay per selectable version (v1.7.0 as in the reference).
-TRAINING_OPERATOR_VERSIONS: tuple[str, ...] = ("v1.7.0", "v1.8.1")
-TRAINING_OPERATOR_KUSTOMIZE = "https://github.com/kubeflow/training-operator/tree/{version}/manifests/overlays/standalone"
+@dataclass(frozen=True)
+class TrainingOperatorRelease:
+    version: str
+    commit: str
+    image: str
+
+
+#: The Kubeflow Training Operator, v1 line (kubeflow.org/v1 PyTorchJob; the repository is now kubeflow/trainer and
+#: keeps v1 on its release-1.9 branch). v1.9.4 is the newest v1 release: tag v1.9.4 = commit 4445c12a (2026-08-18),
+#: Kubernetes dependencies 1.36, CI on 1.34-1.36. `manifests/overlays/standalone` at that tag renders (kustomize
+#: 5.5): Namespace kubeflow, six CRDs, ServiceAccount/ClusterRole/ClusterRoleBinding training-operator, the empty
+#: webhook Secret the operator fills itself (open-policy-agent/cert-controller), Service (8080 metrics, 443 -> 9443
+#: webhook), Deployment (image below) and ValidatingWebhookConfiguration validator.training-operator.kubeflow.org.
+#: components/cluster_operators/training_operator.py builds those objects for PyTorchJob only; the CRD is generated
+#: from the operator's SDK of the same version (scripts/generate_pytorchjob_crd.py). The kustomize URL the platform
+#: used (`.../tree/<ref>/...`) cannot be fetched at all (kustomize #4149, pulumi-kubernetes #3358).
+TRAINING_OPERATOR = TrainingOperatorRelease(
+    version="v1.9.4", commit="4445c12aa62e4345b0c2c6ac9b215a70eca46ed7",
+    image="ghcr.io/kubeflow/training-v1/training-operator:v1-93c5489",
+)
+TRAINING_OPERATOR_VERSIONS: tuple[str, ...] = (TRAINING_OPERATOR.version,)
 
 #: Container images.
 IMAGES: dict[str, str] = {

@@ -13,7 +13,9 @@ from components.catalog.versions import TRAINING_OPERATOR_VERSIONS
 class TrainingOperatorArgs(StrictModel):
     enabled: bool = Field(default=True, description="Install the Kubeflow Training Operator (PyTorchJob CRD).")
     version: Literal[TRAINING_OPERATOR_VERSIONS] = Field(  # type: ignore[valid-type]
-        default="v1.7.0", description="Standalone manifests version (v1.7.0 as in the FSDP-on-EKS reference)."
+        default=TRAINING_OPERATOR_VERSIONS[-1],
+        description="The operator release whose objects are installed (the newest v1 release; kubeflow.org/v1 "
+                    "PyTorchJob). Its objects ship with the platform: nothing is fetched at deploy time.",
     )
 
 

@@ -14,11 +14,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.catalog.system_pods import MONITORING_REQUESTS
-from components.catalog.versions import (
-    IMAGES,
-    TRAINING_OPERATOR_KUSTOMIZE,
-    addon_version,
-)
+from components.catalog.versions import IMAGES, addon_version
 from components.cluster_operators.alarms import XID_RULES, node_alarms
 from components.cluster_operators.args import OperatorsArgs
 from components.cluster_operators.dashboard import gpu_dashboard
@@ -33,6 +29,8 @@ GPU_TOLERATIONS = [
     {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
     {"key": "aws.amazon.com/neuron", "operator": "Exists", "effect": "NoSchedule"},
 ]
+#: The system node group's label: operators that are not DaemonSets run there (never on GPU nodes).
+SYSTEM_NODES = {"mlplat.io/node-group": "system"}
 ETCD_PORT = 2379
 ETCD_SERVICE = "etcd"
 
@@ -141,11 +139,10 @@ class ClusterOperators(pulumi.ComponentResource):
                 "nodeSelector": {"vpc.amazonaws.com/efa.present": "true"},
             })
         if args.training_operator.enabled:
-            self.training_operator = k8s.kustomize.v2.Directory(
-                f"{name}-training-operator",
-                directory=TRAINING_OPERATOR_KUSTOMIZE.format(version=args.training_operator.version),
-                opts=self._opts(depends_on=nodes_ready),
-            )
+            from components.cluster_operators.training_operator import TrainingOperator
+
+            self.training_operator = TrainingOperator(
+                f"{name}-training-operator", node_selector=SYSTEM_NODES, opts=self._opts(depends_on=nodes_ready))
         if args.etcd and ns is not None:
             self._etcd(ns)
         if args.prometheus.enabled:
@@ -267,7 +264,7 @@ class ClusterOperators(pulumi.ComponentResource):
                 "template": {
                     "metadata": {"labels": labels},
                     "spec": {
-                        "nodeSelector": {"mlplat.io/node-group": "system"},
+                        "nodeSelector": SYSTEM_NODES,
                         "containers": [{
                             "name": "etcd",
                             "image": IMAGES["etcd"],

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.catalog.versions import HELM_CHARTS, IMAGES
+from components.catalog.versions import HELM_CHARTS, IMAGES, TRAINING_OPERATOR
 from components.cluster_operators.dashboard import GPU_PANELS
 from tests.helpers import CLUSTER, config, plan_config
 
@@ -49,10 +49,25 @@ def test_device_plugins_tolerate_gpu_taint_and_select_nodes(view):
     assert _release(view, "kube-prometheus-stack")["urn"] in dcgm["dependencies"], "ServiceMonitor CRD first"
 
 
-def test_training_operator_standalone_overlay_pinned(view):
-    (directory,) = view.of_type("kubernetes:kustomize/v2:Directory")
-    assert directory["inputs"]["directory"] == (
-        "https://github.com/kubeflow/training-operator/tree/v1.7.0/manifests/overlays/standalone")
+def test_the_training_operator_ships_with_the_platform_and_nothing_is_fetched(view):
+    """Its objects are registered by the program (the CRD, RBAC, webhook, Deployment at the pinned image): no
+    kustomize directory or remote URL that a preview would have to fetch (kustomize #4149 refused the old one)."""
+    assert [r["type"] for r in view.resources if r["type"].startswith("kubernetes:kustomize")] == []
+    assert "github.com" not in view.text()
+    (crd,) = view.of_type("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
+    assert crd["inputs"]["metadata"]["name"] == "pytorchjobs.kubeflow.org"
+    deployment = view.get("kubernetes:apps/v1:Deployment", "mlplat-dev-ops-training-operator-deployment")
+    pod = deployment["inputs"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == TRAINING_OPERATOR.image
+    assert pod["containers"][0]["args"] == ["--enable-scheme=pytorchjob"]
+    assert pod["nodeSelector"] == {"mlplat.io/node-group": "system"}
+    (webhook,) = view.of_type("kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration")
+    service = webhook["inputs"]["webhooks"][0]["clientConfig"]["service"]
+    svc = view.get("kubernetes:core/v1:Service", "mlplat-dev-ops-training-operator-svc")["inputs"]
+    assert (service["name"], service["namespace"]) == (svc["metadata"]["name"], svc["metadata"]["namespace"])
+    ports = {c["containerPort"] for c in pod["containers"][0]["ports"]}
+    assert {p["targetPort"] for p in svc["spec"]["ports"]} == ports
+    assert deployment["urn"] in webhook["dependencies"], "the webhook answers only once the operator runs"
 
 
 def test_etcd_service_matches_the_jobs_rendezvous(view, tmp_path):

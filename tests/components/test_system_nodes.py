@@ -27,7 +27,7 @@ def test_demand_counts_daemonsets_per_node_and_only_enabled_operators():
     daemonsets = [p for p in system_pods.SYSTEM_PODS if p.daemonset and (p.flag is None or p.flag in DEV_FLAGS)]
     assert two.pods - one.pods == len(daemonsets) and two.cpu_m - one.cpu_m == sum(p.cpu_m for p in daemonsets)
     assert demand(DEV_FLAGS | {"kuberay"}, 1).memory_mi == one.memory_mi + 512
-    assert (one.cpu_m, one.memory_mi, one.pods) == (1500, 2917, 23)
+    assert (one.cpu_m, one.memory_mi, one.pods) == (1600, 3045, 23)
 
 
 def test_monitoring_requests_reach_the_chart(envs):
@@ -49,5 +49,5 @@ def test_a_system_group_too_small_for_the_operators_is_refused(monkeypatch: pyte
         parse(values(config(gpuCluster=cluster)))
     (line,) = info.value.problems
     assert line == ("ml-platform:gpuCluster.systemNodeGroup.instanceType: expected minSize x m5.large to hold the "
-                    "operators' requests (1500m CPU, 2917Mi, 23 pods); 1 node(s) offer 1930m, 7617Mi, 20 pods: "
+                    "operators' requests (1600m CPU, 3045Mi, 23 pods); 1 node(s) offer 1930m, 7617Mi, 20 pods: "
                     "choose a larger type or raise minSize")

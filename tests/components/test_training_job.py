@@ -78,8 +78,11 @@ def test_hf_token_lives_only_in_a_secret(tmp_path):
     token_env = next(e for e in env if e["name"] == "HF_TOKEN")
     assert token_env == {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "llama-hf-token", "key": "token"}}}
     assert secret["urn"] in pj["dependencies"]
-    (operator,) = view.of_type("kubernetes:kustomize/v2:Directory")
-    assert operator["urn"] in pj["dependencies"], "the CRD must exist first"
+    # Depending on the operator's component: the engine waits for every object it holds (the SDK sends them all).
+    (operator,) = view.of_type("mlplat:cluster_operators:TrainingOperator")
+    needed = {r["urn"] for r in view.children(operator) if r["type"].rsplit(":", 1)[-1] in (
+        "CustomResourceDefinition", "Deployment", "ValidatingWebhookConfiguration")}
+    assert len(needed) == 3 and needed <= set(pj["dependencies"]), "the CRD and the operator's webhook first"
     assert "hf-ciphertext" not in view.text() and "offline-secret-" not in view.text()
 
 
