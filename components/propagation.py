@@ -4,7 +4,11 @@ IAM is eventually consistent (IAM user guide, "Troubleshoot IAM": changes can ta
 everywhere). Some create calls validate that a role may already do what it must: Bedrock's
 PutModelInvocationLoggingConfiguration answers "ValidationException: Failed to validate permissions for log group
 ... with role ..." when it runs right after the role's policy was attached. A `Propagation` resource sleeps once,
-on create (and when what it waits for changes); a preview does not sleep.
+on create, and again whenever what it follows changes: it follows the policy documents and ARNs themselves (an edit
+of a role's policy changes the document, never the role's URN or id); a preview does not sleep.
+
+Its pickled state names this module (`components.propagation`): keep the path (tests/components/
+test_dynamic_providers.py imports it as existing stacks' state does).
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ class PropagationProvider(ResourceProvider):
 
 
 class Propagation(Resource):
-    """Created `seconds` after everything in `after` (ids of roles, policies) exists; depend on it."""
+    """Created `seconds` after what `after` holds (policy documents, role ARNs: values that change when the
+    permissions do) is in place, and again whenever one of them changes; depend on it."""
 
     def __init__(self, name: str, *, after: list[pulumi.Input[str]], seconds: int = IAM_PROPAGATION_S,
                  opts: pulumi.ResourceOptions | None = None) -> None:

@@ -105,6 +105,7 @@ class InvocationLogging(pulumi.ComponentResource):
         region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
         cloudwatch = None
         ready: list[pulumi.Resource] = []  # what PutModelInvocationLoggingConfiguration validates at call time
+        follows: list[pulumi.Input[str]] = []  # their documents and ARNs: a change of any waits for IAM again
         if args.cloudwatch:
             group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/bedrock/{name}/invocations",
                                             retention_in_days=args.retention_days, kms_key_id=kms_key_arn, opts=child)
@@ -120,6 +121,7 @@ class InvocationLogging(pulumi.ComponentResource):
             cloudwatch = aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigCloudwatchConfigArgs(
                 log_group_name=group.name, role_arn=role.arn)
             ready += [group, role, role_policy]
+            follows += [group.arn, role.arn, role.assume_role_policy, role_policy.policy]
         s3 = None
         if args.s3:
             statement = pulumi.Output.all(account_id, partition).apply(lambda a: ({
@@ -138,9 +140,10 @@ class InvocationLogging(pulumi.ComponentResource):
             s3 = aws.bedrockmodel.InvocationLoggingConfigurationLoggingConfigS3ConfigArgs(
                 bucket_name=bucket.bucket_name)
             ready.append(bucket.policy)
+            follows += [bucket.bucket_name, bucket.policy.policy]
         # Bedrock checks the destinations when the configuration is put ("Failed to validate permissions for log
         # group ... with role ..."): after the role's and the bucket's policies, and after IAM has propagated them.
-        propagated = Propagation(f"{name}-iam", after=[r.urn for r in ready],
+        propagated = Propagation(f"{name}-iam", after=follows,
                                  opts=pulumi.ResourceOptions(parent=self, depends_on=ready))
         aws.bedrockmodel.InvocationLoggingConfiguration(
             f"{name}-config",

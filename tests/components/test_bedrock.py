@@ -144,15 +144,6 @@ def test_invocation_logging_delivers_to_encrypted_destinations(tmp_path):
     assert view.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-bedrock-logs")["urn"] in wait["dependencies"]
 
 
-def test_propagation_waits_on_create_and_when_what_it_follows_changes():
-    from components.propagation import PropagationProvider
-
-    provider = PropagationProvider()
-    assert provider.create({"after": ["a"], "seconds": 0}).outs == {"after": ["a"], "seconds": 0}
-    assert provider.diff("x", {"after": ["a"], "seconds": 0}, {"after": ["a"], "seconds": 0}).changes is False
-    assert provider.diff("x", {"after": ["a"], "seconds": 0}, {"after": ["b"], "seconds": 0}).changes is True
-
-
 def test_vpc_job_reaches_s3_and_may_tag_only_the_interfaces_it_creates(tmp_path):
     job = dict(FT, name="vpcjob", vpc=True, baseModel="amazon.titan-image-generator-v1:0")
     view = plan_config(tmp_path, config(bedrock={"fineTuning": [job]}))
