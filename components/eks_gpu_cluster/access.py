@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 
-def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> dict:
-    """A kubeconfig that authenticates with `aws eks get-token` (no long-lived credentials)."""
+def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str, role_arn: str | None = None) -> dict:
+    """A kubeconfig that authenticates with `aws eks get-token` (no long-lived credentials), as `role_arn` when given
+    (the AWS CLI assumes it with the caller's credentials: `aws eks get-token --role-arn`)."""
+    role = ["--role-arn", role_arn] if role_arn else []
     return {
         "apiVersion": "v1",
         "kind": "Config",
@@ -18,7 +20,7 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> d
                     "exec": {
                         "apiVersion": "client.authentication.k8s.io/v1beta1",
                         "command": "aws",
-                        "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region],
+                        "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, *role],
                     }
                 },
             }

@@ -187,6 +187,13 @@ class GpuClusterArgs(StrictModel):
     admin_role_arns: list[str] = Field(
         default_factory=list, description="IAM roles given cluster-admin through EKS access entries."
     )
+    deployer_role_arn: str | None = Field(
+        default=None,
+        description="The IAM role every deployer (people and CI) assumes to reach the Kubernetes API: the kubeconfig "
+                    "runs `aws eks get-token --role-arn <it>` and the role gets a cluster-admin access entry, so a "
+                    "stack one person created can be previewed and updated by CI and by others. Unset: each "
+                    "deployer's own credentials, which need an entry in adminRoleArns unless they created the cluster.",
+    )
     endpoint_public_access: bool = Field(
         default=False, description="Expose the API endpoint publicly (per environment: on in dev only)."
     )
@@ -290,10 +297,11 @@ class GpuClusterArgs(StrictModel):
             raise FieldProblems(problems)
         return self
 
-    @field_validator("admin_role_arns")
+    @field_validator("admin_role_arns", "deployer_role_arn")
     @classmethod
-    def _arns(cls, value: list[str]) -> list[str]:
-        bad = [a for a in value if not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$", a)]
+    def _arns(cls, value: list[str] | str | None) -> list[str] | str | None:
+        arns = [value] if isinstance(value, str) else value or []
+        bad = [a for a in arns if not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$", a)]
         if bad:
             raise ValueError(f"expected IAM role ARNs (arn:aws:iam::<account>:role/<name>); found {', '.join(bad)}")
         return value

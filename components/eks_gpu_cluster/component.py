@@ -142,13 +142,16 @@ class GpuCluster(pulumi.ComponentResource):
             f"{name}-oidc", url=self.oidc_issuer, client_id_lists=["sts.amazonaws.com"], opts=self._opts()
         )
         self.oidc_provider_arn = oidc.arn
-        for i, role_arn in enumerate(args.admin_role_arns):
+        admins = [(f"{name}-admin-{i}", arn) for i, arn in enumerate(args.admin_role_arns)]
+        if args.deployer_role_arn and args.deployer_role_arn not in args.admin_role_arns:
+            admins.append((f"{name}-deployer", args.deployer_role_arn))
+        access: list[pulumi.Resource] = []
+        for logical, role_arn in admins:
             entry = aws.eks.AccessEntry(
-                f"{name}-admin-{i}", cluster_name=cluster.name, principal_arn=role_arn, type="STANDARD",
-                opts=self._opts(),
+                logical, cluster_name=cluster.name, principal_arn=role_arn, type="STANDARD", opts=self._opts(),
             )
-            aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{i}",
+            access.append(aws.eks.AccessPolicyAssociation(
+                logical,
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
                 policy_arn=pulumi.Output.concat(
@@ -156,7 +159,7 @@ class GpuCluster(pulumi.ComponentResource):
                 ),
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=self._opts(),
-            )
+            ))
 
         vpc_cni = self._addon(cluster, "vpc-cni", depends_on=[])
         self._addon(cluster, "kube-proxy", depends_on=[])
@@ -194,13 +197,15 @@ class GpuCluster(pulumi.ComponentResource):
 
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
-                lambda a: json.dumps(kubeconfig(a[0], a[1], a[2], region))
+                lambda a: json.dumps(kubeconfig(a[0], a[1], a[2], region, args.deployer_role_arn))
             )
         )
         # Server-side apply lets the operators and jobs share objects with other field managers.
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True,
-            delete_unreachable=args.delete_unreachable, opts=self._opts()
+            delete_unreachable=args.delete_unreachable,
+            # The deployer role's access entry first: its token is refused until the entry and policy exist.
+            opts=self._opts(depends_on=access)
         )
         self.register_outputs(
             {
