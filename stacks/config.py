@@ -21,7 +21,7 @@ from stacks import context
 from stacks.checks import cross_checks
 from stacks.environments import ENVIRONMENT_DEFAULTS
 from stacks.errors import NAMESPACE, ConfigError, annotation_at, describe, key_path
-from stacks.model import PlatformConfig, default_name_prefix, name_prefix_problem
+from stacks.model import PROVIDER_KEYS, PlatformConfig, default_name_prefix, name_prefix_problem
 from stacks.stack_file import PROVIDER_NAMESPACES, StackFile, StackFileError, load_yaml, read, read_text
 
 __all__ = ["PlatformConfig", "load", "parse"]
@@ -110,8 +110,18 @@ def parse(values: Mapping[str, Any], secret_keys: Collection[str] = (), *, stack
     problems = _namespace_problems(values)
     for full_key, value in values.items():
         namespace, _, key = full_key.partition(":")
-        if full_key == "aws:region":
-            raw["aws:region"] = value
+        if full_key in PROVIDER_KEYS:
+            if isinstance(value, str) and value[:1] in "{[":
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError as exc:
+                    problems.append(f"{full_key}: expected valid structured (JSON/YAML) config; {exc.msg}")
+                    continue
+            raw[full_key] = value
+            continue
+        if namespace in ("aws", "aws-native"):
+            problems.append(f"{full_key}: expected one of {', '.join(PROVIDER_KEYS)} (the stack's explicit providers "
+                            "take only these; any other key would be silently ignored); found that key")
             continue
         if namespace != NAMESPACE:
             continue
@@ -122,7 +132,8 @@ def parse(values: Mapping[str, Any], secret_keys: Collection[str] = (), *, stack
                 problems.append(f"{NAMESPACE}:{key}: expected valid structured (JSON/YAML) config; {exc.msg}")
                 continue
         raw[key] = value
-    problems += _secret_placement_problems({k: v for k, v in raw.items() if k != "aws:region"}, secret_keys, source)
+    problems += _secret_placement_problems({k: v for k, v in raw.items() if k not in PROVIDER_KEYS}, secret_keys,
+                                         source)
     try:
         cfg = PlatformConfig.model_validate(raw)
     except ValidationError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from components.base import StrictModel, Tags, UniqueByName, one_of, unique
 from components.bedrock.args import BedrockArgs
@@ -62,6 +62,26 @@ def default_name_prefix(stack: str) -> str:
     return f"mlplat-{stack.lower()}"
 
 
+class AssumeRole(StrictModel):
+    """One role the providers assume (pulumi-aws `assumeRoles[]`, aws-native `assumeRole`)."""
+
+    role_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")] = Field(
+        description="The IAM role ARN to assume.")
+    session_name: str | None = Field(default=None, description="The session name (CloudTrail shows it).")
+    external_id: str | None = Field(default=None, description="The external id the role's trust policy requires.")
+
+
+#: The `aws:` keys the platform's explicit providers take from the stack file (an explicit provider reads no stack
+#: config of its own: pulumi-aws documents `aws:*` keys as the *default* provider's settings).
+PROVIDER_KEYS = ("aws:region", "aws:profile", "aws:assumeRoles", "aws:allowedAccountIds")
+
+
+def _one_role(roles: list[AssumeRole]) -> list[AssumeRole]:
+    if len(roles) > 1:
+        raise ValueError(f"expected at most one role (aws-native assumes a single role, no chain); found {len(roles)}")
+    return roles
+
+
 def _one_report_per_team(reports: list[KpiReportArgs]) -> list[KpiReportArgs]:
     unique(reports, lambda r: r.team, "team", "kpiReports")
     return reports
@@ -73,6 +93,17 @@ class PlatformConfig(StrictModel):
     region: Annotated[str, one_of(SUPPORTED_REGIONS)] = Field(
         alias="aws:region", description="AWS region of the stack (`aws:region`)."
     )
+    profile: str | None = Field(
+        default=None, alias="aws:profile",
+        description="The AWS CLI profile the stack's aws and aws-native providers use (`aws:profile`).")
+    assume_roles: Annotated[list[AssumeRole], AfterValidator(_one_role)] = Field(
+        default_factory=list, alias="aws:assumeRoles",
+        description="The role the stack's aws and aws-native providers assume (`aws:assumeRoles`, one entry: "
+                    "aws-native takes a single role).")
+    allowed_account_ids: list[Annotated[str, StringConstraints(pattern=r"^\d{12}$")]] = Field(
+        default_factory=list, alias="aws:allowedAccountIds",
+        description="The only accounts the stack may deploy into (`aws:allowedAccountIds`): a wrong profile fails "
+                    "before anything is created.")
     environment: Environment = Field(description="Which environment this stack is: dev, staging or prod.")
     tags: Tags = Field(description="Ownership tags applied to every taggable resource.")
     name_prefix: Annotated[str | None, AfterValidator(_name_prefix)] = Field(

@@ -26,7 +26,11 @@ from stacks.model import PlatformConfig
 def build(cfg: PlatformConfig) -> dict[str, Any]:
     """Create the environment's resources; returns the stack outputs."""
     tags = cfg.tags.resolve(cfg.environment)
-    provider = aws.Provider("aws", region=cfg.region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
+    provider = aws.Provider(
+        "aws", region=cfg.region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags), profile=cfg.profile,
+        allowed_account_ids=cfg.allowed_account_ids or None,
+        assume_roles=[aws.ProviderAssumeRoleArgs(role_arn=r.role_arn, session_name=r.session_name,
+                                                 external_id=r.external_id) for r in cfg.assume_roles] or None)
     # Look-ups that can refuse the whole stack happen before anything is created.
     identity_store = _identity_center(cfg, provider)
     specs = resolve_specs(cfg)
@@ -54,8 +58,11 @@ def build(cfg: PlatformConfig) -> dict[str, Any]:
         # (the pack's `explicit-providers` policy refuses any resource that would fall back to it).
         import pulumi_aws_native as aws_native
 
+        role = next((aws_native.ProviderAssumeRoleArgs(role_arn=r.role_arn, session_name=r.session_name,
+                                                       external_id=r.external_id) for r in cfg.assume_roles), None)
         env = env.with_providers(aws_native=aws_native.Provider(
-            "aws-native", region=cfg.region, default_tags=aws_native.ProviderDefaultTagsArgs(tags=dict(env.tags))))
+            "aws-native", region=cfg.region, default_tags=aws_native.ProviderDefaultTagsArgs(tags=dict(env.tags)),
+            profile=cfg.profile, allowed_account_ids=cfg.allowed_account_ids or None, assume_role=role))
 
     outputs: dict[str, Any] = {
         "environment": cfg.environment,
