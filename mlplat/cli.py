@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="plan as the first `pulumi preview` of a new stack sees it: ids, ARNs and every value "
                            "built from them unknown; lists which policies could run")
     check = sub.add_parser("check", help="evaluate the policy pack on a saved plan")
-    check.add_argument("plan", type=Path, help="a plan written by `mlplat plan --json`")
+    check.add_argument("plan", type=Path, help="a plan written by `mlplat plan --json`, or the Pulumi CLI's "
+                                               "`pulumi stack export` / `pulumi preview --json` of a real stack")
     check.add_argument("--policy-config", type=Path, metavar="FILE",
                        help="pack config (default: policies/config/<environment of the plan>.json)")
     inv = sub.add_parser("invoke", help="send a prompt to a deployed endpoint of a stack (needs AWS credentials)")
@@ -256,13 +257,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _load_plan(path: Path) -> dict:
-    """A saved plan, validated against the plan document's JSON Schema (the first error is reported)."""
+    """A saved plan, or what the Pulumi CLI wrote (`pulumi stack export`, `pulumi preview --json`: mlplat/imports.py),
+    validated against the plan document's JSON Schema (the first error is reported)."""
     from mlplat.schema import first_error
 
+    from mlplat.imports import as_plan
+
     try:
-        plan = load_json(read_text(path), str(path))
+        plan = as_plan(load_json(read_text(path), str(path)))
     except StackFileError as exc:
         raise InputError("; ".join(exc.problems)) from None
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
     problem = first_error(plan)
     if problem:
         raise InputError(f"{path}: not a plan document: {problem}")
