@@ -259,9 +259,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def _load_plan(path: Path) -> dict:
     """A saved plan, or what the Pulumi CLI wrote (`pulumi stack export`, `pulumi preview --json`: mlplat/imports.py),
     validated against the plan document's JSON Schema (the first error is reported)."""
-    from mlplat.schema import first_error
-
     from mlplat.imports import as_plan
+    from mlplat.schema import first_error
 
     try:
         plan = as_plan(load_json(read_text(path), str(path)))
