@@ -49,8 +49,8 @@ def _state(r: dict[str, Any], outputs: bool = True) -> dict[str, Any]:
 
 
 def _stack_state(plan: dict[str, Any]) -> dict[str, Any]:
-    return {"urn": f"urn:pulumi:{plan['stack']}::{plan['project']}::pulumi:pulumi:Stack::{plan['project']}-"
-                   f"{plan['stack']}", "custom": False, "type": "pulumi:pulumi:Stack", "outputs": _wire(plan["outputs"])}
+    urn = f"urn:pulumi:{plan['stack']}::{plan['project']}::pulumi:pulumi:Stack::{plan['project']}-{plan['stack']}"
+    return {"urn": urn, "custom": False, "type": "pulumi:pulumi:Stack", "outputs": _wire(plan["outputs"])}
 
 
 def export_of(plan: dict[str, Any]) -> dict[str, Any]:
