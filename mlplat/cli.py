@@ -270,7 +270,8 @@ def _load_plan(path: Path) -> dict:
         raise InputError(f"{path}: {exc}") from None
     problem = first_error(plan)
     if problem:
-        raise InputError(f"{path}: not a plan document: {problem}")
+        raise InputError(f"{path}: not a plan document: {problem} (mlplat check reads `mlplat plan --json`, "
+                         "`pulumi stack export` and `pulumi preview --json` documents)")
     return plan
 
 

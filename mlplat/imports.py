@@ -88,14 +88,13 @@ def _document(states: list[dict[str, Any]], preview: str, **kw: bool) -> dict[st
 
 
 def kind_of(document: Any) -> str:
-    """`plan`, `stack-export` or `preview-json`; InputError for anything else."""
+    """`stack-export`, `preview-json` or (any other object) `plan`; InputError for what is not an object."""
     if isinstance(document, dict):
         if isinstance(document.get("deployment"), dict) and "version" in document:
             return "stack-export"
         if isinstance(document.get("steps"), list) or ("changeSummary" in document and "resources" not in document):
             return "preview-json"
-        if "resources" in document and "project" in document:
-            return "plan"
+        return "plan"  # judged by the plan schema, which names what is missing
     raise InputError("expected a plan (mlplat plan --json), a `pulumi stack export` or a `pulumi preview --json` "
                      "document; found none of them")
 

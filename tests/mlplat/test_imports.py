@@ -101,6 +101,7 @@ def test_a_preview_json_is_judged_as_the_first_preview_would(broken, tmp_path):
 
 def test_what_is_neither_is_refused_with_exit_2(tmp_path):
     with pytest.raises(InputError):
-        kind_of({"hello": "world"})
+        kind_of(["a", "list"])
     result = _check(tmp_path, "other.json", {"hello": "world"})
-    assert result.returncode == 2 and "pulumi stack export" in result.stderr
+    assert result.returncode == 2 and "'project' is a required property" in result.stderr
+    assert "pulumi stack export" in result.stderr
