@@ -126,6 +126,13 @@ def _make_monitor_class():
             self.on_register = on_register
             self.registrations: dict[str, Registration] = {}
             self.stack_urn: str | None = None
+            #: Function tokens invoked without a provider reference: the engine would use the default provider.
+            self.default_provider_invokes: list[str] = []
+
+        def Invoke(self, request):  # noqa: N802 (gRPC method name)
+            if not request.provider and request.tok.split(":", 1)[0] in ("aws", "aws-native", "kubernetes"):
+                self.default_provider_invokes.append(request.tok)
+            return super().Invoke(request)
 
         def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
             response = super().RegisterResource(request)
@@ -200,6 +207,8 @@ class RunResult:
     registrations: list[Registration]
     outputs: dict[str, Any]
     diagnostics: list[tuple[str, str]]
+    #: Look-ups (invokes) the engine would send to a default provider (tokens, in call order).
+    default_provider_invokes: list[str] = field(default_factory=list)
 
 
 def run_program(root: Path, project: str, cfg: StackConfig, *, program: Any = None,
@@ -255,7 +264,8 @@ def run_program(root: Path, project: str, cfg: StackConfig, *, program: Any = No
         known = _sync_await(out.is_known())
         resolved = _sync_await(out.future()) if known else None
         outputs[key] = SECRET if secret else (UNKNOWN if not known else _plain(resolved, renderer))
-    return RunResult(list(monitor.registrations.values()), outputs, collector.records)
+    return RunResult(list(monitor.registrations.values()), outputs, collector.records,
+                     monitor.default_provider_invokes)
 
 
 def _plain(value: Any, renderer: PlanRenderer) -> Any:

@@ -80,7 +80,8 @@ def _build_plan(project: Project, cfg: StackConfig, program: Any, mock_options: 
     plan = scrub(plan, secrets)
     from mlplat.names import name_problems
 
-    plan["policy"] = {"violations": leaks + name_problems(plan["resources"]), "skipped": []}
+    plan["policy"] = {"violations": leaks + name_problems(plan["resources"]) + _default_provider_invokes(result),
+                      "skipped": []}
     from mlplat.cost import estimate
 
     plan["cost"] = estimate(plan["resources"])
@@ -88,6 +89,15 @@ def _build_plan(project: Project, cfg: StackConfig, program: Any, mock_options: 
 
 
 LEAK_POLICY = "secret-in-plaintext"
+
+
+def _default_provider_invokes(result: Any) -> list[dict[str, Any]]:
+    """Look-ups without a provider go to the engine's default provider, as resources would (the pack's
+    `explicit-providers` policy judges resources; the pack never sees invokes, so the plan judges them)."""
+    return [{"policy": "explicit-providers", "enforcementLevel": "mandatory", "urn": None, "severity": "high",
+             "message": f"the look-up {tok} goes to the engine's default provider (configured only from the stack's "
+                        "provider keys): pass opts=pulumi.InvokeOutputOptions(provider=...) or parent=<component>"}
+            for tok in sorted(set(result.default_provider_invokes))]
 
 
 def secret_leaks(plan: dict[str, Any], secrets: list[str]) -> list[dict[str, Any]]:

@@ -48,3 +48,18 @@ def test_each_package_falling_back_to_its_default_provider_is_refused_once():
     assert sorted(v["urn"].split("::")[2] for v in found) == [
         "aws-native:sagemaker:EndpointConfig", "aws:sqs/queue:Queue", "kubernetes:batch/v1:Job"]
     assert all(v["enforcementLevel"] == "mandatory" and "default" in v["message"] for v in found)
+
+
+def test_a_look_up_without_a_provider_is_refused_and_one_through_the_stacks_provider_is_not(tmp_path):
+    """Invokes reach the default provider too: the pack never sees them, so the plan judges them."""
+    import pulumi
+    import pulumi_aws as aws
+
+    def program() -> None:
+        provider = aws.Provider("aws", region="us-east-1")
+        aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+        aws.get_partition_output()
+
+    view = plan_config(tmp_path, config(), program=program)
+    found = [v for v in view.plan["policy"]["violations"] if v["policy"] == "explicit-providers"]
+    assert [v["message"].split(" goes to")[0] for v in found] == ["the look-up aws:index/getPartition:getPartition"]
