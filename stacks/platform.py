@@ -116,15 +116,17 @@ def _cluster_workloads(cfg: PlatformConfig, env: Env, cluster: Any, network: Net
             if group.preflight_image:
                 NcclPreflight(f"{cfg.resource_prefix}-preflight-{group.name}", group, env=k8s_env,
                               operators=operators)
-    for job in cfg.training_jobs:
-        FsdpTrainingJob(f"{cfg.resource_prefix}-job-{job.name}", job, env=k8s_env, node_group=groups[job.node_group],
-                        operators=operators, links=JobLinks(_upstream(cfg, job), claim))
+    rayjobs: dict[str, Any] = {}
     if cfg.ray_jobs:
         from components.ray_job.component import CurationRayJob
 
         for ray_job in cfg.ray_jobs:
-            CurationRayJob(f"{cfg.resource_prefix}-ray-{ray_job.name}", ray_job, env=k8s_env,
-                           node_group=groups.get(ray_job.node_group or ""), operators=operators)
+            rayjobs[ray_job.run_name] = CurationRayJob(
+                f"{cfg.resource_prefix}-ray-{ray_job.name}", ray_job, env=k8s_env,
+                node_group=groups.get(ray_job.node_group or ""), operators=operators)
+    for job in cfg.training_jobs:
+        FsdpTrainingJob(f"{cfg.resource_prefix}-job-{job.name}", job, env=k8s_env, node_group=groups[job.node_group],
+                        operators=operators, links=JobLinks(_upstream(cfg, job, rayjobs), claim))
 
 
 def _shared_storage(cfg: PlatformConfig, env: Env, cluster: Any, network: NetworkRef, operators: Any) -> str | None:
@@ -141,13 +143,13 @@ def _shared_storage(cfg: PlatformConfig, env: Env, cluster: Any, network: Networ
     return storage.claim_name
 
 
-def _upstream(cfg: PlatformConfig, job: Any) -> Any:
+def _upstream(cfg: PlatformConfig, job: Any, rayjobs: dict[str, Any]) -> Any:
     """The RayJob of this stack whose output is the training job's input, if any: the job waits for it."""
     from components.training_job.gate import Upstream
 
     for ray in cfg.ray_jobs:
         if job.token_shards_uri and job.token_shards_uri.startswith(f"{ray.output_uri}{ray.run_name}/"):
-            return Upstream(ray.run_name, ray.active_deadline_seconds)
+            return Upstream(ray.run_name, ray.active_deadline_seconds, rayjobs.get(ray.run_name))
     return None
 
 

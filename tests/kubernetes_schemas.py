@@ -134,7 +134,7 @@ def validate_rayjob(obj: dict[str, Any], version: str) -> list[str]:
     return errors
 
 
-# Karpenter (karpenter.sh/v1 NodePool, karpenter.k8s.aws/v1 EC2NodeClass): judged by @kubernetes-models/karpenter
+# Karpenter (NodePool, NodeOverlay, EC2NodeClass): judged by @kubernetes-models/karpenter
 # (npm, installed into tests/js by the Makefile), whose validators are compiled from Karpenter's own CRD
 # `openAPIV3Schema`s. Its 2.0.0 models come from Karpenter v1.11/v1.12 CRDs (they have placementGroupSelector, added
 # in v1.11.0, and lack connectionTracking, added in v1.13.0); from there to the pinned v1.14.1 the two CRDs only
@@ -153,6 +153,8 @@ KARPENTER_FIELDS: dict[str, set[str]] = {
     "NodePool.spec.template.spec": {"nodeClassRef", "taints", "startupTaints", "requirements", "expireAfter",
                                     "terminationGracePeriod"},
     "NodePool.spec.disruption": {"consolidateAfter", "consolidationPolicy", "budgets"},
+    # kubernetes-sigs/karpenter v1.14.1 pkg/apis/v1alpha1/nodeoverlay.go (price and priceAdjustment exclusive).
+    "NodeOverlay.spec": {"requirements", "price", "priceAdjustment", "weight", "capacity"},
 }
 
 

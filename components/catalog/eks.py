@@ -17,6 +17,17 @@ from dataclasses import dataclass
 
 CONTROL_PLANE_LOG_TYPES: tuple[str, ...] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 
+#: 2 MiB huge pages an EFA node has at boot: "Amazon EC2 instances with the EFA driver installed pre-allocate 5128
+#: 2MiB Huge Pages, which you can request as resources" (EKS user guide, node-efa; checked 2026-12-07). The
+#: EKS-optimized AL2023 AMIs install the EFA driver (awslabs/amazon-eks-ami v20260724,
+#: templates/al2023/provisioners/install-efa.sh: efa_installer.sh --minimal). The kubelet reports only preallocated
+#: pages (cAdvisor reads nr_hugepages), and neither autoscaler knows them from zero: cluster-autoscaler 1.36.1
+#: builds its template from the instance type and the ASG's resource tags only, Karpenter 1.14.1's capacity has no
+#: huge pages unless a NodeOverlay adds them. libfabric's EFA provider uses huge pages when it can and falls back to
+#: regular pages when mmap(MAP_HUGETLB) fails (prov/util/src/util_buf.c, v2.6.0).
+EFA_HUGEPAGES_2MI = 5128
+EFA_HUGEPAGES_QUANTITY = f"{EFA_HUGEPAGES_2MI * 2}Mi"
+
 
 @dataclass(frozen=True)
 class SupportWindow:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import textwrap
 
+from components.catalog.eks import EFA_HUGEPAGES_2MI, EFA_HUGEPAGES_QUANTITY
 from components.catalog.instance_types import InstanceType
 from components.eks_gpu_cluster.args import GPU_TAINT, GpuNodeGroupArgs
 
@@ -96,6 +97,9 @@ def autoscaler_tags(group: GpuNodeGroupArgs) -> dict[str, str]:
         tags[f"{prefix}/resources/{facts.gpu_resource}"] = str(facts.accelerators)
     if group.efa_enabled:
         tags[f"{prefix}/resources/{EFA_RESOURCE}"] = str(facts.max_efa_interfaces)
+        # What the node preallocates at boot (catalog/eks.py): without it the template offers no huge pages and
+        # cluster-autoscaler never scales the group up for an EFA pod (scheduler NodeResourcesFit: "Insufficient").
+        tags[f"{prefix}/resources/hugepages-2Mi"] = EFA_HUGEPAGES_QUANTITY
     tags[f"{prefix}/resources/ephemeral-storage"] = f"{group.volume_size_gib}G"
     template_labels = {"node.kubernetes.io/instance-type": group.instance_type, **node_labels(group)}
     for k, v in template_labels.items():
@@ -106,8 +110,10 @@ def autoscaler_tags(group: GpuNodeGroupArgs) -> dict[str, str]:
 
 
 def user_data(group: GpuNodeGroupArgs) -> str | None:
-    """Base64 user data that RAID0s the NVMe instance store (nodeadm or Bottlerocket), or None."""
-    if not group.facts.has_instance_store:
+    """Base64 user data that RAID0s the NVMe instance store (nodeadm or Bottlerocket) and, on Bottlerocket EFA nodes,
+    preallocates the huge pages the EKS EFA guide promises (the AL2023 AMI's EFA driver does it itself), or None."""
+    bottlerocket_efa = group.resolved_ami_type.startswith("BOTTLEROCKET") and group.efa_enabled
+    if not group.facts.has_instance_store and not bottlerocket_efa:
         return None
     if group.resolved_ami_type.startswith("BOTTLEROCKET"):
         text = textwrap.dedent(
@@ -119,7 +125,9 @@ def user_data(group: GpuNodeGroupArgs) -> str | None:
             mode = "always"
             essential = true
             """
-        )
+        ) if group.facts.has_instance_store else ""
+        if bottlerocket_efa:
+            text += f'[settings.kernel.sysctl]\n"vm.nr_hugepages" = "{EFA_HUGEPAGES_2MI}"\n'
     else:
         text = textwrap.dedent(
             """\

@@ -21,7 +21,14 @@ from components.eks_gpu_cluster.component import GpuCluster
 from components.eks_gpu_cluster.component import node_role as ec2_node_role
 from components.helm import chart_release
 from components.karpenter.iam import INTERRUPTION_EVENTS, controller_policy, queue_policy
-from components.karpenter.objects import NODE_CLASS_API, NODE_POOL_API, node_class_spec, node_pool_spec
+from components.karpenter.objects import (
+    NODE_CLASS_API,
+    NODE_OVERLAY_API,
+    NODE_POOL_API,
+    hugepages_overlay_spec,
+    node_class_spec,
+    node_pool_spec,
+)
 from components.pod_identity import associate, pod_identity_role
 
 NAMESPACE = "kube-system"
@@ -85,7 +92,10 @@ class KarpenterProvisioner(pulumi.ComponentResource):
                 "interruptionQueue": queue.name,
                 # Capacity reservations and capacity blocks (capacity type `reserved`): beta and on by default
                 # since v1.6, set explicitly because the pools rely on it (reference/settings.md, feature gates).
-                "featureGates": {"reservedCapacity": True},
+                # NodeOverlay (alpha, off by default: charts/karpenter/values.yaml v1.14.1) for the EFA pools' huge
+                # pages (objects.hugepages_overlay_spec).
+                "featureGates": {"reservedCapacity": True,
+                                 "nodeOverlay": any(g.efa_enabled for g in args.karpenter_groups)},
             },
         }, skip_crds=True, depends_on=[crds, identity, access, queue_access, cluster.system_node_group])
 
@@ -118,6 +128,10 @@ class KarpenterProvisioner(pulumi.ComponentResource):
         node_class = k8s.apiextensions.CustomResource(
             f"{name}-class", api_version=NODE_CLASS_API, kind="EC2NodeClass",
             metadata={"name": group.name}, spec=spec, opts=after)
+        if group.efa_enabled:
+            k8s.apiextensions.CustomResource(
+                f"{name}-hugepages", api_version=NODE_OVERLAY_API, kind="NodeOverlay",
+                metadata={"name": f"{group.name}-hugepages"}, spec=hugepages_overlay_spec(group), opts=after)
         return k8s.apiextensions.CustomResource(
             f"{name}-pool", api_version=NODE_POOL_API, kind="NodePool", metadata={"name": group.name},
             spec=node_pool_spec(group), opts=pulumi.ResourceOptions(parent=self, depends_on=[controller, node_class]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.catalog.eks import EFA_HUGEPAGES_QUANTITY
 from components.catalog.instance_types import InstanceType
 from components.catalog.tags import DISCOVERY_TAG, RESERVATION_PLACEMENT_TAG
 from components.catalog.versions import KARPENTER_AMI_ALIAS
@@ -90,6 +91,17 @@ def node_class_spec(group: GpuNodeGroupArgs, *, cluster_name: str, node_role: st
     return spec
 
 
+NODE_OVERLAY_API = "karpenter.sh/v1alpha1"
+
+
+def hugepages_overlay_spec(group: GpuNodeGroupArgs) -> dict[str, Any]:
+    """A NodeOverlay adding the huge pages an EFA node preallocates at boot (catalog/eks.py) to the capacity Karpenter
+    simulates for the pool's nodes: Karpenter's instance types have none (karpenter-provider-aws types.go), and
+    `resources.Fits` refuses a request the capacity lacks. Alpha: the controller needs the NodeOverlay gate."""
+    return {"requirements": [{"key": "karpenter.sh/nodepool", "operator": "In", "values": [group.name]}],
+            "capacity": {"hugepages-2Mi": EFA_HUGEPAGES_QUANTITY}, "weight": 10}
+
+
 def node_pool_spec(group: GpuNodeGroupArgs) -> dict[str, Any]:
     """NodePool spec: one instance type in the group's AZ, tainted and labelled as its node group would be."""
     facts, pool = group.facts, group.pool
@@ -116,7 +128,10 @@ def node_pool_spec(group: GpuNodeGroupArgs) -> dict[str, Any]:
         "disruption": {
             "consolidationPolicy": pool.consolidation,
             "consolidateAfter": pool.consolidate_after,
-            "budgets": [{"nodes": pool.disruption_budget}],
+            # Training pools never replace a drifted node (an AMI, tag or volume change in `pulumi up`): new nodes
+            # come with the new template, and a drifted node goes when it is empty (consolidation WhenEmpty).
+            "budgets": [{"nodes": pool.disruption_budget},
+                        *([{"nodes": "0", "reasons": ["Drifted"]}] if pool.workload == "training" else [])],
         },
         "limits": limits,
     }

@@ -62,6 +62,15 @@ class TrainingJobArgs(StrictModel):
     )
     rendezvous: Literal["etcd", "c10d"] = Field(default="etcd", description="torch elastic rendezvous backend.")
     elastic: ElasticPolicy = Field(default_factory=ElasticPolicy, description="Elastic policy.")
+    backoff_limit: int = Field(
+        default=3, ge=0, le=100,
+        description="runPolicy.backoffLimit: restarts of failed pods before the job fails and frees its GPUs. "
+                    "training-operator never fails a job whose backoffLimit is unset (a deterministic crash "
+                    "restarts without end).")
+    active_deadline_seconds: int = Field(
+        default=3 * 24 * 3600, ge=600,
+        description="runPolicy.activeDeadlineSeconds: the longest the job may run (default 3 days) before the "
+                    "operator stops it; set it to the run's expected length plus a margin.")
     nccl_debug: Literal["VERSION", "WARN", "INFO", "TRACE"] = Field(default="INFO", description="NCCL_DEBUG.")
 
     @field_validator("image")

@@ -86,7 +86,7 @@ class FsdpTrainingJob(pulumi.ComponentResource):
         body = render_pytorchjob(args, node_group, namespace=namespace, etcd_host=operators.etcd_host,
                                  etcd_port=operators.etcd_port, hf_secret_name=secret_name, pretraining=pods)
         if upstream is not None:  # created without pods; its gate starts it (training_job/gate.py)
-            body["spec"] = {"runPolicy": {"suspend": True}, **body["spec"]}
+            body["spec"]["runPolicy"] = {"suspend": True, **body["spec"].get("runPolicy", {})}
         job = k8s.apiextensions.CustomResource(
             f"{name}-job",
             api_version=body["apiVersion"],
@@ -115,5 +115,6 @@ class FsdpTrainingJob(pulumi.ComponentResource):
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
             subjects=[{"kind": "ServiceAccount", "name": account, "namespace": namespace}], opts=opts)
         gate = render_gate_job(job, namespace, upstream)
+        after = [upstream.resource] if upstream.resource is not None else []
         k8s.batch.v1.Job(f"{name}-gate", metadata=gate["metadata"], spec=gate["spec"],
-                         opts=pulumi.ResourceOptions(parent=self, depends_on=[*deps, sa, k8s_role, binding]))
+                         opts=pulumi.ResourceOptions(parent=self, depends_on=[*deps, sa, k8s_role, binding, *after]))

@@ -1,10 +1,15 @@
 """Start a training job only once the curation that writes its input has succeeded, without holding a GPU.
 
-The PyTorchJob is created suspended (`runPolicy.suspend: true`, training-operator v1.7.0: a suspended job has no
+The PyTorchJob is created suspended (`runPolicy.suspend: true`, training-operator v1.7+: a suspended job has no
 pods, so cluster-autoscaler brings up no GPU node). A small Job on the system nodes waits for the RayJob's
 `status.jobStatus` to reach SUCCEEDED (`kubectl wait`), then un-suspends the PyTorchJob (`kubectl patch`). A
 curation that fails or overruns never starts the training: the gate times out with the RayJob's deadline. The
 wait costs nothing extra: the system nodes run anyway.
+
+pulumi-kubernetes awaits a `batch/v1` Job until it completes, 10 minutes by default (`await` package: Job
+readiness); the gate runs as long as the curation, so it carries `pulumi.com/skipAwait: "true"` and `pulumi up`
+returns once it is created. It is created after the RayJob, and first waits for the RayJob to exist
+(`kubectl wait --for=create`, kubectl >= 1.31), so a RayJob created a moment later never makes it exit NotFound.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ UNSUSPEND = json.dumps({"spec": {"runPolicy": {"suspend": False}}})
 
 @dataclass(frozen=True)
 class Upstream:
-    """The RayJob whose output a training job reads: its name and how long it may run."""
+    """The RayJob whose output a training job reads: its name, how long it may run, and (in a stack that creates it)
+    the component that creates it, which the gate is created after."""
 
     rayjob: str
     deadline_seconds: int
+    resource: Any = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,9 @@ def render_gate_job(job: str, namespace: str, upstream: Upstream) -> dict[str, A
     return {
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": gate_name(job), "namespace": namespace,
-                     "labels": {"app.kubernetes.io/part-of": "ml-platform", "mlplat.io/gates": job}},
+                     "labels": {"app.kubernetes.io/part-of": "ml-platform", "mlplat.io/gates": job},
+                     # Not awaited to completion by pulumi-kubernetes (it would fail `pulumi up` after 10 minutes).
+                     "annotations": {"pulumi.com/skipAwait": "true"}},
         "spec": {
             "backoffLimit": 3,
             "activeDeadlineSeconds": upstream.deadline_seconds + 600,
@@ -69,6 +78,9 @@ def render_gate_job(job: str, namespace: str, upstream: Upstream) -> dict[str, A
                 "restartPolicy": "OnFailure",
                 "nodeSelector": {"mlplat.io/node-group": "system"},
                 "initContainers": [{
+                    "name": "wait-for-rayjob", "image": image, "resources": small,
+                    "command": [KUBECTL, "wait", f"rayjob/{upstream.rayjob}", "-n", namespace, "--for=create",
+                                f"--timeout={upstream.deadline_seconds}s"]}, {
                     "name": "wait-for-curation", "image": image, "resources": small,
                     "command": [KUBECTL, "wait", f"rayjob/{upstream.rayjob}", "-n", namespace,
                                 "--for=jsonpath={.status.jobStatus}=SUCCEEDED",

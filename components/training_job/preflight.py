@@ -28,7 +28,7 @@ def preflight_job(group: GpuNodeGroupArgs) -> TrainingJobArgs:
     assert group.preflight_image is not None
     return TrainingJobArgs(
         name=f"nccl-{group.name}"[:40].rstrip("-"), run_id="preflight", node_group=group.name, workers=workers,
-        image=group.preflight_image, rendezvous="c10d",
+        image=group.preflight_image, rendezvous="c10d", backoff_limit=1, active_deadline_seconds=3600,
         command=["bash", "-c", f"torchrun --nproc_per_node={gpus} --nnodes={workers} {SCRIPT_DIR}/{PREFLIGHT_SCRIPT}"])
 
 
@@ -48,7 +48,7 @@ class NcclPreflight(pulumi.ComponentResource):
                                            opts=pulumi.ResourceOptions(parent=self, depends_on=deps))
         body = render_pytorchjob(job, group, namespace=namespace, etcd_host="", etcd_port=0,
                                  pretraining=PretrainingPods(service_account="default", script_config_map=script))
-        body["spec"] = {"runPolicy": {"suspend": True}, **body["spec"]}
+        body["spec"]["runPolicy"] = {"suspend": True, **body["spec"].get("runPolicy", {})}
         k8s.apiextensions.CustomResource(
             f"{name}-job", api_version=body["apiVersion"], kind=body["kind"], metadata=body["metadata"],
             spec=body["spec"],

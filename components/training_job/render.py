@@ -34,6 +34,8 @@ class PretrainingPods:
 
 
 HUGEPAGES = "hugepages-2Mi"
+#: The pod annotation Karpenter honours before any voluntary disruption (karpenter.sh disruption docs).
+DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
 #: What an EFA pod requests besides its devices (EKS user guide, node-efa, the NCCL test manifest).
 EFA_HUGEPAGES = {HUGEPAGES: "5120Mi", "memory": "32000Mi"}
 
@@ -158,12 +160,18 @@ def render_pytorchjob(
                      "labels": {"app.kubernetes.io/name": job.name, "app.kubernetes.io/instance": job.run_name,
                                 "app.kubernetes.io/part-of": "ml-platform"}},
         "spec": {
+            # A job that keeps failing ends and frees its nodes (training-operator fails a job only past a set
+            # backoffLimit or deadline: pkg/controller.v1/common/job.go).
+            "runPolicy": {"backoffLimit": job.backoff_limit, "activeDeadlineSeconds": job.active_deadline_seconds},
             "elasticPolicy": elastic,
             "pytorchReplicaSpecs": {
                 "Worker": {
                     "replicas": job.workers,
                     "restartPolicy": "OnFailure",
-                    "template": {"metadata": {"labels": {"app.kubernetes.io/name": job.name}}, "spec": pod_spec},
+                    # Karpenter never disrupts (drift, expiry, consolidation) a node running a pod marked
+                    # do-not-disrupt: replacing one node of a distributed run kills the whole run.
+                    "template": {"metadata": {"labels": {"app.kubernetes.io/name": job.name},
+                                              "annotations": {DO_NOT_DISRUPT: "true"}}, "spec": pod_spec},
                 }
             },
         },

@@ -4,6 +4,8 @@ from policies.rules.cost import COST_POLICIES
 from policies.rules.edge import EDGE_POLICIES
 from policies.rules.engine import ENGINE_POLICIES
 from policies.rules.gpu import GPU_POLICIES
+from policies.rules.placement import PLACEMENT_POLICIES
 from policies.rules.security import SECURITY_POLICIES
 
-ALL_POLICIES = [*SECURITY_POLICIES, *EDGE_POLICIES, *GPU_POLICIES, *COST_POLICIES, *ENGINE_POLICIES]
+ALL_POLICIES = [*SECURITY_POLICIES, *EDGE_POLICIES, *GPU_POLICIES, *COST_POLICIES, *ENGINE_POLICIES,
+                *PLACEMENT_POLICIES]

@@ -158,13 +158,16 @@ def test_training_waits_for_the_curation_without_holding_a_gpu(staging):
     a Job on the system nodes waits for that RayJob to succeed, then un-suspends exactly that PyTorchJob."""
     rayjob = staging.get(RAYJOB, "mlplat-staging-ray-fin-corpus-job")["inputs"]
     training = staging.get(PYTORCH_JOB, "mlplat-staging-job-pythia-fin-job")["inputs"]
-    assert training["spec"]["runPolicy"] == {"suspend": True}
+    assert training["spec"]["runPolicy"] == {"suspend": True, "backoffLimit": 3, "activeDeadlineSeconds": 259200}
     assert training["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["nodeSelector"][
         "mlplat.io/node-group"] == "p4de"
     gate = staging.get("kubernetes:batch/v1:Job", "mlplat-staging-job-pythia-fin-gate")["inputs"]
     pod = gate["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"mlplat.io/node-group": "system"}
-    (wait,) = pod["initContainers"]
+    exists, wait = pod["initContainers"]
+    # The RayJob may be created after the gate starts: wait for it to exist first (never exit NotFound).
+    assert exists["command"][1:3] == ["wait", f"rayjob/{rayjob['metadata']['name']}"]
+    assert "--for=create" in exists["command"]
     assert wait["command"][1:3] == ["wait", f"rayjob/{rayjob['metadata']['name']}"]
     assert "--for=jsonpath={.status.jobStatus}=SUCCEEDED" in wait["command"]
     assert f"--timeout={rayjob['spec']['activeDeadlineSeconds']}s" in wait["command"]
@@ -179,6 +182,16 @@ def test_training_waits_for_the_curation_without_holding_a_gpu(staging):
     gate_urn = staging.get("kubernetes:batch/v1:Job", "mlplat-staging-job-pythia-fin-gate")["urn"]
     job_urn = staging.get(PYTORCH_JOB, "mlplat-staging-job-pythia-fin-job")["urn"]
     assert job_urn in staging.by_urn(gate_urn)["dependencies"], "the gate patches a job that exists"
+    rayjob_urn = staging.get(RAYJOB, "mlplat-staging-ray-fin-corpus-job")["urn"]
+    assert rayjob_urn in staging.by_urn(gate_urn)["dependencies"], "the gate is created after the RayJob"
+
+
+def test_pulumi_does_not_await_the_gate(staging):
+    """pulumi-kubernetes awaits a Job until it completes, 10 minutes by default; the gate runs as long as the
+    curation (hours), so `pulumi up` would fail: the provider's skipAwait annotation turns the await off."""
+    gate = staging.get("kubernetes:batch/v1:Job", "mlplat-staging-job-pythia-fin-gate")["inputs"]
+    assert gate["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
+    assert gate["spec"]["activeDeadlineSeconds"] > 600
 
 
 def test_a_job_reading_other_data_starts_at_once():
@@ -191,6 +204,6 @@ def test_a_job_reading_other_data_starts_at_once():
     cfg = parse(values(config(gpuCluster={**CLUSTER, "operators": {"kuberay": True}}, rayJobs=[RAY],
                               trainingJobs=[job])))
     (job,) = cfg.training_jobs
-    assert _upstream(cfg, job).rayjob == cfg.ray_jobs[0].run_name
+    assert _upstream(cfg, job, {}).rayjob == cfg.ray_jobs[0].run_name
     elsewhere = job.model_copy(update={"token_shards_uri": "s3://another-bucket/tokens/"})
-    assert _upstream(cfg, elsewhere) is None
+    assert _upstream(cfg, elsewhere, {}) is None

@@ -47,7 +47,8 @@ def test_controller_chart_pinned_on_system_nodes_with_its_queue(staging):
     assert values["nodeSelector"]["mlplat.io/node-group"] == "system"
     queue = staging.get("aws:sqs/queue:Queue", "mlplat-staging-karpenter-interruptions")
     assert values["settings"] == {"clusterName": "mlplat-staging-gpu", "interruptionQueue": queue["outputs"]["name"],
-                                  "featureGates": {"reservedCapacity": True}}
+                                  # NodeOverlay: the EFA pool's huge pages (its NodeOverlay) count only with it.
+                                  "featureGates": {"reservedCapacity": True, "nodeOverlay": True}}
     system = staging.get("aws:eks/nodeGroup:NodeGroup", "mlplat-staging-gpu-system")
     association = staging.get("aws:eks/podIdentityAssociation:PodIdentityAssociation",
                               "mlplat-staging-karpenter-controller")
@@ -117,8 +118,9 @@ def test_reserved_pool_selects_its_reservation_and_launches_only_into_it(staging
     requirements = {r["key"]: r["values"] for r in pool["template"]["spec"]["requirements"]}
     assert requirements["karpenter.sh/capacity-type"] == ["reserved"]
     assert requirements["topology.kubernetes.io/zone"] == ["us-east-1a"]
+    # A training pool never replaces a drifted node (a `pulumi up` changing its template would kill a run).
     assert pool["disruption"]["consolidationPolicy"] == "WhenEmpty" and pool["disruption"]["budgets"] == [
-        {"nodes": "1"}]
+        {"nodes": "1"}, {"nodes": "0", "reasons": ["Drifted"]}]
     assert pool["template"]["spec"]["expireAfter"] == "Never"
     assert {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"} in pool["template"]["spec"]["taints"]
     facts = lookup("p4de.24xlarge")

@@ -10,7 +10,7 @@ from tests.kubernetes_schemas import validate_builtin, validate_karpenter, valid
 STACKS = ("dev", "staging", "prod")
 PYTORCH_JOB = "kubernetes:kubeflow.org/v1:PyTorchJob"
 TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
-KARPENTER_KINDS = ("NodePool", "EC2NodeClass")
+KARPENTER_KINDS = ("NodePool", "EC2NodeClass", "NodeOverlay")
 
 
 def _kubernetes_version(view) -> str:

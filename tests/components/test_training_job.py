@@ -122,7 +122,8 @@ def test_nccl_preflight_is_ready_suspended_on_whole_efa_nodes(envs):
     its script from the repository, nothing running (and nothing billed) until it is started."""
     prod = envs["prod"]
     job = prod.get("kubernetes:kubeflow.org/v1:PyTorchJob", "mlplat-prod-preflight-p5-job")["inputs"]
-    assert job["spec"]["runPolicy"] == {"suspend": True}
+    # A short job: it fails after one retry or an hour, and frees both nodes.
+    assert job["spec"]["runPolicy"] == {"suspend": True, "backoffLimit": 1, "activeDeadlineSeconds": 3600}
     worker = job["spec"]["pytorchReplicaSpecs"]["Worker"]
     assert worker["replicas"] == 2
     pod = worker["template"]["spec"]
@@ -146,3 +147,15 @@ def test_preflight_needs_an_efa_group():
     with pytest.raises(ConfigError) as info:
         parse(values(config(gpuCluster=dict(CLUSTER, nodeGroups=[g5]))))
     assert any("preflightImage: the NCCL preflight measures EFA" in line for line in info.value.problems)
+
+
+def test_a_failing_job_ends_and_karpenter_never_disrupts_a_running_one(tmp_path):
+    """training-operator fails a job only past runPolicy.backoffLimit or activeDeadlineSeconds (both set, from the
+    stack file); the pods carry karpenter.sh/do-not-disrupt, so drift or expiry never replaces one of its nodes."""
+    job = {"name": "llama", "runId": "r1", "nodeGroup": "p5", "workers": 2, "image": IMAGE, "backoffLimit": 5,
+           "activeDeadlineSeconds": 7200}
+    view = plan_config(tmp_path, config(gpuCluster=CLUSTER, trainingJobs=[job]))
+    (pj,) = view.of_type("kubernetes:kubeflow.org/v1:PyTorchJob")
+    assert pj["inputs"]["spec"]["runPolicy"] == {"backoffLimit": 5, "activeDeadlineSeconds": 7200}
+    template = pj["inputs"]["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]
+    assert template["metadata"]["annotations"] == {"karpenter.sh/do-not-disrupt": "true"}
