@@ -87,6 +87,19 @@ def estimate(resources: list[dict[str, Any]], today: dt.date | None = None) -> d
             if price is None:
                 continue
             facts = price.facts
+            lt = lts[0]["inputs"] if lts else {}
+            reservation = ((lt.get("capacityReservationSpecification") or {}).get("capacityReservationTarget")
+                           or {}).get("capacityReservationId")
+            block = inputs.get("capacityType") == "CAPACITY_BLOCK"
+            if reservation or block:
+                # Reserved capacity is billed whether instances run or not (EC2 On-Demand Capacity Reservations and
+                # Capacity Blocks pricing): committed spend, assumed sized to the group's maximum.
+                add(r, price.max_usd, price.max_usd,
+                    f"{'capacity block' if block else f'capacity reservation {reservation}'}: "
+                    f"{int(price.max_size)} x {facts.name} @ ${facts.hourly_usd:,.4f} billed whether used or not "
+                    "(committed; reservation assumed sized to maxSize)"
+                    + (" (estimate)" if facts.price_is_estimate else ""), instance_types.PRICE_SOURCE)
+                continue
             add(r, price.idle_usd, price.max_usd,
                 f"{int(price.min_size)}..{int(price.max_size)} x {facts.name} @ ${facts.hourly_usd:,.4f}"
                 + (" (estimate)" if facts.price_is_estimate else ""), instance_types.PRICE_SOURCE)
@@ -96,9 +109,9 @@ def estimate(resources: list[dict[str, Any]], today: dt.date | None = None) -> d
                 continue
             facts = price.facts
             kinds = pool_requirement(inputs, "karpenter.sh/capacity-type")
-            reserved = "; the reservation itself is billed whether used or not" if "reserved" in kinds \
-                else ""
-            add(r, 0.0, price.max_usd,
+            reserved = "; the reservation is billed whether used or not (committed; assumed sized to the pool's " \
+                "limit)" if "reserved" in kinds else ""
+            add(r, price.max_usd if reserved else 0.0, price.max_usd,
                 f"Karpenter pool 0..{count_text(price.max_size)} x {facts.name} @ ${facts.hourly_usd:,.4f}, "
                 f"{'/'.join(kinds) or 'any capacity'}{reserved}"
                 + (" (estimate)" if facts.price_is_estimate else ""), instance_types.PRICE_SOURCE)

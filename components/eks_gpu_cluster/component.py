@@ -27,6 +27,7 @@ from components.eks_gpu_cluster.args import GpuClusterArgs, GpuNodeGroupArgs
 from components.eks_gpu_cluster.node_config import (
     autoscaler_tags,
     efa_interfaces,
+    instance_tags,
     node_group_prefix,
     node_labels,
     node_taints,
@@ -280,7 +281,7 @@ class GpuCluster(pulumi.ComponentResource):
             metadata_options=metadata_options(self._args.imds_hop_limit),
             block_device_mappings=[_root_volume(sys_args.volume_size_gib)],
             vpc_security_group_ids=[cluster.vpc_config.cluster_security_group_id],
-            tag_specifications=_instance_tags(f"{name}-system"),
+            tag_specifications=instance_tags(f"{name}-system", self._env.tags),
             update_default_version=True,
             opts=self._opts(),
         )
@@ -342,7 +343,7 @@ class GpuCluster(pulumi.ComponentResource):
             if group.capacity_type == "CAPACITY_BLOCK"
             else None,
             user_data=user_data(group),
-            tag_specifications=_instance_tags(name),
+            tag_specifications=instance_tags(name, self._env.tags),
             tags={RESERVATION_PLACEMENT_TAG: group.reservation_placement_group}
             if group.reservation_placement_group else None,
             update_default_version=True,
@@ -390,10 +391,3 @@ def _root_volume(size_gib: int) -> aws.ec2.LaunchTemplateBlockDeviceMappingArgs:
             delete_on_termination="true",
         ),
     )
-
-
-def _instance_tags(name: str) -> list[aws.ec2.LaunchTemplateTagSpecificationArgs]:
-    return [
-        aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={"Name": name})
-        for kind in ("instance", "volume", "network-interface")
-    ]

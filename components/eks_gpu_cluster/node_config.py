@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import base64
 import textwrap
+from collections.abc import Mapping
+from typing import Any
 
 from components.catalog.eks import EFA_HUGEPAGES_2MI, EFA_HUGEPAGES_QUANTITY
 from components.catalog.instance_types import InstanceType
@@ -107,6 +109,14 @@ def autoscaler_tags(group: GpuNodeGroupArgs) -> dict[str, str]:
     for t in node_taints(group):
         tags[f"{prefix}/taint/{t['key']}"] = f"{t['value']}:{_K8S_EFFECT[t['effect']]}"
     return tags
+
+
+def instance_tags(name: str, tags: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Launch-template tag specifications: the environment's tags on what EC2 launches from the template. The
+    provider's default_tags reach the template itself, not its instances, volumes or interfaces
+    (terraform-provider-aws #19387)."""
+    return [{"resource_type": kind, "tags": {**tags, "Name": name}}
+            for kind in ("instance", "volume", "network-interface")]
 
 
 def user_data(group: GpuNodeGroupArgs) -> str | None:

@@ -94,8 +94,11 @@ class KarpenterProvisioner(pulumi.ComponentResource):
                 # since v1.6, set explicitly because the pools rely on it (reference/settings.md, feature gates).
                 # NodeOverlay (alpha, off by default: charts/karpenter/values.yaml v1.14.1) for the EFA pools' huge
                 # pages (objects.hugepages_overlay_spec).
+                # NodeRepair (alpha, off by default): the pools' autoRepair (nodeGroups[].autoRepair), as managed node
+                # groups get it from EKS; Karpenter acts on the node conditions the node monitoring agent reports.
                 "featureGates": {"reservedCapacity": True,
-                                 "nodeOverlay": any(g.efa_enabled for g in args.karpenter_groups)},
+                                 "nodeOverlay": any(g.efa_enabled for g in args.karpenter_groups),
+                                 "nodeRepair": any(g.auto_repair for g in args.karpenter_groups)},
             },
         }, skip_crds=True, depends_on=[crds, identity, access, queue_access, cluster.system_node_group])
 
@@ -124,7 +127,7 @@ class KarpenterProvisioner(pulumi.ComponentResource):
         discovery = dict(network.subnet_discovery) if network.subnet_discovery is not None else None
         spec = node_class_spec(group, cluster_name=cluster.static_name, node_role=node_role.name,
                                placement_group=placement, subnet_terms=[{"tags": discovery}] if discovery
-                               else [{"id": network.subnet_in(group.availability_zone)}])
+                               else [{"id": network.subnet_in(group.availability_zone)}], tags=self._env.tags)
         node_class = k8s.apiextensions.CustomResource(
             f"{name}-class", api_version=NODE_CLASS_API, kind="EC2NodeClass",
             metadata={"name": group.name}, spec=spec, opts=after)

@@ -8,6 +8,7 @@ pkg/apis/crds; docs: concepts/nodeclasses.md, concepts/nodepools.md, tasks/odcrs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from components.catalog.eks import EFA_HUGEPAGES_QUANTITY
@@ -54,7 +55,8 @@ def capacity_types(group: GpuNodeGroupArgs) -> list[str]:
 
 
 def node_class_spec(group: GpuNodeGroupArgs, *, cluster_name: str, node_role: str,
-                    subnet_terms: list[dict[str, Any]], placement_group: Any = None) -> dict[str, Any]:
+                    subnet_terms: list[dict[str, Any]], placement_group: Any = None,
+                    tags: Mapping[str, str] | None = None) -> dict[str, Any]:
     """EC2NodeClass spec. `subnet_terms`: subnetSelectorTerms (tags the network component writes, or ids of an
     existing network's subnets); `placement_group`: the cluster placement group's name, if any."""
     facts = group.facts
@@ -73,7 +75,8 @@ def node_class_spec(group: GpuNodeGroupArgs, *, cluster_name: str, node_role: st
         "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {
             "volumeSize": f"{group.volume_size_gib}Gi", "volumeType": "gp3", "iops": 3000, "throughput": 250,
             "encrypted": True, "deleteOnTermination": True}}],
-        "tags": {"Name": f"{cluster_name}-{group.name}"},
+        # Karpenter tags what it launches with these (and its own); provider default tags never reach them.
+        "tags": {**(tags or {}), "Name": f"{cluster_name}-{group.name}"},
     }
     if facts.has_instance_store:
         # Karpenter's AL2023 user data then RAID0s the NVMe instance store under the kubelet and containerd,

@@ -13,14 +13,17 @@ from policies.rules.base import (
     DOCS,
     EKS_NODE_GROUP,
     LAUNCH_TEMPLATE,
+    NODE_CLASS,
     NODE_POOL,
     SM_ENDPOINT_CONFIGS,
+    UNKNOWN,
     Rule,
     as_json,
     count_text,
     dependency,
     listify,
     of_type,
+    peek,
 )
 from policies.rules.gpu import group_price, node_group_instance_type, pool_instance_type, pool_price
 
@@ -144,16 +147,44 @@ def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> Non
     missing = [k for k in required if not tags.get(k)]
     if missing:
         report(f"missing required tags (provider default_tags or resource tags): {', '.join(missing)}")
+    # What EC2 launches from a launch template gets only its tag_specifications: the provider's default_tags do not
+    # reach instances, volumes or ENIs (terraform-provider-aws #19387), so GPU spend would carry no owner.
+    for spec in peek(args.props, "tagSpecifications") or [] if args.resource_type == LAUNCH_TEMPLATE else []:
+        launched = peek(spec, "tags")
+        gone = [k for k in required if isinstance(launched, Mapping) and not launched.get(k)]
+        if gone:
+            report(f"{peek(spec, 'resourceType')}s launched from this template lack required tags: {', '.join(gone)} "
+                   "(default_tags do not reach them: set them in tag_specifications)")
+
+
+def _tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    _required_tags(args, report)
+    _launched_tags(args, report)
+
+
+def _launched_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Karpenter tags what it launches with the EC2NodeClass's spec.tags (plus its own), never provider tags."""
+    if args.resource_type != NODE_CLASS:
+        return
+    required = args.get_config().get("requiredTags") or list(REQUIRED_TAG_KEYS)
+    tags = peek(args.props, "spec", "tags")
+    gone = [k for k in required if isinstance(tags, Mapping) and not tags.get(k)] if tags is not UNKNOWN else []
+    if tags is None:
+        gone = list(required)
+    if gone:
+        report(f"instances Karpenter launches for this node class lack required tags: {', '.join(gone)} (set them "
+               "in spec.tags)")
 
 
 REQUIRED_TAGS = Rule(
     "required-tags",
-    "AWS resources carry the ownership tags, through the provider's default_tags or their own.",
+    "AWS resources carry the ownership tags, through the provider's default_tags or their own; so do the "
+    "instances, volumes and interfaces launched from launch templates and Karpenter node classes.",
     severity=Severity.LOW,
     remediation="Create resources with the stack's aws provider (stacks/platform.py sets default_tags).",
     url=f"{DOCS}/tag-editor/latest/userguide/tagging.html",
     config={"requiredTags": {"type": "array", "items": {"type": "string"}}},
-).resource(_required_tags)
+).resource(_tags)
 
 def _endpoints_scale_to_zero(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type not in SM_ENDPOINT_CONFIGS or not args.get_config().get("requireEndpointScaleToZero", False):

@@ -374,3 +374,18 @@ def test_a_deployer_role_that_is_not_a_role_arn_is_refused(tmp_path):
         parse(values(config(gpuCluster={**CLUSTER, "deployerRoleArn": "arn:aws:iam::123456789012:user/ci"})))
     (line,) = info.value.problems
     assert line.startswith("ml-platform:gpuCluster.deployerRoleArn: expected IAM role ARNs")
+
+
+def test_what_ec2_and_karpenter_launch_carries_the_environment_tags(view):
+    """Provider default_tags reach a launch template, not what it launches (terraform-provider-aws #19387): the
+    instances, volumes and ENIs get the ownership tags from tag_specifications, and the tag policy checks them."""
+    from policies.offline import evaluate
+
+    lt = view.get("aws:ec2/launchTemplate:LaunchTemplate", "mlplat-dev-gpu-p5")
+    for spec in lt["inputs"]["tagSpecifications"]:
+        assert {"environment", "project", "owner", "cost-center"} <= set(spec["tags"]), spec["resourceType"]
+    stripped = json.loads(json.dumps(lt))
+    stripped["inputs"]["tagSpecifications"][0]["tags"] = {"Name": "x"}
+    found = [v["message"] for v in evaluate([stripped]) if v["policy"] == "required-tags" and "launched" in v["message"]]
+    assert found == ["instances launched from this template lack required tags: environment, project, owner, "
+                     "cost-center (default_tags do not reach them: set them in tag_specifications)"]

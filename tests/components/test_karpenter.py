@@ -48,7 +48,8 @@ def test_controller_chart_pinned_on_system_nodes_with_its_queue(staging):
     queue = staging.get("aws:sqs/queue:Queue", "mlplat-staging-karpenter-interruptions")
     assert values["settings"] == {"clusterName": "mlplat-staging-gpu", "interruptionQueue": queue["outputs"]["name"],
                                   # NodeOverlay: the EFA pool's huge pages (its NodeOverlay) count only with it.
-                                  "featureGates": {"reservedCapacity": True, "nodeOverlay": True}}
+                                  # nodeRepair: the pool's autoRepair (on by default) needs the alpha gate.
+                                  "featureGates": {"reservedCapacity": True, "nodeOverlay": True, "nodeRepair": True}}
     system = staging.get("aws:eks/nodeGroup:NodeGroup", "mlplat-staging-gpu-system")
     association = staging.get("aws:eks/podIdentityAssociation:PodIdentityAssociation",
                               "mlplat-staging-karpenter-controller")
@@ -170,11 +171,13 @@ def test_the_crd_judge_refuses_what_the_api_server_would(staging):
     assert any("consolidationPolicy" in p for p in wrong_pool) and any("operator" in p for p in wrong_pool)
 
 
-def test_cost_prices_a_pool_from_its_limits_and_nothing_idle(staging):
+def test_cost_prices_a_reserved_pool_as_committed_spend(staging):
+    """Staging's p4de pool launches into a capacity reservation: billed whether nodes run or not, so its idle cost
+    is its limit's worth (2 x p4de.24xlarge), not 0."""
     (pool,) = [i for i in estimate(staging.resources)["items"] if i["type"] == POOL]
     facts = lookup("p4de.24xlarge")
-    assert pool["hourlyUsdIdle"] == 0 and pool["hourlyUsdMax"] == pytest.approx(2 * facts.hourly_usd, abs=1e-3)
-    assert "reserved" in pool["detail"]
+    assert pool["hourlyUsdIdle"] == pool["hourlyUsdMax"] == pytest.approx(2 * facts.hourly_usd, abs=1e-3)
+    assert "billed whether used or not" in pool["detail"]
 
 
 def test_policies_read_pools_as_they_read_node_groups(staging):

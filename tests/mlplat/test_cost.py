@@ -58,3 +58,14 @@ def test_control_plane_priced_by_the_support_calendar():
     assert late["hourlyUsdIdle"] == 0.60 and "extended support since 2027-03-27" in late["detail"]
     assert control_plane("1.33", dt.date(2026, 12, 4))["hourlyUsdMax"] == 0.60
     assert control_plane("1.36", dt.date(2026, 12, 4))["hourlyUsdMax"] == 0.10
+
+
+def test_a_node_group_on_a_capacity_reservation_is_committed_spend():
+    """Prod's p5 group targets a reservation (launch template capacityReservationTarget): 16 x p5.48xlarge at
+    $55.04 is $880.64 an hour whether or not a node runs (hand-worked); the on-demand p4de group idles at $0."""
+    from tests.helpers import plan_environment
+
+    items = {i["name"]: i for i in plan_environment("prod").cost["items"]}
+    assert items["mlplat-prod-gpu-p5"]["hourlyUsdIdle"] == items["mlplat-prod-gpu-p5"]["hourlyUsdMax"] == 880.64
+    assert "capacity reservation cr-0123456789abcdef0" in items["mlplat-prod-gpu-p5"]["detail"]
+    assert items["mlplat-prod-gpu-p4de"]["hourlyUsdIdle"] == 0
