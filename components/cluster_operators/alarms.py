@@ -22,9 +22,14 @@ from components.context import Env
 
 XID_RULES: dict[str, Any] = {"groups": [{"name": "gpu-health", "rules": [{
     "alert": "GpuXidError",
-    "expr": "max by (Hostname, gpu) (DCGM_FI_DEV_XID_ERRORS) > 0",
+    # DCGM_FI_DEV_XID_ERRORS is a gauge holding the *last* XID seen (dcgm-exporter etc/default-counters.csv: "Value
+    # of the last XID error encountered"), so `> 0` would fire forever after one error. Alert on a change within a
+    # window instead: it resolves once 10 minutes pass without a new XID. (The same XID repeating does not change the
+    # gauge; dcgm-exporter's DCGM_EXP_XID_ERRORS_COUNT counter would see it but is off in the default counters.)
+    "expr": "max by (Hostname, gpu) (changes(DCGM_FI_DEV_XID_ERRORS[10m])) > 0",
     "labels": {"severity": "critical"},
-    "annotations": {"summary": "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} reported XID {{ $value }}",
+    "annotations": {"summary": "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} reported a new XID in the last "
+                               "10 minutes",
                     "description": "An XID is a GPU driver error (NVIDIA XID catalog): check the node; node auto "
                                    "repair replaces it if the fault persists."},
 }]}]}

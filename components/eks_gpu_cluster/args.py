@@ -227,8 +227,10 @@ class GpuClusterArgs(StrictModel):
         default_factory=list, description="GPU node groups (with Karpenter: one NodePool each)."
     )
     node_role_addons: list[Literal[NODE_ROLE_ADDONS]] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: list(NODE_ROLE_ADDONS),
-        description="eksctl-style add-on policies on the node role: cloudWatch, ebs, fsx, autoScaler.",
+        default_factory=list,
+        description="eksctl-style add-on policies on the node role (cloudWatch, ebs, fsx, autoScaler). None by "
+                    "default: the operators get their permissions through EKS Pod Identity, and a policy on the "
+                    "node role is one every pod on the node can use through the instance profile.",
     )
     log_retention_days: LogRetentionDays = Field(
         default=90, description="Retention of the control-plane log group (per environment: 30, 90, 365 days)."

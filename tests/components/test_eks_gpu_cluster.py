@@ -183,13 +183,19 @@ def test_deployers_on_a_connected_network_reach_the_private_endpoint(variety):
     assert rules == {"10.0.0.0/16", "172.31.0.0/16"}
 
 
-def test_node_role_policies(view):
-    attached = {a["inputs"]["policyArn"].split(":policy/")[1] for a in
-                view.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if "-node-" in a["name"]}
-    assert attached == {"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly",
-                        "AmazonSSMManagedInstanceCore", "CloudWatchAgentServerPolicy",
-                        "service-role/AmazonEBSCSIDriverPolicy", "AmazonFSxFullAccess"}
-    scaler = json.loads(view.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-gpu-node-autoscaler")["inputs"]["policy"])
+def test_node_role_policies(view, tmp_path):
+    """By default the node role has only what a node needs (operators use Pod Identity: a node-role policy is one
+    every pod on the node can use); eksctl-style add-on policies only when asked for."""
+    def attached(plan) -> set[str]:
+        return {a["inputs"]["policyArn"].split(":policy/")[1] for a in
+                plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if "-node-" in a["name"]}
+
+    assert attached(view) == {"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy",
+                              "AmazonEC2ContainerRegistryPullOnly", "AmazonSSMManagedInstanceCore"}
+    assert [p for p in view.of_type("aws:iam/rolePolicy:RolePolicy") if p["name"].endswith("-node-autoscaler")] == []
+    asked = plan_config(tmp_path, config(gpuCluster={**CLUSTER, "nodeRoleAddons": ["cloudWatch", "autoScaler"]}))
+    assert attached(asked) - attached(view) == {"CloudWatchAgentServerPolicy"}
+    scaler = json.loads(asked.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-gpu-node-autoscaler")["inputs"]["policy"])
     write = next(s for s in scaler["Statement"] if s["Sid"] == "ScaleOwnGroups")
     assert write["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/mlplat-dev-gpu": "owned"}}
 
@@ -386,6 +392,7 @@ def test_what_ec2_and_karpenter_launch_carries_the_environment_tags(view):
         assert {"environment", "project", "owner", "cost-center"} <= set(spec["tags"]), spec["resourceType"]
     stripped = json.loads(json.dumps(lt))
     stripped["inputs"]["tagSpecifications"][0]["tags"] = {"Name": "x"}
-    found = [v["message"] for v in evaluate([stripped]) if v["policy"] == "required-tags" and "launched" in v["message"]]
+    found = [v["message"] for v in evaluate([stripped])
+             if v["policy"] == "required-tags" and "launched" in v["message"]]
     assert found == ["instances launched from this template lack required tags: environment, project, owner, "
                      "cost-center (default_tags do not reach them: set them in tag_specifications)"]
