@@ -195,7 +195,8 @@ def test_node_role_policies(view, tmp_path):
     assert [p for p in view.of_type("aws:iam/rolePolicy:RolePolicy") if p["name"].endswith("-node-autoscaler")] == []
     asked = plan_config(tmp_path, config(gpuCluster={**CLUSTER, "nodeRoleAddons": ["cloudWatch", "autoScaler"]}))
     assert attached(asked) - attached(view) == {"CloudWatchAgentServerPolicy"}
-    scaler = json.loads(asked.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-gpu-node-autoscaler")["inputs"]["policy"])
+    scaler = asked.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-gpu-node-autoscaler")
+    scaler = json.loads(scaler["inputs"]["policy"])
     write = next(s for s in scaler["Statement"] if s["Sid"] == "ScaleOwnGroups")
     assert write["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/mlplat-dev-gpu": "owned"}}
 
