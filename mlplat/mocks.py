@@ -319,6 +319,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"id": pl, "name": name, "arn": self._arn("ec2", f"prefix-list/{pl}", account=False),
                     "addressFamily": "IPv4", "maxEntries": 0, "ownerId": "AWS", "version": 1, "region": self.region,
                     "entries": [{"cidr": "3.5.0.0/19", "description": ""}], "filters": [], "tags": {}}
+        if tok == "aws:eks/getAddonVersion:getAddonVersion":
+            # The catalog's pin stands in for the API's default version (components/eks_addons.py).
+            from components.catalog.versions import addon_version
+
+            version = addon_version(args.args["kubernetesVersion"], args.args["addonName"])
+            return {"id": args.args["addonName"], "addonName": args.args["addonName"],
+                    "kubernetesVersion": args.args["kubernetesVersion"], "version": version}
         if tok == "aws:secretsmanager/getSecret:getSecret":
             name = args.args.get("name") or args.args.get("arn", "").rsplit(":", 1)[-1]
             return {"id": name, "name": name, "arn": self._arn("secretsmanager", f"secret:{name}-{_hex(name, 6)}")}

@@ -111,9 +111,10 @@ def refresh(clients: dict[str, Any], *, latest: bool = False) -> dict[str, dict[
     return {
         "instance_types": _document("ec2 describe-instance-types", "types",
                                     instance_facts(clients["ec2"], types)),
-        "eks_addons": _document("eks describe-addon-versions (compatibilities[].defaultVersion)",
-                                "kubernetesVersions", addon_defaults(clients["eks"], list(KUBERNETES_VERSIONS),
-                                                                     addons)),
+        # Every version read from the API: none is left unconfirmed.
+        "eks_addons": {**_document("eks describe-addon-versions (compatibilities[].defaultVersion)",
+                                   "kubernetesVersions", addon_defaults(clients["eks"], list(KUBERNETES_VERSIONS),
+                                                                        addons)), "unconfirmed": {}},
         # Local additions to a pin (the CPU image variant) are kept; the hub part is replaced.
         "jumpstart_hub": _document("sagemaker describe-hub-content (SageMakerPublicHub)", "models", {
             model: {**hub[model], **fresh} for model, fresh in hub_documents(

@@ -30,6 +30,13 @@ def addon_version(kubernetes_version: str, addon: str) -> str:
     return EKS_ADDONS[kubernetes_version][addon]
 
 
+#: (Kubernetes version, add-on) pins no API answer confirmed yet (`data/eks_addons.json` "unconfirmed": seen on public
+#: deployments, not read from describe-addon-versions): the cluster resolves them at deploy time instead
+#: (components/eks_addons.py), and the pin is only the offline plan's value. refresh_catalog.py confirms them all.
+UNCONFIRMED_ADDONS: frozenset[tuple[str, str]] = frozenset(
+    (version, addon) for version, addons in load("eks_addons").get("unconfirmed", {}).items() for addon in addons)
+
+
 def parse_addon_version(version: str) -> tuple[int, int, int]:
     """`v1.19.2-eksbuild.1` -> (1, 19, 2)."""
     core = version.lstrip("v").split("-")[0]

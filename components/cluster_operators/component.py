@@ -14,11 +14,12 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.catalog.system_pods import MONITORING_REQUESTS
-from components.catalog.versions import IMAGES, addon_version
+from components.catalog.versions import IMAGES
 from components.cluster_operators.alarms import XID_RULES, node_alarms
 from components.cluster_operators.args import OperatorsArgs
 from components.cluster_operators.dashboard import gpu_dashboard
 from components.context import Env
+from components.eks_addons import resolved_addon_version
 from components.eks_gpu_cluster.component import GpuCluster
 from components.eks_gpu_cluster.iam import autoscaler_policy
 from components.eks_gpu_cluster.node_config import NVIDIA_PLUGIN_LABEL
@@ -237,7 +238,7 @@ class ClusterOperators(pulumi.ComponentResource):
             f"{self._name}-{addon}",
             cluster_name=self._cluster_name,
             addon_name=addon,
-            addon_version=addon_version(kubernetes_version, addon),
+            addon_version=resolved_addon_version(kubernetes_version, addon, self),
             pod_identity_associations=[
                 aws.eks.AddonPodIdentityAssociationArgs(role_arn=role.arn, service_account=service_account)
             ],

@@ -19,8 +19,9 @@ import pulumi_kubernetes as k8s
 
 from components.catalog.eks import CONTROL_PLANE_LOG_TYPES, support_note
 from components.catalog.tags import DISCOVERY_TAG, RESERVATION_PLACEMENT_TAG
-from components.catalog.versions import EKS_ADDONS, addon_version
+from components.catalog.versions import EKS_ADDONS
 from components.context import Env, NetworkRef
+from components.eks_addons import resolved_addon_version
 from components.eks_gpu_cluster import iam
 from components.eks_gpu_cluster.access import kubeconfig
 from components.eks_gpu_cluster.args import GpuClusterArgs, GpuNodeGroupArgs
@@ -233,7 +234,7 @@ class GpuCluster(pulumi.ComponentResource):
             f"{self._name}-{addon}",
             cluster_name=cluster.name,
             addon_name=addon,
-            addon_version=addon_version(self._args.kubernetes_version, addon),
+            addon_version=resolved_addon_version(self._args.kubernetes_version, addon, self),
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="PRESERVE",
             opts=self._opts(depends_on=depends_on),

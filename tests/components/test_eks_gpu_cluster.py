@@ -9,7 +9,7 @@ import pytest
 
 from components.catalog.instance_types import lookup
 from components.catalog.versions import EKS_ADDONS, KUBERNETES_VERSIONS
-from tests.helpers import CLUSTER, P4DE, P5, config, plan_config, values
+from tests.helpers import CLUSTER, P4DE, P5, config, plan_config
 
 
 @pytest.fixture(scope="module")
@@ -353,47 +353,3 @@ def test_renamed_component_types_keep_existing_stacks(envs):
         assert components, typ
         for c in components:
             assert old in [a.get("spec", {}).get("type") for a in c["aliases"]], c["urn"]
-
-
-def test_every_deployer_reaches_the_api_through_one_role(tmp_path):
-    """A stack one person created, previewed by CI: the kubeconfig assumes `deployerRoleArn` (`aws eks get-token
-    --role-arn`), which gets a cluster-admin access entry before the Kubernetes provider is used."""
-    from components.eks_gpu_cluster.access import kubeconfig
-
-    role = "arn:aws:iam::123456789012:role/ml-platform-deployer"
-    view = plan_config(tmp_path, config(gpuCluster={**CLUSTER, "deployerRoleArn": role}))
-    entry = view.get("aws:eks/accessEntry:AccessEntry", "mlplat-dev-gpu-deployer")
-    assert entry["inputs"]["principalArn"] == role and entry["inputs"]["type"] == "STANDARD"
-    association = view.get("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "mlplat-dev-gpu-deployer")
-    assert association["inputs"]["policyArn"].endswith(":cluster-access-policy/AmazonEKSClusterAdminPolicy")
-    (provider,) = view.of_type("pulumi:providers:kubernetes")
-    assert association["urn"] in provider["dependencies"], provider["urn"]
-    user = kubeconfig("c", "https://x", "ca", "us-east-1", role)["users"][0]["user"]["exec"]
-    assert user["args"][-2:] == ["--role-arn", role]
-    assert "--role-arn" not in kubeconfig("c", "https://x", "ca", "us-east-1")["users"][0]["user"]["exec"]["args"]
-
-
-def test_a_deployer_role_that_is_not_a_role_arn_is_refused(tmp_path):
-    from stacks.config import parse
-    from stacks.errors import ConfigError
-
-    with pytest.raises(ConfigError) as info:
-        parse(values(config(gpuCluster={**CLUSTER, "deployerRoleArn": "arn:aws:iam::123456789012:user/ci"})))
-    (line,) = info.value.problems
-    assert line.startswith("ml-platform:gpuCluster.deployerRoleArn: expected IAM role ARNs")
-
-
-def test_what_ec2_and_karpenter_launch_carries_the_environment_tags(view):
-    """Provider default_tags reach a launch template, not what it launches (terraform-provider-aws #19387): the
-    instances, volumes and ENIs get the ownership tags from tag_specifications, and the tag policy checks them."""
-    from policies.offline import evaluate
-
-    lt = view.get("aws:ec2/launchTemplate:LaunchTemplate", "mlplat-dev-gpu-p5")
-    for spec in lt["inputs"]["tagSpecifications"]:
-        assert {"environment", "project", "owner", "cost-center"} <= set(spec["tags"]), spec["resourceType"]
-    stripped = json.loads(json.dumps(lt))
-    stripped["inputs"]["tagSpecifications"][0]["tags"] = {"Name": "x"}
-    found = [v["message"] for v in evaluate([stripped])
-             if v["policy"] == "required-tags" and "launched" in v["message"]]
-    assert found == ["instances launched from this template lack required tags: environment, project, owner, "
-                     "cost-center (default_tags do not reach them: set them in tag_specifications)"]
