@@ -85,6 +85,9 @@ def _build_plan(project: Project, cfg: StackConfig, program: Any, mock_options: 
     from mlplat.cost import estimate
 
     plan["cost"] = estimate(plan["resources"])
+    from policies.rules.placement import plan_resources, utilization
+
+    plan["placement"] = utilization(plan_resources(plan["resources"]))
     return plan
 
 
@@ -286,6 +289,13 @@ def render_text(plan: dict[str, Any], region: str, *, details: bool = False, sty
         if item["hourlyUsdMax"] >= 0.01:
             lines.append(f"    {item['hourlyUsdIdle']:9.2f} {item['hourlyUsdMax']:9.2f}  {item['name']}"
                          f"  ({item['detail']})")
+    placed = plan.get("placement") or []
+    if placed:
+        lines += ["", st.bold("Placement from zero (per node: pods that fit, accelerators left unused)")]
+        for p in placed:
+            idle = ", ".join(f"{n} of {p['of'][k]} {k}" for k, n in p["idle"].items())
+            lines.append(f"  {p['pod']} -> {p['source']} ({p['instance']}): {p['perNode']} per node"
+                         + (st.yellow(f"; idle: {idle}") if idle else ""))
     if plan.get("diagnostics"):
         lines += ["", st.bold("Diagnostics")]
         lines += [st.yellow(f"  {d['severity']}: {d['message']}") for d in plan["diagnostics"]]

@@ -153,6 +153,39 @@ def judge(resources: list[Res]) -> list[tuple[Pod, list[str]]]:
     return problems
 
 
+#: Resources whose idle share is worth reporting (what a node is bought for).
+ACCELERATORS = ("nvidia.com/gpu", "aws.amazon.com/neuron", "vpc.amazonaws.com/efa")
+
+
+def utilization(resources: list[Res]) -> list[dict[str, Any]]:
+    """Per pod and the first node source that takes it: how many fit on one node, and the accelerators a node then
+    leaves unused (a job that leaves GPUs idle shows at plan time)."""
+    sources = node_group_sources(resources) + karpenter_sources(resources)
+    out = []
+    for pod in pods(resources):
+        need = requests(pod.spec)
+        if need is None or pod.daemonset:
+            continue
+        source = next((s for s in sources if refusal(pod, s, need, launched=False) is None
+                       and refusal(pod, s, need, launched=True) is None), None)
+        if source is None:
+            continue
+        asked = {k: v for k, v in need.items() if v > 0 and source.real.get(k)}
+        per_node = int(min((source.real[k] // v for k, v in asked.items()), default=0))
+        idle = {k: source.real[k] - per_node * need.get(k, 0.0) for k in ACCELERATORS if source.real.get(k)}
+        out.append({"pod": pod.where, "source": source.name, "instance": source.instance, "perNode": per_node,
+                    "idle": {k: int(v) for k, v in idle.items() if v >= 1},
+                    "of": {k: int(source.real[k]) for k in idle}})
+    return out
+
+
+def plan_resources(resources: Iterable[Mapping[str, Any]]) -> list[Res]:
+    """A plan document's resources as the judge reads them (the engine's stack analysis sees outputs; the plan
+    keeps the inputs, which a Kubernetes object's outputs echo)."""
+    return [Res(r["urn"], r["type"], r["name"], r.get("inputs") or {}, tuple(r.get("dependencies") or []))
+            for r in resources]
+
+
 def _resources(args: StackValidationArgs) -> list[Res]:
     return [Res(r.urn, r.resource_type, r.name, plain(r.props) if isinstance(plain(r.props), Mapping) else {},
                 tuple(d.urn for d in r.dependencies)) for r in args.resources

@@ -110,6 +110,27 @@ def test_bf16_compute_still_moves_fp32_master_weights() -> None:
     assert _script().mixed_precision("fp32") is None
 
 
+def test_fsdp_wraps_each_decoder_layer_not_the_whole_model() -> None:
+    """One FSDP unit per decoder layer (the model's `_no_split_modules`), so a rank gathers one layer's parameters at a
+    time instead of the whole model: the policy accepts each GPTNeoXLayer and refuses the model and its embeddings."""
+    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
+
+    model = GPTNeoXForCausalLM(GPTNeoXConfig(vocab_size=512, hidden_size=32, num_hidden_layers=3,
+                                             num_attention_heads=2, intermediate_size=64, max_position_embeddings=64))
+    policy = _script().decoder_layer_policy(model)
+    layers = [m for m in model.modules() if type(m).__name__ == "GPTNeoXLayer"]
+    assert len(layers) == 3
+    assert all(policy(module=m, recurse=False, nonwrapped_numel=1) for m in layers)
+    assert not policy(module=model.gpt_neox.embed_in, recurse=False, nonwrapped_numel=1)
+    assert _script().decoder_layer_policy(torch_module_without_layers()) is None
+
+
+def torch_module_without_layers():
+    import torch
+
+    return torch.nn.Linear(2, 2)
+
+
 def test_a_failed_job_resumes_from_its_last_checkpoint(prepared: Path, tmp_path: Path) -> None:
     """Under torchrun: checkpoints every 2 steps; a fault after step 5 fails every worker (as a lost node fails the
     job). Started again, as the PyTorchJob's restart policy starts it, the job loads the sharded model and

@@ -156,3 +156,15 @@ def test_an_efa_node_group_gets_the_driver_s_huge_pages_and_gives_up_that_memory
     assert plain.real["memory"] - g5.real["memory"] == 5128 * 2**21
     job = _job("efa", "g5", {"nvidia.com/gpu": "4", "vpc.amazonaws.com/efa": "1", "hugepages-2Mi": "5120Mi"})
     assert _reasons([*resources, job]) == {}
+
+
+def test_the_plan_says_how_many_pods_fit_a_node_and_what_they_leave_idle():
+    from policies.rules.placement import utilization
+
+    nodes = _group(tags=GROUP_TAGS)
+    half = _job("half", "g5", {"nvidia.com/gpu": "2"})
+    three = _job("three", "g5", {"nvidia.com/gpu": "3", "vpc.amazonaws.com/efa": "1"})
+    report = {u["pod"]: u for u in utilization([*nodes, half, three])}
+    assert report["half Worker"]["perNode"] == 2 and report["half Worker"]["idle"] == {"vpc.amazonaws.com/efa": 1}
+    assert report["three Worker"]["perNode"] == 1 and report["three Worker"]["idle"] == {"nvidia.com/gpu": 1}
+    assert report["three Worker"]["of"] == {"nvidia.com/gpu": 4, "vpc.amazonaws.com/efa": 1}

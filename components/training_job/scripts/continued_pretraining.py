@@ -80,6 +80,22 @@ class Shards(torch.utils.data.Dataset):
         return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
+def decoder_layer_policy(model):
+    """FSDP units of one decoder layer each: without a policy FSDP wraps the whole model as one unit and gathers every
+    parameter at once, so a model larger than pythia-1b needs its full size on each GPU. The layer classes are the
+    ones Hugging Face declares unsplittable (`_no_split_modules`, e.g. GPTNeoXLayer, LlamaDecoderLayer); the PyTorch
+    FSDP tutorial wraps transformer blocks with `transformer_auto_wrap_policy` the same way. None: no such class."""
+    import functools
+
+    from torch.distributed.fsdp.wrap import transformer_auto_wrap_policy
+
+    names = set(getattr(model, "_no_split_modules", None) or [])
+    layers = {type(m) for m in model.modules() if type(m).__name__ in names}
+    if not layers:
+        return None
+    return functools.partial(transformer_auto_wrap_policy, transformer_layer_cls=layers)
+
+
 def mixed_precision(precision: str):
     """FSDP's policy: parameters and buffers cast to bf16 for compute, gradients reduced in fp32, while the
     sharded master parameters and AdamW's state stay fp32 (the module is never cast). AdamW on bf16 parameters
@@ -191,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
 
         model = FullyShardedDataParallel(model.to(device), sharding_strategy=ShardingStrategy.FULL_SHARD,
                                          mixed_precision=mixed_precision(args.precision), use_orig_params=True,
-                                         device_id=device)
+                                         auto_wrap_policy=decoder_layer_policy(model), device_id=device)
     else:
         model = torch.nn.parallel.DistributedDataParallel(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1)
