@@ -83,3 +83,17 @@ def test_unconfirmed_addon_pins_are_resolved_for_the_cluster_version_at_deploy_t
     assert versions["vpc-cni"] == "v1.99.0-eksbuild.1" and versions["coredns"] == EKS_ADDONS["1.36"]["coredns"]
     with pytest.raises(ValueError, match="below v1.18.5"):
         eks_addons._at_least_floor("vpc-cni", "v1.18.4-eksbuild.1")
+
+
+def test_karpenter_tags_what_it_launches_with_the_environment_tags():
+    from policies.offline import evaluate
+    from tests.helpers import plan_environment
+
+    staging = plan_environment("staging")
+    (node_class,) = staging.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    tags = node_class["inputs"]["spec"]["tags"]
+    assert {"environment": "staging", "project": "ml-platform"}.items() <= tags.items()
+    stripped = json.loads(json.dumps(node_class))
+    stripped["inputs"]["spec"]["tags"] = {"Name": "x"}
+    found = [v["message"] for v in evaluate([stripped]) if v["policy"] == "required-tags"]
+    assert found and found[0].startswith("instances Karpenter launches for this node class lack required tags")
