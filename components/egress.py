@@ -17,16 +17,25 @@ import pulumi_aws as aws
 from components.context import Env, NetworkRef
 
 
-def https_to_vpc_and_s3(env: Env, network: NetworkRef, parent: pulumi.Resource) -> list:
-    """Egress rules: HTTPS to the VPC (interface endpoints) and to S3 (the region's managed prefix list)."""
-    s3 = aws.ec2.get_managed_prefix_list_output(name=f"com.amazonaws.{env.region}.s3",
-                                                opts=pulumi.InvokeOutputOptions(parent=parent))
+def https_to_vpc_and_s3(env: Env, network: NetworkRef, parent: pulumi.Resource, *,
+                        dynamodb: bool = False) -> list:
+    """Egress rules: HTTPS to the VPC (interface endpoints) and to S3 (the region's managed prefix list); with
+    `dynamodb`, to DynamoDB's prefix list too (its gateway endpoint)."""
+    def prefix_list(service: str) -> pulumi.Output[str]:
+        return aws.ec2.get_managed_prefix_list_output(name=f"com.amazonaws.{env.region}.{service}",
+                                                      opts=pulumi.InvokeOutputOptions(parent=parent)).id
+
     rules = [
         aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443, cidr_blocks=[network.vpc_cidr],
                                         description="VPC interface endpoints"),
-        aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443, prefix_list_ids=[s3.id],
+        aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443,
+                                        prefix_list_ids=[prefix_list("s3")],
                                         description="S3 through the gateway endpoint (model artifacts, data)"),
     ]
+    if dynamodb:
+        rules.append(aws.ec2.SecurityGroupEgressArgs(
+            protocol="tcp", from_port=443, to_port=443, prefix_list_ids=[prefix_list("dynamodb")],
+            description="DynamoDB through the gateway endpoint"))
     if not network.interface_endpoints:
         rules.append(aws.ec2.SecurityGroupEgressArgs(
             protocol="tcp", from_port=443, to_port=443, cidr_blocks=["0.0.0.0/0"],

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_calls import CALLS_TAG
 from components.catalog.versions import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 from components.context import Env
 from components.iam_documents import LAMBDA_TRUST
@@ -46,6 +47,9 @@ class FunctionSpec:
     named: bool = True
     #: Earlier logical names of the role and its inline policy, kept so an existing stack replaces nothing.
     role_aliases: Sequence[str] = ()
+    #: The AWS APIs the code calls (components/aws_calls.py), as endpoint service names: required in a VPC, where
+    #: the pack's `vpc-functions-reach-their-apis` policy checks each has a path (tag `mlplat:aws-calls`).
+    calls: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,9 @@ class LambdaFunction:
 def lambda_function(spec: FunctionSpec, policy: Callable[[pulumi.Output[str]], pulumi.Input[str]], *, env: Env,
                     parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> LambdaFunction:
     """Build `spec`; `policy(log_group_arn)` returns the role's inline policy document (JSON)."""
+    if spec.vpc is not None and not spec.calls:
+        raise ValueError(f"{spec.name}: a function in a VPC must say which AWS APIs it calls (FunctionSpec.calls, "
+                         "components/aws_calls.py): the network must route it to each")
     child = pulumi.ResourceOptions(parent=parent)
     aliases = [pulumi.Alias(name=a) for a in spec.role_aliases]
     logs = aws.cloudwatch.LogGroup(f"{spec.name}-logs", name=f"/aws/lambda/{spec.name}",
@@ -87,6 +94,7 @@ def lambda_function(spec: FunctionSpec, policy: Callable[[pulumi.Output[str]], p
         if spec.dead_letter_arn is not None else None,
         tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active") if spec.tracing else None,
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=logs.name),
+        tags={CALLS_TAG: " ".join(spec.calls)} if spec.calls else None,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[logs, role_policy, *attachments, *depends_on]),
     )
     return LambdaFunction(function, role, logs)

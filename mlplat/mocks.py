@@ -176,6 +176,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 out.update({"latestVersion": 1, "defaultVersion": 1})
             if typ == "aws:ec2/placementGroup:PlacementGroup":
                 out["placementGroupId"] = f"pg-{_hex(seed, 17)}"
+            if typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and state.get("vpcEndpointType") == "Gateway":
+                # A gateway endpoint's prefix list is the service's AWS-managed one (VPC user guide, gateway
+                # endpoints): the same id the getManagedPrefixList look-up answers.
+                out["prefixListId"] = f"pl-{_hex(str(state.get('serviceName', '')), 8)}"
         elif typ == "aws:ec2/eip:Eip":
             h = int(_hex(seed, 4), 16)
             out = {"allocationId": rid, "publicIp": f"203.0.113.{h % 250 + 1}"}

@@ -246,6 +246,13 @@ def _rag_checks(cfg: PlatformConfig) -> Problems:
                                                              "API Gateway account setting in this stack; found true"))
     if cfg.network.existing is not None and not cfg.network.interface_endpoints:
         problems.append((("rag",), "the functions need sagemaker.runtime: add it to network.interfaceEndpoints"))
+    endpoints = cfg.network.interface_endpoints
+    if cfg.network.existing is None and endpoints and "lambda" not in endpoints:
+        # With interface endpoints the functions have no NAT egress: the query function starts its asynchronous
+        # work with lambda:InvokeFunction, which needs the Lambda endpoint (the pack's vpc-functions-reach-their-apis).
+        problems.append((("network", "interfaceEndpoints"), "expected lambda among them: the RAG query function "
+                         "invokes itself for asynchronous queries from inside the VPC; found "
+                         f"[{', '.join(endpoints)}]"))
     return problems
 
 

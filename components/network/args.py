@@ -21,7 +21,7 @@ DEFAULT_INTERFACE_ENDPOINTS: tuple[str, ...] = (
 )
 InterfaceEndpoint = Literal[
     "ecr.api", "ecr.dkr", "sts", "logs", "sagemaker.api", "sagemaker.runtime", "bedrock-runtime",
-    "secretsmanager", "kms", "ec2", "elasticloadbalancing", "eks", "eks-auth", "ssm",
+    "secretsmanager", "kms", "ec2", "elasticloadbalancing", "eks", "eks-auth", "ssm", "lambda", "dynamodb",
 ]
 AZ_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$"
 

@@ -167,6 +167,18 @@ class Network(pulumi.ComponentResource):
             opts=self._opts(),
         )
         self.egress.append(s3)
+        # DynamoDB too (free, like S3): functions in the VPC reach their tables (RAG ingestion leases) without a NAT
+        # (VPC user guide, "Gateway endpoints for Amazon DynamoDB").
+        dynamodb = aws.ec2.VpcEndpoint(
+            f"{name}-dynamodb",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{region}.dynamodb",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in private_rts],
+            tags={"Name": f"{name}-dynamodb"},
+            opts=self._opts(),
+        )
+        self.egress.append(dynamodb)
         if not args.interface_endpoints:
             return
         sg = aws.ec2.SecurityGroup(

@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.apigateway_account import api_gateway_account
+from components.aws_calls import handler_calls
 from components.context import Env, NetworkRef
 from components.egress import https_to_vpc_and_s3
 from components.jumpstart_endpoint.component import JumpStartEndpoint
@@ -68,7 +69,8 @@ class RagService(pulumi.ComponentResource):
                             opts=self._opts())
         fn_sg = aws.ec2.SecurityGroup(f"{name}-functions", vpc_id=network.vpc_id,
                                       description=f"RAG functions {name}: HTTPS to the VPC, S3 and the AWS APIs",
-                                      egress=https_to_vpc_and_s3(env, network, self), opts=self._opts())
+                                      egress=https_to_vpc_and_s3(env, network, self, dynamodb=True),
+                                      opts=self._opts())
         collection, vpce = self._collection(name, args, network, fn_sg)
         # One reconciliation per document at a time (handlers/ingest.py): a lease item per document.
         leases = aws.dynamodb.Table(
@@ -108,7 +110,9 @@ class RagService(pulumi.ComponentResource):
                 vpc=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=network.private_subnet_ids,
                                                       security_group_ids=[fn_sg.id]),
                 managed_policies={"vpc": "service-role/AWSLambdaVPCAccessExecutionRole"},
-                role_aliases=(f"{name}-{role_name}",))
+                role_aliases=(f"{name}-{role_name}",),
+                # The collection is called over HTTPS with SigV4 (handlers/aoss.py), not through a boto3 client.
+                calls=handler_calls(Path(__file__).parent / "handlers", role_name, declared=("aoss",)))
             built = lambda_function(spec, lambda logs, r=role_name: policy(r, logs), env=env, parent=self,
                                     depends_on=[vpce, *network.ready])
             fns[role_name], roles[role_name] = built.function, built.role

@@ -49,10 +49,12 @@ def test_endpoints_s3_gateway_and_private_interfaces(tmp_path):
     view = plan_config(tmp_path, config())
     endpoints = {e["inputs"]["serviceName"]: e for e in view.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
     assert set(endpoints) == {f"com.amazonaws.us-east-1.{s}" for s in
-                              ("s3", "ecr.api", "ecr.dkr", "sts", "logs", "sagemaker.api", "sagemaker.runtime")}
-    s3 = endpoints["com.amazonaws.us-east-1.s3"]
-    assert s3["inputs"]["vpcEndpointType"] == "Gateway"
-    assert len(s3["inputs"]["routeTableIds"]) == 2
+                              ("s3", "dynamodb", "ecr.api", "ecr.dkr", "sts", "logs", "sagemaker.api",
+                               "sagemaker.runtime")}
+    for gateway in ("s3", "dynamodb"):  # free: functions in the VPC reach S3 and their tables without a NAT
+        endpoint = endpoints[f"com.amazonaws.us-east-1.{gateway}"]
+        assert endpoint["inputs"]["vpcEndpointType"] == "Gateway"
+        assert len(endpoint["inputs"]["routeTableIds"]) == 2
     private_ids = {s["id"] for s in view.of_type("aws:ec2/subnet:Subnet") if "private" in s["name"]}
     sts = endpoints["com.amazonaws.us-east-1.sts"]
     assert sts["inputs"]["privateDnsEnabled"] is True
