@@ -54,6 +54,9 @@ def bot_definition(args: LiveChatArgs) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 
+#: Function timeouts (seconds) by role; 10 for the rest.
+FUNCTION_TIMEOUTS = {"fulfillment": 15, "websocket": 60}
+
 class LiveChat(pulumi.ComponentResource):
     def __init__(self, name: str, args: LiveChatArgs, *, env: Env, opts: pulumi.ResourceOptions | None = None) -> None:
         """`env` must carry an `aws-native` provider (the Lex bot, version and alias are aws-native resources)."""
@@ -147,7 +150,9 @@ class LiveChat(pulumi.ComponentResource):
                   secret_arns: list[pulumi.Output[str]], connections_arn: pulumi.Output[str],
                   reserved: int | None) -> aws.lambda_.Function:
         spec = FunctionSpec(f"{self._name}-{role_name}", f"{HANDLER_MODULES[role_name]}.handler", handler_code(),
-                            timeout=10 if role_name != "fulfillment" else 15, variables=env,
+                            # The WebSocket function also runs the flush (retries over ~10 s) and the sweep over every
+                            # open chat: 60 s; the others answer a request.
+                            timeout=FUNCTION_TIMEOUTS.get(role_name, 10), variables=env,
                             reserved_concurrency=reserved, tracing=True)
 
         # The function's own ARN from its name (the policy exists before the function does).

@@ -7,7 +7,8 @@ from typing import Any
 
 #: Which function may do what: table access, secrets, pushing frames to WebSocket connections.
 NEEDS: dict[str, dict[str, Any]] = {
-    "fulfillment": {"table": ["dynamodb:PutItem"], "secrets": True, "manage_connections": False},
+    # GetItem: the escalation's stored idempotency key (handlers/fulfillment.py _attempt_key).
+    "fulfillment": {"table": ["dynamodb:GetItem", "dynamodb:PutItem"], "secrets": True, "manage_connections": False},
     "authorizer": {"table": ["dynamodb:GetItem"], "secrets": False, "manage_connections": False},
     # The websocket function also runs the flush `$connect` starts (it invokes itself, asynchronously) and the
     # keep-alive sweep (it scans the table and its connection index).

@@ -6,9 +6,11 @@
 - a flush (`{"flush": …}`), which `$connect` starts asynchronously: it delivers what the agent said before
   the customer connected, as soon as API Gateway has established the connection, so a silent customer
   still sees the greeting (the Lex Web UI sends nothing when its socket opens);
-- the keep-alive sweep (an EventBridge schedule, every 5 minutes): a ping frame to every open connection,
-  so API Gateway's 10-minute idle timeout never closes a waiting customer's socket, and the end of
-  conversations whose customer stayed away longer than the resume window.
+- the keep-alive sweep (an EventBridge schedule, every 5 minutes): to every open connection, what is queued for it
+  (an agent message whose push failed with anything but Gone is delivered here at the latest: the callback answered
+  202, so Talkdesk does not retry) or else a ping frame, so API Gateway's 10-minute idle timeout never closes a
+  waiting customer's socket; then, independently, the end of conversations whose customer stayed away longer than
+  the resume window. Connections are served concurrently and one failure never stops the others.
 """
 
 from __future__ import annotations
@@ -104,28 +106,54 @@ def _flush(request: dict[str, Any]) -> dict[str, Any]:
     return {"outcome": outcome}
 
 
+#: Connections served at once by the sweep (each push is one HTTPS call of ~10-50 ms; the function has 60 s).
+SWEEP_WORKERS = 16
+
+
+def _keep_alive(item: dict[str, Any], client: Any) -> str:
+    """One open conversation: deliver what is queued for it, else ping it. Returns what happened."""
+    conversation_id, connection_id = item["conversation_id"], item["connection_id"]
+    try:
+        if item.get("pending"):
+            outcome = deliver_pending(conversation_id, connection_id, client)
+            return {"delivered": "delivered", "away": "away"}.get(outcome, "failed")
+        client.post_to_connection(ConnectionId=connection_id, Data=frame(PING))
+        return "pinged"
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "GoneException":
+            return "away" if mark_away(conversation_id, connection_id) else "pinged"
+        log("sweep_push_failed", 40, conversation_id=conversation_id, code=exc.response["Error"]["Code"])
+        return "failed"
+    except Exception as exc:  # noqa: BLE001 (one conversation's fault never stops the sweep)
+        log("sweep_failed", 40, conversation_id=conversation_id, error=type(exc).__name__)
+        return "failed"
+
+
 def _sweep() -> dict[str, Any]:
-    """Keep open connections alive and end conversations whose customer did not come back."""
-    client, pinged, away, ended = management_client(), 0, 0, 0
-    for item in _scan(IndexName=CONNECTION_INDEX):  # only conversations with a connection are in the index
-        if item.get("status") != CONNECTED:
-            continue
-        try:
-            client.post_to_connection(ConnectionId=item["connection_id"], Data=frame(PING))
-            pinged += 1
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "GoneException":
-                raise
-            away += mark_away(item["conversation_id"], item["connection_id"])
+    """Deliver or ping every open connection (concurrently), then end conversations whose customer did not come
+    back; one failure never stops the rest."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = management_client()
+    # Only conversations with a connection are in the index.
+    open_items = [i for i in _scan(IndexName=CONNECTION_INDEX) if i.get("status") == CONNECTED]
+    counts = {"pinged": 0, "delivered": 0, "away": 0, "failed": 0, "ended": 0}
+    with ThreadPoolExecutor(max_workers=SWEEP_WORKERS) as pool:
+        for outcome in pool.map(lambda i: _keep_alive(i, client), open_items):
+            counts[outcome] += 1
     deadline = now() - RESUME_WINDOW_SECONDS
     for item in _scan(FilterExpression="#s = :away AND away_since < :deadline",
                       ExpressionAttributeNames={"#s": "status"},
                       ExpressionAttributeValues={":away": AWAY, ":deadline": deadline}):
-        _end_talkdesk(item["conversation_id"])
-        end_conversation(item["conversation_id"])
-        ended += 1
-    log("swept", pinged=pinged, away=away, ended=ended)
-    return {"pinged": pinged, "away": away, "ended": ended}
+        try:
+            _end_talkdesk(item["conversation_id"])
+            end_conversation(item["conversation_id"])
+            counts["ended"] += 1
+        except Exception as exc:  # noqa: BLE001
+            log("sweep_end_failed", 40, conversation_id=item["conversation_id"], error=type(exc).__name__)
+            counts["failed"] += 1
+    log("swept", **counts)
+    return counts
 
 
 def _scan(**kwargs: Any):

@@ -110,7 +110,7 @@ def test_the_sweep_pings_open_connections_and_ends_chats_left_longer_than_the_re
     chat["websocket"].handler(ws("$connect", "conn-2", conversation=left))
     chat["websocket"].handler(ws("$disconnect", "conn-2", code=1001))
     scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
-    assert chat["websocket"].handler(scheduled) == {"pinged": 1, "away": 0, "ended": 0}
+    assert chat["websocket"].handler(scheduled) == {"pinged": 1, "delivered": 0, "away": 0, "failed": 0, "ended": 0}
     assert frames("conn-1") == [{"event_type": "ping", "content": "", "author_name": ""}]
     window = chat["websocket"].RESUME_WINDOW_SECONDS
     boto3.resource("dynamodb").Table(TABLE).update_item(
@@ -145,3 +145,48 @@ def test_the_flush_is_an_asynchronous_invocation_of_the_same_function(monkeypatc
         stub.assert_no_pending_responses()
     for name in ("common", "talkdesk", "customer_socket"):
         sys.modules.pop(name, None)
+
+
+SCHEDULED = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+
+
+class _Flaky:
+    """API Gateway's management API refusing pushes with anything but Gone: throttled for the chosen connections."""
+
+    def __init__(self, refuse: set[str]) -> None:
+        self.real, self.refuse = boto3.client("apigatewaymanagementapi", endpoint_url=WS), refuse
+
+    def post_to_connection(self, **kwargs):
+        if kwargs["ConnectionId"] in self.refuse:
+            raise ClientError({"Error": {"Code": "LimitExceededException", "Message": "Rate exceeded"}},
+                              "PostToConnection")
+        return self.real.post_to_connection(**kwargs)
+
+
+def test_the_sweep_delivers_what_a_failed_push_left_to_a_silent_customer(chat, monkeypatch):
+    """A push refused with LimitExceeded is answered 202 (Talkdesk does not retry) and the customer sends nothing:
+    the next sweep delivers it instead of only pinging."""
+    conversation = start(chat)
+    chat["websocket"].handler(ws("$connect", "conn-1", conversation=conversation))
+    monkeypatch.setattr(chat["callback"], "management_client", lambda *a: _Flaky({"conn-1"}))
+    answer = chat["callback"].handler(callback(event_type="message_created", conversation_id=conversation,
+                                               content="Your refund is approved.", author_name="Sam"))
+    assert answer["statusCode"] == 202 and frames("conn-1") == []
+    assert chat["websocket"].handler(SCHEDULED)["delivered"] == 1
+    assert [f["content"] for f in frames("conn-1")] == ["Your refund is approved."]
+    assert chat["websocket"].handler(SCHEDULED)["pinged"] == 1, "nothing left: a ping keeps the socket open"
+
+
+def test_one_failing_connection_never_stops_the_sweep(chat, monkeypatch):
+    """The first chat's pushes fail, the others are still pinged and an abandoned chat is still ended."""
+    chats = [start(chat, f"s-{i}") for i in range(4)]
+    for i, conversation in enumerate(chats):
+        chat["websocket"].handler(ws("$connect", f"conn-{i}", conversation=conversation))
+    chat["websocket"].handler(ws("$disconnect", "conn-3", code=1001))
+    boto3.resource("dynamodb").Table(TABLE).update_item(
+        Key={"conversation_id": chats[3]}, UpdateExpression="SET away_since = away_since - :w",
+        ExpressionAttributeValues={":w": chat["websocket"].RESUME_WINDOW_SECONDS + 1})
+    monkeypatch.setattr(chat["websocket"], "management_client", lambda *a: _Flaky({"conn-0"}))
+    counts = chat["websocket"].handler(SCHEDULED)
+    assert counts == {"pinged": 2, "delivered": 0, "away": 0, "failed": 1, "ended": 1}
+    assert frames("conn-1") and frames("conn-2") and _item(chats[3])["status"] == "ENDED"

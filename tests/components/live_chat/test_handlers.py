@@ -105,7 +105,8 @@ def test_talkdesk_down_gives_a_polite_answer(chat, monkeypatch):
     result = chat["fulfillment"].handler(lex())
     assert result["messages"][0]["content"] == chat["fulfillment"].NO_AGENT
     assert "talkdesk_conversation_id" not in result["sessionState"]["sessionAttributes"]
-    assert boto3.client("dynamodb").scan(TableName=TABLE)["Count"] == 0
+    items = boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+    assert [i["conversation_id"]["S"] for i in items if not i["conversation_id"]["S"].startswith("attempt#")] == []
 
 
 def test_non_escalation_intent_closes_with_guidance(chat):
@@ -300,3 +301,33 @@ def test_a_message_refused_with_429_or_503_is_sent_again(chat):
     chat["fake"].fail("POST", f"/digital-connect/conversations/{conversation}/messages", 429, 503)
     sent = chat["websocket"].handler(ws("onMessage", "conn-1", {"action": "onMessage", "message": "hello"}))
     assert sent["statusCode"] == 200 and [m for _, m in chat["fake"].messages] == ["hello"]
+
+
+def test_a_long_non_ascii_message_is_accepted_and_delivered(chat):
+    """4,000 CJK characters (24 KB JSON-escaped): under the handler's byte limit, delivered whole."""
+    conversation = start(chat)
+    chat["websocket"].handler(ws("$connect", "conn-1", conversation=conversation))
+    answer = _say(chat, conversation, "退款已批准" * 800)
+    assert answer["statusCode"] == 200, answer
+    assert [len(f["content"]) for f in frames("conn-1")] == [4000]
+
+
+def test_a_later_visit_with_the_same_session_id_gets_a_new_conversation(chat):
+    """The Lex Web UI's session id is the browser's Cognito identity: a new visit starts the escalation count again
+    under the same id. Its escalation must not reattach to the old conversation, nor turn it STARTED again."""
+    fulfillment = chat["fulfillment"]
+    first = fulfillment.handler(lex(session="cognito-1"))["sessionState"]["sessionAttributes"]
+    old = first["talkdesk_conversation_id"]
+    boto3.resource("dynamodb").Table(TABLE).update_item(
+        Key={"conversation_id": old}, UpdateExpression="SET #s = :e", ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":e": "ENDED"})
+    # The next day: the attempt of the first visit is long past its retry window.
+    table = boto3.resource("dynamodb").Table(TABLE)
+    for item in table.scan()["Items"]:
+        if item["conversation_id"].startswith("attempt#"):
+            table.update_item(Key={"conversation_id": item["conversation_id"]}, UpdateExpression="SET created_at = :t",
+                              ExpressionAttributeValues={":t": item["created_at"] - fulfillment.ATTEMPT_SECONDS - 1})
+    later = fulfillment.handler(lex(session="cognito-1"))["sessionState"]["sessionAttributes"]
+    assert later["talkdesk_conversation_id"] != old
+    assert table.get_item(Key={"conversation_id": old})["Item"]["status"] == "ENDED"
+    assert len(chat["fake"].idempotency) == 2
