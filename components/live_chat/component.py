@@ -24,7 +24,7 @@ from components.iam_documents import service_trust
 from components.lambda_function import FunctionSpec, lambda_function
 from components.live_chat.args import LiveChatArgs
 from components.live_chat.edge import WAF_LOG_PREFIX, callback_model_schema, callback_web_acl
-from components.live_chat.iam import function_policy
+from components.live_chat.iam import ChatArns, function_policy
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 FUNCTIONS = ("fulfillment", "authorizer", "websocket", "callback")
@@ -103,6 +103,10 @@ class LiveChat(pulumi.ComponentResource):
         env_common = {"CONVERSATIONS_TABLE": table.name, "TALKDESK_TOUCHPOINT_SECRET_ID": touchpoint.arn,
                       "TALKDESK_CLIENT_SECRET_ID": client.arn, "TALKDESK_AUTH_URL": td.auth_url,
                       "TALKDESK_API_URL": td.api_url}
+        # Where asynchronous work that failed every retry goes (the flush `$connect` starts, the sweep EventBridge
+        # starts): kept 14 days, encrypted with the environment key, instead of vanishing.
+        self._failures = aws.sqs.Queue(f"{name}-async-failures", kms_master_key_id=kms_key_arn,
+                                       message_retention_seconds=1_209_600, opts=self._opts())
         fns = {
             role: self._function(role, env_common | ({"WEBSOCKET_ENDPOINT": ws_endpoint}
                                                      if role in ("callback", "websocket") else {}),
@@ -115,6 +119,12 @@ class LiveChat(pulumi.ComponentResource):
         self._logging_ready = [api_gateway_account(name, env, self)] if args.manage_api_gateway_account else []
         self._websocket(ws_api, ws_stage_name, fns, args)
         self._keep_alive(fns["websocket"])
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-websocket-async", function_name=fns["websocket"].name, maximum_retry_attempts=2,
+            maximum_event_age_in_seconds=3600,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=self._failures.arn)), opts=self._opts())
         rest_url, api_key = self._callback_api(fns["callback"], args)
         bot, alias = self._lex(fns["fulfillment"], args, env.account_id)
 
@@ -161,9 +171,8 @@ class LiveChat(pulumi.ComponentResource):
 
         def policy(logs_arn: pulumi.Output[str]) -> pulumi.Output[str]:
             return pulumi.Output.all(logs_arn, table_arn, pulumi.Output.all(*secret_arns), self._key,
-                                     connections_arn, function_arn).apply(
-                lambda a: function_policy(role_name, log_group_arn=a[0], table_arn=a[1], secret_arns=list(a[2]),
-                                          key_arn=a[3], connections_arn=a[4], function_arn=a[5]))
+                                     connections_arn, function_arn, self._failures.arn).apply(
+                lambda a: function_policy(role_name, ChatArns(a[0], a[1], list(a[2]), a[3], a[4], a[5], a[6])))
 
         return lambda_function(spec, policy, env=self._env, parent=self).function
 

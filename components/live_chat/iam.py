@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 #: Which function may do what: table access, secrets, pushing frames to WebSocket connections.
@@ -19,9 +20,24 @@ NEEDS: dict[str, dict[str, Any]] = {
 }
 
 
-def function_policy(role: str, *, log_group_arn: str, table_arn: str, secret_arns: list[str], key_arn: str,
-                    connections_arn: str | None, function_arn: str | None = None) -> str:
+@dataclass(frozen=True)
+class ChatArns:
+    """What a live-chat function's policy names."""
+
+    log_group: str
+    table: str
+    secrets: list[str]
+    key: str
+    connections: str | None
+    function: str | None = None
+    #: The on-failure destination of the function's asynchronous invocations.
+    failures: str | None = None
+
+
+def function_policy(role: str, arns: ChatArns) -> str:
     needs = NEEDS[role]
+    log_group_arn, table_arn, secret_arns, key_arn = arns.log_group, arns.table, arns.secrets, arns.key
+    connections_arn, function_arn, failures_arn = arns.connections, arns.function, arns.failures
     statements: list[dict[str, Any]] = [
         {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": f"{log_group_arn}:*"},
@@ -41,4 +57,8 @@ def function_policy(role: str, *, log_group_arn: str, table_arn: str, secret_arn
     if needs.get("invoke_self") and function_arn:
         statements.append({"Sid": "InvokeSelf", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
                            "Resource": function_arn})
+    if needs.get("invoke_self") and failures_arn:
+        # Lambda sends a failed asynchronous event (flush, sweep) to the on-failure destination as the function's role.
+        statements.append({"Sid": "AsyncFailures", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+                           "Resource": failures_arn})
     return json.dumps({"Version": "2012-10-17", "Statement": statements})

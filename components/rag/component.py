@@ -127,6 +127,13 @@ class RagService(pulumi.ComponentResource):
             input=json.dumps({"ensureIndex": True, "index": INDEX, "dimension": dimension}),
             opts=self._opts(depends_on=[data_policy, collection, vpce]))
         self._trigger(name, bucket, fns["ingest"], env)
+        # Asynchronous queries (the query function invoking itself) that fail every retry land in the DLQ too.
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-query-async", function_name=fns["query"].name, maximum_retry_attempts=2,
+            maximum_event_age_in_seconds=3600,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(destination=dlq.arn)),
+            opts=self._opts())
         self.query_url = self._api(name, fns["query"], args)
         self.bucket_name = bucket.bucket_name
         self.collection_endpoint = collection.collection_endpoint

@@ -79,5 +79,7 @@ def function_policy(role: str, arns: ServiceArns, log_group_arn: str) -> dict[st
             {"Sid": "ListBucket", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn},
             {"Sid": "InvokeSelf", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
              "Resource": arns.query_function},
+            # An asynchronous query that failed every retry goes to the dead-letter queue (on-failure destination).
+            {"Sid": "AsyncFailures", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": arns.dlq},
         ]
     return {"Version": "2012-10-17", "Statement": statements}
