@@ -66,6 +66,30 @@ class KpiReportArgs(StrictModel):
         if not (RATE.match(value) or CRON.match(value) or AT.match(value)):
             raise ValueError("expected rate(N unit), cron(min hour day-of-month month day-of-week year) or "
                              "at(yyyy-mm-ddThh:mm:ss)")
+        if CRON.match(value):
+            fields = value[len("cron("):-1].split()
+            # EventBridge Scheduler cron reference: "You can't specify the Day-of-month and Day-of-week fields in
+            # the same cron expression. If you specify a value (or a *) in one of the fields, you must use a ? in
+            # the other."
+            if (fields[2] == "?") == (fields[4] == "?"):
+                raise ValueError(f"expected ? in exactly one of day-of-month and day-of-week (e.g. cron(0 6 ? * MON "
+                                 f"*)); found {fields[2]!r} and {fields[4]!r}")
+        return value
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        """An IANA time zone (EventBridge Scheduler ScheduleExpressionTimezone), judged by the tz database."""
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            import difflib
+
+            close = difflib.get_close_matches(value, sorted(zoneinfo.available_timezones()), n=1)
+            raise ValueError("expected an IANA time zone such as Europe/Lisbon or UTC"
+                             + (f" (did you mean {close[0]}?)" if close else "")) from None
         return value
 
     @field_validator("model_id")

@@ -165,3 +165,25 @@ def test_a_sandboxed_account_may_send_to_its_verified_recipients(tmp_path):
     assert not _may_send_as(send, "someone@elsewhere.example.net"), "no other identity"
     notes = [d["message"] for d in view.diagnostics if "SES" in d["message"]]
     assert len(notes) == 1 and "sandbox" in notes[0] and "production access" in notes[0]
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("schedule", "cron(0 6 * * MON *)", "expected ? in exactly one of day-of-month and day-of-week"),
+    ("schedule", "cron(0 6 ? * ? *)", "expected ? in exactly one of day-of-month and day-of-week"),
+    ("scheduleTimezone", "Europe/Lisboa", "expected an IANA time zone such as Europe/Lisbon or UTC (did you mean "
+                                          "Europe/Lisbon?)"),
+])
+def test_a_schedule_eventbridge_would_refuse_is_refused_with_exit_2(tmp_path, key, value, expected):
+    """EventBridge Scheduler refuses a cron with both day fields set (cron reference) and an unknown time zone: the
+    stack file is refused before anything is created, with the key named."""
+    import yaml
+
+    from tests.helpers import config, run_cli
+
+    report = {"team": "web", "source": {"type": "s3", "bucket": "devops-exports", "key": "dora.json"},
+              "sender": "kpi@example.com", "subscribers": ["lead@example.com"], key: value}
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(yaml.safe_dump({"config": config(kpiReports=[report])}))
+    result = run_cli("plan", "dev", "--config-file", str(path), "--quiet")
+    assert result.returncode == 2
+    assert f"ml-platform:kpiReports[0].{key}: {expected}" in result.stderr, result.stderr
