@@ -65,11 +65,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sync.add_argument("stack", help="the stack whose RAG service to repair (its config gives region and names)")
 
 
+#: How long `mlplat rag sync` waits for one invocation (the ingest function may run 300 s), and how many run at once.
+SYNC_READ_TIMEOUT_S = 320
+SYNC_WORKERS = 8
+
+
 def _sync(stack: str, lambda_client=None) -> int:
     """Find the stack's ingest function (`<prefix>-rag-ingest-*`) and run its full reconciliation."""
     import json
+    from concurrent.futures import ThreadPoolExecutor
 
     import boto3
+    from botocore.config import Config
 
     from mlplat.project import find_project, load_stack_config
     from stacks.config import parse
@@ -82,20 +89,38 @@ def _sync(stack: str, lambda_client=None) -> int:
         raise InputError("invalid configuration: " + "; ".join(exc.problems)) from None
     if not cfg.rag.enabled:
         raise InputError(f"stack {stack}: rag.enabled is false; there is no RAG service to sync")
-    client = lambda_client or boto3.session.Session(region_name=cfg.region).client("lambda")
+    # One invocation may run up to the function's 300 s: the client waits longer than that and never retries (a
+    # retry after a read timeout would run the same work again; botocore's defaults are 60 s and 3 attempts).
+    config = Config(read_timeout=SYNC_READ_TIMEOUT_S, connect_timeout=10, retries={"max_attempts": 1,
+                                                                                   "mode": "standard"})
+    client = lambda_client or boto3.session.Session(region_name=cfg.region).client("lambda", config=config)
     prefix = f"{cfg.resource_prefix}-rag-ingest-"
     names = [f["FunctionName"] for page in client.get_paginator("list_functions").paginate()
              for f in page["Functions"] if f["FunctionName"].startswith(prefix)]
     if len(names) != 1:
         raise InputError(f"expected one function named {prefix}* in {cfg.region}; found "
                          f"{', '.join(names) or 'none'} (deploy the stack first)")
-    print(f"syncing {names[0]} (every document of the bucket and of the index)...", file=sys.stderr, flush=True)
-    answer = client.invoke(FunctionName=names[0], InvocationType="RequestResponse",
-                           Payload=json.dumps({"sync": True}).encode())
-    payload = json.loads(answer["Payload"].read() or b"{}")
-    if answer.get("FunctionError"):
-        raise InputError(f"{names[0]} failed: {payload.get('errorMessage', payload)}")
-    print(", ".join(f"{key} {value}" for key, value in payload.items()))
+
+    def call(event: dict) -> dict:
+        answer = client.invoke(FunctionName=names[0], InvocationType="RequestResponse",
+                               Payload=json.dumps(event).encode())
+        payload = json.loads(answer["Payload"].read() or b"{}")
+        if answer.get("FunctionError"):
+            raise InputError(f"{names[0]} failed: {payload.get('errorMessage', payload)}")
+        return payload
+
+    docs = call({"sync": "list"})["documents"]
+    print(f"syncing {len(docs)} documents with {names[0]} ({SYNC_WORKERS} at a time)...", file=sys.stderr,
+          flush=True)
+    counts: dict[str, int] = {"documents": len(docs)}
+    # One invocation per document, a few at a time: no document waits behind the whole bucket, and none runs into
+    # the function's timeout because the others were slow.
+    with ThreadPoolExecutor(max_workers=SYNC_WORKERS) as pool:
+        for done, result in enumerate(pool.map(lambda d: call({"sync": {"doc": d}}), docs), start=1):
+            counts[result["result"]] = counts.get(result["result"], 0) + 1
+            if done % 10 == 0 or done == len(docs):
+                print(f"  {done}/{len(docs)}", file=sys.stderr, flush=True)
+    print(", ".join(f"{key} {value}" for key, value in counts.items()))
     return 0
 
 

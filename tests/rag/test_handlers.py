@@ -36,6 +36,7 @@ class FakeOpenSearch(BaseHTTPRequestHandler):
     lag = False
     unsearchable: set[str] = set()
     counter = 0
+    bulk_sizes: list[int] = []
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -70,7 +71,10 @@ class FakeOpenSearch(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         cls = type(self)
         data = self._body()
+        if len(data) > 10 * 1024 * 1024:  # as OpenSearch answers a body past 10 MiB
+            return self._send(413, {"Message": "Request size exceeded 10485760 bytes"})
         if self.path == "/_bulk":
+            cls.bulk_sizes.append(len(data))
             lines = [json.loads(x) for x in data.decode().splitlines() if x.strip()]
             items, fresh, i = [], set(), 0
             while i < len(lines):
@@ -126,7 +130,7 @@ class FakeRuntime:
 @pytest.fixture
 def service(monkeypatch: pytest.MonkeyPatch):
     FakeOpenSearch.indices, FakeOpenSearch.signatures, FakeOpenSearch.lag = {}, [], False
-    FakeOpenSearch.unsearchable = set()
+    FakeOpenSearch.unsearchable, FakeOpenSearch.bulk_sizes = set(), []
     server = LocalServer(FakeOpenSearch)
     with mock_aws():
         kms = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
@@ -293,3 +297,53 @@ def test_an_async_query_returns_a_job_whose_answer_can_be_polled(service, monkey
     assert done["statusCode"] == 200 and json.loads(done["body"])["answer"] == "KX4411"
     assert poll("0" * 32)["statusCode"] == 404 and poll("../etc")["statusCode"] == 404
     assert query_module.handler({"body": json.dumps({"question": "q", "async": "yes"})})["statusCode"] == 400
+
+
+def test_bulk_batches_stay_under_the_request_limit_and_lose_no_row():
+    """1,000 rows of ~23 KB (a 1024-d child with full float precision): about 22 MiB in one body."""
+    from components.rag.handlers.aoss import BULK_MAX_BYTES, BULK_MAX_ROWS, bulk_batches
+
+    rows = [{"child_id": f"c{i}", "embedding": [0.12345678901234567] * 1024} for i in range(1000)]
+    batches = bulk_batches("rag", rows)
+    assert sum(len(b.encode()) for b in batches) > 20 * 1024 * 1024
+    assert all(len(b.encode()) <= BULK_MAX_BYTES and b.count("\n") <= 2 * BULK_MAX_ROWS for b in batches)
+    assert [json.loads(line)["child_id"] for b in batches for line in b.splitlines()[1::2]] == [r["child_id"]
+                                                                                               for r in rows]
+
+
+def test_a_large_document_is_indexed_in_bulk_requests_under_the_size_limit(service):
+    """A 330 KB text makes about a thousand 1024-d children, ~20 MiB as one bulk request: OpenSearch refuses a body
+    past 10 MiB (413). Batched, every request stays under the limit, and the manifest lists every child."""
+    text = " ".join(f"Sentence {i} of the long report mentions ledger code KX{i:05d} and nothing else." for i in
+                    range(4500))
+    assert len(text) > 330_000
+    service["s3"].put_object(Bucket="docs", Key="documents/long.txt", Body=text.encode())
+    result = _ingest(service, "documents/long.txt")
+    assert result["result"] == "indexed" and result["children"] >= 900
+    assert len(FakeOpenSearch.bulk_sizes) > 1 and max(FakeOpenSearch.bulk_sizes) <= 5 * 1024 * 1024
+    manifest = json.loads(service["s3"].get_object(Bucket="docs", Key="parents/long.txt/_manifest.json")["Body"].read())
+    assert len(manifest["children"]) == result["children"] == len(FakeOpenSearch.indices["rag"])
+
+
+def test_only_text_is_indexed_and_other_files_are_skipped(service):
+    """A PDF (or any binary) decoded as text would be noise retrieval returns: skipped and logged; HTML is indexed
+    as its visible text; a text file that is not UTF-8 is skipped too."""
+    s3 = service["s3"]
+    s3.put_object(Bucket="docs", Key="documents/report.pdf", Body=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>")
+    assert _ingest(service, "documents/report.pdf")["result"] == "skipped"
+    s3.put_object(Bucket="docs", Key="documents/latin1.txt", Body="caf\xe9".encode("latin-1"))
+    assert _ingest(service, "documents/latin1.txt")["result"] == "skipped"
+    page = f"<html><head><style>p {{color: red}}</style></head><body><p>{DOC}</p><script>x()</script></body></html>"
+    s3.put_object(Bucket="docs", Key="documents/aster.html", Body=page.encode())
+    assert _ingest(service, "documents/aster.html")["result"] == "indexed"
+    texts = [row["text"] for row in FakeOpenSearch.indices["rag"].values()]
+    assert texts and not any("color: red" in t or "x()" in t or "%PDF" in t for t in texts)
+
+
+def test_a_sync_lists_the_documents_then_reconciles_each_in_its_own_invocation(service):
+    s3 = service["s3"]
+    s3.put_object(Bucket="docs", Key="documents/aster.txt", Body=DOC.encode())
+    listed = _run(service, {"sync": "list"})
+    assert listed == {"documents": ["aster.txt"]}
+    assert _run(service, {"sync": {"doc": "aster.txt"}})["result"] == "indexed"
+    assert _run(service, {"sync": {"doc": "aster.txt"}})["result"] == "unchanged"

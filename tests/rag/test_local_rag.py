@@ -170,21 +170,43 @@ def test_the_local_embedder_is_deterministic_and_normalised():
 
 
 def test_rag_sync_runs_the_stacks_ingest_function_and_prints_the_counts(monkeypatch, capsys):
-    """`mlplat rag sync staging`: the ingest function found by its name prefix, invoked synchronously with a sync
-    event; both calls checked against botocore's Lambda model."""
+    """`mlplat rag sync staging`: the ingest function found by its name prefix, asked for the documents, then one
+    synchronous invocation per document (a whole bucket in one 300 s invocation timed out); the client waits longer
+    than the function may run and never retries; every call checked against botocore's Lambda model."""
     from mlplat import rag_cli
 
     client = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    counts = {"documents": 3, "unchanged": 1, "removed": 1, "indexed": 1}
-    raw = json.dumps(counts).encode()
+    made: list = []
+
+    class Session:
+        def __init__(self, **_):
+            pass
+
+        def client(self, service, config=None):
+            made.append(config)
+            return client
+
+    monkeypatch.setattr(boto3.session, "Session", Session)
+    monkeypatch.setattr(rag_cli, "SYNC_WORKERS", 1)  # the stubbed answers come in order
+
+    def payload(body: dict) -> dict:
+        raw = json.dumps(body).encode()
+        return {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(raw), len(raw))}
+
+    fn = "mlplat-staging-rag-ingest-1a2b3c4"
     with Stubber(client) as stub:
-        stub.add_response("list_functions", {"Functions": [{"FunctionName": "other"},
-                                                           {"FunctionName": "mlplat-staging-rag-ingest-1a2b3c4"}]}, {})
-        stub.add_response("invoke", {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(raw), len(raw))},
-                          {"FunctionName": "mlplat-staging-rag-ingest-1a2b3c4", "InvocationType": "RequestResponse",
-                           "Payload": json.dumps({"sync": True}).encode()})
-        assert rag_cli._sync("staging", client) == 0
+        stub.add_response("list_functions", {"Functions": [{"FunctionName": "other"}, {"FunctionName": fn}]}, {})
+        stub.add_response("invoke", payload({"documents": ["a.txt", "b.txt", "c.txt"]}),
+                          {"FunctionName": fn, "InvocationType": "RequestResponse",
+                           "Payload": json.dumps({"sync": "list"}).encode()})
+        for doc, result in (("a.txt", "unchanged"), ("b.txt", "removed"), ("c.txt", "indexed")):
+            stub.add_response("invoke", payload({"doc": doc, "result": result}),
+                              {"FunctionName": fn, "InvocationType": "RequestResponse",
+                               "Payload": json.dumps({"sync": {"doc": doc}}).encode()})
+        assert rag_cli._sync("staging") == 0
     assert capsys.readouterr().out.strip() == "documents 3, unchanged 1, removed 1, indexed 1"
+    (config,) = made
+    assert config.read_timeout > 300 and config.retries == {"max_attempts": 1, "mode": "standard"}
     with pytest.raises(InputError, match="rag.enabled is false"):
         rag_cli._sync("dev", client)
 

@@ -23,6 +23,31 @@ class IndexMissing(LookupError):
     """The k-NN index does not exist yet (nothing ingested and the deployment's index creation not run)."""
 
 
+#: The largest bulk request sent (bytes). An OpenSearch request body past 10 MiB is refused ("Request size exceeded
+#: 10485760 bytes", 413, on OpenSearch Service; AWS's migration assistant sends Serverless collections bulks of 10
+#: MiB at most): half of that leaves room for the JSON around each row. A 1024-d child is about 23 KB as JSON.
+BULK_MAX_BYTES = 5 * 1024 * 1024
+#: And at most this many rows per request.
+BULK_MAX_ROWS = 500
+
+
+def bulk_batches(index: str, rows: list[dict[str, Any]]) -> list[str]:
+    """NDJSON bodies of `index` actions, each under BULK_MAX_BYTES and BULK_MAX_ROWS (a row alone over the limit
+    still goes alone: OpenSearch then says why)."""
+    action = json.dumps({"index": {"_index": index}}) + "\n"
+    batches, current, size = [], [], 0
+    for row in rows:
+        line = action + json.dumps(row) + "\n"
+        if current and (size + len(line.encode()) > BULK_MAX_BYTES or len(current) >= BULK_MAX_ROWS):
+            batches.append("".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line.encode())
+    if current:
+        batches.append("".join(current))
+    return batches
+
+
 class OpenSearch:
     def __init__(self, endpoint: str, region: str, session: Any = None) -> None:
         self.endpoint = endpoint.rstrip("/")
@@ -99,12 +124,21 @@ class OpenSearch:
         return len(ids)
 
     def index_children(self, index: str, rows: list[dict[str, Any]]) -> list[str]:
-        """Indexes the rows; returns the ids OpenSearch gave them (vector collections assign document ids)."""
-        lines = "".join(json.dumps({"index": {"_index": index}}) + "\n" + json.dumps(row) + "\n" for row in rows)
-        answer = self._ok(*self.request("POST", "/_bulk", lines, ndjson=True), "indexing chunks")
-        if answer.get("errors"):
-            raise RuntimeError(f"OpenSearch refused some chunks: {str(answer)[:300]}")
-        return [item["index"]["_id"] for item in answer.get("items", [])]
+        """Indexes the rows in bulk requests of at most BULK_MAX_BYTES; returns the ids OpenSearch gave them (vector
+        collections assign document ids). If a batch fails, what the earlier batches indexed is deleted again, so
+        a retry starts from a clean index (the manifest is written only after the last batch)."""
+        ids: list[str] = []
+        try:
+            for batch in bulk_batches(index, rows):
+                answer = self._ok(*self.request("POST", "/_bulk", batch, ndjson=True), "indexing chunks")
+                if answer.get("errors"):
+                    raise RuntimeError(f"OpenSearch refused some chunks: {str(answer)[:300]}")
+                ids += [item["index"]["_id"] for item in answer.get("items", [])]
+        except Exception:
+            if ids:
+                self.delete_ids(index, ids)
+            raise
+        return ids
 
     def knn(self, index: str, vector: list[float], k: int) -> list[tuple[dict[str, Any], float]]:
         status, answer = self.request("POST", f"/{index}/_search", {

@@ -28,6 +28,7 @@ import os
 import time
 import urllib.parse
 import uuid
+from html.parser import HTMLParser
 from typing import Any
 
 import boto3
@@ -39,6 +40,43 @@ from .aoss import OpenSearch
 from .common import DOCUMENTS, PARENTS, embed, parent_key, runtime, setting, target
 
 MANIFEST = "_manifest.json"
+#: What the service indexes: text it can read as such. Anything else (PDF, Office, images) is skipped and logged: a
+#: PDF decoded as UTF-8 is noise that retrieval would then return. HTML is indexed as its visible text.
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".csv", ".json", ".jsonl", ".html", ".htm")
+
+
+class _Text(HTMLParser):
+    """The visible text of an HTML page (script and style left out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, _attrs: Any) -> None:
+        self._skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("script", "style") and self._skip > 0
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.parts.append(data.strip())
+
+
+def document_text(doc_id: str, raw: bytes) -> str | None:
+    """The text to index, or None for a file the service does not index (its type, or bytes that are not UTF-8)."""
+    if not doc_id.lower().endswith(TEXT_SUFFIXES):
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if doc_id.lower().endswith((".html", ".htm")):
+        parser = _Text()
+        parser.feed(text)
+        return "\n".join(parser.parts)
+    return text
 #: Longer than the function's timeout (300 s): a lease outlives its holder only if the holder died.
 LEASE_SECONDS = 330
 MAX_ROUNDS = 5
@@ -98,7 +136,13 @@ def reconcile(bucket: str, doc_id: str, *, s3: Any, search: OpenSearch, sm: Any)
         if exc.response["Error"]["Code"] in ("PreconditionFailed", "412", "NoSuchKey"):
             return {"doc": doc_id, "result": "changed", "children": 0}  # changed meanwhile: the caller goes again
         raise
-    text = obj["Body"].read().decode("utf-8", errors="replace")
+    text = document_text(doc_id, obj["Body"].read())
+    if text is None:
+        deleted = search.delete_ids(index, manifest.get("children", [])) + search.delete_document(index, doc_id)
+        _clear_parents(s3, bucket, doc_id)
+        print(json.dumps({"event": "skipped", "doc": doc_id, "why": f"not indexed: only UTF-8 text files "
+                                                                     f"({', '.join(TEXT_SUFFIXES)})"}))
+        return {"doc": doc_id, "result": "skipped", "deleted": deleted, "children": 0}
     parents, children = split_document(doc_id, text, **_sizes())
     vectors = embed(sm, target("EMBEDDINGS"), [c.text for c in children])
     deleted = search.delete_ids(index, manifest.get("children", [])) + search.delete_document(index, doc_id)
@@ -174,6 +218,17 @@ def ingest(bucket: str, key: str, *, s3: Any, search: OpenSearch, sm: Any) -> di
 def sync(bucket: str, *, s3: Any, search: OpenSearch, sm: Any) -> dict[str, Any]:
     """Reconcile every document the bucket holds and every document the index holds (LangChain's indexing API
     calls this a full cleanup): returns how many were indexed, removed and left unchanged."""
+    docs = sync_documents(bucket, s3=s3, search=search)
+    counts: dict[str, int] = {}
+    for doc_id in docs:
+        result = serialized(doc_id, lambda d=doc_id: reconcile(bucket, d, s3=s3, search=search, sm=sm))["result"]
+        counts[result] = counts.get(result, 0) + 1
+    return {"documents": len(docs), **counts}
+
+
+def sync_documents(bucket: str, *, s3: Any, search: OpenSearch) -> list[str]:
+    """Every document a sync reconciles: the bucket's, the index's and those with parents left (`mlplat rag sync`
+    asks for this list first, then reconciles each document in an invocation of its own)."""
     search.ensure_index(setting("INDEX"), int(setting("DIMENSION")))
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=DOCUMENTS)
     docs = {o["Key"].removeprefix(DOCUMENTS) for page in pages for o in page.get("Contents", [])
@@ -182,11 +237,7 @@ def sync(bucket: str, *, s3: Any, search: OpenSearch, sm: Any) -> dict[str, Any]
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=PARENTS)
     docs |= {o["Key"].removeprefix(PARENTS).removesuffix(f"/{MANIFEST}") for page in pages
              for o in page.get("Contents", []) if o["Key"].endswith(f"/{MANIFEST}")}
-    counts: dict[str, int] = {}
-    for doc_id in sorted(docs):
-        result = serialized(doc_id, lambda d=doc_id: reconcile(bucket, d, s3=s3, search=search, sm=sm))["result"]
-        counts[result] = counts.get(result, 0) + 1
-    return {"documents": len(docs), **counts}
+    return sorted(docs)
 
 
 def ensure_index(search: OpenSearch, attempts: int = 30) -> dict[str, Any]:
@@ -208,7 +259,12 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     search = OpenSearch(setting("COLLECTION_ENDPOINT"), os.environ.get("AWS_REGION", "us-east-1"))
     if event.get("ensureIndex"):
         return ensure_index(search)
-    if event.get("sync"):
+    request = event.get("sync")
+    if request == "list":
+        return {"documents": sync_documents(setting("BUCKET"), s3=s3, search=search)}
+    if isinstance(request, dict) and isinstance(request.get("doc"), str):
+        return ingest(setting("BUCKET"), f"{DOCUMENTS}{request['doc']}", s3=s3, search=search, sm=sm)
+    if request:
         result = sync(setting("BUCKET"), s3=s3, search=search, sm=sm)
         print(json.dumps({"synced": result}), flush=True)
         return result
