@@ -65,6 +65,10 @@ def key_policy(account_id: str, partition: str, region: str, admin_role_arns: li
     # developer guide, key management, "compatibility between event sources from AWS services and encrypted queues".
     statements.append(_service_use("EventBridgeQueues", "events.amazonaws.com",
                                    ["kms:Decrypt", "kms:GenerateDataKey"], account_id))
+    # S3 event notifications to encrypted SQS queues (the RAG ingest queue): same guide, the key must let
+    # s3.amazonaws.com generate data keys and decrypt.
+    statements.append(_service_use("S3EventQueues", "s3.amazonaws.com",
+                                   ["kms:Decrypt", "kms:GenerateDataKey"], account_id))
     if admin_role_arns:
         statements.append(
             {

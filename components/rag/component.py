@@ -56,6 +56,12 @@ class RagEndpoints:
     dimension: int
 
 
+#: How long a taken message stays invisible (6 x the ingest function's 300 s timeout) and how often it is taken before
+#: the DLQ: 8 x 30 minutes of retries, longer than any scale-from-zero of the embedder.
+VISIBILITY_S = 1800
+MAX_RECEIVES = 8
+
+
 class RagService(pulumi.ComponentResource):
     def __init__(self, name: str, args: RagArgs, *, env: Env, network: NetworkRef, endpoints: RagEndpoints,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -82,8 +88,9 @@ class RagService(pulumi.ComponentResource):
         # The query function is auto-named `<name>-query-<suffix>`: it may invoke only functions so named.
         query_arns = pulumi.Output.concat("arn:", env.partition, ":lambda:", env.region, ":", env.account_id,
                                           f":function:{name}-query-*")
+        queue = self._ingest_queue(name, bucket, dlq, env)
         refs = pulumi.Output.all(bucket.bucket_arn, collection.arn, llm.endpoint_arn, embeddings.endpoint_arn,
-                                 env.key_arn, dlq.arn, leases.arn, query_arns)
+                                 env.key_arn, dlq.arn, leases.arn, query_arns, queue.arn)
 
         def policy(role: str, logs: pulumi.Output[str]) -> pulumi.Output[str]:
             return pulumi.Output.all(refs, logs).apply(
@@ -106,7 +113,7 @@ class RagService(pulumi.ComponentResource):
                        if embeddings.inference_component_name is not None else {}),
                     **({"LLM_COMPONENT": llm.inference_component_name}
                        if llm.inference_component_name is not None else {})},
-                dead_letter_arn=dlq.arn if role_name == "ingest" else None,
+                # Ingestion takes its events from a queue (redriven to the DLQ after MAX_RECEIVES): no async DLQ.
                 vpc=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=network.private_subnet_ids,
                                                       security_group_ids=[fn_sg.id]),
                 managed_policies={"vpc": "service-role/AWSLambdaVPCAccessExecutionRole"},
@@ -126,7 +133,7 @@ class RagService(pulumi.ComponentResource):
             f"{name}-create-index", function_name=fns["ingest"].name,
             input=json.dumps({"ensureIndex": True, "index": INDEX, "dimension": dimension}),
             opts=self._opts(depends_on=[data_policy, collection, vpce]))
-        self._trigger(name, bucket, fns["ingest"], env)
+        self._trigger(name, bucket, fns["ingest"], queue)
         # Asynchronous queries (the query function invoking itself) that fail every retry land in the DLQ too.
         aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-query-async", function_name=fns["query"].name, maximum_retry_attempts=2,
@@ -173,16 +180,38 @@ class RagService(pulumi.ComponentResource):
                 "AllowFromPublic": False, "SourceVPCEs": [vpce_id]}])), opts=self._opts())
         return collection, vpce
 
-    def _trigger(self, name: str, bucket: SecureBucket, fn: aws.lambda_.Function, env: Env) -> None:
-        permission = aws.lambda_.Permission(
-            f"{name}-s3-invoke", action="lambda:InvokeFunction", function=fn.name, principal="s3.amazonaws.com",
-            source_arn=bucket.bucket_arn, source_account=env.account_id, opts=self._opts())
+    def _ingest_queue(self, name: str, bucket: SecureBucket, dlq: aws.sqs.Queue, env: Env) -> aws.sqs.Queue:
+        """The queue S3 events wait in: an upload while the embedder scales from zero (minutes) stays queued and is
+        retried for hours (MAX_RECEIVES x VISIBILITY_S), instead of exhausting Lambda's two asynchronous retries and
+        landing in the DLQ. Visibility is 6 x the function's timeout (Lambda developer guide, SQS event sources)."""
+        queue = aws.sqs.Queue(
+            f"{name}-ingest-queue", kms_master_key_id=env.key_arn, visibility_timeout_seconds=VISIBILITY_S,
+            message_retention_seconds=4 * 24 * 3600,
+            redrive_policy=dlq.arn.apply(lambda arn: json.dumps({"deadLetterTargetArn": arn,
+                                                                 "maxReceiveCount": MAX_RECEIVES})),
+            opts=self._opts())
+        # S3 may send only this bucket's events (SQS developer guide, S3 event notifications to a queue); TLS only.
+        policy = pulumi.Output.all(queue.arn, bucket.bucket_arn, env.account_id).apply(lambda a: json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Sid": "S3Events", "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+                 "Action": "sqs:SendMessage", "Resource": a[0],
+                 "Condition": {"ArnEquals": {"aws:SourceArn": a[1]}, "StringEquals": {"aws:SourceAccount": a[2]}}},
+                {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": a[0],
+                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+        self._queue_policy = aws.sqs.QueuePolicy(f"{name}-ingest-queue", queue_url=queue.url, policy=policy,
+                                                 opts=self._opts())
+        return queue
+
+    def _trigger(self, name: str, bucket: SecureBucket, fn: aws.lambda_.Function, queue: aws.sqs.Queue) -> None:
         aws.s3.BucketNotification(
             f"{name}-documents", bucket=bucket.bucket_name,
-            lambda_functions=[aws.s3.BucketNotificationLambdaFunctionArgs(
-                lambda_function_arn=fn.arn, events=["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
-                filter_prefix="documents/")],
-            opts=self._opts(depends_on=[permission]))
+            queues=[aws.s3.BucketNotificationQueueArgs(
+                queue_arn=queue.arn, events=["s3:ObjectCreated:*", "s3:ObjectRemoved:*"], filter_prefix="documents/")],
+            opts=self._opts(depends_on=[self._queue_policy]))
+        # One document per invocation; a failed one goes back to the queue alone (ReportBatchItemFailures).
+        aws.lambda_.EventSourceMapping(
+            f"{name}-ingest-events", event_source_arn=queue.arn, function_name=fn.arn, batch_size=1,
+            function_response_types=["ReportBatchItemFailures"], opts=self._opts())
 
     def _api(self, name: str, fn: aws.lambda_.Function, args: RagArgs) -> pulumi.Output[str]:
         api = aws.apigateway.RestApi(f"{name}-api", description="RAG queries (IAM auth)",

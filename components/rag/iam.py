@@ -37,12 +37,14 @@ class ServiceArns:
     lease_table: str
     #: The query function's own ARN (pattern): it invokes itself for asynchronous queries.
     query_function: str
+    #: The queue S3 events wait in until ingestion takes them (an SQS event source of the ingest function).
+    ingest_queue: str
 
 
 def function_policy(role: str, arns: ServiceArns, log_group_arn: str) -> dict[str, Any]:
     """`ingest`: read documents (and list them, for a sync), replace parents and manifests, embed, write the
-    index, hold per-document leases, dead-letter; `query`: read parents, embed and generate, read the index,
-    keep async jobs' answers and invoke itself for them. Both write their own log group and X-Ray traces
+    index, hold per-document leases, take S3 events from its queue; `query`: read parents, embed and generate,
+    read the index, keep async jobs' answers and invoke itself for them. Both write their own log group and X-Ray traces
     (active tracing: CreateFunction refuses a role that cannot put trace segments)."""
     bucket_arn, collection_arn, key_arn = arns.bucket, arns.collection, arns.key
     endpoint_arns = [arns.llm_endpoint, arns.embeddings_endpoint] if role == "query" else [arns.embeddings_endpoint]
@@ -67,7 +69,11 @@ def function_policy(role: str, arns: ServiceArns, log_group_arn: str) -> dict[st
             {"Sid": "Leases", "Effect": "Allow",
              "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
              "Resource": arns.lease_table},
-            {"Sid": "DeadLetters", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": arns.dlq},
+            # Lambda's SQS poller runs as the function's role (Lambda developer guide, "Using Lambda with Amazon SQS":
+            # execution role permissions).
+            {"Sid": "IngestQueue", "Effect": "Allow",
+             "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                        "sqs:ChangeMessageVisibility"], "Resource": arns.ingest_queue},
         ]
     else:
         statements += [

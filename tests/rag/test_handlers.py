@@ -347,3 +347,30 @@ def test_a_sync_lists_the_documents_then_reconciles_each_in_its_own_invocation(s
     assert listed == {"documents": ["aster.txt"]}
     assert _run(service, {"sync": {"doc": "aster.txt"}})["result"] == "indexed"
     assert _run(service, {"sync": {"doc": "aster.txt"}})["result"] == "unchanged"
+
+
+def _queued(key: str, message_id: str = "m-1") -> dict:
+    body = json.dumps({"Records": _event("ObjectCreated:Put", key)["Records"]})
+    return {"Records": [{"eventSource": "aws:sqs", "messageId": message_id, "body": body}]}
+
+
+def test_an_upload_while_the_embedder_is_cold_waits_in_the_queue_and_is_indexed_later(service):
+    """The embedder scales from zero in minutes: its first answers are errors. The S3 event arrives through the
+    ingest queue; the failed message is reported back (ReportBatchItemFailures) and retried, not dead-lettered."""
+    service["s3"].put_object(Bucket="docs", Key="documents/aster.txt", Body=DOC.encode())
+    cold = {"on": True}
+    real = service["sm"].invoke_endpoint
+
+    def scaling_from_zero(**kwargs):
+        if cold["on"]:
+            raise RuntimeError("ValidationError: no capacity: the endpoint is scaling from zero")
+        return real(**kwargs)
+
+    service["sm"].invoke_endpoint = scaling_from_zero
+    first = _run(service, _queued("documents/aster.txt"))
+    assert first["batchItemFailures"] == [{"itemIdentifier": "m-1"}] and first["ingested"] == []
+    cold["on"] = False
+    later = _run(service, _queued("documents/aster.txt"))
+    assert later["batchItemFailures"] == [] and later["ingested"][0]["result"] == "indexed"
+    assert _run(service, {"Records": [{"eventSource": "aws:sqs", "messageId": "t",
+                                       "body": json.dumps({"Event": "s3:TestEvent"})}]})["batchItemFailures"] == []

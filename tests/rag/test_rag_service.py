@@ -64,12 +64,24 @@ def test_functions_are_wired_to_both_endpoints_and_the_index_dimension_is_the_em
             == 1024
         assert fn["vpcConfig"]["subnetIds"] and fn["handler"] in ("handlers.ingest.handler", "handlers.query.handler")
     assert bge["inputs"]["primaryContainer"]["image"]  # the embedder the dimension belongs to is deployed
+    # S3 events wait in a queue (retried for hours while the embedder scales from zero), then the DLQ.
     dlq = staging.get("aws:sqs/queue:Queue", "mlplat-staging-rag-ingest-dlq")
-    assert fns["ingest"]["deadLetterConfig"] == {"targetArn": dlq["outputs"]["arn"]}
+    queue = staging.get("aws:sqs/queue:Queue", "mlplat-staging-rag-ingest-queue")
+    assert json.loads(queue["inputs"]["redrivePolicy"]) == {"deadLetterTargetArn": dlq["outputs"]["arn"],
+                                                           "maxReceiveCount": 8}
+    assert queue["inputs"]["visibilityTimeoutSeconds"] >= 6 * fns["ingest"]["timeout"]
     notification = staging.get("aws:s3/bucketNotification:BucketNotification", "mlplat-staging-rag-documents")
-    (trigger,) = notification["inputs"]["lambdaFunctions"]
+    (trigger,) = notification["inputs"]["queues"]
+    assert trigger["queueArn"] == queue["outputs"]["arn"]
     assert trigger["filterPrefix"] == "documents/" and set(trigger["events"]) == {"s3:ObjectCreated:*",
                                                                                    "s3:ObjectRemoved:*"}
+    mapping = staging.get("aws:lambda/eventSourceMapping:EventSourceMapping", "mlplat-staging-rag-ingest-events")
+    assert mapping["inputs"]["eventSourceArn"] == queue["outputs"]["arn"]
+    assert mapping["inputs"]["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue_policy = json.loads(staging.get("aws:sqs/queuePolicy:QueuePolicy",
+                                          "mlplat-staging-rag-ingest-queue")["inputs"]["policy"])
+    s3_events = next(s for s in queue_policy["Statement"] if s["Sid"] == "S3Events")
+    assert s3_events["Principal"] == {"Service": "s3.amazonaws.com"} and s3_events["Condition"]["ArnEquals"]
     policies = {r: {s["Sid"]: s for s in json.loads(staging.get(
         "aws:iam/rolePolicy:RolePolicy", f"mlplat-staging-rag-{r}-role")["inputs"]["policy"])["Statement"]}
         for r in ("ingest", "query")}

@@ -193,7 +193,14 @@ def serialized(doc_id: str, work: Any) -> dict[str, Any]:
         raise RuntimeError(f"could not take or mark the lease of {doc_id}")
     result: dict[str, Any] = {}
     for _ in range(MAX_ROUNDS):
-        result = work()
+        try:
+            result = work()
+        except Exception:
+            # Failed (the embedder scaling from zero, a throttle): give the document back at once, so its retry
+            # (the queue's, or the next event) reconciles it instead of coalescing into a holder that is gone.
+            _conditional(table.delete_item, Key={"doc_id": doc_id}, ConditionExpression="#o = :t",
+                         ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":t": token})
+            raise
         if result.get("result") == "changed":
             continue
         if _conditional(table.delete_item, Key={"doc_id": doc_id},
@@ -268,12 +275,36 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         result = sync(setting("BUCKET"), s3=s3, search=search, sm=sm)
         print(json.dumps({"synced": result}), flush=True)
         return result
+    records = event.get("Records", [])
+    if records and records[0].get("eventSource") == "aws:sqs":
+        return _from_queue(records, s3=s3, search=search, sm=sm)
+    results = _s3_records(records, s3=s3, search=search, sm=sm)
+    print(json.dumps({"ingested": results}), flush=True)
+    return {"ingested": results}
+
+
+def _s3_records(records: list[dict[str, Any]], **clients: Any) -> list[dict[str, Any]]:
     results = []
-    for record in event.get("Records", []):
+    for record in records:
         key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
         if not key.startswith(DOCUMENTS) or key.endswith("/"):
             continue
         # The event name is not trusted: ObjectCreated and ObjectRemoved alike reconcile to S3's current state.
-        results.append(ingest(record["s3"]["bucket"]["name"], key, s3=s3, search=search, sm=sm))
-    print(json.dumps({"ingested": results}), flush=True)
-    return {"ingested": results}
+        results.append(ingest(record["s3"]["bucket"]["name"], key, **clients))
+    return results
+
+
+def _from_queue(messages: list[dict[str, Any]], **clients: Any) -> dict[str, Any]:
+    """S3 events delivered through the ingest queue: a message whose document fails (the embedder still scaling
+    from zero, a throttle) goes back to the queue alone and is retried after the visibility timeout (Lambda's
+    ReportBatchItemFailures); S3's test event on notification set-up carries no records."""
+    results, failures = [], []
+    for message in messages:
+        try:
+            results += _s3_records(json.loads(message["body"]).get("Records", []), **clients)
+        except Exception as exc:  # noqa: BLE001 (reported per message; the queue retries it)
+            print(json.dumps({"event": "ingest_failed", "message": message.get("messageId"),
+                              "error": type(exc).__name__, "detail": str(exc)[:300]}), flush=True)
+            failures.append({"itemIdentifier": message["messageId"]})
+    print(json.dumps({"ingested": results, "failed": len(failures)}), flush=True)
+    return {"ingested": results, "batchItemFailures": failures}
