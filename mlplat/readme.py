@@ -1,4 +1,5 @@
-"""The README's generated parts: the cost row of the environments table (`make generate` writes it).
+"""The README's generated parts: the cost row of the environments table and the policy table (`make generate`
+writes them).
 
     python -m mlplat.readme --write README.md
 
@@ -34,6 +35,30 @@ def with_cost_row(readme: str, row: str) -> str:
     return "".join(lines)
 
 
+TABLE_HEADER = "| rule | checks |"
+
+
+def policy_table() -> str:
+    """One row per policy the pack serves (its name and description): the README can never list fewer."""
+    from policies.pack import ALL_POLICIES
+
+    rows = [TABLE_HEADER, "|---|---|"]
+    rows += [f"| {p.name} | {' '.join(p.description.split())} |" for p in ALL_POLICIES]
+    return "\n".join(rows)
+
+
+def with_policy_table(readme: str, table: str) -> str:
+    """Replace the table that starts with TABLE_HEADER (up to the blank line after it)."""
+    lines = readme.splitlines(keepends=True)
+    at = [i for i, line in enumerate(lines) if line.rstrip("\n") == TABLE_HEADER]
+    if len(at) != 1:
+        raise ValueError(f"expected one line {TABLE_HEADER!r} in the README; found {len(at)}")
+    end = at[0]
+    while end < len(lines) and lines[end].strip():
+        end += 1
+    return "".join(lines[:at[0]]) + table + "\n" + "".join(lines[end:])
+
+
 def _plan(stack: str, root: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "plan.json"
@@ -50,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = args.write.resolve().parent
     row = cost_row({s: _plan(s, root) for s in STACKS})
-    args.write.write_text(with_cost_row(args.write.read_text(), row))
+    args.write.write_text(with_policy_table(with_cost_row(args.write.read_text(), row), policy_table()))
     print(row)
     return 0
 

@@ -88,3 +88,14 @@ def test_readme_cost_row_is_generated_from_the_shipped_plans(shipped):
     assert row in (ROOT / "README.md").read_text().splitlines(), f"README cost row is stale: run make generate ({row})"
 
 
+
+
+def test_readme_policy_table_lists_every_policy_the_pack_serves():
+    """Generated from the pack by `make generate` (mlplat/readme.py): a new policy cannot be missing from it."""
+    from mlplat.readme import policy_table
+    from policies.pack import ALL_POLICIES
+    from tests.helpers import ROOT
+
+    table = policy_table()
+    assert table in (ROOT / "README.md").read_text(), "README policy table is stale: run make generate"
+    assert table.count("\n") - 1 == len(ALL_POLICIES)
