@@ -36,6 +36,35 @@ Payload = Literal["tgi", "embedding", "openai-chat"]
 
 
 @dataclass(frozen=True)
+class ModelShape:
+    """What a model needs to be served: its weights and the attention layout its server shards along."""
+
+    params_b: float
+    bytes_per_param: int
+    heads: int
+    kv_heads: int
+    intermediate: int
+    #: Room for the KV cache and activations on top of the weights (TGI allocates the KV cache from what is left).
+    headroom: float = 0.2
+
+    @property
+    def gpu_memory_gib(self) -> float:
+        return self.params_b * 1e9 * self.bytes_per_param * (1 + self.headroom) / 2**30
+
+    def shard_counts(self, up_to: int) -> list[int]:
+        """GPU counts the server can shard it over (each divides heads, KV heads and the intermediate size)."""
+        return [n for n in range(1, up_to + 1)
+                if self.heads % n == 0 and self.kv_heads % n == 0 and self.intermediate % n == 0]
+
+
+#: Model shapes from the models' own config.json (Hugging Face, mistralai/Mixtral-8x7B-Instruct-v0.1: 32 attention
+#: heads, 8 key-value heads, intermediate size 14,336; 46.7 B parameters in bf16, the model card).
+MODEL_SHAPES: dict[str, ModelShape] = {
+    "huggingface-llm-mixtral-8x7b-instruct": ModelShape(46.7, 2, 32, 8, 14336),
+}
+
+
+@dataclass(frozen=True)
 class JumpStartSpec:
     model_id: str
     version: str

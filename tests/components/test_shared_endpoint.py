@@ -41,14 +41,15 @@ def test_one_endpoint_two_components_each_sized_to_its_share(view):
     components = {c["name"]: c["inputs"] for c in view.of_type(IC)}
     assert {c["endpointName"] for c in components.values()} == {endpoint["outputs"]["name"]}
     need = {n: c["specification"]["computeResourceRequirements"] for n, c in components.items()}
-    # Mixtral's default instance gives it 8 x 24 GiB: 5 of the A100s' 40 GiB hold that; BGE: 1.
-    assert need["mlplat-dev-mixtral-8x7b-ic"]["numberOfAcceleratorDevicesRequired"] == 5
+    # Mixtral's weights (46.7 B bf16) and headroom need 105 GiB: 3 of the A100s' 40 GiB, rounded up to a shard
+    # count TGI accepts (32 heads, 8 KV heads, 14,336 divide by 1, 2, 4, 8): 4. BGE: 1. 5 GPUs would not start.
+    assert need["mlplat-dev-mixtral-8x7b-ic"]["numberOfAcceleratorDevicesRequired"] == 4
     assert need["mlplat-dev-bge-embeddings-ic"]["numberOfAcceleratorDevicesRequired"] == 1
     p4d = SAGEMAKER_INSTANCES["ml.p4d.24xlarge"]
     assert sum(n["minMemoryRequiredInMb"] for n in need.values()) <= (p4d.memory_gib - 2) * 1024
     assert sum(n["numberOfCpuCoresRequired"] for n in need.values()) <= p4d.vcpus - 1
     mixtral = view.get("aws:sagemaker/model:Model", "mlplat-dev-mixtral-8x7b-model")["inputs"]
-    assert mixtral["primaryContainer"]["environment"]["SM_NUM_GPUS"] == "5", "TGI shards over the copy's GPUs"
+    assert mixtral["primaryContainer"]["environment"]["SM_NUM_GPUS"] == "4", "TGI shards over the copy's GPUs"
     scaling = {t["name"]: t["inputs"] for t in view.of_type("aws:appautoscaling/target:Target")}
     assert scaling["mlplat-dev-bge-embeddings-copies"]["minCapacity"] == 0
     assert scaling["mlplat-dev-bge-embeddings-copies"]["maxCapacity"] == 2
@@ -90,7 +91,10 @@ def test_models_that_do_not_fit_are_refused_with_the_numbers(tmp_path):
         (_pair("ml.g5.48xlarge"), "endpoints[1].sharedEndpoint: bge-embeddings on rag-pair: the models' copies need 9"),
         (_pair("ml.p4d.24xlarge", acceleratorsPerCopy=2),
          "endpoints[0].sharedEndpoint: mixtral-8x7b on rag-pair: 2 x 40 GiB of ml.p4d.24xlarge's GPU memory is less "
-         "than the 192 GiB"),
+         "than the 105 GiB it needs"),
+        (_pair("ml.p4d.24xlarge", acceleratorsPerCopy=5),
+         "endpoints[0].sharedEndpoint: mixtral-8x7b on rag-pair: 5 GPUs: the server shards this model only over a "
+         "number of GPUs its 32 attention heads, 8 key-value heads and intermediate size 14336 divide by (1, 2, 4, 8)"),
         (_pair("ml.p4d.24xlarge", autoscaling={"minCapacity": 1}), "endpoints[0].autoscaling: a model on a shared"),
         (config(endpoints=[{"name": "bge", "modelId": BGE, "sharedEndpoint": "nowhere"}]),
          "endpoints[0].sharedEndpoint: expected one of sharedEndpoints (none defined); found 'nowhere'"),
