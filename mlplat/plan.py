@@ -88,7 +88,23 @@ def _build_plan(project: Project, cfg: StackConfig, program: Any, mock_options: 
     from policies.rules.placement import plan_resources, utilization
 
     plan["placement"] = utilization(plan_resources(plan["resources"]))
+    plan["catalog"] = catalog_age()
     return plan
+
+
+def catalog_age(today: Any = None) -> list[dict[str, Any]]:
+    """How old the catalog's dated facts are: an offline plan cannot ask AWS, so it says when they were checked
+    (`scripts/refresh_catalog.py` refreshes them where credentials exist)."""
+    import datetime as dt
+
+    from components.catalog.bedrock_models import LIFECYCLE_CHECKED
+    from components.catalog.data import load
+
+    day = today or dt.date.today()
+    facts = [(name, load(name)["checked"]) for name in ("eks_addons", "instance_types", "jumpstart_hub")]
+    facts.append(("bedrock_lifecycle", LIFECYCLE_CHECKED.isoformat()))
+    return [{"facts": name, "checked": checked, "daysOld": (day - dt.date.fromisoformat(checked)).days}
+            for name, checked in facts]
 
 
 LEAK_POLICY = "secret-in-plaintext"
@@ -296,6 +312,13 @@ def render_text(plan: dict[str, Any], region: str, *, details: bool = False, sty
             idle = ", ".join(f"{n} of {p['of'][k]} {k}" for k, n in p["idle"].items())
             lines.append(f"  {p['pod']} -> {p['source']} ({p['instance']}): {p['perNode']} per node"
                          + (st.yellow(f"; idle: {idle}") if idle else ""))
+    if plan.get("catalog"):
+        oldest = max(plan["catalog"], key=lambda c: c["daysOld"])
+        checked = ", ".join(f"{c['facts']} {c['checked']}" for c in plan["catalog"])
+        line = (f"  checked {checked}; oldest {oldest['daysOld']} days ago (scripts/refresh_catalog.py refreshes "
+                "them with AWS credentials)")
+        lines += ["", st.bold("Catalog facts (offline: as last checked)"),
+                  st.yellow(line) if oldest["daysOld"] > 90 else line]
     if plan.get("diagnostics"):
         lines += ["", st.bold("Diagnostics")]
         lines += [st.yellow(f"  {d['severity']}: {d['message']}") for d in plan["diagnostics"]]

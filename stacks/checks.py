@@ -31,7 +31,13 @@ def cross_checks(cfg: PlatformConfig, *, offline: bool = False) -> Problems:
     problems += _bedrock_checks(cfg)
     problems += _canvas_checks(cfg)
     buckets = [k.bucket for k in cfg.kpi_reports if k.bucket]
+    from components.catalog import bedrock_models, lifecycle
+
     for i, report in enumerate(cfg.kpi_reports):
+        # The summary model on today's calendar: one past its end of life (or one nobody knows) fails every report.
+        if (why := lifecycle.problem(report.model_id, "invoke", bedrock_models.today())) and why[0] == "error":
+            problems.append((("kpiReports", i, "modelId"), f"expected a Bedrock model that answers: {why[1]}; found "
+                                                           f"{report.model_id!r}"))
         if report.bucket and buckets.count(report.bucket) > 1:
             problems.append((("kpiReports", i, "bucket"), f"a bucket has one notification configuration: "
                                                           f"{report.bucket!r} cannot serve two teams"))
@@ -63,7 +69,7 @@ def _bedrock_checks(cfg: PlatformConfig) -> Problems:
     from pathlib import Path
 
     from components.bedrock.data import validate_manifest
-    from components.catalog import bedrock_models
+    from components.catalog import bedrock_models, lifecycle
 
     problems: Problems = []
     bedrock = cfg.bedrock
@@ -76,13 +82,9 @@ def _bedrock_checks(cfg: PlatformConfig) -> Problems:
         if cfg.region not in model.regions:
             problems.append((loc, f"{model.model_id} fine-tuning is offered in {', '.join(model.regions)}; "
                                   f"found {cfg.region!r}"))
-        if not model.usable_on(today):
-            current = [m.model_id for m in bedrock_models.BASE_MODELS.values()
-                       if m.lifecycle == "Active" and m.usable_on(today)]
-            expected = ", ".join(current) or "no current model"
-            problems.append(((*loc, "baseModel"), f"{model.name} reached its end of life on {model.end_of_life} "
-                                                  f"(Bedrock model lifecycle): expected one of {expected}; "
-                                                  f"found {model.model_id!r}"))
+        if (why := lifecycle.problem(model.model_id, "fine-tune", today)) and why[0] == "error":
+            problems.append(((*loc, "baseModel"), f"expected a base model Bedrock still fine-tunes: {why[1]}; found "
+                                                  f"{model.model_id!r}"))
         if ft.local_manifest is not None:
             path = Path(ft.local_manifest)
             if not path.is_file():
@@ -102,21 +104,22 @@ def _bedrock_checks(cfg: PlatformConfig) -> Problems:
     for i, pt in enumerate(bedrock.provisioned_throughput):
         loc = ("bedrock", "provisionedThroughput", i, pt.source_key)
         if pt.source is None:
-            # A custom model given by ARN names its base: arn:...:custom-model/<base model id>/<suffix>.
-            base = bedrock_models.BASE_MODELS.get(custom_model_base(pt.model_arn or ""))
-            if base is not None and base.lifecycle == "Legacy":
+            # A custom model names its base (arn:...:custom-model/<base model id>/<suffix>); a foundation model is
+            # its own (arn:...:foundation-model/<model id>).
+            arn = pt.model_arn or ""
+            base_id = custom_model_base(arn) or arn.partition(":foundation-model/")[2]
+            why = lifecycle.problem(base_id, "throughput", today) if base_id in lifecycle.MODELS else None
+            if why and why[0] == "error":
                 problems.append((("bedrock", "provisionedThroughput", i, "modelArn"),
-                                 f"expected a custom model whose base is not Legacy: Bedrock sells no new Provisioned "
-                                 f"Throughput for Legacy models, and this one customizes {base.model_id} (Legacy)"))
+                                 f"expected a model Bedrock still sells Provisioned Throughput for: {why[1]}; "
+                                 f"found {arn!r}"))
             continue
         if pt.source not in names:
             problems.append((loc, f"expected one of bedrock.fineTuning[].name or bedrock.continuedPretraining[].name "
                                   f"({', '.join(names) or 'none defined'}); found {pt.source!r}"))
-        elif base_of[pt.source].lifecycle == "Legacy":
-            base = base_of[pt.source]
-            problems.append((loc, f"expected a model whose base is not Legacy: Bedrock sells no new Provisioned "
-                                  f"Throughput for Legacy models, and {pt.source!r} customizes {base.model_id} "
-                                  "(Legacy)"))
+        elif (why := lifecycle.problem(base_of[pt.source].model_id, "throughput", today)) and why[0] == "error":
+            problems.append((loc, f"expected a model Bedrock still sells Provisioned Throughput for: {pt.source!r} "
+                                  f"customizes {why[1]}"))
     return problems
 
 
@@ -130,7 +133,7 @@ def custom_model_base(arn: str) -> str:
 def _pretraining_checks(cfg: PlatformConfig, today: Any) -> Problems:
     """Region, lifecycle, batch size against the model's record limits, and a local corpus's records."""
     from components.bedrock.pretraining import corpus_file
-    from components.catalog import bedrock_models
+    from components.catalog import bedrock_models, lifecycle
 
     problems: Problems = []
     for i, cpt in enumerate(cfg.bedrock.continued_pretraining):
@@ -141,9 +144,9 @@ def _pretraining_checks(cfg: PlatformConfig, today: Any) -> Problems:
         if cfg.region not in model.regions:
             problems.append(((*loc, "baseModel"), f"{model.model_id} continued pre-training is offered in "
                                                   f"{', '.join(model.regions)}; found region {cfg.region!r}"))
-        if not model.usable_on(today):
-            problems.append(((*loc, "baseModel"), f"{model.name} reached its end of life on {model.end_of_life} "
-                                                  f"(Bedrock model lifecycle); found {model.model_id!r}"))
+        if (why := lifecycle.problem(model.model_id, "pretrain", today)) and why[0] == "error":
+            problems.append(((*loc, "baseModel"), f"expected a base model Bedrock still pre-trains: {why[1]}; found "
+                                                  f"{model.model_id!r}"))
         batch = cpt.hyper_parameters.batch_size
         if batch > limits.max_batch_size:
             problems.append(((*loc, "hyperParameters", "batchSize"),

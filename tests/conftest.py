@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from tests.helpers import PlanView, plan_environment, plan_stack
@@ -51,8 +53,17 @@ def _share_botocore_data() -> None:
     botocore.session.create_loader = shared
 
 
+#: The Bedrock calendar the tests plan on: a day when the models the fixtures customize were current, so behaviour
+#: tests do not turn red on a date. The calendar's own tests set their days explicitly; the shipped stacks are
+#: planned on the real day by `make plans` (CI).
+BEDROCK_TEST_DAY = dt.date(2025, 1, 15)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """One id per test run, set before xdist starts its workers (they inherit the environment)."""
+    """One id per test run, set before xdist starts its workers (they inherit the environment); the test calendar."""
+    from components.catalog import bedrock_models
+
+    bedrock_models.today = lambda: BEDROCK_TEST_DAY
     _share_botocore_data()
     if not hasattr(config, "workerinput"):
         import os

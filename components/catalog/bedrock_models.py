@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Lifecycle = Literal["Active", "Legacy"]
+#: When the lifecycle facts below were last checked against AWS (the plan says how old they are).
+LIFECYCLE_CHECKED = dt.date(2026, 11, 29)
 
 
 @dataclass(frozen=True)

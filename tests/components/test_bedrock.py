@@ -145,7 +145,7 @@ def test_invocation_logging_delivers_to_encrypted_destinations(tmp_path):
 
 
 def test_vpc_job_reaches_s3_and_may_tag_only_the_interfaces_it_creates(tmp_path):
-    job = dict(FT, name="vpcjob", vpc=True, baseModel="amazon.titan-image-generator-v1:0")
+    job = dict(FT, name="vpcjob", vpc=True)
     view = plan_config(tmp_path, config(bedrock={"fineTuning": [job]}))
     policy = json.loads(view.get("aws:iam/rolePolicy:RolePolicy", "mlplat-dev-vpcjob-role")["inputs"]["policy"])
     enis = next(s for s in policy["Statement"] if s["Sid"] == "VpcEnis")
@@ -159,6 +159,3 @@ def test_vpc_job_reaches_s3_and_may_tag_only_the_interfaces_it_creates(tmp_path)
     assert any(r.get("prefixListIds") for r in sg["egress"]), "training data is read from S3 through the VPC"
     model = view.get("aws:bedrock/customModel:CustomModel", "mlplat-dev-vpcjob-model")["inputs"]
     assert model["vpcConfig"]["securityGroupIds"] and len(model["vpcConfig"]["subnetIds"]) == 2
-    warnings = [d["message"] for d in view.diagnostics if d["severity"] == "warning"]
-    (legacy,) = [w for w in warnings if "amazon.titan-image-generator-v1:0 is a Legacy model" in w]
-    assert legacy.endswith("; move to amazon.titan-image-generator-v2:0")  # the catalog's successor

@@ -118,9 +118,23 @@ def test_region_names_clash_and_throughput_from_any_customization():
     ft = {"name": "fin", "runId": "r1", "localManifest": str(ROOT / "examples/bedrock/pets-train.jsonl")}
     (line,) = _problems([CPT], fineTuning=[ft])
     assert line.startswith("ml-platform:bedrock.continuedPretraining[0].name: expected a name no bedrock.fineTuning[]")
-    (line,) = _problems([CPT], provisionedThroughput=[{"name": "serve", "fromCustomization": "fin"}])
-    assert line.startswith("ml-platform:bedrock.provisionedThroughput[0].fromCustomization: expected a model whose "
-                           "base is not Legacy")
+    # Once Titan Text is Legacy (no later than 2025-02-11), neither the job nor throughput for its model is allowed.
+    import datetime as dt
+
+    from components.catalog import bedrock_models
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bedrock_models, "today", lambda: dt.date(2025, 3, 1))
+        with pytest.raises(ConfigError) as info:
+            parse(values(config(bedrock={"continuedPretraining": [CPT], "provisionedThroughput": [
+                {"name": "serve", "fromCustomization": "fin"}]})))
+    pretrain, serve = info.value.problems
+    assert pretrain.startswith("ml-platform:bedrock.continuedPretraining[0].baseModel: expected a base model Bedrock "
+                               "still pre-trains: Titan Text G1 - Express (amazon.titan-text-express-v1:0:8k) is "
+                               "Legacy")
+    assert "use trainingJobs[] with objective continued-pretraining on the GPU cluster" in pretrain
+    assert serve.startswith("ml-platform:bedrock.provisionedThroughput[0].fromCustomization: expected a model Bedrock "
+                            "still sells Provisioned Throughput for: 'fin' customizes Titan Text G1 - Express")
     (line,) = _problems([CPT], provisionedThroughput=[{"name": "serve", "fromCustomization": "fin",
                                                        "fromFineTuning": "fin"}])
     assert line.endswith("expected exactly one of modelArn and fromCustomization; found fromCustomization and "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from stacks.config import parse
@@ -73,36 +71,41 @@ def test_data_source_required():
     assert line.startswith("ml-platform:bedrock.fineTuning[0].trainingDataS3Uri: expected trainingDataS3Uri")
 
 
-def test_throughput_for_a_custom_model_arn_of_a_legacy_base_is_refused():
-    """The ARN names the base (custom-model/<base>/<id>): the Legacy rule applies to it as to a job of this stack."""
-    arn = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-image-generator-v1:0/a1b2c3d4e5f6"
-    (line,) = _problems({"provisionedThroughput": [{"name": "serving", "modelArn": arn}]})
-    assert line.startswith("ml-platform:bedrock.provisionedThroughput[0].modelArn: expected a custom model whose base "
-                           "is not Legacy") and "amazon.titan-image-generator-v1:0 (Legacy)" in line
-    v2 = arn.replace("-v1:0/", "-v2:0/")
+def test_throughput_for_a_legacy_base_is_refused_whether_named_by_custom_or_foundation_model_arn():
+    """The ARN names the base (custom-model/<base>/<id>, or foundation-model/<id>): Bedrock sells no new Provisioned
+    Throughput for a Legacy model (model lifecycle page), whichever way the stack names it."""
+    custom = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-image-generator-v1:0/a1b2c3d4e5f6"
+    foundation = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-image-generator-v1:0"
+    for arn in (custom, foundation):
+        (line,) = _problems({"provisionedThroughput": [{"name": "serving", "modelArn": arn}]})
+        assert line.startswith("ml-platform:bedrock.provisionedThroughput[0].modelArn: expected a model Bedrock still "
+                               "sells Provisioned Throughput for: Titan Image Generator G1 "
+                               "(amazon.titan-image-generator-v1:0) is Legacy: no new Provisioned Throughput"), line
+    v2 = custom.replace("-v1:0/", "-v2:0/")
     assert parse(values(config(bedrock={"provisionedThroughput": [{"name": "serving", "modelArn": v2}]})))
 
 
-def test_legacy_base_model_warns_gets_no_new_throughput_and_is_refused_after_end_of_life(monkeypatch):
+def test_a_base_model_on_the_calendar_active_then_legacy_then_past_its_end_of_life(monkeypatch):
+    """Titan Image Generator G1 v2 (Legacy 2025-12-30, EOL 2026-06-30): fine-tuned while Active; once Legacy no new
+    customization job and no new throughput; after its end of life every request fails. The deliberate calendar
+    test: each day is set here."""
     import datetime as dt
 
     from components.catalog import bedrock_models
 
-    legacy = dict(FT, baseModel="amazon.titan-image-generator-v1:0")
     pt = {"name": "serving", "fromFineTuning": "pets"}
-    (line,) = _problems({"fineTuning": [legacy], "provisionedThroughput": [pt]})
-    assert line.startswith("ml-platform:bedrock.provisionedThroughput[0].fromFineTuning: expected a model whose base "
-                           "is not Legacy")
-    eol = dataclasses.replace(bedrock_models.BASE_MODELS["amazon.titan-image-generator-v1:0"],
-                              end_of_life=dt.date(2026, 6, 30))
-    monkeypatch.setitem(bedrock_models.BASE_MODELS, eol.model_id, eol)
+    monkeypatch.setattr(bedrock_models, "today", lambda: dt.date(2025, 12, 29))
+    assert parse(values(config(bedrock={"fineTuning": [FT], "provisionedThroughput": [pt]})))
+    monkeypatch.setattr(bedrock_models, "today", lambda: dt.date(2026, 1, 15))
+    job, serve = _problems({"fineTuning": [FT], "provisionedThroughput": [pt]})
+    assert job.startswith("ml-platform:bedrock.fineTuning[0].baseModel: expected a base model Bedrock still "
+                          "fine-tunes: Titan Image Generator G1 v2 (amazon.titan-image-generator-v2:0) is Legacy since "
+                          "2025-12-30: no new customization jobs")
+    assert "no Amazon image model can be fine-tuned on Bedrock today" in job
+    assert "no new Provisioned Throughput" in serve
     monkeypatch.setattr(bedrock_models, "today", lambda: dt.date(2026, 7, 1))
-    (line,) = _problems({"fineTuning": [legacy]})
-    assert line == ("ml-platform:bedrock.fineTuning[0].baseModel: Titan Image Generator G1 reached its end of life on "
-                    "2026-06-30 (Bedrock model lifecycle): expected one of amazon.titan-image-generator-v2:0; "
-                    "found 'amazon.titan-image-generator-v1:0'")
-    monkeypatch.setattr(bedrock_models, "today", lambda: dt.date(2026, 6, 29))
-    assert parse(values(config(bedrock={"fineTuning": [legacy]}))).bedrock.fine_tuning[0].base_model == eol.model_id
+    (job,) = _problems({"fineTuning": [FT]})
+    assert "reached its end of life on 2026-06-30: every request fails" in job
 
 
 def test_unversioned_base_model_ids_are_refused():
