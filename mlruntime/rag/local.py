@@ -3,9 +3,13 @@ parents beside it in `chunks.json`. Re-ingesting a document removes its old chil
 
 Three searches (`searcher`): BM25 over the children's words (lexical, idf-weighted: a rare topic word such as
 "glacier" decides; the local default), the dense index, and both fused by reciprocal rank (Cormack, Clarke and
-Büttcher, SIGIR 2009: score = sum of 1 / (60 + rank)), as OpenSearch's hybrid query does on the deployed side.
+Büttcher, SIGIR 2009: score = sum of 1 / (60 + rank)).
 The hashing embedder alone lets a topic word collide with or drown among filler words: it is the fallback, and
-bench/rag_retrieval.py measures all three."""
+bench/rag_retrieval.py measures all three.
+
+Local and deployed retrieval differ: the deployed service searches its collection by k-NN only (BGE vectors,
+components/rag/handlers/query.py), while the local default is BM25. To reproduce the deployed search locally, use
+`--search dense` with an embedding model of the same family (`--embedder-model`)."""
 
 from __future__ import annotations
 

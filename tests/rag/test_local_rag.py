@@ -148,10 +148,13 @@ def test_cli_ingest_query_and_bad_input(tmp_path: Path):
     index = str(tmp_path / "idx")
     result = run_cli("rag", "ingest", str(docs), "--index", index)
     assert result.returncode == 0 and result.stdout.startswith("indexed 1 document(s) (0 replaced)")
-    result = run_cli("rag", "query", "What is the ledger code of project Aster?", "--index", index,
-                     "--compression", "embeddings")
+    result = run_cli("rag", "query", "What is the ledger code of project Aster?", "--index", index)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# sources: a.txt#p") and "KX4411" in result.stdout
+    # Compression keeps the top sentences by embedding similarity: not with the hashing embedder (it drops answers).
+    result = run_cli("rag", "query", "What is the ledger code of project Aster?", "--index", index,
+                     "--compression", "embeddings")
+    assert result.returncode == 2 and "needs a sentence-embedding model (--embedder-model" in result.stderr
     for question, message in (("  ", "question: expected 1 to 2000 characters; found 0"),
                               ("x" * 2001, "question: expected 1 to 2000 characters; found 2001")):
         result = run_cli("rag", "query", question, "--index", index)
