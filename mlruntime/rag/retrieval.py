@@ -7,6 +7,7 @@ service's Lambda functions import this module with nothing but the runtime's bot
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +42,18 @@ class Retrieved:
     removed_words: int | None = None
 
     def context(self) -> str:
-        return "\n\n".join(p.text for p in self.passages)
+        """The passages labelled [1], [2], ... so the answer can cite the ones it used (`cited`)."""
+        return "\n\n".join(f"[{i}] {p.text}" for i, p in enumerate(self.passages, start=1))
+
+    def cited(self, answer: str) -> list[Passage]:
+        """The passages the answer cites by label; none for an answer that says it does not know; all when the
+        model cited nothing (it cannot then be told which it used)."""
+        labels = sorted({int(n) for n in re.findall(r"\[(\d+)\]", answer) if 1 <= int(n) <= len(self.passages)})
+        if labels:
+            return [self.passages[i - 1] for i in labels]
+        if re.search(r"\b(do not|don't|cannot) know\b|\bnot (contain|in) the context\b", answer, re.I):
+            return []
+        return list(self.passages)
 
     def tokens(self) -> int:
         return sum(len(p.text.split()) for p in self.passages)
@@ -105,8 +117,9 @@ EXTRACT_PROMPT = ("<s>[INST] Copy, word for word, the sentences of the context b
                   " [/INST]")
 FILTER_PROMPT = ("<s>[INST] Does the context below help answer the question? Answer YES or NO only.\n\n"
                  "Question: {question}\n\nContext:\n{context} [/INST]")
-ANSWER_PROMPT = ("<s>[INST] Answer the question using only the context below. If the context does not contain "
-                 "the answer, say you do not know.\n\nContext:\n{context}\n\nQuestion: {question} [/INST]")
+ANSWER_PROMPT = ("<s>[INST] Answer the question using only the context below, and cite the passages you used by "
+                 "their number in brackets, e.g. [2]. If the context does not contain the answer, say you do not "
+                 "know.\n\nContext:\n{context}\n\nQuestion: {question} [/INST]")
 
 
 def compress_llm(retrieved: Retrieved, question: str, generate: Callable[[str], str], mode: str) -> Retrieved:

@@ -248,3 +248,15 @@ def test_embeddings_compression_compresses_even_when_every_similarity_is_high_an
     assert compressed.passages[0].text == ("Alpha sentence 0 about nothing. Alpha sentence 1 about nothing. "
                                            "The code of Aster is KX4411."), "document order, not score order"
     assert compressed.kept_words == 16 and compressed.removed_words == found.tokens() - 16
+
+
+def test_the_answer_cites_the_passages_it_used_and_none_when_it_does_not_know():
+    """Passages go to the LLM labelled [1], [2], ...; the sources returned are the ones the answer cites."""
+    from mlruntime.rag.retrieval import Passage, Retrieved
+
+    found = Retrieved([Passage("a#p0", "Aster's code is KX4411."), Passage("b#p0", "Beta is unrelated.")],
+                      ["a#p0", "b#p0"])
+    assert found.context() == "[1] Aster's code is KX4411.\n\n[2] Beta is unrelated."
+    assert [p.source for p in found.cited("The code is KX4411 [1].")] == ["a#p0"]
+    assert found.cited("I do not know: the context does not say.") == []
+    assert [p.source for p in found.cited("KX4411")] == ["a#p0", "b#p0"], "uncited: every passage is a source"

@@ -118,7 +118,7 @@ def test_lambda_package_holds_only_the_handlers_and_the_shared_modules():
     with zipfile.ZipFile(buffer, "w") as zf:
         for name, asset in archive.assets.items():
             zf.write(asset.path, name)
-    assert len(buffer.getvalue()) < 50_000  # no third-party package: the runtime's boto3 suffices
+    assert len(buffer.getvalue()) < 100_000  # no third-party package (megabytes): the runtime's boto3 suffices
     for source in ("split.py", "retrieval.py"):
         text = (ROOT / "mlruntime/rag" / source).read_text()
         assert "import numpy" not in text and "import faiss" not in text

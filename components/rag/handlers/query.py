@@ -99,7 +99,7 @@ def answer(request: dict[str, Any], *, s3: Any, search: OpenSearch, sm: Any) -> 
     text = generate(ANSWER_PROMPT.format(context=found.context(), question=question)).strip() if found.passages \
         else "I do not know: no indexed passage matches the question."
     sources: dict[str, list[str]] = {}
-    for passage in found.passages:
+    for passage in found.cited(text):  # the passages the answer used, none for "I do not know"
         sources.setdefault(passage.source, []).append(passage.text)
     if found.kept_words is not None:
         total = found.kept_words + (found.removed_words or 0)
