@@ -124,9 +124,16 @@ class ModelEmbedder:
         self.pooling = "cls" if config.get("pooling_mode_cls_token") else "mean"
         self.dimension = int(config.get("word_embedding_dimension") or self._session.get_outputs()[0].shape[-1])
 
+    #: Texts run through the model at once. The token states of one batch are batch x tokens x hidden floats (a
+    #: 345 KB file's 1,015 children in one batch peaked at 2.3 GB): batches bound that whatever the file's size.
+    BATCH = 32
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.concatenate([self._embed_batch(texts[i:i + self.BATCH]) for i in range(0, len(texts), self.BATCH)])
+
+    def _embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(list(texts))
         ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
         mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)

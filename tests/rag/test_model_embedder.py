@@ -65,3 +65,23 @@ def test_cli_dense_search_with_the_model_finds_the_topic(tmp_path, model):
     missing = run_cli("rag", "query", "glacier", "--index", str(index), "--embedder-model", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "--embedder-model:" in missing.stderr
 
+
+
+def test_many_texts_are_embedded_in_bounded_batches_with_the_same_vectors(model, monkeypatch):
+    """A large file's children go through the model a batch at a time (memory bounded by the batch, not the file),
+    and batching changes no vector."""
+    embedder = ModelEmbedder(model)
+    texts = [f"ledger entry {i} of the glacier project" for i in range(75)]
+    whole = embedder.embed(texts)
+    sizes: list[int] = []
+    run = embedder._session.run
+
+    def counting(outputs, feed):
+        sizes.append(len(feed["input_ids"]))
+        return run(outputs, feed)
+
+    monkeypatch.setattr(embedder._session, "run", counting)
+    monkeypatch.setattr(embedder, "BATCH", 10)
+    batched = embedder.embed(texts)
+    assert max(sizes) <= 10 and sum(sizes) == 75
+    assert np.allclose(whole, batched, atol=1e-5)
