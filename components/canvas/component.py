@@ -226,6 +226,13 @@ class CanvasDomain(pulumi.ComponentResource):
     def _identities(self, args: CanvasArgs, domain: aws.sagemaker.Domain, store: str) -> None:
         child = pulumi.ResourceOptions(parent=self)
         name = self._name
+        if args.users:
+            # Users created through the Identity Store API have no password and get no invitation: they can sign in
+            # only once the Identity Center administrator enables "Send email OTP for users created from API"
+            # (IAM Identity Center user guide, standard authentication settings), or resets each password.
+            pulumi.log.warn(f"{name}: {len(args.users)} Canvas user(s) are created through the API without a password: "
+                            "enable 'Send email OTP for users created from API' in IAM Identity Center (Settings, "
+                            "Authentication), or reset their passwords, before they can sign in", resource=self)
         group_ids: dict[str, pulumi.Output[str]] = {}
         for g in args.groups:
             group = aws.identitystore.Group(f"{name}-group-{g.name}", identity_store_id=store,

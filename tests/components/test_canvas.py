@@ -243,3 +243,10 @@ def test_canvas_landing_uri_has_the_documented_app_form():
     _, app, _ = uri.split(":")
     assert uri.startswith("app:") and app in app_types and f"app:{app}:relative/path" in landing_doc
     assert "studio::" in model.shape_for("UserSettings").members["DefaultLandingUri"].documentation
+
+
+def test_the_plan_says_what_api_created_users_need_before_they_can_sign_in(view):
+    """Identity Store users created through the API have no password and get no invitation."""
+    warnings = [d["message"] for d in view.diagnostics if d["severity"] == "warning"]
+    (otp,) = [w for w in warnings if "without a password" in w]
+    assert "2 Canvas user(s)" in otp and "Send email OTP for users created from API" in otp
