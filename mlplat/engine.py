@@ -33,12 +33,15 @@ _SIG_OUTPUT = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 
 
 class PlanRenderer:
-    """Decodes wire values into the plan's JSON form."""
+    """Decodes wire values (the engine's, or a stack export's) into the plan's JSON form; file paths are made
+    relative to `root` when given."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path | None = None) -> None:
         self.root = root
 
     def _path(self, p: str) -> str:
+        if self.root is None:
+            return p
         try:
             return str(Path(p).resolve().relative_to(self.root))
         except ValueError:

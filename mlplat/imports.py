@@ -19,41 +19,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlplat.engine import PlanRenderer
 from mlruntime.errors import InputError
 
-SECRET, UNKNOWN = "[secret]", "[unknown]"
-_SIG = "4dabf18193072939515e22adb298388d"
-_SECRET, _ASSET, _ARCHIVE, _RESOURCE = ("1b47061264138c4ac30d75fd1eb44270", "c44067f5952c0a294b673a41bacd8c17",
-                                        "0def7320c3a5731c473e5ecbe6d01bc7", "5cf8f73096256a8f31e491e813e4eb8e")
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 #: `pulumi preview --json` ops that leave no resource behind.
 _GONE = {"delete", "discard", "delete-replaced", "discard-replaced", "remove-pending-replace"}
-
-
-def value(v: Any) -> Any:
-    """A property value in the plan document's form."""
-    if v == _UNKNOWN:
-        return UNKNOWN
-    if isinstance(v, list):
-        return [value(x) for x in v]
-    if isinstance(v, dict):
-        sig = v.get(_SIG)
-        if sig == _SECRET:
-            return SECRET
-        if sig == _RESOURCE:
-            return v.get("urn", UNKNOWN)
-        if sig == _ASSET:
-            return next(({kind: v[key]} for key, kind in (("path", "fileAsset"), ("text", "stringAsset"),
-                                                          ("uri", "remoteAsset")) if key in v), {})
-        if sig == _ARCHIVE:
-            if "assets" in v:
-                return {"assetArchive": {k: value(a) for k, a in v["assets"].items()}}
-            return next(({kind: v[key]} for key, kind in (("path", "fileArchive"), ("uri", "remoteArchive"))
-                         if key in v), {})
-        return {k: value(x) for k, x in v.items()}
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
+#: The same signatures as the engine's wire values (secrets, assets, archives, resource references, unknowns).
+value = PlanRenderer().value
 
 
 def _resource(state: dict[str, Any], *, outputs_from_inputs: bool = False) -> dict[str, Any]:

@@ -110,28 +110,18 @@ def parse(values: Mapping[str, Any], secret_keys: Collection[str] = (), *, stack
     problems = _namespace_problems(values)
     for full_key, value in values.items():
         namespace, _, key = full_key.partition(":")
-        if full_key in PROVIDER_KEYS:
-            if isinstance(value, str) and value[:1] in "{[":
-                try:
-                    value = json.loads(value)
-                except json.JSONDecodeError as exc:
-                    problems.append(f"{full_key}: expected valid structured (JSON/YAML) config; {exc.msg}")
-                    continue
-            raw[full_key] = value
-            continue
-        if namespace in ("aws", "aws-native"):
-            problems.append(f"{full_key}: expected one of {', '.join(PROVIDER_KEYS)} (the stack's explicit providers "
-                            "take only these; any other key would be silently ignored); found that key")
-            continue
-        if namespace != NAMESPACE:
+        if full_key not in PROVIDER_KEYS and namespace != NAMESPACE:
+            if namespace in ("aws", "aws-native"):
+                problems.append(f"{full_key}: expected one of {', '.join(PROVIDER_KEYS)} (the stack's explicit "
+                                "providers take only these; any other key would be silently ignored); found that key")
             continue
         if isinstance(value, str) and value[:1] in "{[":
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
-                problems.append(f"{NAMESPACE}:{key}: expected valid structured (JSON/YAML) config; {exc.msg}")
+                problems.append(f"{full_key}: expected valid structured (JSON/YAML) config; {exc.msg}")
                 continue
-        raw[key] = value
+        raw[full_key if full_key in PROVIDER_KEYS else key] = value
     problems += _secret_placement_problems({k: v for k, v in raw.items() if k not in PROVIDER_KEYS}, secret_keys,
                                          source)
     try:

@@ -157,28 +157,18 @@ class Network(pulumi.ComponentResource):
         self, args: NetworkArgs, region: str, vpc: aws.ec2.Vpc, private_rts: list[aws.ec2.RouteTable]
     ) -> None:
         name = self._name
-        s3 = aws.ec2.VpcEndpoint(
-            f"{name}-s3",
-            vpc_id=vpc.id,
-            service_name=f"com.amazonaws.{region}.s3",
-            vpc_endpoint_type="Gateway",
-            route_table_ids=[rt.id for rt in private_rts],
-            tags={"Name": f"{name}-s3"},
-            opts=self._opts(),
-        )
-        self.egress.append(s3)
-        # DynamoDB too (free, like S3): functions in the VPC reach their tables (RAG ingestion leases) without a NAT
-        # (VPC user guide, "Gateway endpoints for Amazon DynamoDB").
-        dynamodb = aws.ec2.VpcEndpoint(
-            f"{name}-dynamodb",
-            vpc_id=vpc.id,
-            service_name=f"com.amazonaws.{region}.dynamodb",
-            vpc_endpoint_type="Gateway",
-            route_table_ids=[rt.id for rt in private_rts],
-            tags={"Name": f"{name}-dynamodb"},
-            opts=self._opts(),
-        )
-        self.egress.append(dynamodb)
+        # S3 and DynamoDB gateway endpoints are free: functions in the VPC reach their buckets and tables (RAG
+        # ingestion leases) without a NAT (VPC user guide, "Gateway endpoints").
+        for service in ("s3", "dynamodb"):
+            self.egress.append(aws.ec2.VpcEndpoint(
+                f"{name}-{service}",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[rt.id for rt in private_rts],
+                tags={"Name": f"{name}-{service}"},
+                opts=self._opts(),
+            ))
         if not args.interface_endpoints:
             return
         sg = aws.ec2.SecurityGroup(
