@@ -1,4 +1,4 @@
-"""`mlplat rag ingest|query`: the RAG service's local mode (a FAISS index on disk, the local embedder);
+"""`mlplat rag ingest|query`: the RAG service's local mode (a FAISS index on disk, the packaged embedding model);
 `mlplat rag sync STACK`: repair a deployed service's index.
 
 `query` answers with the stack's deployed Mixtral endpoint when `--endpoint-stack` is given (needs AWS
@@ -35,10 +35,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     query = rsub.add_parser("query", help="retrieve, compress and (with --endpoint-stack) answer a question")
     for sub_parser in (ingest, query):
         sub_parser.add_argument(
+            "--embedder", default="packaged", choices=("packaged", "hashing"),
+            help="packaged: the sentence-embedding model the rag extra installs (WordLlama l2_supercat, 256 "
+                 "dimensions, loaded from the installed package, nothing downloaded); hashing: feature hashing of "
+                 "words, a fallback that knows no meaning (default: %(default)s). Ingest and query must use the same")
+        sub_parser.add_argument(
             "--embedder-model", type=Path, metavar="FOLDER",
-            help="a sentence-embedding model on disk (sentence-transformers folder with tokenizer.json and its ONNX "
-                 "export, e.g. BAAI/bge-small-en-v1.5) for the dense search; default: the hashing embedder. Ingest "
-                 "and query must use the same one")
+            help="instead of --embedder: a sentence-embedding model on disk (sentence-transformers folder with "
+                 "tokenizer.json and its ONNX export, e.g. BAAI/bge-small-en-v1.5)")
     query.add_argument("question", help="the question, in quotes")
     query.add_argument("--query-instruction", default=None, metavar="TEXT",
                        help="prepended to the question before a model embeds it (default with --embedder-model: "
@@ -51,10 +55,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="none; embeddings: keep sentences similar to the question; llm-extract / llm-filter: "
                             "the LLM extracts or keeps what is relevant (needs --endpoint-stack) "
                             "(default: %(default)s)")
-    query.add_argument("--search", default="bm25", choices=("bm25", "hybrid", "dense"),
-                       help="bm25: lexical (idf-weighted words); dense: the local hashing embedder (a fallback: "
-                            "topic words collide among filler); hybrid: both, fused by reciprocal rank "
-                            "(default: %(default)s; bench/rag_retrieval.py measures the three)")
+    query.add_argument("--search", default=None, choices=("bm25", "hybrid", "dense"),
+                       help="bm25: lexical (idf-weighted words); dense: the embedder's vectors; hybrid: both, fused by "
+                            "reciprocal rank (default: hybrid with a sentence-embedding model, bm25 with the hashing "
+                            "embedder, which is never fused by default; bench/rag_paraphrase.py and "
+                            "bench/rag_retrieval.py measure the three)")
     query.add_argument("-k", type=int, default=4,
                        help="children (plain) or parents (parent) retrieved (default: %(default)s)")
     query.add_argument("--endpoint-stack", metavar="STACK",
@@ -149,20 +154,22 @@ def _generator(args: argparse.Namespace):
 
 
 def _embedder(args: argparse.Namespace):
-    """The model embedder of `--embedder-model`, or None (the index's default, the hashing embedder)."""
-    if args.embedder_model is None:
-        return None
+    """The embedder of `--embedder-model FOLDER`, else of `--embedder`: the packaged model or the hashing one."""
     try:
-        from mlruntime.embedding import ModelEmbedder
-        from mlruntime.rag.retrieval import BGE_QUERY_INSTRUCTION
+        if args.embedder_model is not None:
+            from mlruntime.embedding import ModelEmbedder
+            from mlruntime.rag.retrieval import BGE_QUERY_INSTRUCTION
 
-        instruction = getattr(args, "query_instruction", None)
-        return ModelEmbedder(args.embedder_model, query_instruction=BGE_QUERY_INSTRUCTION if instruction is None
-                             else instruction)
+            instruction = getattr(args, "query_instruction", None)
+            return ModelEmbedder(args.embedder_model, query_instruction=BGE_QUERY_INSTRUCTION if instruction is None
+                                 else instruction)
+        from mlruntime.embedding import LocalEmbedder, PackagedEmbedder
+
+        return PackagedEmbedder() if args.embedder == "packaged" else LocalEmbedder()
     except ImportError as exc:
-        raise InputError(f"{INSTALL_HINT} ({exc})") from None
+        raise InputError(f"{INSTALL_HINT} ({exc}); or pass --embedder hashing") from None
     except ValueError as exc:
-        raise InputError(f"--embedder-model: {exc}") from None
+        raise InputError(f"--embedder-model: {exc}" if args.embedder_model is not None else str(exc)) from None
 
 
 def cmd(args: argparse.Namespace) -> int:
@@ -198,18 +205,21 @@ def cmd(args: argparse.Namespace) -> int:
         raise InputError(f"--index: no index at {args.index} (run `mlplat rag ingest` first)")
     if args.compression.startswith("llm") and not args.endpoint_stack:
         raise InputError(f"--compression {args.compression} asks the LLM: pass --endpoint-stack STACK")
-    if args.compression == "embeddings" and embedder is None:
+    hashing = embedder.name == "local"
+    search = args.search or ("bm25" if hashing else "hybrid")
+    if args.compression == "embeddings" and hashing:
         # The hashing embedder ranks sentences by shared hashed words, not meaning: a review measured 8 of 26
         # answers dropped by it. Compression keeps only the top sentences, so it needs a real model.
-        raise InputError("--compression embeddings needs a sentence-embedding model (--embedder-model FOLDER): with "
-                         "the hashing embedder it drops sentences that answer the question")
+        raise InputError("--compression embeddings needs a sentence-embedding model (--embedder packaged, or "
+                         "--embedder-model FOLDER): with the hashing embedder it drops sentences that answer the "
+                         "question")
     try:
         index = LocalIndex(args.index, embedder)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     embed_query = getattr(index.embedder, "embed_queries", index.embedder.embed)
     vector = embed_query([question])[0]
-    found = retrieve(vector, retriever=args.retriever, k=args.k, search=index.searcher(question, args.search),
+    found = retrieve(vector, retriever=args.retriever, k=args.k, search=index.searcher(question, search),
                      parents=index.parent)
     generate = _generator(args) if args.endpoint_stack else None
     if args.compression == "embeddings":

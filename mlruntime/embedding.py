@@ -4,6 +4,9 @@
 bigrams of lower-cased words without a plural -s (the "hashing trick"), log-scaled term frequencies,
 L2-normalised. It needs only NumPy, loads nothing
 and gives the same vector for the same text on every machine (CRC32, never Python's salted `hash`).
+`PackagedEmbedder` is a real sentence-embedding model that a PyPI package ships inside its wheel (WordLlama's
+`l2_supercat`, 256 dimensions), loaded from the installed files: nothing is downloaded. It is the RAG local mode's
+default when the `rag` extra is installed.
 `SageMakerEmbedder` calls a deployed BGE endpoint with the JumpStart sentence-similarity payload
 (`{"text_inputs": [...], "mode": "embedding"}` -> `{"embedding": [[...]]}`, as `mlplat invoke` sends).
 """
@@ -59,6 +62,51 @@ class LocalEmbedder:
                 out[row, index] = value
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1.0, norms)
+
+
+class PackagedEmbedder:
+    """WordLlama `l2_supercat` at 256 dimensions (wordllama 0.4.0.post1): token embeddings distilled from an LLM's
+    embedding table and trained on sentence pairs, average-pooled over the tokens and L2-normalised. The wheel
+    carries `weights/l2_supercat_256.safetensors` and `tokenizers/l2_supercat_tokenizer_config.json`; they are
+    read from the installed package. `WordLlama.load()` itself is not used: in 0.4.0.post1 `resolve_file` looks for
+    the tokenizer under `tokenizer/`, not the shipped `tokenizers/`, misses it and downloads it from the Hugging Face
+    Hub (wordllama/wordllama.py, `resolve_file`), which fails offline.
+    """
+
+    name = "wordllama:l2_supercat_256"
+    dimension = 256
+    WEIGHTS = "weights/l2_supercat_256.safetensors"
+    TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
+    #: Texts pooled at once (tokens x 256 floats each): memory is bounded by the batch, not the file.
+    BATCH = 64
+
+    def __init__(self) -> None:
+        import wordllama
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+        from wordllama.inference import WordLlamaInference
+
+        root = Path(wordllama.__file__).parent
+        missing = [f for f in (self.WEIGHTS, self.TOKENIZER) if not (root / f).is_file()]
+        if missing:
+            raise ValueError(f"the installed wordllama package ({root}) lacks {', '.join(missing)}: expected "
+                             "wordllama 0.4.0.post1, whose wheel ships them")
+        with safe_open(str(root / self.WEIGHTS), framework="np", device="cpu") as f:
+            table = f.get_tensor("embedding.weight")
+        self._model = WordLlamaInference(table, Tokenizer.from_file(str(root / self.TOKENIZER)))
+        self._model.tokenizer.enable_truncation(512)  # the model averages tokens: a child's first 512 are plenty
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.asarray(self._model.embed(list(texts), norm=True, batch_size=self.BATCH), dtype=np.float32)
+
+
+def packaged_embedder_available() -> bool:
+    """Whether the `rag` extra's packaged model is installed (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("wordllama") is not None
 
 
 class SageMakerEmbedder:

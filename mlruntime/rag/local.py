@@ -2,13 +2,14 @@
 parents beside it in `chunks.json`. Re-ingesting a document removes its old children first.
 
 Three searches (`searcher`): BM25 over the children's words (lexical, idf-weighted: a rare topic word such as
-"glacier" decides; the local default), the dense index, and both fused by reciprocal rank (Cormack, Clarke and
-Büttcher, SIGIR 2009: score = sum of 1 / (60 + rank)).
-The hashing embedder alone lets a topic word collide with or drown among filler words: it is the fallback, and
-bench/rag_retrieval.py measures all three.
+"glacier" decides), the dense index, and both fused by reciprocal rank (Cormack, Clarke and Büttcher, SIGIR 2009:
+score = sum of 1 / (60 + rank)). `mlplat rag` defaults to hybrid with the packaged sentence-embedding model, and to
+BM25 alone with the hashing embedder (a fallback that knows no meaning: it is never fused by default).
+bench/rag_paraphrase.py (questions sharing no word with their document) and bench/rag_retrieval.py (buried codes
+among filler) measure all three: neither BM25 nor dense wins both, hybrid has the best worst case.
 
 Local and deployed retrieval differ: the deployed service searches its collection by k-NN only (BGE vectors,
-components/rag/handlers/query.py), while the local default is BM25. To reproduce the deployed search locally, use
+components/rag/handlers/query.py), while the local default is hybrid. To reproduce the deployed search locally, use
 `--search dense` with an embedding model of the same family (`--embedder-model`)."""
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ class LocalIndex:
             built_with = self.meta.get("embedder", "local")
             if built_with != self.embedder.name:
                 raise ValueError(f"{self.path} was built with the {built_with} embedder; this one is "
-                                 f"{self.embedder.name} (pass the same --embedder-model to ingest and query)")
+                                 f"{self.embedder.name} (pass the same --embedder or --embedder-model to ingest "
+                                 'and query; the hashing embedder is called "local")')
             if self.meta["dimension"] != self.embedder.dimension:
                 raise ValueError(f"{self.path} was built with {self.meta['dimension']}-dimensional vectors; this "
                                  f"embedder makes {self.embedder.dimension}")
