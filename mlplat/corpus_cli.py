@@ -28,6 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="refuse a --max-tokens above this Bedrock base model's continued pre-training limit")
     c.add_argument("--tokenizer", default="bytes", metavar="tokenizer.json",
                    help="the target model's Hugging Face tokenizer.json (default: built-in byte tokenizer)")
+    c.add_argument("--eos-token", metavar="TOKEN",
+                   help="the tokenizer's end-of-text token, put between documents in the token shards (default: the "
+                        "first of <|endoftext|>, </s>, <|end_of_text|>, <eos> the tokenizer has)")
     c.add_argument("--select", default="none", choices=("none", "entropy", "similarity", "perplexity", "combined"),
                    help="data selection after dedup: keep the most informative documents (default: %(default)s)")
     c.add_argument("--keep-fraction", type=float, default=0.1, metavar="F",
@@ -55,6 +58,13 @@ def bedrock_limit(model_id: str | None) -> tuple[str, int] | None:
         choices = [m for m, v in BASE_MODELS.items() if v.pretraining]
         raise InputError(f"--bedrock-model: expected a base model with continued pre-training "
                          f"({', '.join(choices)}), found {model_id!r}")
+    from components.catalog import lifecycle
+    from components.catalog.bedrock_models import today
+
+    why = lifecycle.problem(model.model_id, "pretrain", today())
+    if why and why[0] == "error":
+        raise InputError(f"--bedrock-model: {why[1]}. Curate for the GPU cluster instead: --tokenizer with the "
+                         "model's tokenizer.json, then a continued-pretraining training job")
     return model.model_id, model.pretraining.max_record_tokens()
 
 
@@ -68,7 +78,8 @@ def cmd(args: argparse.Namespace) -> int:
     domain = load_domain_config(args.domain_config)
     opts = CurateOptions(
         inputs=tuple(args.input), output=args.output, domain=domain,
-        max_tokens=args.max_tokens or (limit[1] if limit else 4096), tokenizer=args.tokenizer, select=args.select,
+        max_tokens=args.max_tokens or (limit[1] if limit else 4096), tokenizer=args.tokenizer,
+        eos_token=args.eos_token, select=args.select,
         keep_fraction=args.keep_fraction, task_data=args.task_data, embedder=args.embedder, scorer=args.scorer,
         executor=args.executor, workers=args.workers, region=args.region, keep_work=args.keep_work)
     check_options(opts, limit)
@@ -78,7 +89,7 @@ def cmd(args: argparse.Namespace) -> int:
     from mlplat.corpus import tokens
 
     try:
-        tokens.load(opts.tokenizer)
+        tokens.eos_id(tokens.load(opts.tokenizer), opts.eos_token)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     if opts.task_data and not Path(opts.task_data).is_file():

@@ -186,7 +186,7 @@ def curate(opts: CurateOptions, files: list[str], *, progress: Progress | None =
     emit = [WorkReader(work), MinhashDedupFilter(f"{dedup}/remove")]
     if metrics:
         emit.append(selection.SelectionFilter(work))
-    emit.append(Chunker(work, output, opts.tokenizer, opts.max_tokens))
+    emit.append(Chunker(work, output, opts.tokenizer, opts.max_tokens, opts.eos_token))
     stages.append(("emit", emit, tasks))
 
     run = RunRecord(files, work, tasks, (buckets, rows))
@@ -242,6 +242,7 @@ def _assemble(work: str, output: str, tasks: int, opts: CurateOptions) -> list[d
                         train.write(line)
     tokenizer = tokens.load(opts.tokenizer)
     dtype = tokens.dtype_for(tokenizer)
+    eos = tokens.eos_id(tokenizer, opts.eos_token)
     shards = []
     for rank in range(tasks):
         if not of.exists(f"tokens/{rank:05d}.idx"):
@@ -253,7 +254,8 @@ def _assemble(work: str, output: str, tasks: int, opts: CurateOptions) -> list[d
     with of.open("tokens/index.json", "wt") as handle:
         json.dump({"format": "ml-platform token shards v1", "dtype": dtype, "byteOrder": "little",
                    "tokenizer": opts.tokenizer if opts.tokenizer == tokens.BYTES else os.path.basename(opts.tokenizer),
-                   "vocabSize": tokenizer.get_vocab_size(), "maxTokens": opts.max_tokens, "shards": shards},
+                   "vocabSize": tokenizer.get_vocab_size(), "maxTokens": opts.max_tokens,
+                   "endOfText": {"token": tokenizer.id_to_token(eos), "id": eos}, "shards": shards},
                   handle, indent=2)
     return shards
 

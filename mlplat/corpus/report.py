@@ -93,7 +93,6 @@ def build_stats(opts: CurateOptions, run: RunRecord, total_seconds: float) -> di
             "duplicatesRemoved": c("emit", "MinHash stage 4", "dropped"),
             "selected": selected,
             "chunks": c("emit", "Tokenize and chunk", "chunks"),
-            "chunksTrimmed": c("emit", "Tokenize and chunk", "chunks_trimmed"),
             "tokens": c("emit", "Tokenize and chunk", "tokens"),
             # Bedrock text records: whole sentences; fill = tokens used / (records × maxTokens).
             "records": c("emit", "Tokenize and chunk", "records"),

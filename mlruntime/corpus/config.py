@@ -130,6 +130,7 @@ class CurateOptions:
     domain: DomainConfig
     max_tokens: int = 4096
     tokenizer: str = "bytes"
+    eos_token: str | None = None  # the tokenizer's end-of-text token between documents (None: looked up)
     select: str = "none"
     keep_fraction: float = 0.1
     task_data: str | None = None

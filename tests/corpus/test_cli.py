@@ -86,3 +86,20 @@ def test_plan_and_program_never_import_the_corpus_extra() -> None:
             "heavy = {'datatrove', 'tokenizers', 'numpy', 'ray', 'faiss'} & {m.split('.')[0] for m in sys.modules}\n"
             "assert not heavy, heavy\n")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_a_legacy_bedrock_base_is_refused_on_todays_calendar(tmp_path: Path, monkeypatch) -> None:
+    """Titan Text is Legacy after 2025-02-11 (components/catalog/lifecycle.py): no new customization job, so
+    records for it would feed a job Bedrock refuses; the GPU cluster path is named instead."""
+    import datetime as dt
+
+    from components.catalog import bedrock_models
+
+    monkeypatch.setattr(bedrock_models, "today", lambda: dt.date(2026, 12, 7))
+    (tmp_path / "d.yaml").write_text("outlets: [ft.com]\n")
+    result = run_cli("corpus", "curate", "--input", str(EXAMPLE / "input"), "--output", str(tmp_path / "out"),
+                     "--domain-config", str(tmp_path / "d.yaml"), "--bedrock-model", "amazon.titan-text-lite-v1:0:4k")
+    assert result.returncode == 2 and not (tmp_path / "out").exists()
+    assert "--bedrock-model: Titan Text G1 - Lite (amazon.titan-text-lite-v1:0:4k) is Legacy" in result.stderr
+    assert "no new customization jobs" in result.stderr
+    assert "--tokenizer with the model's tokenizer.json" in result.stderr

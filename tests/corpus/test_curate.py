@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,8 @@ def trained_tokenizer(path: Path, texts: list[str]) -> Path:
     """A small BPE tokenizer trained in-process (nothing from a hub), saved as a tokenizer.json."""
     tok = Tokenizer(models.BPE(unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=400, special_tokens=["[UNK]"], show_progress=False))
+    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=400, special_tokens=["[UNK]", "<|endoftext|>"],
+                                                       show_progress=False))
     tok.save(str(path))
     return path
 
@@ -117,6 +119,46 @@ def test_token_shards_hold_the_chunks(run: dict) -> None:
     streamed = tokenizer.decode(np.concatenate(sequences).tolist())
     assert "".join(streamed.split()) == "".join("".join(lines).split())
     assert 0.5 < counts["recordFill"] <= 1.0
+
+
+def test_token_shards_end_every_document_with_the_end_of_text_token(run: dict) -> None:
+    """As datatrove's DocumentTokenizer does: each document's ids, then the end-of-text id, documents back to back;
+    split at that id, the stream gives the selected documents, each whole and in its own piece."""
+    out = run["root"] / "out/tokens"
+    index = json.loads((out / "index.json").read_text())
+    tokenizer = run["tokenizer"]
+    eos = tokenizer.token_to_id("<|endoftext|>")
+    assert index["endOfText"] == {"token": "<|endoftext|>", "id": eos}
+    stream = np.concatenate([np.fromfile(out / s["data"], dtype="<u2") for s in index["shards"]]).tolist()
+    assert stream[-1] == eos and stream.count(eos) == run["stats"]["counts"]["selected"]
+    documents, start = [], 0
+    for at in [i for i, t in enumerate(stream) if t == eos]:
+        documents.append(tokenizer.decode(stream[start:at]))
+        start = at + 1
+    kept = {r["text"] for r in run["corpus"]["kept"]}
+    squash = "".join
+    found = {squash(d.split()) for d in documents}
+    assert {squash(t.split()) for t in kept} <= found, "every kept document is one piece of the stream"
+
+
+def test_the_byte_tokenizer_has_an_end_of_text_token_and_a_tokenizer_without_one_is_refused(tmp_path: Path) -> None:
+    from mlplat.corpus import tokens
+
+    tokenizer = tokens.load(tokens.BYTES)
+    assert tokens.eos_id(tokenizer) == 256 and tokenizer.get_vocab_size() == 257
+    # The token's text inside a document is text: only the chunker puts the id.
+    assert 256 not in tokenizer.encode("a <|endoftext|> b", add_special_tokens=False).ids
+    plain = Tokenizer(models.BPE(unk_token="[UNK]"))
+    plain.pre_tokenizer = pre_tokenizers.Whitespace()
+    plain.train_from_iterator(["a b c"], trainers.BpeTrainer(vocab_size=50, special_tokens=["[UNK]", "</s>"],
+                                                             show_progress=False))
+    assert tokens.eos_id(plain) == plain.token_to_id("</s>")
+    assert tokens.eos_id(plain, "[UNK]") == plain.token_to_id("[UNK]")
+    with pytest.raises(ValueError, match="has no token '<eot>'"):
+        tokens.eos_id(plain, "<eot>")
+    bare = Tokenizer(models.BPE(unk_token="[UNK]"))
+    with pytest.raises(ValueError, match=re.escape("has none of <|endoftext|>, </s>, <|end_of_text|>, <eos>; name")):
+        tokens.eos_id(bare)
 
 
 def test_stats_file_has_counts_and_time_per_stage(run: dict) -> None:

@@ -33,7 +33,7 @@ def prepared(tmp_path_factory) -> Path:
     texts = [json.loads(line)["text"] for line in (ROOT / "examples/corpus/input/news-and-filings.jsonl").open()]
     tokenizer = Tokenizer(models.BPE(unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=500, special_tokens=["[UNK]"],
+    tokenizer.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=500, special_tokens=["[UNK]", "<|endoftext|>"],
                                                              show_progress=False))
     tokenizer.save(str(tmp_path / "tokenizer.json"))
     result = run_cli("corpus", "curate", "--input", str(ROOT / "examples/corpus/input"), "--output",
