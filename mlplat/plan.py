@@ -97,12 +97,11 @@ def catalog_age(today: Any = None) -> list[dict[str, Any]]:
     (`scripts/refresh_catalog.py` refreshes them where credentials exist)."""
     import datetime as dt
 
-    from components.catalog.bedrock_models import LIFECYCLE_CHECKED
     from components.catalog.data import load
 
     day = today or dt.date.today()
-    facts = [(name, load(name)["checked"]) for name in ("eks_addons", "instance_types", "jumpstart_hub")]
-    facts.append(("bedrock_lifecycle", LIFECYCLE_CHECKED.isoformat()))
+    facts = [(name, load(name)["checked"])
+             for name in ("eks_addons", "instance_types", "jumpstart_hub", "bedrock_lifecycle")]
     return [{"facts": name, "checked": checked, "daysOld": (day - dt.date.fromisoformat(checked)).days}
             for name, checked in facts]
 

@@ -1,6 +1,7 @@
 """Regenerate the catalog's AWS facts from the AWS APIs (needs AWS credentials; never run by the tests).
 
     python scripts/refresh_catalog.py [--region us-east-1] [--write]
+    python scripts/refresh_catalog.py --lifecycle [--region us-east-1] [--write]
     python scripts/refresh_catalog.py --add MODEL_ID [--version V] [--document FILE] [--write]
 
 - instance facts (`components/catalog/data/instance_types.json`): `ec2 describe-instance-types`
@@ -8,6 +9,9 @@
   interfaces, instance store);
 - EKS add-on default versions (`components/catalog/data/eks_addons.json`): `eks
   describe-addon-versions` per supported Kubernetes version, the version EKS marks `defaultVersion`;
+- Bedrock model lifecycle (`components/catalog/data/bedrock_lifecycle.json`, `--lifecycle`): `bedrock
+  get-foundation-model` `modelLifecycle` (status ACTIVE / LEGACY, legacyTime, publicExtendedAccessTime,
+  endOfLifeTime; botocore bedrock 2023-04-20 `FoundationModelLifecycle`) for every model the calendar names;
 - JumpStart hub documents (`components/catalog/data/jumpstart_hub.json`): `sagemaker
   describe-hub-content` on `SageMakerPublicHub` for every hub-backed pinned model, at its pinned
   version (`--latest`: the newest version instead).
@@ -81,6 +85,39 @@ def addon_defaults(eks: Any, kubernetes_versions: list[str], addons: list[str]) 
                 raise SystemExit(f"EKS reports no default {addon} version for Kubernetes {k8s}")
             out[k8s][addon] = versions[0]["addonVersion"]
     return out
+
+
+def lifecycle_facts(bedrock: Any, model_ids: list[str], known: dict[str, dict[str, Any]]) -> tuple[
+        dict[str, dict[str, Any]], list[str]]:
+    """model id -> modelLifecycle facts (dates as ISO days), and notes. A model the API no longer knows (past its
+    end of life, gone from the region) keeps its known facts, with a note; one without an end-of-life date there
+    is a note asking for it, since the calendar cannot refuse it otherwise."""
+    out: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+    for model_id in sorted(model_ids):
+        try:
+            details = bedrock.get_foundation_model(modelIdentifier=model_id)["modelDetails"]
+        except bedrock.exceptions.ResourceNotFoundException:
+            out[model_id] = known[model_id]
+            if not known[model_id].get("endOfLifeTime"):
+                notes.append(f"{model_id}: not found and no end-of-life date known: check the lifecycle page and "
+                             "set endOfLifeTime")
+            continue
+        life = details.get("modelLifecycle") or {}
+
+        def day(key: str) -> str | None:
+            return life[key].date().isoformat() if life.get(key) else None
+
+        out[model_id] = {"status": life.get("status", "ACTIVE"), "legacyTime": day("legacyTime"),
+                         "publicExtendedAccessTime": day("publicExtendedAccessTime"),
+                         "endOfLifeTime": day("endOfLifeTime")}
+        # The API may not repeat a date the lifecycle page gave (an end of life announced on the page only):
+        # keep a known date rather than forget it.
+        for key in ("legacyTime", "publicExtendedAccessTime", "endOfLifeTime"):
+            if out[model_id][key] is None and known.get(model_id, {}).get(key):
+                out[model_id][key] = known[model_id][key]
+                notes.append(f"{model_id}: the API gives no {key}; kept {known[model_id][key]} from the catalog")
+    return out, notes
 
 
 def hub_documents(sagemaker: Any, pins: dict[str, str | None]) -> dict[str, dict[str, Any]]:
@@ -164,11 +201,31 @@ def add_model(model_id: str, entry: dict[str, Any], *, write: bool) -> int:
     return 0
 
 
+def refresh_lifecycle(bedrock: Any, *, write: bool) -> int:
+    from components.catalog.lifecycle import NAMES
+
+    path = DATA / "bedrock_lifecycle.json"
+    data = json.loads(path.read_text())
+    facts, notes = lifecycle_facts(bedrock, list(NAMES), data["models"])
+    for note in notes:
+        print(f"note: {note}")
+    changed = sorted(m for m in facts if facts[m] != data["models"].get(m))
+    for model_id in changed:
+        print(f"{model_id}: {data['models'].get(model_id)} -> {facts[model_id]}")
+    data.update(models=facts, checked=dt.date.today().isoformat())
+    if write:
+        path.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"{path.relative_to(ROOT)}: {len(changed)} model(s) changed, {'written' if write else 'not written'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="regenerate the catalog's AWS facts from the AWS APIs")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--write", action="store_true", help="write the data files (default: show changes)")
     parser.add_argument("--latest", action="store_true", help="JumpStart: the newest hub version of each model")
+    parser.add_argument("--lifecycle", action="store_true",
+                        help="only the Bedrock model lifecycle (bedrock get-foundation-model modelLifecycle)")
     parser.add_argument("--add", metavar="MODEL_ID", help="pin one more JumpStart model (hub content name)")
     parser.add_argument("--version", help="with --add: the hub content version (default: the latest)")
     parser.add_argument("--document", type=Path, metavar="FILE",
@@ -189,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
             kwargs["HubContentVersion"] = args.version
         return add_model(args.add, hub_entry(args.add, sagemaker.describe_hub_content(**kwargs)), write=args.write)
 
+    if args.lifecycle:
+        return refresh_lifecycle(boto3.client("bedrock", region_name=args.region), write=args.write)
     clients = {name: boto3.client(name, region_name=args.region) for name in ("ec2", "eks", "sagemaker")}
     changed = 0
     for name, document in refresh(clients, latest=args.latest).items():

@@ -116,3 +116,53 @@ def test_add_refuses_a_document_a_deployment_could_not_use(tmp_path):
         refresh_catalog.main(["--add", "some-model", "--document", str(saved)])
     with pytest.raises(SystemExit, match="the document is for some-model, not other-model"):
         refresh_catalog.main(["--add", "other-model", "--document", str(saved)])
+
+
+def test_lifecycle_from_get_foundation_model_keeps_what_the_api_no_longer_knows():
+    """`--lifecycle`: modelLifecycle's dates become the calendar's data; a model the API no longer has (past its end
+    of life) keeps its facts, and one without a known end-of-life date is reported."""
+    import datetime as dt
+
+    from components.catalog.lifecycle import from_api
+
+    bedrock = _client("bedrock")
+    known = {"amazon.nova-lite-v1:0": {"status": "ACTIVE", "legacyTime": None, "publicExtendedAccessTime": None,
+                                       "endOfLifeTime": None},
+             "amazon.nova-canvas-v1:0": {"status": "LEGACY", "legacyTime": "2026-03-30",
+                                         "publicExtendedAccessTime": None, "endOfLifeTime": "2026-09-30"},
+             "amazon.titan-text-lite-v1:0:4k": {"status": "LEGACY", "legacyTime": "2025-02-11",
+                                                "publicExtendedAccessTime": None, "endOfLifeTime": None}}
+    gone = {"message": "not found"}
+    with Stubber(bedrock) as stub:
+        stub.add_client_error("get_foundation_model", "ResourceNotFoundException", "Model not found", 404,
+                              expected_params={"modelIdentifier": "amazon.nova-canvas-v1:0"}, response_meta=gone)
+        stub.add_response("get_foundation_model", {"modelDetails": {
+            "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0",
+            "modelId": "amazon.nova-lite-v1:0",
+            "modelLifecycle": {"status": "LEGACY", "legacyTime": dt.datetime(2027, 3, 1, tzinfo=dt.UTC),
+                               "publicExtendedAccessTime": dt.datetime(2027, 6, 1, tzinfo=dt.UTC),
+                               "endOfLifeTime": dt.datetime(2027, 9, 1, tzinfo=dt.UTC)}}},
+            {"modelIdentifier": "amazon.nova-lite-v1:0"})
+        stub.add_client_error("get_foundation_model", "ResourceNotFoundException", "Model not found", 404,
+                              expected_params={"modelIdentifier": "amazon.titan-text-lite-v1:0:4k"})
+        facts, notes = refresh_catalog.lifecycle_facts(bedrock, list(known), known)
+    assert facts["amazon.nova-lite-v1:0"] == {"status": "LEGACY", "legacyTime": "2027-03-01",
+                                              "publicExtendedAccessTime": "2027-06-01", "endOfLifeTime": "2027-09-01"}
+    assert facts["amazon.nova-canvas-v1:0"] == known["amazon.nova-canvas-v1:0"]
+    assert notes == ["amazon.titan-text-lite-v1:0:4k: not found and no end-of-life date known: check the lifecycle "
+                     "page and set endOfLifeTime"]
+    # What the calendar then says of Nova Lite on either side of the new dates.
+    lite = from_api("amazon.nova-lite-v1:0", facts["amazon.nova-lite-v1:0"], "Nova Lite", None)
+    assert [lite.status(dt.date(*d)) for d in ((2027, 2, 28), (2027, 3, 1), (2027, 9, 1))] == \
+        ["Active", "Legacy", "EOL"]
+    undated = from_api("m", {"status": "LEGACY"}, "M", None)
+    assert undated.status(dt.date(2000, 1, 1)) == "Legacy"
+
+
+def test_every_model_the_calendar_names_has_facts_and_the_plan_reports_their_age():
+    from components.catalog.lifecycle import CHECKED, MODELS, NAMES
+    from mlplat.plan import catalog_age
+
+    assert set(MODELS) == set(NAMES) <= set(load("bedrock_lifecycle")["models"])
+    age = {row["facts"]: row for row in catalog_age(CHECKED)}
+    assert age["bedrock_lifecycle"] == {"facts": "bedrock_lifecycle", "checked": CHECKED.isoformat(), "daysOld": 0}

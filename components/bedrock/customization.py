@@ -14,7 +14,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.bedrock.run_guard import RunGuard
-from components.catalog.bedrock_models import BASE_MODELS
+from components.catalog import lifecycle
+from components.catalog.bedrock_models import BASE_MODELS, today
 from components.context import Env, NetworkRef
 from components.egress import https_to_vpc_and_s3
 from components.iam_documents import service_trust, split_s3_uri
@@ -103,11 +104,10 @@ def customization_job(parent: pulumi.Resource, name: str, env: Env, network: Net
     after the policy and `spec.depends_on` (its uploaded data) exist. A Legacy base model is warned about."""
     child = pulumi.ResourceOptions(parent=parent)
     base = BASE_MODELS[spec.base_model]
-    if base.lifecycle == "Legacy":
-        pulumi.log.warn(f"{name}: {base.model_id} is a Legacy model (Bedrock model lifecycle): it will reach its "
-                        f"end of life{f' on {base.end_of_life}' if base.end_of_life else ''}, cannot get new "
-                        "Provisioned Throughput, and models customized from it stop working then"
-                        + (f"; move to {base.successor}" if base.successor else ""), resource=parent)
+    # Refusals (Legacy bases, end of life) happen before anything is created (stacks/checks.py); what is left is
+    # the calendar's warning for a model still usable.
+    if why := lifecycle.problem(base.model_id, "invoke", today()):
+        pulumi.log.warn(f"{name}: {why[1]}", resource=parent)
     region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
     trust = pulumi.Output.all(account_id, partition).apply(
         lambda a: bedrock_trust(a[0], a[1], region, "model-customization-job/*"))

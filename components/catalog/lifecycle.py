@@ -21,7 +21,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-CHECKED = dt.date(2026, 12, 7)
 SOURCE = "https://docs.aws.amazon.com/bedrock/latest/userguide/model-lifecycle-legacy.html"
 
 Use = Literal["invoke", "fine-tune", "pretrain", "throughput"]
@@ -62,42 +61,57 @@ _NO_PRETRAINING = ("no current Bedrock model accepts continued pre-training (Bed
                    "fine-tuning, reinforcement fine-tuning and distillation); use trainingJobs[] with objective "
                    "continued-pretraining on the GPU cluster, which serves what it trains")
 
-MODELS: dict[str, ModelLifecycle] = {m.model_id: m for m in (
+#: What the platform says of each model: its name, and what to move to. The dates are in
+#: `data/bedrock_lifecycle.json` (`status`, `legacyTime`, `publicExtendedAccessTime`, `endOfLifeTime` as
+#: `modelLifecycle` gives them), which `scripts/refresh_catalog.py --lifecycle` rewrites from the API. Titan Text's
+#: Legacy date, 2025-02-11, is an upper bound: langchain4j PR 2532 cites AWS's end-of-life notice on that day.
+NAMES: dict[str, tuple[str, str | None]] = {
     # Image generation (fine-tuning bases).
-    ModelLifecycle("amazon.titan-image-generator-v2:0", "Titan Image Generator G1 v2", _d("2025-12-30"), None,
-                   _d("2026-06-30"), _NO_IMAGE_SUCCESSOR),
-    ModelLifecycle("amazon.titan-image-generator-v1:0", "Titan Image Generator G1", UNDATED, None, None,
-                   _NO_IMAGE_SUCCESSOR),
-    ModelLifecycle("amazon.nova-canvas-v1:0", "Nova Canvas", _d("2026-03-30"), None, _d("2026-09-30"),
-                   _NO_IMAGE_SUCCESSOR),
-    # Continued pre-training bases: Legacy, gone from the current tables (no EOL date confirmed by AWS). Legacy no
-    # later than 2025-02-11, when langchain4j PR 2532 cites AWS's end-of-life notice for them.
-    ModelLifecycle("amazon.titan-text-express-v1:0:8k", "Titan Text G1 - Express", _d("2025-02-11"),
-                   successor=_NO_PRETRAINING),
-    ModelLifecycle("amazon.titan-text-lite-v1:0:4k", "Titan Text G1 - Lite", _d("2025-02-11"),
-                   successor=_NO_PRETRAINING),
+    "amazon.titan-image-generator-v2:0": ("Titan Image Generator G1 v2", _NO_IMAGE_SUCCESSOR),
+    "amazon.titan-image-generator-v1:0": ("Titan Image Generator G1", _NO_IMAGE_SUCCESSOR),
+    "amazon.nova-canvas-v1:0": ("Nova Canvas", _NO_IMAGE_SUCCESSOR),
+    # Continued pre-training bases.
+    "amazon.titan-text-express-v1:0:8k": ("Titan Text G1 - Express", _NO_PRETRAINING),
+    "amazon.titan-text-lite-v1:0:4k": ("Titan Text G1 - Lite", _NO_PRETRAINING),
     # Text models the KPI report may summarize with.
-    ModelLifecycle("anthropic.claude-3-haiku-20240307-v1:0", "Claude 3 Haiku", _d("2026-03-10"), _d("2026-06-10"),
-                   _d("2026-09-10"), "amazon.nova-lite-v1:0 (or Claude Haiku 4.5)"),
-    ModelLifecycle("anthropic.claude-3-5-haiku-20241022-v1:0", "Claude 3.5 Haiku", end_of_life=_d("2026-06-19"),
-                   legacy=_d("2025-12-19"), successor="amazon.nova-lite-v1:0 (or Claude Haiku 4.5)"),
-    ModelLifecycle("anthropic.claude-3-5-sonnet-20240620-v1:0", "Claude 3.5 Sonnet", legacy=_d("2026-01-30"),
-                   end_of_life=_d("2026-07-30"), successor="anthropic.claude-sonnet-4-5-20250929-v1:0"),
-    ModelLifecycle("anthropic.claude-3-5-sonnet-20241022-v2:0", "Claude 3.5 Sonnet v2", legacy=_d("2026-01-30"),
-                   end_of_life=_d("2026-07-30"), successor="anthropic.claude-sonnet-4-5-20250929-v1:0"),
-    ModelLifecycle("anthropic.claude-sonnet-4-20250514-v1:0", "Claude Sonnet 4", _d("2026-04-14"), _d("2026-07-14"),
-                   _d("2026-10-14"), "a current Claude Sonnet"),
-    ModelLifecycle("anthropic.claude-sonnet-4-5-20250929-v1:0", "Claude Sonnet 4.5", _d("2026-10-08"),
-                   _d("2027-01-08"), _d("2027-04-08"), "a current Claude Sonnet"),
-    ModelLifecycle("anthropic.claude-opus-4-1-20250805-v1:0", "Claude Opus 4.1", _d("2026-07-08"), _d("2026-10-08"),
-                   _d("2027-01-08"), "a current Claude Opus"),
-    ModelLifecycle("amazon.nova-premier-v1:0", "Nova Premier", _d("2026-03-13"), None, _d("2026-09-14"),
-                   "Nova 2 Pro"),
-    # Active (no Legacy date in the lifecycle tables).
-    ModelLifecycle("amazon.nova-micro-v1:0", "Nova Micro"),
-    ModelLifecycle("amazon.nova-lite-v1:0", "Nova Lite"),
-    ModelLifecycle("amazon.nova-pro-v1:0", "Nova Pro"),
-)}
+    "anthropic.claude-3-haiku-20240307-v1:0": ("Claude 3 Haiku", "amazon.nova-lite-v1:0 (or Claude Haiku 4.5)"),
+    "anthropic.claude-3-5-haiku-20241022-v1:0": ("Claude 3.5 Haiku", "amazon.nova-lite-v1:0 (or Claude Haiku 4.5)"),
+    "anthropic.claude-3-5-sonnet-20240620-v1:0": ("Claude 3.5 Sonnet", "anthropic.claude-sonnet-4-5-20250929-v1:0"),
+    "anthropic.claude-3-5-sonnet-20241022-v2:0": ("Claude 3.5 Sonnet v2", "anthropic.claude-sonnet-4-5-20250929-v1:0"),
+    "anthropic.claude-sonnet-4-20250514-v1:0": ("Claude Sonnet 4", "a current Claude Sonnet"),
+    "anthropic.claude-sonnet-4-5-20250929-v1:0": ("Claude Sonnet 4.5", "a current Claude Sonnet"),
+    "anthropic.claude-opus-4-1-20250805-v1:0": ("Claude Opus 4.1", "a current Claude Opus"),
+    "amazon.nova-premier-v1:0": ("Nova Premier", "Nova 2 Pro"),
+    "amazon.nova-micro-v1:0": ("Nova Micro", None),
+    "amazon.nova-lite-v1:0": ("Nova Lite", None),
+    "amazon.nova-pro-v1:0": ("Nova Pro", None),
+}
+
+
+def _date(text: str | None) -> dt.date | None:
+    return None if text is None else _d(text[:10])
+
+
+def from_api(model_id: str, facts: dict, name: str, successor: str | None) -> ModelLifecycle:
+    """A model's lifecycle from `modelLifecycle` facts (dates as ISO strings); LEGACY without a date is UNDATED."""
+    legacy = _date(facts.get("legacyTime"))
+    if facts.get("status") == "LEGACY" and legacy is None:
+        legacy = UNDATED
+    return ModelLifecycle(model_id, name, legacy, _date(facts.get("publicExtendedAccessTime")),
+                          _date(facts.get("endOfLifeTime")), successor)
+
+
+def _load() -> tuple[dt.date, dict[str, ModelLifecycle]]:
+    from components.catalog.data import load
+
+    data = load("bedrock_lifecycle")
+    missing = sorted(set(NAMES) - set(data["models"]))
+    if missing:
+        raise RuntimeError(f"components/catalog/data/bedrock_lifecycle.json has no facts for {', '.join(missing)}")
+    return _d(data["checked"]), {m: from_api(m, data["models"][m], *NAMES[m]) for m in NAMES}
+
+
+CHECKED, MODELS = _load()
 
 #: Inference-profile prefixes a model id may carry (cross-Region inference: us., eu., apac., global.).
 PROFILE_PREFIXES = ("us.", "eu.", "apac.", "us-gov.", "global.")
