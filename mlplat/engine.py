@@ -105,6 +105,9 @@ class Registration:
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     #: Earlier identities this resource answers to (`ResourceOptions.aliases`): alias specs or URNs.
     aliases: list[dict[str, Any]] = field(default_factory=list)
+    #: `ResourceOptions.replace_on_changes` (input paths, "*" for all) and `delete_before_replace`.
+    replace_on_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +115,7 @@ class Registration:
             "parent": self.parent, "dependencies": self.dependencies, "provider": self.provider,
             "protect": self.protect, "retainOnDelete": self.retain_on_delete, "inputs": self.inputs,
             "outputs": self.outputs, "propertyDependencies": self.property_dependencies, "aliases": self.aliases,
+            "replaceOnChanges": self.replace_on_changes, "deleteBeforeReplace": self.delete_before_replace,
         }
 
 
@@ -160,6 +164,8 @@ def _make_monitor_class():
                 property_dependencies={k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items())
                                        if v.urns},
                 aliases=[json_format.MessageToDict(a) for a in request.aliases],
+                replace_on_changes=list(request.replaceOnChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
             )
             if self.on_register is not None:
                 self.on_register(len(self.registrations), request.type)

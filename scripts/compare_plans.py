@@ -7,6 +7,13 @@ retainOnDelete and inputs must be equal; stack outputs too, after the given rena
 line per difference and exits 1 when there is any (0: equivalent). A Bedrock customization job whose inputs changed
 under the same runId (its run guard's fingerprint differs) is an error, as `pulumi preview` would report it: the
 update would fail on a reused job name (exit 2).
+
+`steps` is what the engine would do from OLD to NEW, resource by resource, as `pulumi preview` decides it: a changed
+input listed in the resource's `replaceOnChanges` (aws-native's SDK puts there every create-only property of the
+CloudFormation schema; the program adds its own) replaces it, any other change updates it in place; a replaced
+resource's outputs are unknown until it exists, so every input that came from it (`propertyDependencies`) changes
+too. An in-place update that changes a property the service's update API does not take (UPDATE_APIS, members read
+from botocore) would fail or be ignored: the resource is stranded, and that is an error (exit 2).
 """
 
 from __future__ import annotations
@@ -44,6 +51,61 @@ def differences(old: dict[str, Any], new: dict[str, Any], renames: dict[str, str
     return out
 
 
+#: aws-native types whose Cloud Control update calls one service API: what an in-place update can change is that
+#: request's members (botocore), and Tags.
+UPDATE_APIS = {
+    "aws-native:sagemaker:InferenceComponent": ("sagemaker", "UpdateInferenceComponent"),
+    "aws-native:sagemaker:Endpoint": ("sagemaker", "UpdateEndpoint"),
+}
+
+
+def _replaces(resource: dict[str, Any], key: str) -> bool:
+    paths = resource.get("replaceOnChanges") or []
+    return any(p == "*" or p.split(".")[0].split("[")[0] == key for p in paths)
+
+
+def steps(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
+    """urn -> (create | update | replace, the changed inputs) for every resource of `new` that changes."""
+    a = _resources(old)
+    replaced: set[str] = set()
+    out: dict[str, tuple[str, list[str]]] = {}
+    for r in new["resources"]:  # registration order: what a resource follows comes before it
+        before = a.get(r["urn"])
+        if before is None:
+            out[r["urn"]] = ("create", [])
+            continue
+        inputs, was = r.get("inputs") or {}, before.get("inputs") or {}
+        changed = {k for k in inputs.keys() | was.keys() if inputs.get(k) != was.get(k)}
+        changed |= {k for k, urns in (r.get("propertyDependencies") or {}).items() if replaced & set(urns)}
+        if not changed:
+            continue
+        step = "replace" if any(_replaces(r, k) for k in changed) else "update"
+        if step == "replace":
+            replaced.add(r["urn"])
+        out[r["urn"]] = (step, sorted(changed))
+    return out
+
+
+def stranded(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """In-place updates that change what the service's update API cannot."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    types = {r["urn"]: r["type"] for r in new["resources"]}
+    out = []
+    for urn, (step, changed) in steps(old, new).items():
+        api = UPDATE_APIS.get(types[urn])
+        if step != "update" or api is None:
+            continue
+        members = {m.lower() for m in session.get_service_model(api[0]).operation_model(api[1]).input_shape.members}
+        for key in changed:
+            if key.lower() not in members | {"tags"}:
+                out.append(f"{urn}: an in-place update cannot change {key} ({api[0]} {api[1]} takes no "
+                           f"{key[0].upper() + key[1:]}): replace it when what it follows is replaced "
+                           "(replaceOnChanges)")
+    return out
+
+
 def refused_runs(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """What the run guards (components/bedrock/run_guard.py) of `new` refuse, given `old` as the deployed state."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -72,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     for line in refused:
         print(f"error: {line}", file=sys.stderr)
     if refused:
+        return 2
+    stuck = stranded(old, new)
+    for line in stuck:
+        print(f"error: {line}", file=sys.stderr)
+    if stuck:
         return 2
     found = differences(old, new, renames)
     for line in found:

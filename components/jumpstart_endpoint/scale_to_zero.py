@@ -124,7 +124,10 @@ def inference_component(parent: pulumi.Resource, name: str, *, endpoint: aws.sag
                 container_startup_health_check_timeout_in_seconds=startup[1]) if any(startup) else None,
         ),
         runtime_config=aws_native.sagemaker.InferenceComponentRuntimeConfigArgs(copy_count=1),
-        opts=child,
+        # A new endpoint (its configuration is create-only, so any change replaces it under a new name) needs new
+        # components: UpdateInferenceComponent takes no EndpointName or VariantName (botocore), and the
+        # CloudFormation schema marks neither create-only, so the provider would try an in-place update.
+        opts=pulumi.ResourceOptions(parent=parent, replace_on_changes=["endpointName", "variantName"]),
     )
     target = aws.appautoscaling.Target(
         f"{name}-copies",

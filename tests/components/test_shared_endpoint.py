@@ -105,3 +105,34 @@ def test_models_that_do_not_fit_are_refused_with_the_numbers(tmp_path):
         path.write_text(json.dumps({"config": cfg}))
         result = run_cli("plan", "dev-s", "--config-file", str(path))
         assert result.returncode == 2 and f"ml-platform:{needle}" in result.stderr, result.stderr
+
+
+def test_a_new_endpoint_configuration_replaces_the_components_it_hosts(tmp_path, view):
+    """Every EndpointConfig property is create-only: one more instance replaces the configuration, hence the endpoint
+    (a new name); UpdateInferenceComponent takes no EndpointName, so each component must be replaced with it, not
+    updated in place (scripts/compare_plans.py judges the step from one plan to the next)."""
+    import importlib.util
+
+    from tests.helpers import ROOT
+
+    spec = importlib.util.spec_from_file_location("compare_plans", ROOT / "scripts" / "compare_plans.py")
+    compare_plans = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare_plans)
+    more = config(**{k.split(":", 1)[1]: v for k, v in _pair("ml.p4d.24xlarge").items() if k.startswith("ml-platform:")
+                     and k != "ml-platform:sharedEndpoints"},
+                  sharedEndpoints=[{"name": "rag-pair", "instanceType": "ml.p4d.24xlarge", "maxInstances": 2}])
+    bigger = plan_config(tmp_path, more)
+    found = {next(r["type"] for r in bigger.plan["resources"] if r["urn"] == urn): step
+             for urn, (step, _) in compare_plans.steps(view.plan, bigger.plan).items()}
+    assert found["aws-native:sagemaker:EndpointConfig"] == "replace"
+    assert found["aws:sagemaker/endpoint:Endpoint"] == "replace"
+    assert found[IC] == "replace"
+    assert compare_plans.stranded(view.plan, bigger.plan) == []
+    # The judge sees the mistake: the same plan with the components' replaceOnChanges removed.
+    unguarded = json.loads(json.dumps(bigger.plan))
+    for r in unguarded["resources"]:
+        if r["type"] == IC:
+            r["replaceOnChanges"] = []
+    (first, *_) = compare_plans.stranded(view.plan, unguarded)
+    assert "an in-place update cannot change endpointName (sagemaker UpdateInferenceComponent takes no " \
+           "EndpointName)" in first
