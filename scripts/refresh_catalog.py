@@ -104,13 +104,9 @@ def lifecycle_facts(bedrock: Any, model_ids: list[str], known: dict[str, dict[st
                              "set endOfLifeTime")
             continue
         life = details.get("modelLifecycle") or {}
-
-        def day(key: str) -> str | None:
-            return life[key].date().isoformat() if life.get(key) else None
-
-        out[model_id] = {"status": life.get("status", "ACTIVE"), "legacyTime": day("legacyTime"),
-                         "publicExtendedAccessTime": day("publicExtendedAccessTime"),
-                         "endOfLifeTime": day("endOfLifeTime")}
+        out[model_id] = {"status": life.get("status", "ACTIVE"),
+                         **{key: life[key].date().isoformat() if life.get(key) else None
+                            for key in ("legacyTime", "publicExtendedAccessTime", "endOfLifeTime")}}
         # The API may not repeat a date the lifecycle page gave (an end of life announced on the page only):
         # keep a known date rather than forget it.
         for key in ("legacyTime", "publicExtendedAccessTime", "endOfLifeTime"):

@@ -34,18 +34,33 @@ from components.jumpstart_endpoint.scale_to_zero import (
 from components.jumpstart_endpoint.sharing import Copy
 from components.storage.component import SecureBucket
 
+#: Where an inference component's container logs go, one group per component, and the namespace of its utilization
+#: metrics (invocation metrics stay in AWS/SageMaker with an InferenceComponentName dimension): SageMaker developer
+#: guide, "Amazon SageMaker AI metrics in Amazon CloudWatch" (inference component metrics) and the log group used by
+#: AWS's inference-component samples (`aws logs tail /aws/sagemaker/InferenceComponents/<name>`); the endpoint's
+#: group stays allowed as well.
+COMPONENT_LOG_GROUPS = "/aws/sagemaker/InferenceComponents/"
+COMPONENT_METRICS = "/aws/sagemaker/InferenceComponents"
+
 
 def execution_policy(spec: JumpStartSpec, acct: Account, *, key_arn: str, endpoint_prefix: str,
-                     capture_bucket_arn: str | None, gpus: int = 1, instance_type: str | None = None) -> dict[str, Any]:
-    """Least privilege for the model container host (pure, unit-tested)."""
+                     capture_bucket_arn: str | None, image: tuple[int, str | None] = (1, None),
+                     component_prefix: str | None = None) -> dict[str, Any]:
+    """Least privilege for the model container host (pure, unit-tested). `image`: the copy's GPUs and instance type,
+    which choose the image; `component_prefix`: the names of the inference components the containers run as."""
+    gpus, instance_type = image
     region, account_id, partition = acct.region, acct.account_id, acct.partition
+    groups = f"arn:{partition}:logs:{region}:{account_id}:log-group:"
+    namespaces = ["/aws/sagemaker/Endpoints", "AWS/SageMaker"]
+    log_groups: str | list[str] = f"{groups}/aws/sagemaker/Endpoints/{endpoint_prefix}*"
+    if component_prefix:
+        log_groups = [log_groups, f"{groups}{COMPONENT_LOG_GROUPS}{component_prefix}*"]
+        namespaces.append(COMPONENT_METRICS)
     statements: list[dict[str, Any]] = [
         {"Sid": "Logs", "Effect": "Allow",
-         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": f"arn:{partition}:logs:{region}:{account_id}:log-group:/aws/sagemaker/Endpoints/"
-                     f"{endpoint_prefix}*"},
+         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": log_groups},
         {"Sid": "Metrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
-         "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/Endpoints", "AWS/SageMaker"]}}},
+         "Condition": {"StringLike": {"cloudwatch:namespace": namespaces}}},
         {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey",
                                                      "kms:CreateGrant"], "Resource": key_arn},
         {"Sid": "VpcDescribe", "Effect": "Allow",
@@ -142,10 +157,11 @@ class JumpStartEndpoint(pulumi.ComponentResource):
         trust = pulumi.Output.from_input(account_id).apply(
             lambda acct: service_trust("sagemaker.amazonaws.com", account_id=acct))
         role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, opts=child)
+        components = f"{name}-ic" if args.scale_to_zero.enabled else None  # inference_component's resource name
         policy = pulumi.Output.all(account_id, partition, kms_key_arn, capture_arn).apply(
             lambda a: json.dumps(execution_policy(spec, Account(region, a[0], a[1]), key_arn=a[2],
-                                                  endpoint_prefix=name, capture_bucket_arn=a[3], gpus=instance.gpus,
-                                                  instance_type=instance_type))
+                                                  endpoint_prefix=name, capture_bucket_arn=a[3],
+                                                  image=(instance.gpus, instance_type), component_prefix=components))
         )
         role_policy = aws.iam.RolePolicy(f"{name}-role", role=role.id, policy=policy, opts=child)
         sg = aws.ec2.SecurityGroup(

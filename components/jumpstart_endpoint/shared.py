@@ -27,12 +27,14 @@ from components.jumpstart_endpoint.sharing import Copy, copy_of
 
 
 def shared_policy(members: list[tuple[str, JumpStartSpec, Copy]], acct: Account, *, key_arn: str, prefix: str,
-                  instance_type: str) -> dict[str, Any]:
-    """One statement list for every model: each model's execution policy, its statements renamed per model."""
+                  instance_type: str, resource_prefix: str = "") -> dict[str, Any]:
+    """One statement list for every model: each model's execution policy, its statements renamed per model. Each
+    model's inference component is `<resource_prefix>-<endpoint>-ic-<suffix>` (JumpStartEndpoint's)."""
     statements: dict[str, dict] = {}
     for endpoint, spec, copy in members:
         for statement in execution_policy(spec, acct, key_arn=key_arn, endpoint_prefix=prefix, capture_bucket_arn=None,
-                                          gpus=copy.accelerators, instance_type=instance_type)["Statement"]:
+                                          image=(copy.accelerators, instance_type),
+                                          component_prefix=f"{resource_prefix}-{endpoint}-ic")["Statement"]:
             body = json.dumps({k: v for k, v in statement.items() if k != "Sid"}, sort_keys=True)
             if body not in statements:
                 statements[body] = {**statement, "Sid": f"{statement['Sid']}{endpoint.title().replace('-', '')}"}
@@ -54,7 +56,9 @@ class SharedEndpoint(pulumi.ComponentResource):
         role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, opts=child)
         policy = pulumi.Output.all(env.account_id, env.partition, env.key_arn).apply(lambda a: json.dumps(shared_policy(
             [(ep.name, spec, copies[ep.name]) for ep, spec in members], Account(region, a[0], a[1]), key_arn=a[2],
-            prefix=name, instance_type=args.instance_type)))
+            prefix=name, instance_type=args.instance_type,
+            # The stack names the shared endpoint `<resource prefix>-<name>` and its members `<resource prefix>-<ep>`.
+            resource_prefix=name.removesuffix(f"-{args.name}"))))
         role_policy = aws.iam.RolePolicy(f"{name}-role", role=role.id, policy=policy, opts=child)
         sg = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=network.vpc_id,
                                    description=f"SageMaker shared endpoint {name}: HTTPS to VPC endpoints and S3",

@@ -89,8 +89,15 @@ class RagService(pulumi.ComponentResource):
         query_arns = pulumi.Output.concat("arn:", env.partition, ":lambda:", env.region, ":", env.account_id,
                                           f":function:{name}-query-*")
         queue = self._ingest_queue(name, bucket, dlq, env)
+        def component_arn(endpoint) -> pulumi.Output[str] | None:
+            if endpoint.inference_component_name is None:
+                return None
+            return pulumi.Output.concat("arn:", env.partition, ":sagemaker:", env.region, ":", env.account_id,
+                                        ":inference-component/", endpoint.inference_component_name)
+
         refs = pulumi.Output.all(bucket.bucket_arn, collection.arn, llm.endpoint_arn, embeddings.endpoint_arn,
-                                 env.key_arn, dlq.arn, leases.arn, query_arns, queue.arn)
+                                 env.key_arn, dlq.arn, leases.arn, query_arns, queue.arn, component_arn(llm),
+                                 component_arn(embeddings))
 
         def policy(role: str, logs: pulumi.Output[str]) -> pulumi.Output[str]:
             return pulumi.Output.all(refs, logs).apply(

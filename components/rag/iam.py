@@ -39,6 +39,11 @@ class ServiceArns:
     query_function: str
     #: The queue S3 events wait in until ingestion takes them (an SQS event source of the ingest function).
     ingest_queue: str
+    #: The inference components (ARNs) a call names when the endpoint serves through one (scale to zero, shared):
+    #: InvokeEndpoint's resource types are the endpoint (required) and the inference component (Service
+    #: Authorization Reference, Amazon SageMaker AI actions), so both are granted.
+    llm_component: str | None = None
+    embeddings_component: str | None = None
 
 
 def function_policy(role: str, arns: ServiceArns, log_group_arn: str) -> dict[str, Any]:
@@ -48,6 +53,8 @@ def function_policy(role: str, arns: ServiceArns, log_group_arn: str) -> dict[st
     (active tracing: CreateFunction refuses a role that cannot put trace segments)."""
     bucket_arn, collection_arn, key_arn = arns.bucket, arns.collection, arns.key
     endpoint_arns = [arns.llm_endpoint, arns.embeddings_endpoint] if role == "query" else [arns.embeddings_endpoint]
+    components = [arns.llm_component, arns.embeddings_component] if role == "query" else [arns.embeddings_component]
+    endpoint_arns += [c for c in components if c]
     statements: list[dict[str, Any]] = [
         {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": f"{log_group_arn}:*"},

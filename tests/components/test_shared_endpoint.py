@@ -136,3 +136,44 @@ def test_a_new_endpoint_configuration_replaces_the_components_it_hosts(tmp_path,
     (first, *_) = compare_plans.stranded(view.plan, unguarded)
     assert "an in-place update cannot change endpointName (sagemaker UpdateInferenceComponent takes no " \
            "EndpointName)" in first
+
+
+def test_each_component_can_write_its_own_log_group_and_metrics(view):
+    """A failing copy is diagnosed from /aws/sagemaker/InferenceComponents/<component name>: the shared role allows
+    the group of each component the plan names (its generated name), and the components' metrics namespace."""
+    from fnmatch import fnmatchcase
+
+    (policy,) = [r for r in view.of_type("aws:iam/rolePolicy:RolePolicy") if "rag-pair" in r["name"]]
+    statements = json.loads(policy["inputs"]["policy"])["Statement"]
+    groups = [g for s in statements if s["Sid"].startswith("Logs")
+              for g in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])]
+    namespaces = {n for s in statements if s["Sid"].startswith("Metrics")
+                  for n in s["Condition"]["StringLike"]["cloudwatch:namespace"]}
+    for ic in view.of_type(IC):
+        name = ic["outputs"]["inferenceComponentName"]
+        group = f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/InferenceComponents/{name}"
+        assert any(fnmatchcase(group, g) for g in groups), (name, groups)
+    assert "/aws/sagemaker/InferenceComponents" in namespaces
+
+
+def test_rag_functions_may_invoke_the_components_they_name(tmp_path):
+    """The RAG functions call InvokeEndpoint naming an inference component (LLM_COMPONENT, EMBEDDINGS_COMPONENT):
+    InvokeEndpoint's resource types are the endpoint and the inference component (Service Authorization Reference),
+    so each role is granted the components it names beside their endpoint."""
+    pair = _pair("ml.p4d.24xlarge")
+    pair["ml-platform:network"] = {**pair["ml-platform:network"], "interfaceEndpoints": [
+        "ecr.api", "ecr.dkr", "sts", "logs", "sagemaker.api", "sagemaker.runtime", "lambda"]}
+    pair["ml-platform:rag"] = {"enabled": True, "llmEndpoint": "mixtral-8x7b", "embeddingsEndpoint": "bge-embeddings"}
+    view = plan_config(tmp_path, pair)
+    names = {ic["name"]: ic["outputs"]["inferenceComponentName"] for ic in view.of_type(IC)}
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:inference-component/"
+    for role, wanted in (("query", ("mixtral-8x7b", "bge-embeddings")), ("ingest", ("bge-embeddings",))):
+        variables = view.get("aws:lambda/function:Function", f"mlplat-dev-rag-{role}")["inputs"]["environment"][
+            "variables"]
+        assert variables["EMBEDDINGS_COMPONENT"] == names["mlplat-dev-bge-embeddings-ic"]
+        statements = json.loads(view.get("aws:iam/rolePolicy:RolePolicy", f"mlplat-dev-rag-{role}-role")["inputs"][
+            "policy"])["Statement"]
+        (invoke,) = [s for s in statements if s["Sid"] == "Endpoints"]
+        components = sorted(r for r in invoke["Resource"] if ":inference-component/" in r)
+        assert components == sorted(arn + names[f"mlplat-dev-{w}-ic"] for w in wanted)
+        assert findings("aws:iam/rolePolicy:RolePolicy", {"Version": "2012-10-17", "Statement": statements}) == []
