@@ -70,6 +70,13 @@ def _shared_endpoint_checks(cfg: PlatformConfig) -> Problems:
         if not members[name]:
             problems.append((loc, f"expected endpoints[] whose sharedEndpoint is {name}; found none"))
             continue
+        for i, ep in members[name]:
+            listed = PINNED[ep.model_id].supported_instance_types
+            if host.instance_type not in listed and not ep.allow_unlisted_instance_type:
+                problems.append((("endpoints", i, "sharedEndpoint"),
+                                 f"{ep.name} on {name}: {ep.model_id}'s spec lists {', '.join(listed)}, not "
+                                 f"{host.instance_type}; choose a shared instance type it lists, or set "
+                                 "allowUnlistedInstanceType: true to run it there anyway"))
         index = {ep.name: i for i, ep in members[name]}
         copies = [copy_of(ep.name, PINNED[ep.model_id], instance, ep.accelerators_per_copy) for _, ep in members[name]]
         problems += [(("endpoints", index[endpoint], "sharedEndpoint"), f"{endpoint} on {name}: {why}")

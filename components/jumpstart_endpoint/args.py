@@ -81,6 +81,10 @@ class EndpointArgs(StrictModel):
     accelerators_per_copy: int | None = Field(
         default=None, ge=1, le=8, description="GPUs per copy on the shared endpoint (default: enough of its GPUs to "
                                               "hold the GPU memory of the model's default instance type).")
+    allow_unlisted_instance_type: bool = Field(
+        default=False, description="Run on a shared endpoint whose instance type the model's JumpStart spec does not "
+                                   "list (SupportedInferenceInstanceTypes): its image is then the one chosen for the "
+                                   "instance family, on hardware its publisher did not validate. The plan warns.")
 
     @model_validator(mode="after")
     def _one_scaling(self) -> EndpointArgs:
@@ -93,9 +97,9 @@ class EndpointArgs(StrictModel):
                 raise problem(extra[0], f"a model on a shared endpoint scales its copies and takes the endpoint's "
                                         f"instance type and capture: expected none of {', '.join(extra)}; found "
                                         f"{extra[0]}")
-        elif self.accelerators_per_copy is not None:
-            raise problem("acceleratorsPerCopy", "only a model on a shared endpoint has copies sized this way: "
-                                                 "expected sharedEndpoint too; found none")
+        elif self.accelerators_per_copy is not None or self.allow_unlisted_instance_type:
+            key = "acceleratorsPerCopy" if self.accelerators_per_copy is not None else "allowUnlistedInstanceType"
+            raise problem(key, "only a model on a shared endpoint takes this: expected sharedEndpoint too; found none")
         if self.scale_to_zero.enabled and self.autoscaling is not None:
             raise problem("autoscaling", "expected autoscaling or scaleToZero, not both: a scale-to-zero endpoint "
                                          "scales its model copies (scaleToZero.maxInstances); found both")

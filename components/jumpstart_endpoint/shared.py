@@ -50,6 +50,12 @@ class SharedEndpoint(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         instance = SAGEMAKER_INSTANCES[args.instance_type]
         copies = {ep.name: copy_of(ep.name, spec, instance, ep.accelerators_per_copy) for ep, spec in members}
+        for ep, spec in members:
+            if args.instance_type not in spec.supported_instance_types:  # allowUnlistedInstanceType (checked)
+                pulumi.log.warn(f"{name}: {ep.name} ({spec.model_id}) runs on {args.instance_type}, which its "
+                                f"JumpStart spec does not list ({', '.join(spec.supported_instance_types)}): its "
+                                "image is the one chosen for the instance family, on hardware its publisher did not "
+                                "validate", resource=self)
         region = env.region
         trust = pulumi.Output.from_input(env.account_id).apply(
             lambda acct: service_trust("sagemaker.amazonaws.com", account_id=acct))

@@ -24,7 +24,9 @@ IC = "aws-native:sagemaker:InferenceComponent"
 def _pair(instance_type: str, **mixtral) -> dict:
     return config(sharedEndpoints=[{"name": "rag-pair", "instanceType": instance_type}], endpoints=[
         {"name": "mixtral-8x7b", "modelId": MIXTRAL, "sharedEndpoint": "rag-pair", **mixtral},
-        {"name": "bge-embeddings", "modelId": BGE, "sharedEndpoint": "rag-pair", "scaleToZero": {"maxInstances": 2}}])
+        {"name": "bge-embeddings", "modelId": BGE, "sharedEndpoint": "rag-pair", "scaleToZero": {"maxInstances": 2},
+         # BGE's spec lists none of the instance types Mixtral's does.
+         "allowUnlistedInstanceType": True}])
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +179,21 @@ def test_rag_functions_may_invoke_the_components_they_name(tmp_path):
         components = sorted(r for r in invoke["Resource"] if ":inference-component/" in r)
         assert components == sorted(arn + names[f"mlplat-dev-{w}-ic"] for w in wanted)
         assert findings("aws:iam/rolePolicy:RolePolicy", {"Version": "2012-10-17", "Statement": statements}) == []
+
+
+def test_a_model_on_an_instance_type_its_spec_does_not_list_is_refused_unless_allowed(view, tmp_path):
+    """BGE's JumpStart spec lists g5/g4dn/p3/c6i types, not ml.p4d.24xlarge: refused with exit 2 naming the key,
+    accepted with allowUnlistedInstanceType, and then the plan warns."""
+    pair = _pair("ml.p4d.24xlarge")
+    del pair["ml-platform:endpoints"][1]["allowUnlistedInstanceType"]
+    path = tmp_path / "Pulumi.dev-s.yaml"
+    path.write_text(json.dumps({"config": pair}))
+    result = run_cli("plan", "dev-s", "--config-file", str(path))
+    assert result.returncode == 2
+    assert ("ml-platform:endpoints[1].sharedEndpoint: bge-embeddings on rag-pair: "
+            "huggingface-sentencesimilarity-bge-large-en's spec lists ml.g5.2xlarge") in result.stderr
+    assert "set allowUnlistedInstanceType: true" in result.stderr
+    warnings = [d["message"] for d in view.diagnostics if d["severity"] == "warning"]
+    assert any("bge-embeddings (huggingface-sentencesimilarity-bge-large-en) runs on ml.p4d.24xlarge, which its "
+               "JumpStart spec does not list" in w for w in warnings)
+    assert not any("mixtral-8x7b (" in w and "does not list" in w for w in warnings)
