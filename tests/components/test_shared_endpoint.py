@@ -197,3 +197,9 @@ def test_a_model_on_an_instance_type_its_spec_does_not_list_is_refused_unless_al
     assert any("bge-embeddings (huggingface-sentencesimilarity-bge-large-en) runs on ml.p4d.24xlarge, which its "
                "JumpStart spec does not list" in w for w in warnings)
     assert not any("mixtral-8x7b (" in w and "does not list" in w for w in warnings)
+
+
+def test_components_cache_their_artifacts_and_image_for_scale_out(view):
+    for ic in view.of_type(IC):
+        assert ic["inputs"]["specification"]["dataCacheConfig"] == {"enableCaching": True}
+    assert cfn_problems(view.plan, "us-east-1") == []
