@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlplat.engine import SECRET, run_program
-from mlplat.project import Project, StackConfig
+from mlplat.project import InputError, Project, StackConfig
 
 
 def scrub(document: Any, secrets: list[str]) -> Any:
@@ -63,6 +63,7 @@ def _without_cyclic_gc() -> Iterator[None]:
 
 def _build_plan(project: Project, cfg: StackConfig, program: Any, mock_options: dict[str, Any] | None,
                 on_register: Any, first_preview: bool) -> dict[str, Any]:
+    overrides = stack_policy_overrides(cfg.values)  # refused before the program runs, as the pack would refuse them
     result = run_program(project.root, project.name, cfg, program=program, mock_options=mock_options,
                          on_register=on_register, first_preview=first_preview)
     plan: dict[str, Any] = {
@@ -88,6 +89,7 @@ def _build_plan(project: Project, cfg: StackConfig, program: Any, mock_options: 
     from policies.rules.placement import plan_resources, utilization
 
     plan["placement"] = utilization(plan_resources(plan["resources"]))
+    plan["policyOverrides"] = overrides
     plan["catalog"] = catalog_age()
     return plan
 
@@ -164,10 +166,42 @@ def check_policies(plan: dict[str, Any], pack_config: dict[str, Any] | None = No
     not fit the policies' schemas.
     """
     from policies.offline import judge_plan, load_pack_config
+    from policies.overrides import merged
 
     if pack_config is None:
         pack_config = load_pack_config(plan_environment(plan))
-    return judge_plan(plan["resources"], pack_config)
+    return judge_plan(plan["resources"], merged(pack_config, plan.get("policyOverrides") or {}))
+
+
+def override_lines(plan: dict[str, Any]) -> list[str]:
+    """The policy settings this stack sets for itself, each beside the environment's value."""
+    from policies.offline import load_pack_config
+
+    overrides = plan.get("policyOverrides") or {}
+    if not overrides:
+        return []
+    environment = load_pack_config(plan_environment(plan))
+    lines = ["  settings this stack sets for itself (ml-platform:policy), over its environment's:"]
+    for name, settings in sorted(overrides.items()):
+        for key, value in sorted(settings.items()):
+            was = (environment.get(name) or {}).get(key, "the policy's default")
+            lines.append(f"    {name}.{key}: {json.dumps(value)} (environment: {json.dumps(was)})")
+    return lines
+
+
+def stack_policy_overrides(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The stack's `ml-platform:policy` settings, checked against the pack's schemas (exit 2 naming the key)."""
+    from policies.overrides import OverrideError, from_config, problems, schemas_of
+    from policies.pack import ALL_POLICIES
+
+    try:
+        overrides = from_config(values)
+    except (OverrideError, ValueError) as exc:
+        raise InputError(str(exc)) from None
+    found = problems(overrides, schemas_of(ALL_POLICIES))
+    if found:
+        raise InputError("\n  ".join(found))
+    return overrides
 
 
 def _secret_config_strings(cfg: StackConfig) -> list[str]:
@@ -296,6 +330,7 @@ def render_text(plan: dict[str, Any], region: str, *, details: bool = False, sty
         lines.append(f"  {key}: {value if isinstance(value, str) else json.dumps(value)}")
     lines += ["", st.bold("Policies")]
     lines += policy_lines(plan["policy"], st, first_preview=plan.get("preview") == "first")
+    lines += override_lines(plan)
     cost = plan["cost"]
     lines += ["", st.bold("Cost (USD per hour, on-demand list prices)"),
               f"  idle (minimum sizes): {cost['hourlyUsdIdle']:.2f}",

@@ -46,6 +46,8 @@ class EnvironmentDefaults:
     require_vpc_only: bool
     #: Committed Bedrock Provisioned Throughput is allowed.
     allow_commitment: bool
+    #: Bedrock Provisioned Throughput, created or pending, may cost at most this (USD/hour; 0: none).
+    max_throughput_usd: float = 0
     #: Instance types node groups and endpoints may use (None: any).
     allowed_instance_types: tuple[str, ...] | None = None
     #: SageMaker endpoints must scale to zero, or name why not (`scaleToZero.alwaysOnReason`).
@@ -66,6 +68,7 @@ class EnvironmentDefaults:
         if self.allowed_instance_types is not None:
             config["instance-types-allowed"] = {"allowedInstanceTypes": list(self.allowed_instance_types)}
         config["bedrock-commitment-prod-only"] = {"allowCommitment": self.allow_commitment}
+        config["bedrock-throughput-budget"] = {"maxThroughputUsdPerHour": self.max_throughput_usd}
         return config
 
 
@@ -84,14 +87,14 @@ ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
         log_retention_days=90, canvas_network_access="VpcOnly", harden_public_edge=False, access_logging=False,
         kubernetes_delete_unreachable=True,
         max_hourly_gpu_usd=120, require_scale_to_zero=True, require_vpc_only=True,
-        allow_commitment=False,
+        allow_commitment=False, max_throughput_usd=25,
     ),
     "prod": EnvironmentDefaults(
         nat_gateways="perAz", kms_deletion_window_days=30, cluster_endpoint_public=False, protect_stateful=True,
         log_retention_days=365, canvas_network_access="VpcOnly", harden_public_edge=True, access_logging=True,
         kubernetes_delete_unreachable=False,
         max_hourly_gpu_usd=1200, require_scale_to_zero=None, require_vpc_only=True,
-        allow_commitment=True,
+        allow_commitment=True, max_throughput_usd=50,
     ),
 }
 

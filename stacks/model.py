@@ -106,6 +106,11 @@ class PlatformConfig(StrictModel):
                     "before anything is created.")
     environment: Environment = Field(description="Which environment this stack is: dev, staging or prod.")
     tags: Tags = Field(description="Ownership tags applied to every taggable resource.")
+    policy: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="This stack's own settings of policy-pack policies, over its environment's (policy name -> "
+                    "settings, e.g. `bedrock-throughput-budget: {maxThroughputUsdPerHour: 30}`): read by the pack, "
+                    "checked against each policy's settings schema and shown by `mlplat plan`.")
     name_prefix: Annotated[str | None, AfterValidator(_name_prefix)] = Field(
         default=None,
         description="What every fixed physical name starts with (clusters, functions, buckets, log groups, the "

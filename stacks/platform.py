@@ -283,6 +283,7 @@ def _bedrock(cfg: PlatformConfig, env: Env, network: NetworkRef) -> dict[str, An
     from components.bedrock.data import recommend_steps, validate_manifest
     from components.bedrock.pretraining import BedrockContinuedPretraining
     from components.bedrock.throughput import ProvisionedThroughput
+    from components.catalog.prices import base_model_of
 
     prefix = cfg.resource_prefix
     jobs: dict[str, BedrockFineTuning | BedrockContinuedPretraining] = {}
@@ -297,8 +298,10 @@ def _bedrock(cfg: PlatformConfig, env: Env, network: NetworkRef) -> dict[str, An
     throughputs = {}
     for pt in b.provisioned_throughput:
         model_name = jobs[pt.source].custom_model_name if pt.source else None
+        bases = {e.name: e.base_model for e in (*b.fine_tuning, *b.continued_pretraining)}
+        base = bases.get(pt.source or "") or base_model_of(pt.model_arn)
         throughputs[pt.name] = ProvisionedThroughput(f"{prefix}-{pt.name}", pt, custom_model_name=model_name,
-                                                     opts=env.component_options(None))
+                                                     base_model=base, opts=env.component_options(None))
     if b.invocation_logging.enabled:
         InvocationLogging(f"{prefix}-bedrock", b.invocation_logging, env=env)
     out: dict[str, Any] = {}

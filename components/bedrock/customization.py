@@ -14,8 +14,6 @@ import pulumi
 import pulumi_aws as aws
 
 from components.bedrock.run_guard import RunGuard
-from components.catalog import lifecycle
-from components.catalog.bedrock_models import BASE_MODELS, today
 from components.context import Env, NetworkRef
 from components.egress import https_to_vpc_and_s3
 from components.iam_documents import service_trust, split_s3_uri
@@ -101,13 +99,10 @@ def data_bucket(parent: pulumi.Resource, name: str, env: Env) -> SecureBucket:
 def customization_job(parent: pulumi.Resource, name: str, env: Env, network: NetworkRef | None,
                       spec: JobSpec) -> tuple[aws.iam.Role, aws.bedrock.CustomModel]:
     """The role, its policy, the VPC security group when `network` is given, and the job; the job starts only
-    after the policy and `spec.depends_on` (its uploaded data) exist. A Legacy base model is warned about."""
+    after the policy and `spec.depends_on` (its uploaded data) exist."""
     child = pulumi.ResourceOptions(parent=parent)
-    base = BASE_MODELS[spec.base_model]
-    # Refusals (Legacy bases, end of life) happen before anything is created (stacks/checks.py); what is left is
-    # the calendar's warning for a model still usable.
-    if why := lifecycle.problem(base.model_id, "invoke", today()):
-        pulumi.log.warn(f"{name}: {why[1]}", resource=parent)
+    # A base that is Legacy or past its end of life on the day of the plan is refused before anything is created
+    # (stacks/checks.py, the calendar in components/catalog/lifecycle.py).
     region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
     trust = pulumi.Output.all(account_id, partition).apply(
         lambda a: bedrock_trust(a[0], a[1], region, "model-customization-job/*"))

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.bedrock.args import ThroughputArgs
+from components.catalog.prices import BASE_MODEL_TAG
 
 PENDING = "customization job still running; run `pulumi up` again when it completes"
 
@@ -39,9 +40,11 @@ class ProvisionedThroughput(pulumi.ComponentResource):
     provisioned_model_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ThroughputArgs, *, custom_model_name: str | None = None,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 base_model: str | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+        """`base_model`: the foundation model it serves, or the custom model's base (None: not known)."""
         super().__init__("mlplat:bedrock:ProvisionedThroughput", name, None, opts)
         self.provisioned_model_arn = None
+        pending = None
         model_arn = args.model_arn
         if model_arn is None:
             assert custom_model_name is not None
@@ -50,6 +53,9 @@ class ProvisionedThroughput(pulumi.ComponentResource):
             model_arn = find_custom_model(result.model_summaries, custom_model_name)
             if model_arn is None:
                 pulumi.log.warn(f"{name}: model {custom_model_name}: {PENDING}", resource=self)
+                # Created by the first `up` after the job completes: priced and budgeted now, not discovered then.
+                pending = {"customModel": custom_model_name, "modelUnits": args.model_units,
+                           "commitment": args.commitment}
         if model_arn is not None:
             committed = args.commitment != "none"
             if committed:
@@ -62,7 +68,9 @@ class ProvisionedThroughput(pulumi.ComponentResource):
                 model_arn=model_arn,
                 model_units=args.model_units,
                 commitment_duration=args.commitment if committed else None,
+                tags={BASE_MODEL_TAG: base_model} if base_model else None,
                 opts=pulumi.ResourceOptions(parent=self, protect=committed),
             )
             self.provisioned_model_arn = pt.provisioned_model_arn
-        self.register_outputs({"provisionedModelArn": self.provisioned_model_arn})
+        self.register_outputs({"provisionedModelArn": self.provisioned_model_arn, "baseModel": base_model,
+                               "pending": pending})

@@ -30,16 +30,48 @@ OPENSEARCH_SERVERLESS_OCU = Price(0.24, "https://aws.amazon.com/opensearch-servi
                                   "us-east-1; quoted by third parties, estimate)", "2026-03-01")
 KMS_KEY = Price(round(1.0 / 730, 5), "https://aws.amazon.com/kms/pricing/ ($1 per key-month)", "2025-06-01")
 
-#: Provisioned Throughput per model unit-hour for custom Titan Image Generator G1 models, by commitment.
-#: The public page lists these per model; they are estimates until checked against your account's quote.
-BEDROCK_PT_TITAN_IMAGE: dict[str, Price] = {
-    "none": Price(23.40, "https://aws.amazon.com/bedrock/pricing/ (Titan Image Generator, custom)", "2025-02-01",
-                  estimate=True),
-    "OneMonth": Price(21.18, "https://aws.amazon.com/bedrock/pricing/ (Titan Image Generator, custom)",
-                      "2025-02-01", estimate=True),
-    "SixMonths": Price(16.20, "https://aws.amazon.com/bedrock/pricing/ (Titan Image Generator, custom)",
-                       "2025-02-01", estimate=True),
+#: Provisioned Throughput, USD per model unit-hour in us-east-1, by base model and commitment (none / OneMonth /
+#: SixMonths). "For custom models, pricing is the same as the base model that it was customized from" (Bedrock user
+#: guide, prov-throughput.html). The rates are the Amazon Bedrock pricing page's as two third-party copies of it
+#: quote them (the page fills its tables in with JavaScript; not read from AWS here): estimates until checked
+#: against your account's quote. A model without a rate here is shown unpriced, never as free.
+PT_SOURCE = "https://aws.amazon.com/bedrock/pricing/ (Provisioned Throughput; third-party copies of the page)"
+BEDROCK_PT: dict[str, dict[str, float]] = {
+    "amazon.titan-image-generator-v2:0": {"none": 23.40, "OneMonth": 16.20, "SixMonths": 13.00},
+    "amazon.titan-text-express-v1:0:8k": {"none": 20.50, "OneMonth": 18.40, "SixMonths": 14.80},
+    "amazon.titan-text-lite-v1:0:4k": {"none": 7.10, "OneMonth": 6.40, "SixMonths": 5.10},
 }
+
+
+def throughput_price(base_model: str | None, commitment: str) -> Price | None:
+    """One model unit-hour of Provisioned Throughput for `base_model` (a foundation model id), or None: no rate."""
+    rate = (BEDROCK_PT.get(base_model or "") or {}).get(commitment or "none")
+    return None if rate is None else Price(rate, PT_SOURCE, "2026-12-07", estimate=True)
+
+
+#: The tag a Provisioned Throughput carries with its base model (a foundation model id): what prices it.
+BASE_MODEL_TAG = "mlplat:base-model"
+
+
+def base_model_of(model_arn: str | None) -> str | None:
+    """The foundation model behind a Bedrock model ARN: `...:foundation-model/<id>` and a custom model's
+    `...:custom-model/<base id>/<suffix>` (custom model ARNs carry their base model's id); None otherwise."""
+    if not isinstance(model_arn, str):
+        return None
+    for marker in (":foundation-model/", ":custom-model/"):
+        if marker in model_arn:
+            rest = model_arn.split(marker, 1)[1]
+            return rest.rsplit("/", 1)[0] if marker == ":custom-model/" and "/" in rest else rest
+    return None
+
+
+def throughput_hourly(base_model: str | None, units: float, commitment: str) -> tuple[float | None, str]:
+    """(USD/hour, or None when no rate is known; what it is) of a Provisioned Throughput."""
+    p = throughput_price(base_model, commitment)
+    what = f"{int(units)} model unit(s) of {base_model or 'an unknown base model'}, commitment {commitment}"
+    if p is None:
+        return None, f"{what}: no rate in the catalog (components/catalog/prices.py BEDROCK_PT)"
+    return units * p.usd_per_hour, f"{what} @ ${p.usd_per_hour:,.2f}/MU-h (estimate)"
 
 #: FSx for Lustre PERSISTENT_2 SSD, USD per GB-month by throughput tier (MB/s per TiB), us-east-1; billed on the
 #: provisioned capacity whether used or not (https://aws.amazon.com/fsx/lustre/pricing/, checked 2026-12-04).

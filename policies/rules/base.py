@@ -77,16 +77,38 @@ class Rule:
     #: Per-environment settings (JSON Schema properties), set in `policies/config/<env>.json`.
     config: dict[str, dict[str, Any]] | None = None
 
+    def __post_init__(self) -> None:
+        from policies.overrides import SCHEMAS
+
+        SCHEMAS[self.name] = dict(self.config or {})
+
     def _common(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "enforcement_level": self.level,
                 "config_schema": PolicyConfigSchema(properties=self.config) if self.config else None,
                 "severity": self.severity, "remediation_steps": self.remediation, "url": self.url}
 
+    def _with_stack_settings(self, validate: Callable[[Any, ReportViolation], None]) -> Callable:
+        """`validate` reading this policy's settings with the stack's own (`ml-platform:policy`, policies/
+        overrides.py) over the environment's the CLI sent."""
+        if not self.config:
+            return validate
+
+        def run(args: Any, report: ReportViolation) -> None:
+            from policies.overrides import from_environment
+
+            own = from_environment().get(self.name)
+            if own:
+                sent = args.get_config
+                args.get_config = lambda: {**(sent() or {}), **own}
+            validate(args, report)
+
+        return run
+
     def resource(self, validate: Callable[[ResourceValidationArgs, ReportViolation], None]) -> ResourceValidationPolicy:
-        return ResourceValidationPolicy(validate=validate, **self._common())
+        return ResourceValidationPolicy(validate=self._with_stack_settings(validate), **self._common())
 
     def stack(self, validate: Callable[[StackValidationArgs, ReportViolation], None]) -> StackValidationPolicy:
-        return StackValidationPolicy(validate=validate, **self._common())
+        return StackValidationPolicy(validate=self._with_stack_settings(validate), **self._common())
 
 
 class _Unknown:

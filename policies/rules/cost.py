@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from components.catalog.instance_types import INSTANCE_TYPES
+from components.catalog.prices import BASE_MODEL_TAG, base_model_of, throughput_hourly
 from components.catalog.tags import ALWAYS_ON_TAG, REQUIRED_TAG_KEYS
 from policies.rules.base import (
     BEDROCK_PT,
@@ -129,6 +130,58 @@ BEDROCK_COMMITMENT = Rule(
 ).resource(_commitment)
 
 
+#: The component that waits for a customization job and then creates the throughput (components/bedrock/
+#: throughput.py): its `pending` output is what the first `pulumi up` after the job will start.
+PENDING_THROUGHPUT = "mlplat:bedrock:ProvisionedThroughput"
+
+
+def _throughputs(resources) -> list[tuple[str, float | None, str]]:
+    """(urn, USD/hour or None when unpriced, what) of every Provisioned Throughput, created or pending."""
+    out = []
+    for r in resources:
+        if r.resource_type == BEDROCK_PT:
+            tags = peek(r.props, "tags")
+            base = (tags.get(BASE_MODEL_TAG) if isinstance(tags, Mapping) else None) \
+                or base_model_of(peek(r.props, "modelArn"))
+            units, commitment = peek(r.props, "modelUnits"), peek(r.props, "commitmentDuration") or "none"
+        elif r.resource_type == PENDING_THROUGHPUT and isinstance(peek(r.props, "pending"), Mapping):
+            base, units = peek(r.props, "baseModel"), peek(r.props, "pending", "modelUnits")
+            commitment = peek(r.props, "pending", "commitment") or "none"
+        else:
+            continue
+        units = units if isinstance(units, int | float) else 1
+        commitment = commitment if isinstance(commitment, str) else "none"
+        hourly, what = throughput_hourly(base if isinstance(base, str) else None, units, commitment)
+        out.append((r.urn, hourly, ("pending: " if r.resource_type == PENDING_THROUGHPUT else "") + what))
+    return out
+
+
+def _throughput_budget(args: StackValidationArgs, report: ReportViolation) -> None:
+    budget = float(args.get_config().get("maxThroughputUsdPerHour", 0))
+    found = _throughputs(args.resources)
+    for urn, hourly, what in found:
+        if hourly is None and budget == 0:  # none allowed here; with a budget, an unpriced one is the cost view's
+            report(f"Provisioned Throughput where this environment's maxThroughputUsdPerHour is 0: {what}", urn)
+    total = sum(h for _, h, _ in found if h is not None)
+    if total > budget:
+        detail = "; ".join(f"{what} = ${h:,.2f}/h" for _, h, what in found if h is not None)
+        report(f"Bedrock Provisioned Throughput would cost ${total:,.2f}/h (${total * 730:,.0f}/month), over this "
+               f"environment's maxThroughputUsdPerHour of ${budget:,.2f}: {detail}")
+
+
+THROUGHPUT_BUDGET = Rule(
+    "bedrock-throughput-budget",
+    "Bedrock Provisioned Throughput, created or waiting for its customization job, stays within the environment's "
+    "hourly budget (none in dev unless a stack opts in).",
+    severity=Severity.HIGH,
+    remediation="Remove the throughput, or raise maxThroughputUsdPerHour with a budget owner's approval: for one "
+                "stack in its Pulumi.<stack>.yaml (ml-platform:policy: {bedrock-throughput-budget: "
+                "{maxThroughputUsdPerHour: N}}), for the environment in stacks/environments.py.",
+    url="https://aws.amazon.com/bedrock/pricing/",
+    config={"maxThroughputUsdPerHour": {"type": "number", "minimum": 0, "default": 0}},
+).stack(_throughput_budget)
+
+
 def _provider_tags(provider) -> dict:
     if provider is None:
         return {}
@@ -210,4 +263,5 @@ ENDPOINT_SCALE_TO_ZERO = Rule(
 ).resource(_endpoints_scale_to_zero)
 
 COST_POLICIES = [GPU_BUDGET, SCALE_TO_ZERO, ENDPOINT_SCALE_TO_ZERO, INSTANCE_ALLOW_LIST, BEDROCK_COMMITMENT,
+                 THROUGHPUT_BUDGET,
                  REQUIRED_TAGS]

@@ -85,9 +85,15 @@ def test_committed_throughput_is_protected(view):
     pt = view.get("aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput", "mlplat-dev-fixed-pt")
     assert pt["protect"] is True
     assert pt["inputs"] == {"provisionedModelName": "mlplat-dev-fixed", "modelArn": ARN, "modelUnits": 2,
-                            "commitmentDuration": "OneMonth"}
-    violations = {v["policy"] for v in view.plan["policy"]["violations"]}
+                            "commitmentDuration": "OneMonth",
+                            # the custom model's ARN names its base: what prices it
+                            "tags": {"mlplat:base-model": "amazon.titan-image-generator-v2:0"}}
+    violations = {v["policy"]: v["message"] for v in view.plan["policy"]["violations"]}
     assert "bedrock-commitment-prod-only" in violations, "dev's pack config forbids commitments"
+    # 2 model units x $16.20 (Titan Image G1 v2, one month) plus the pending pets throughput, 1 x $23.40 (none).
+    assert violations["bedrock-throughput-budget"].startswith(
+        "Bedrock Provisioned Throughput would cost $55.80/h ($40,734/month), over this environment's "
+        "maxThroughputUsdPerHour of $0.00")
     # Accounts have no commitment model units by default: the plan says to request them (and to evaluate first).
     warnings = [d["message"] for d in view.diagnostics if d["severity"] == "warning"]
     assert any(w.startswith("mlplat-dev-fixed: a committed Provisioned Throughput needs model units") for w in warnings)

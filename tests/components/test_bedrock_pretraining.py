@@ -57,12 +57,6 @@ def test_role_reads_only_the_training_prefix_and_tags_only_its_enis(staging):
     assert by_sid["TagEnisAtCreation"]["Condition"]["StringEquals"] == {"ec2:CreateAction": ["CreateNetworkInterface"]}
 
 
-def test_legacy_base_model_is_flagged_in_the_plan(staging):
-    warnings = [d["message"] for d in staging.diagnostics if d["severity"] == "warning"]
-    (legacy,) = [w for w in warnings if "mlplat-staging-fin-titan: amazon.titan-text-express-v1:0:8k is a Legacy" in w]
-    assert "cannot get new Provisioned Throughput" in legacy and "move to" not in legacy  # no successor known
-
-
 def test_the_curated_example_is_what_curate_produces(tmp_path: Path):
     """The committed corpus is regenerated, not edited by hand: same command, same records."""
     from tests.helpers import run_cli

@@ -24,7 +24,19 @@ FIXTURE = [
     _r("aws:sagemaker/endpoint:Endpoint", "ep", {}, ("urn:cfg",)),
     _r("aws:appautoscaling/target:Target", "scale", {"minCapacity": 1, "maxCapacity": 3}, ("urn:ep",)),
     _r("aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput", "pt",
-       {"modelUnits": 2, "commitmentDuration": "SixMonths"}),
+       {"modelUnits": 2, "commitmentDuration": "SixMonths", "tags": {"mlplat:base-model":
+                                                                     "amazon.titan-image-generator-v2:0"}}),
+    # A custom model's ARN names its base: Titan Text Lite, no commitment.
+    _r("aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput", "lite",
+       {"modelUnits": 1, "modelArn": "arn:aws:bedrock:us-east-1:123456789012:custom-model/"
+                                     "amazon.titan-text-lite-v1:0:4k/abc123def456"}),
+    # No published rate in the catalog: shown unpriced, never as free.
+    _r("aws:bedrock/provisionedModelThroughput:ProvisionedModelThroughput", "nova",
+       {"modelUnits": 1, "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k"}),
+    # Waiting for its customization job: created by the first `up` after the job, priced now.
+    {"urn": "urn:pets", "type": "mlplat:bedrock:ProvisionedThroughput", "name": "pets", "custom": False,
+     "dependencies": [], "inputs": {}, "outputs": {"baseModel": "amazon.titan-image-generator-v2:0", "pending": {
+         "customModel": "pets-r1", "modelUnits": 1, "commitment": "none"}}},
 ]
 
 
@@ -36,9 +48,14 @@ def test_idle_and_max_sums():
     assert items["sts"]["hourlyUsdIdle"] == 0.03
     assert "s3" not in items, "gateway endpoints are free"
     assert items["cfg"]["hourlyUsdIdle"] == 1.515 and items["cfg"]["hourlyUsdMax"] == 4.545
-    assert items["pt"]["hourlyUsdIdle"] == 32.4
-    idle = 0.10 + 0.045 + 0.03 + 55.04 + 0.68 + 1.515 + 32.4
-    high = 0.10 + 0.045 + 0.03 + 220.16 + 1.02 + 4.545 + 32.4
+    # Provisioned Throughput per model unit-hour (Bedrock pricing): Titan Image G1 v2 $13.00 for six months,
+    # $23.40 without commitment; Titan Text Lite $7.10 without commitment.
+    assert items["pt"]["hourlyUsdIdle"] == items["pt"]["hourlyUsdMax"] == 26.0
+    assert items["lite"]["hourlyUsdIdle"] == 7.1
+    assert items["nova"]["hourlyUsdMax"] == 0 and items["nova"]["detail"].endswith("not priced")
+    assert items["pets"]["hourlyUsdIdle"] == 23.4 and items["pets"]["detail"].startswith("pending: ")
+    idle = 0.10 + 0.045 + 0.03 + 55.04 + 0.68 + 1.515 + 26.0 + 7.1 + 23.4
+    high = 0.10 + 0.045 + 0.03 + 220.16 + 1.02 + 4.545 + 26.0 + 7.1 + 23.4
     assert cost["hourlyUsdIdle"] == round(idle, 2)
     assert cost["hourlyUsdMax"] == round(high, 2)
     assert cost["items"][0]["name"] == "p5", "largest first"

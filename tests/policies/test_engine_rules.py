@@ -14,7 +14,7 @@ MIXTRAL, BGE = "huggingface-llm-mixtral-8x7b-instruct", "huggingface-sentencesim
 def test_shared_endpoints_alone_get_the_explicit_aws_native_provider(tmp_path):
     """No live chat and no scale-to-zero endpoint of its own: the shared endpoint's EndpointConfig and inference
     components are still aws-native, and go through the stack's provider."""
-    view = plan_config(tmp_path, config(sharedEndpoints=[{"name": "pair", "instanceType": "ml.p4d.24xlarge"}],
+    view = plan_config(tmp_path, config(sharedEndpoints=[{"name": "pair", "instanceType": "ml.g5.4xlarge"}],
                                         endpoints=[{"name": "bge", "modelId": BGE, "sharedEndpoint": "pair"}]))
     native = [r for r in view.resources if r["type"].startswith("aws-native:")]
     assert {r["type"] for r in native} >= {"aws-native:sagemaker:EndpointConfig",

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from policies.offline import evaluate, load_pack_config
+from policies.overrides import merged
 from tests.helpers import ROOT, run_cli
 
 BROKEN = ROOT / "tests/fixtures/Pulumi.dev-broken.yaml"
@@ -61,11 +62,13 @@ def test_unknown_values_report_nothing_rather_than_a_false_violation(envs):
             r["inputs"]["vpcConfig"] = "[unknown]"
         if r["type"] == "aws:kms/key:Key":
             r["inputs"]["enableKeyRotation"] = "[unknown]"
-    assert evaluate(resources, load_pack_config("dev")) == []
+    # dev's pack config with the stack's own settings (it opts into one throughput), as the plan judges it
+    pack = merged(load_pack_config("dev"), plan["policyOverrides"])
+    assert evaluate(resources, pack) == []
     for r in resources:
         if r["type"] == "aws:kms/key:Key":
             r["inputs"]["enableKeyRotation"] = False
-    assert [v["policy"] for v in evaluate(resources, load_pack_config("dev"))] == ["kms-key-rotation"]
+    assert [v["policy"] for v in evaluate(resources, pack)] == ["kms-key-rotation"]
 
 
 def test_disabled_policy_is_skipped(envs):
@@ -74,7 +77,7 @@ def test_disabled_policy_is_skipped(envs):
     for r in resources:
         if r["type"] == "aws:kms/key:Key":
             r["inputs"]["enableKeyRotation"] = False
-    assert evaluate(resources, {"kms-key-rotation": {"enforcementLevel": "disabled"}}) == []
+    assert evaluate(resources, {"kms-key-rotation": {"enforcementLevel": "disabled"}, **plan["policyOverrides"]}) == []
 
 
 def test_check_prints_each_violations_remediation_and_documentation(broken):

@@ -230,3 +230,47 @@ def test_a_log_bucket_nothing_logs_to_yet_is_still_a_log_destination(served, tmp
     bucket = _without_log_delivery(resources)
     assert mandatory(both(served, resources, "prod")) == [
         ("s3-access-logging", bucket), ("s3-bucket-kms-and-private", bucket)]
+
+
+def _serve_with(config: dict[str, str]):
+    """The pack started as the CLI starts it for a stack whose config is `config` (PULUMI_CONFIG)."""
+    command, env = pack_command(ROOT / "policies")
+    env["PULUMI_CONFIG"] = json.dumps(config)
+    proc = subprocess.Popen(command, cwd=ROOT / "policies", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    port = (proc.stdout.readline() if proc.stdout else "").strip()
+    assert port.isdigit(), f"the pack printed no port: {proc.stderr.read() if proc.stderr else ''}"
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+    return proc, channel, lambda method, request: getattr(stub, method)(request, timeout=30)
+
+
+def test_a_stacks_own_policy_settings_reach_the_pack_the_cli_starts(served, envs):
+    """The test dev stack opts into one pending throughput (ml-platform:policy in its stack file). The CLI passes the
+    stack's config to the pack in PULUMI_CONFIG: served with it, the pack applies the stack's budget; served without
+    it, dev's budget of 0 refuses the throughput; served with a setting the policy does not have, it fails."""
+    resources = envs["dev"].plan["resources"]
+    budget = "bedrock-throughput-budget"
+    without = judge(served, resources, load_pack_config("dev"))
+    assert [v["policy"] for v in without.violations] == [budget]
+    assert "pending: 1 model unit(s) of amazon.titan-image-generator-v2:0" in without.violations[0]["message"]
+    stack_file = yaml.safe_load((ROOT / "tests/fixtures/stacks/Pulumi.dev.yaml").read_text())["config"]
+    own = {"ml-platform:policy": json.dumps(stack_file["ml-platform:policy"])}
+    for config, expected in ((own, []), ({"ml-platform:policy": json.dumps({budget: {"maxThroughputUsdPerHour": 20}})},
+                                          [budget])):
+        proc, channel, call = _serve_with(config)
+        try:
+            assert [v["policy"] for v in judge(call, resources, load_pack_config("dev")).violations] == expected
+        finally:
+            channel.close()
+            proc.kill()
+            proc.wait()
+    proc, channel, call = _serve_with({"ml-platform:policy": json.dumps({budget: {"enforcementLevel": "disabled"}})})
+    try:
+        with pytest.raises(grpc.RpcError, match="ml-platform:policy.bedrock-throughput-budget.enforcementLevel: "
+                                                "expected one of maxThroughputUsdPerHour"):
+            judge(call, resources, load_pack_config("dev"))
+    finally:
+        channel.close()
+        proc.kill()
+        proc.wait()
