@@ -116,7 +116,8 @@ def refused_runs(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     for urn, r in _resources(new).items():
         inputs, before = r.get("inputs") or {}, (a.get(urn) or {}).get("inputs") or {}
         if inputs.get("guard") == "bedrock-run" and before.get("run_id") == inputs.get("run_id"):
-            why = refusal(inputs["job"], inputs["run_id"], before.get("fingerprint", ""), inputs.get("fingerprint", ""))
+            why = refusal(inputs["job"], inputs["run_id"], before.get("fingerprint", ""), inputs.get("fingerprint", ""),
+                          before.get("forces"), inputs.get("forces"))
             if why:
                 out.append(why)
     return out

@@ -114,14 +114,12 @@ def customization_job(parent: pulumi.Resource, name: str, env: Env, network: Net
                 partition=a[0], read_uris=[a[1], *([spec.validation_uri] if spec.validation_uri else [])],
                 output_uri=a[2], key_arn=a[3], vpc=network is not None, region=region, account_id=a[4]))),
         opts=child)
-    vpc_config = None
+    vpc_config, subnets, groups = None, None, None
     if network is not None:
         sg = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=network.vpc_id, description=f"Bedrock customization job {name}",
                                    egress=https_to_vpc_and_s3(env, network, parent), opts=child)
-        vpc_config = aws.bedrock.CustomModelVpcConfigArgs(security_group_ids=[sg.id],
-                                                          subnet_ids=network.private_subnet_ids)
-    # Refuses, at preview, new inputs under a runId that already trained (a job name is never reused).
-    guard = RunGuard(f"{name}-run", job=name, run_id=spec.run_id, inputs=spec.run_inputs, opts=child)
+        subnets, groups = network.private_subnet_ids, [sg.id]
+        vpc_config = aws.bedrock.CustomModelVpcConfigArgs(security_group_ids=groups, subnet_ids=subnets)
     model = aws.bedrock.CustomModel(
         f"{name}-model",
         custom_model_name=spec.custom_model_name,
@@ -138,6 +136,12 @@ def customization_job(parent: pulumi.Resource, name: str, env: Env, network: Net
         output_data_config=aws.bedrock.CustomModelOutputDataConfigArgs(s3_uri=spec.output_uri),
         custom_model_kms_key_id=kms_key_arn,
         vpc_config=vpc_config,
-        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True, depends_on=[policy, guard, *spec.depends_on]),
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True, depends_on=[policy, *spec.depends_on]),
     )
+    # Refuses, at preview, new inputs under a runId that already trained (a job name is never reused); created after
+    # the job, so a job AWS refused at creation can be corrected under the same runId.
+    RunGuard(f"{name}-run", job=name, run_id=spec.run_id, inputs=spec.run_inputs, forces={
+        "baseModel": spec.base_model, "roleArn": role.arn, "kmsKeyId": kms_key_arn, "trainingS3Uri": spec.training_uri,
+        "validationS3Uri": spec.validation_uri, "outputS3Uri": spec.output_uri, "vpcSubnetIds": subnets,
+        "vpcSecurityGroupIds": groups}, opts=pulumi.ResourceOptions(parent=parent, depends_on=[model]))
     return role, model

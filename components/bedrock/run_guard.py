@@ -6,6 +6,15 @@ count follows the image count, so adding one image to the manifest is enough. A 
 and a fingerprint of everything the job trains on; the engine hands it the previous values, and its `diff`
 refuses a new fingerprint under an old runId before anything is changed (a `pulumi preview` shows the error).
 `scripts/compare_plans.py` applies the same rule to two saved plans offline (exit 2).
+
+The fingerprint covers the config; `forces` holds the job's other inputs that force a replacement
+(terraform-provider-aws `internal/service/bedrock/custom_model.go`: RequiresReplace on base_model_identifier,
+custom_model_kms_key_id, role_arn, output/training/validation S3 URIs, vpc_config security_group_ids and
+subnet_ids, ...), as the values the engine resolves: one more AZ (a new subnet) replaces the job just as a new
+image does. The guard is created after its job: a job AWS refused at creation (its name never used) leaves no
+guard behind, so correcting it needs no new runId. `pulumi up` previews first, and the guard's refusal fails that
+preview before any step runs (`--skip-preview` would run the job's replacement first, and AWS would refuse the
+reused name).
 """
 
 from __future__ import annotations
@@ -29,10 +38,16 @@ def fingerprint(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def refusal(job: str, run_id: str, old: str, new: str) -> str | None:
+def refusal(job: str, run_id: str, old: str, new: str, old_forces: dict[str, Any] | None = None,
+            new_forces: dict[str, Any] | None = None) -> str | None:
+    changed = sorted(k for k in (old_forces or {}).keys() | (new_forces or {}).keys()
+                     if old_forces is not None and new_forces is not None
+                     and (old_forces or {}).get(k) != (new_forces or {}).get(k))
     if old and new and old != new:
-        return (f"runId: {job} run {run_id!r} was started with other inputs (fingerprint {old} -> {new}); a "
-                "Bedrock job name cannot be reused: set a new runId for a new training run (or restore the inputs)")
+        changed.insert(0, f"fingerprint {old} -> {new}")
+    if changed:
+        return (f"runId: {job} run {run_id!r} was started with other inputs ({', '.join(changed)}); a Bedrock job "
+                "name cannot be reused: set a new runId for a new training run (or restore the inputs)")
     return None
 
 
@@ -42,7 +57,8 @@ class RunGuardProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         if olds.get("run_id") == news.get("run_id"):
-            why = refusal(news["job"], news["run_id"], olds.get("fingerprint", ""), news.get("fingerprint", ""))
+            why = refusal(news["job"], news["run_id"], olds.get("fingerprint", ""), news.get("fingerprint", ""),
+                          olds.get("forces"), news.get("forces"))
             if why:
                 raise RunChanged(why)
         changed = olds.get("run_id") != news.get("run_id")
@@ -54,6 +70,7 @@ class RunGuardProvider(ResourceProvider):
 
 class RunGuard(Resource):
     def __init__(self, name: str, *, job: str, run_id: str, inputs: dict[str, Any],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 forces: dict[str, Any] | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+        """`inputs`: the config the fingerprint digests; `forces`: the job's resolved inputs that replace it."""
         super().__init__(RunGuardProvider(), name, {"job": job, "run_id": run_id, "fingerprint": fingerprint(inputs),
-                                                    "guard": "bedrock-run"}, opts)
+                                                    "forces": forces or {}, "guard": "bedrock-run"}, opts)
