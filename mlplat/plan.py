@@ -74,7 +74,8 @@ def _build_plan(project: Project, cfg: StackConfig, program: Any, mock_options: 
         "outputs": result.outputs,
         "policy": {"violations": []},
         "cost": {"hourlyUsdIdle": 0.0, "hourlyUsdMax": 0.0, "items": []},
-        "diagnostics": [{"severity": s, "message": m} for s, m in result.diagnostics],
+        "diagnostics": [{"severity": s, "message": m} for s, m in result.diagnostics]
+        + [{"severity": "warning", "message": m} for m in sibling_conflicts(cfg)],
     }
     secrets = cfg.placeholders + _secret_config_strings(cfg)
     leaks = secret_leaks(plan, secrets)  # before scrubbing, which would hide them
@@ -92,6 +93,22 @@ def _build_plan(project: Project, cfg: StackConfig, program: Any, mock_options: 
     plan["policyOverrides"] = overrides
     plan["catalog"] = catalog_age()
     return plan
+
+
+def sibling_conflicts(cfg: StackConfig) -> list[str]:
+    """Per-account-and-region settings this stack shares with a sibling stack file (stacks/singletons.py)."""
+    from stacks import stack_file
+    from stacks.singletons import NAMESPACE, conflicts, describe
+
+    stacks = {cfg.stack: cfg.values}
+    for path in cfg.path.parent.glob("Pulumi.*.yaml"):
+        name = path.name[len("Pulumi."):-len(".yaml")]
+        if name != cfg.stack and path.resolve() != cfg.path.resolve():
+            try:
+                stacks[name] = stack_file.read(path, NAMESPACE).values
+            except stack_file.StackFileError:
+                continue  # a sibling that does not read is its own plan's problem
+    return [describe(*c) for c in conflicts(stacks) if cfg.stack in c[1:]]
 
 
 def catalog_age(today: Any = None) -> list[dict[str, Any]]:
