@@ -348,29 +348,45 @@ def render_text(plan: dict[str, Any], region: str, *, details: bool = False, sty
     lines += ["", st.bold("Policies")]
     lines += policy_lines(plan["policy"], st, first_preview=plan.get("preview") == "first")
     lines += override_lines(plan)
-    cost = plan["cost"]
-    lines += ["", st.bold("Cost (USD per hour, on-demand list prices)"),
-              f"  idle (minimum sizes): {cost['hourlyUsdIdle']:.2f}",
-              f"  max (maximum sizes):  {cost['hourlyUsdMax']:.2f}"]
-    for item in cost["items"]:
-        if item["hourlyUsdMax"] >= 0.01:
-            lines.append(f"    {item['hourlyUsdIdle']:9.2f} {item['hourlyUsdMax']:9.2f}  {item['name']}"
-                         f"  ({item['detail']})")
-    placed = plan.get("placement") or []
-    if placed:
-        lines += ["", st.bold("Placement from zero (per node: pods that fit, accelerators left unused)")]
-        for p in placed:
-            idle = ", ".join(f"{n} of {p['of'][k]} {k}" for k, n in p["idle"].items())
-            lines.append(f"  {p['pod']} -> {p['source']} ({p['instance']}): {p['perNode']} per node"
-                         + (st.yellow(f"; idle: {idle}") if idle else ""))
-    if plan.get("catalog"):
-        oldest = max(plan["catalog"], key=lambda c: c["daysOld"])
-        checked = ", ".join(f"{c['facts']} {c['checked']}" for c in plan["catalog"])
-        line = (f"  checked {checked}; oldest {oldest['daysOld']} days ago (scripts/refresh_catalog.py refreshes "
-                "them with AWS credentials)")
-        lines += ["", st.bold("Catalog facts (offline: as last checked)"),
-                  st.yellow(line) if oldest["daysOld"] > 90 else line]
-    if plan.get("diagnostics"):
-        lines += ["", st.bold("Diagnostics")]
-        lines += [st.yellow(f"  {d['severity']}: {d['message']}") for d in plan["diagnostics"]]
+    for section in (_cost_lines, _placement_lines, _catalog_lines, _diagnostic_lines):
+        lines += section(plan, st)
     return "\n".join(lines) + "\n"
+
+
+def _cost_lines(plan: dict[str, Any], st: Style) -> list[str]:
+    cost = plan["cost"]
+    lines = ["", st.bold("Cost (USD per hour, on-demand list prices)"),
+             f"  idle (minimum sizes): {cost['hourlyUsdIdle']:.2f}",
+             f"  max (maximum sizes):  {cost['hourlyUsdMax']:.2f}"]
+    return lines + [f"    {i['hourlyUsdIdle']:9.2f} {i['hourlyUsdMax']:9.2f}  {i['name']}  ({i['detail']})"
+                    for i in cost["items"] if i["hourlyUsdMax"] >= 0.01]
+
+
+def _placement_lines(plan: dict[str, Any], st: Style) -> list[str]:
+    placed = plan.get("placement") or []
+    if not placed:
+        return []
+    lines = ["", st.bold("Placement from zero (per node: pods that fit, accelerators left unused)")]
+    for p in placed:
+        idle = ", ".join(f"{n} of {p['of'][k]} {k}" for k, n in p["idle"].items())
+        lines.append(f"  {p['pod']} -> {p['source']} ({p['instance']}): {p['perNode']} per node"
+                     + (st.yellow(f"; idle: {idle}") if idle else ""))
+    return lines
+
+
+def _catalog_lines(plan: dict[str, Any], st: Style) -> list[str]:
+    if not plan.get("catalog"):
+        return []
+    oldest = max(plan["catalog"], key=lambda c: c["daysOld"])
+    checked = ", ".join(f"{c['facts']} {c['checked']}" for c in plan["catalog"])
+    line = (f"  checked {checked}; oldest {oldest['daysOld']} days ago (scripts/refresh_catalog.py refreshes "
+            "them with AWS credentials)")
+    return ["", st.bold("Catalog facts (offline: as last checked)"),
+            st.yellow(line) if oldest["daysOld"] > 90 else line]
+
+
+def _diagnostic_lines(plan: dict[str, Any], st: Style) -> list[str]:
+    if not plan.get("diagnostics"):
+        return []
+    return ["", st.bold("Diagnostics")] + [st.yellow(f"  {d['severity']}: {d['message']}")
+                                           for d in plan["diagnostics"]]

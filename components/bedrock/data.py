@@ -110,6 +110,22 @@ def has_local_images(path: Path) -> bool:
     return isinstance(ref, str) and not ref.startswith("s3://")
 
 
+def _record_problem(ref: object, caption: object, local_images: bool) -> str | None:
+    """What is wrong with one record's image-ref and caption, or None."""
+    if local_images:
+        if not isinstance(ref, str) or ref.startswith(("s3://", "/")) or ".." in Path(ref).parts:
+            return f"image-ref must be a path relative to the manifest (the stack uploads the image); found {ref!r}"
+    elif not isinstance(ref, str) or not ref.startswith("s3://") or ref.count("/") < 3:
+        return f"image-ref must be an s3:// URI; found {ref!r}"
+    if not ref.lower().endswith(IMAGE_EXTENSIONS):
+        return f"image-ref must end with .png, .jpg or .jpeg; found {ref!r}"
+    if not isinstance(caption, str) or not caption.strip():
+        return "caption must be a non-empty string"
+    if len(caption) > MAX_CAPTION_CHARS:
+        return f"caption has {len(caption)} characters; the limit is {MAX_CAPTION_CHARS}"
+    return None
+
+
 def validate_manifest(path: Path, images_dir: Path | None = None, *,
                       local_images: bool = False) -> ManifestReport:
     """Check a fine-tuning manifest.
@@ -138,22 +154,9 @@ def validate_manifest(path: Path, images_dir: Path | None = None, *,
             report.errors.append((n, f"expected exactly the keys caption, image-ref; found {keys}"))
             continue
         ref, caption = record["image-ref"], record["caption"]
-        if local_images:
-            if not isinstance(ref, str) or ref.startswith(("s3://", "/")) or ".." in Path(ref).parts:
-                report.errors.append((n, f"image-ref must be a path relative to the manifest (the stack uploads "
-                                         f"the image); found {ref!r}"))
-                continue
-        elif not isinstance(ref, str) or not ref.startswith("s3://") or ref.count("/") < 3:
-            report.errors.append((n, f"image-ref must be an s3:// URI; found {ref!r}"))
-            continue
-        if not ref.lower().endswith(IMAGE_EXTENSIONS):
-            report.errors.append((n, f"image-ref must end with .png, .jpg or .jpeg; found {ref!r}"))
-            continue
-        if not isinstance(caption, str) or not caption.strip():
-            report.errors.append((n, "caption must be a non-empty string"))
-            continue
-        if len(caption) > MAX_CAPTION_CHARS:
-            report.errors.append((n, f"caption has {len(caption)} characters; the limit is {MAX_CAPTION_CHARS}"))
+        problem = _record_problem(ref, caption, local_images)
+        if problem:
+            report.errors.append((n, problem))
             continue
         if ref in seen:
             report.errors.append((n, f"duplicate image-ref (first on line {seen[ref]}): {ref}"))
