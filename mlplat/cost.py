@@ -159,9 +159,13 @@ def _endpoint_config(ctx: _Pricing, r: dict, inputs: dict) -> None:
             lo, hi = _num(managed.get("minInstanceCount")), _num(managed.get("maxInstanceCount"), count)
         note = " (scales to zero)" if managed.get("status") == "ENABLED" and lo == 0 else ""
         spec = parent.get("specSource")
+        # An AWS Marketplace model package adds the seller's software price per instance-hour, shown on its listing
+        # (AWS Marketplace seller guide, "Machine learning product pricing"); the catalog does not have it.
+        fee = "; plus the Marketplace listing's software fee per instance-hour (not included)" \
+            if parent.get("marketplace") else ""
         ctx.add(r, lo * facts.hourly_usd, hi * facts.hourly_usd,
                 f"{int(lo)}..{int(hi)} x {facts.name} @ ${facts.hourly_usd:,.3f}{note}"
-                + (f"; model: {spec}" if spec else "") + _shared_note(parent, facts.hourly_usd),
+                + (f"; model: {spec}" if spec else "") + _shared_note(parent, facts.hourly_usd) + fee,
                 sagemaker_instances.PRICE_SOURCE)
 
 

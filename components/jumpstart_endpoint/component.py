@@ -250,7 +250,7 @@ class JumpStartEndpoint(pulumi.ComponentResource):
         self.spec_source = spec.spec_source
         self.register_outputs({"endpointName": self.endpoint_name, "endpointArn": self.endpoint_arn,
                                "roleArn": self.role_arn, "inferenceComponentName": self.inference_component_name,
-                               "specSource": self.spec_source})
+                               "specSource": self.spec_source, "marketplace": spec.marketplace})
 
     def _on_shared_endpoint(self, name: str, args: EndpointArgs, spec: JumpStartSpec, host: SharedHost, env: Env,
                             network: NetworkRef) -> None:

@@ -101,3 +101,12 @@ def test_readme_policy_table_lists_every_policy_the_pack_serves():
     table = policy_table()
     assert table in (ROOT / "README.md").read_text(), "README policy table is stale: run make generate"
     assert table.count("\n") - 1 == len(ALL_POLICIES)
+
+
+def test_a_marketplace_models_software_fee_is_named_as_not_included(prod):
+    """Solar is a Marketplace model package: the listing adds its own price per instance-hour, which the catalog does
+    not have; the cost view says so on that endpoint only."""
+    items = {i["name"]: i for i in prod.cost["items"]}
+    fee = "plus the Marketplace listing's software fee per instance-hour (not included)"
+    assert fee in items["mlplat-prod-solar-mini-chat-config"]["detail"]
+    assert fee not in items["mlplat-prod-bge-embeddings-config"]["detail"]
