@@ -9,6 +9,12 @@ the JSONL results Bedrock writes under `<output>/<job name>/<job uuid>/models/<m
 <dataset>/<uuid>_output.jsonl`, one `automatedEvaluationResult.scores` per prompt (Bedrock user guide, "Understand
 how the results of your model evaluation job are saved in Amazon S3"). Record the job ARNs under the throughput's
 `evaluationJobs`: a committed throughput without them is a plan warning.
+
+What it is for, on today's calendar: text custom models served through a stack's `provisionedThroughput[]` by
+`modelArn` (for example a Nova Micro/Lite/Pro model fine-tuned in the Bedrock console). The platform's own Bedrock
+customization no longer produces one: its image bases are past their end of life and no current Bedrock model takes
+continued pre-training (components/catalog/lifecycle.py), and automatic evaluation jobs score text only, so image
+models are refused here with that reason.
 """
 
 from __future__ import annotations
