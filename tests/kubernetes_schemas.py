@@ -12,9 +12,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -134,43 +134,50 @@ def validate_rayjob(obj: dict[str, Any], version: str) -> list[str]:
     return errors
 
 
-# Karpenter (NodePool, NodeOverlay, EC2NodeClass): judged by @kubernetes-models/karpenter
-# (npm, installed into tests/js by the Makefile), whose validators are compiled from Karpenter's own CRD
-# `openAPIV3Schema`s. Its 2.0.0 models come from Karpenter v1.11/v1.12 CRDs (they have placementGroupSelector, added
-# in v1.11.0, and lack connectionTracking, added in v1.13.0); from there to the pinned v1.14.1 the two CRDs only
-# gained connectionTracking, the Balanced consolidation policy and list-type markers (git diff v1.11.0..v1.14.1 of
-# pkg/apis/crds), none of which the platform writes. The schemas do not forbid unknown fields (the API server would
-# prune them), so KARPENTER_FIELDS below lists the fields the pinned v1.14.1 CRDs have (read from its pkg/apis/crds).
-JS_DIR = Path(__file__).parent / "js"
+# Karpenter (NodePool, NodeOverlay, EC2NodeClass): judged by Karpenter's own CRD schemas at the pinned v1.14.1
+# (`openAPIV3Schema` of aws/karpenter-provider-aws pkg/apis/crds, extracted into tests/schemas/karpenter by
+# scripts/generate_karpenter_schemas.py), as the API server does: the OpenAPI v3 schema (types, enums, patterns,
+# bounds, required) and structural pruning (a field the schema does not declare is dropped silently: an error here).
+# Its CEL rules (`x-kubernetes-validations`) are not evaluated.
+KARPENTER_SCHEMAS = Path(__file__).parent / "schemas" / "karpenter"
 
-KARPENTER_FIELDS: dict[str, set[str]] = {
-    "EC2NodeClass.spec": {
-        "kubelet", "amiFamily", "subnetSelectorTerms", "securityGroupSelectorTerms", "role", "instanceProfile",
-        "amiSelectorTerms", "capacityReservationSelectorTerms", "placementGroupSelector", "tags", "metadataOptions",
-        "connectionTracking", "blockDeviceMappings", "networkInterfaces", "instanceStorePolicy", "userData",
-        "detailedMonitoring", "associatePublicIPAddress", "context", "ipPrefixCount", "cpuOptions"},
-    "NodePool.spec": {"template", "disruption", "limits", "weight", "replicas"},
-    "NodePool.spec.template.spec": {"nodeClassRef", "taints", "startupTaints", "requirements", "expireAfter",
-                                    "terminationGracePeriod"},
-    "NodePool.spec.disruption": {"consolidateAfter", "consolidationPolicy", "budgets"},
-    # kubernetes-sigs/karpenter v1.14.1 pkg/apis/v1alpha1/nodeoverlay.go (price and priceAdjustment exclusive).
-    "NodeOverlay.spec": {"requirements", "price", "priceAdjustment", "weight", "capacity"},
-}
+
+@functools.cache
+def _karpenter_schema(kind: str, version: str) -> dict[str, Any]:
+    return json.loads((KARPENTER_SCHEMAS / f"{kind}.{version}.json").read_text())["schema"]
+
+
+def _pruned(value: Any, schema: dict[str, Any], path: str) -> list[str]:
+    """Fields of `value` a structural schema does not declare (the API server prunes them)."""
+    if isinstance(value, dict):
+        if schema.get("x-kubernetes-preserve-unknown-fields"):
+            return []
+        props, extra = schema.get("properties"), schema.get("additionalProperties")
+        out = []
+        for key, item in value.items():
+            if props is not None and key in props:
+                out += _pruned(item, props[key], f"{path}.{key}")
+            elif isinstance(extra, dict):
+                out += _pruned(item, extra, f"{path}.{key}")
+            elif props is not None:
+                out.append(f"{path}.{key}: unknown field (a structural CRD prunes it silently)")
+        return out
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [p for i, item in enumerate(value) for p in _pruned(item, schema["items"], f"{path}[{i}]")]
+    return []
 
 
 def validate_karpenter(objects: list[dict[str, Any]]) -> list[list[str]]:
     """Problems of each Karpenter object (one list per object, in order)."""
-    done = subprocess.run(["node", str(JS_DIR / "karpenter_validate.mjs")], input=json.dumps(objects),
-                          capture_output=True, text=True, cwd=JS_DIR, check=False, timeout=60)
-    assert done.returncode == 0, done.stderr
-    results: list[list[str]] = json.loads(done.stdout)
-    for obj, problems in zip(objects, results, strict=True):
-        for path, allowed in KARPENTER_FIELDS.items():
-            kind, *keys = path.split(".")
-            value: Any = obj if obj.get("kind") == kind else None
-            for key in keys:
-                value = value.get(key) if isinstance(value, dict) else None
-            if isinstance(value, dict):
-                problems += [f"{path}.{k}: unknown field (a structural CRD prunes it silently)"
-                             for k in value if k not in allowed]
+
+    results = []
+    for obj in objects:
+        kind, version = obj.get("kind", ""), str(obj.get("apiVersion", "")).rsplit("/", 1)[-1]
+        if not (KARPENTER_SCHEMAS / f"{kind}.{version}.json").is_file():
+            results.append([f"no schema for kind {kind} {version}"])
+            continue
+        schema = _karpenter_schema(kind, version)
+        validator = jsonschema.Draft7Validator(schema)
+        problems = [f"/{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)]
+        results.append(problems + _pruned(obj, schema, kind))
     return results

@@ -252,3 +252,18 @@ def test_migration_step_one_installs_the_controller_and_changes_no_node_group(tm
     assert step1.get(RELEASE, "mlplat-dev-karpenter-karpenter") and not step1.of_type(POOL)
     managed = {r["name"]: r["inputs"] for r in before.of_type("aws:eks/nodeGroup:NodeGroup")}
     assert {r["name"]: r["inputs"] for r in step1.of_type("aws:eks/nodeGroup:NodeGroup")} == managed
+
+
+def test_the_crd_judge_is_the_pinned_karpenter_version():
+    """tests/schemas/karpenter holds the openAPIV3Schema of the CRDs the platform installs (karpenter-crd chart):
+    generated from aws/karpenter-provider-aws at the same tag (scripts/generate_karpenter_schemas.py)."""
+    import json
+
+    from components.catalog.versions import HELM_CHARTS
+    from tests.helpers import ROOT
+
+    version = HELM_CHARTS["karpenter-crd"][2]
+    files = sorted((ROOT / "tests" / "schemas" / "karpenter").glob("*.json"))
+    assert [f.name for f in files] == ["EC2NodeClass.v1.json", "NodeOverlay.v1alpha1.json", "NodePool.v1.json"]
+    for f in files:
+        assert json.loads(f.read_text())["source"].startswith(f"aws/karpenter-provider-aws v{version} ("), f.name
