@@ -91,7 +91,9 @@ class PlatformConfig(StrictModel):
     """The whole stack configuration."""
 
     region: Annotated[str, one_of(SUPPORTED_REGIONS)] = Field(
-        alias="aws:region", description="AWS region of the stack (`aws:region`)."
+        alias="aws:region",
+        description=f"AWS region of the stack (`aws:region`): one of {', '.join(SUPPORTED_REGIONS)} (where every "
+                    "capability's services and instance types are in the catalog).",
     )
     profile: str | None = Field(
         default=None, alias="aws:profile",
