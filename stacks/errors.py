@@ -109,6 +109,29 @@ def _message(msg: str) -> str:
     return msg
 
 
+def _field_description(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
+    parent = annotation_at(model, loc[:-1])
+    if isinstance(parent, type) and issubclass(parent, BaseModel):
+        field = next((f for name, f in parent.model_fields.items() if loc[-1] in (name, f.alias)), None)
+        return field.description if field is not None else None
+    return None
+
+
+def _plainer(model: type[BaseModel], loc: tuple[Any, ...], kind: str, msg: str, value: Any) -> str:
+    """Pydantic's internals out of the message: no class names, no regular expressions, and a hint for a number
+    YAML read where the key takes text."""
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        keys = _allowed_keys(model, (*loc, "_"))
+        return "expected a mapping" + (f" of its keys ({', '.join(keys)})" if keys else "")
+    if kind == "string_pattern_mismatch":
+        description = _field_description(model, loc)
+        return f"expected the form this key documents: {description.rstrip('.')}" if description else \
+            "expected the form docs/configuration.md gives for this key"
+    if kind in ("literal_error", "string_type") and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{msg} (quote it: YAML reads {value!r} as a number, not text)"
+    return msg
+
+
 def describe(model: type[BaseModel], exc: ValidationError, prefix: tuple[Any, ...] = (),
              yaml11_booleans: Mapping[tuple[Any, ...], str] | None = None) -> list[str]:
     """One line per problem: the key path, what was expected, what was found (once), secrets masked."""
@@ -131,6 +154,7 @@ def describe(model: type[BaseModel], exc: ValidationError, prefix: tuple[Any, ..
             lines.append(f"{key_path(loc)}: unknown key{hint}; allowed keys here: {', '.join(allowed)}")
             continue
         value = err.get("input")
+        msg = _plainer(model, local, kind, msg, value)
         what = "[secret]" if annotation_at(model, local) is SecretStr else found(value)
         line = f"{key_path(loc)}: {msg}" if "found" in msg else f"{key_path(loc)}: {msg}; found {what}"
         word = (yaml11_booleans or {}).get(loc)

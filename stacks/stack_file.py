@@ -22,6 +22,7 @@ import yaml
 
 from mlruntime.files import InvalidFileError as StackFileError
 from mlruntime.files import load_json, load_yaml, read_text
+from stacks.errors import found
 
 __all__ = ["StackFile", "StackFileError", "load_json", "load_yaml", "placeholder", "read", "read_text"]
 
@@ -91,8 +92,11 @@ def read(path: Path, project: str) -> StackFile:
     data, node = load_yaml(read_text(path), str(path))
     if data is None:
         data = {}
-    if not isinstance(data, dict) or not isinstance(data.get("config", {}) or {}, dict):
+    if not isinstance(data, dict):
         raise StackFileError([f"{path}: expected a mapping with a `config:` mapping"])
+    if data.get("config") is not None and not isinstance(data["config"], dict):
+        raise StackFileError([f"{path}: config: expected a mapping of key: value (such as `aws:region: us-east-1`); "
+                              f"found {found(data['config'])}"])
     config_node = next((v for k, v in node.value if k.value == "config"), None) if node is not None else None
 
     values: dict[str, str] = {}

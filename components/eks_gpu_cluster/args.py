@@ -79,7 +79,8 @@ class GpuNodeGroupArgs(StrictModel):
         default=500, alias="volumeSizeGiB", ge=20, le=16384, description="Root gp3 volume size in GiB."
     )
     capacity_reservation_id: str | None = Field(
-        default=None, pattern=r"^cr-[0-9a-f]{17}$", description="On-demand capacity reservation or capacity block id."
+        default=None, pattern=r"^cr-[0-9a-f]{17}$",
+        description="On-demand capacity reservation or capacity block id (cr- and 17 hexadecimal digits)."
     )
     reservation_placement_group: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9._-]{1,255}$",

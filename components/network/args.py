@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.base import LogRetentionDays, StrictModel, problem
 
@@ -24,6 +24,16 @@ InterfaceEndpoint = Literal[
     "secretsmanager", "kms", "ec2", "elasticloadbalancing", "eks", "eks-auth", "ssm", "lambda", "dynamodb",
 ]
 AZ_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$"
+
+
+def _az_name(value: str) -> str:
+    if not re.match(AZ_PATTERN, value):
+        raise ValueError(f"expected an availability-zone name such as us-east-1a; found {value!r}")
+    return value
+
+
+#: One AZ name: a wrong one is reported at its index (`availabilityZones[1]`).
+AzName = Annotated[str, AfterValidator(_az_name)]
 
 
 class ExistingVpc(StrictModel):
@@ -51,7 +61,7 @@ class NetworkArgs(StrictModel):
     """Inputs of `Network`."""
 
     vpc_cidr: str = Field(default="10.0.0.0/16", description="IPv4 CIDR of the VPC, /16 to /20.")
-    availability_zones: list[str] = Field(
+    availability_zones: list[AzName] = Field(
         min_length=2, max_length=6, description="AZs to spread subnets over (2 to 6), e.g. [us-east-1a, us-east-1b]."
     )
     nat_gateways: Literal["single", "perAz"] = Field(
@@ -75,7 +85,11 @@ class NetworkArgs(StrictModel):
         try:
             net = ipaddress.IPv4Network(value)
         except ValueError:
-            raise ValueError(f"expected an IPv4 CIDR such as 10.0.0.0/16; found {value!r}") from None
+            try:  # an address inside the network rather than the network's own (host bits set)
+                network = ipaddress.IPv4Network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"expected an IPv4 CIDR such as 10.0.0.0/16; found {value!r}") from None
+            raise ValueError(f"expected the network's own address ({network}), without host bits set") from None
         if not 16 <= net.prefixlen <= 20:
             raise ValueError(f"expected a prefix length from /16 to /20; found /{net.prefixlen}")
         return str(net)
@@ -83,9 +97,6 @@ class NetworkArgs(StrictModel):
     @field_validator("availability_zones")
     @classmethod
     def _azs(cls, value: list[str]) -> list[str]:
-        bad = [az for az in value if not re.match(AZ_PATTERN, az)]
-        if bad:
-            raise ValueError(f"expected availability-zone names such as us-east-1a; found {', '.join(bad)}")
         if len(set(value)) != len(value):
             raise ValueError("availability zones must be distinct")
         return value

@@ -153,7 +153,7 @@ def test_rename_applies_update_application():
         assert rename(PROPS, client) == {"applied": True, "message": ""}
 
 
-def test_rename_refusal_is_a_warning_not_a_failure():
+def test_rename_refusal_is_a_warning_not_a_failure(tmp_path):
     client, stub = _sso_client()
     stub.add_client_error("update_application", service_error_code="ValidationException",
                           service_message="Application is managed by SageMaker")
@@ -161,6 +161,14 @@ def test_rename_refusal_is_a_warning_not_a_failure():
         result = PortalAppProvider(client_factory=lambda region: client).create(dict(PROPS))
     assert result.outs["applied"] is False
     assert "ValidationException: Application is managed by SageMaker" in result.outs["message"]
+    # The plan with AWS refusing the rename as above: the deployment goes on, and says why as a warning.
+    refused = {k: result.outs[k] for k in ("applied", "message")}
+    view = plan_config(tmp_path, config(canvas=CANVAS), mock_options={"answers": {"mlplat-dev-canvas-portal-app":
+                                                                                 refused}})
+    warnings = [d["message"] for d in view.diagnostics if d["severity"] == "warning"]
+    assert [w for w in warnings if "ValidationException: Application is managed by SageMaker" in w] == \
+        [result.outs["message"]]
+    assert view.plan["policy"]["violations"] == []
 
 
 def test_rename_provider_diff_and_other_errors():

@@ -97,6 +97,12 @@ def test_malformed_records_are_counted_not_fatal(dora):
     ("change_failure_rate", 0.15, "medium"), ("change_failure_rate", 0.2, "low"),
     ("time_to_restore", 0.5, "elite"), ("time_to_restore", 5, "high"), ("time_to_restore", 100, "medium"),
     ("time_to_restore", 200, "low"),
+    # Exactly on each bound: frequency is at least the bound (>=), lead time and restore time strictly below it
+    # (<), change failure rate at most it (<=): a flip of any comparison moves one of these.
+    ("deployment_frequency", 1.0, "elite"), ("deployment_frequency", 1 / 7, "high"),
+    ("deployment_frequency", 1 / 30, "medium"),
+    ("lead_time", 24.0, "high"), ("lead_time", 24.0 * 7, "medium"), ("lead_time", 24.0 * 30, "low"),
+    ("time_to_restore", 1.0, "high"), ("time_to_restore", 24.0, "medium"), ("time_to_restore", 24.0 * 7, "low"),
 ])
 def test_band_boundaries(dora, metric, value, expected):
     assert dora.band(metric, value) == expected

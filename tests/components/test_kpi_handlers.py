@@ -209,6 +209,14 @@ def test_email_carries_html_body_and_pdf(kpi):
 def test_missing_dashboard_sends_without_attachment_and_empty_report_is_never_sent(kpi):
     result = kpi["report"].handler({"time": WHEN}, None, bedrock=FakeBedrock("<p>x</p>"), sleep=lambda s: None)
     assert kpi["email"].handler(_s3_event(result["key"])) == {"sent": 1}
+    # What SES sent: the report and nothing attached (no PDF, not even an empty one).
+    from moto.ses.models import ses_backends
+
+    sent = ses_backends["123456789012"]["us-east-1"].sent_messages[-1]
+    message = email.message_from_string(sent.raw_data)
+    types = [p.get_content_type() for p in message.walk() if not p.is_multipart()]
+    assert "text/html" in types and "application/pdf" not in types
+    assert not [p for p in message.walk() if p.get_filename()]
     boto3.client("s3").put_object(Bucket=BUCKET, Key="reports/payments/empty.html", Body=b"")
     with pytest.raises(ValueError, match="not sending an empty email"):
         kpi["email"].handler(_s3_event("reports/payments/empty.html"))

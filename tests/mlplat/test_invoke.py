@@ -118,10 +118,10 @@ def test_cold_endpoint_gives_up_at_the_limit_and_other_errors_are_not_retried():
         s.rt_stub.add_client_error("invoke_endpoint", service_error_code="ValidationError",
                                    service_message=NO_CAPACITY, http_status_code=400)
     waits: list[float] = []
-    with s.rt_stub, pytest.raises(InputError, match=r"bge is still scaling from zero after 70 s \(limit 70 s\)"):
+    with s.rt_stub, pytest.raises(InputError, match=r"bge is still scaling from zero after 55 s \(limit 55 s\)"):
         invoke(region="us-east-1", prefix="p", payload={}, endpoint_name="bge", component="bge-ic", session=s,
-               cold=ColdStart(sleep=waits.append, limit_s=70))
-    assert waits == [10.0, 20.0, 40.0]  # the last wait is cut to the limit
+               cold=ColdStart(sleep=waits.append, limit_s=55))
+    assert waits == [10.0, 20.0, 25.0]  # the backoff's 40 s is cut to what is left of the limit
     s = _Session()
     s.rt_stub.add_client_error("invoke_endpoint", service_error_code="ValidationError",
                                service_message="Endpoint bge of account 1 not found.", http_status_code=400)

@@ -70,8 +70,14 @@ def test_three_mistakes_give_three_lines():
 def test_list_index_in_key_path():
     net = {"availabilityZones": ["us-east-1a", "nowhere"]}
     (line,) = _problems(config(network=net))
-    assert line.startswith("ml-platform:network.availabilityZones: expected availability-zone names")
-    assert "nowhere" in line
+    assert line == ("ml-platform:network.availabilityZones[1]: expected an availability-zone name such as us-east-1a; "
+                    "found 'nowhere'")
+
+
+def test_a_cidr_with_host_bits_says_which_network_it_means():
+    (line,) = _problems(config(network={"vpcCidr": "10.60.0.1/16", "availabilityZones": ["us-east-1a", "us-east-1b"]}))
+    assert line == ("ml-platform:network.vpcCidr: expected the network's own address (10.60.0.0/16), without host "
+                    "bits set; found '10.60.0.1/16'")
 
 
 def test_az_outside_region_is_a_cross_check_error():
@@ -131,3 +137,25 @@ _REPORT = {"team": "web", "source": {"type": "s3", "bucket": "exports", "key": "
 def test_names_are_unique_per_list_and_the_repeat_is_named(overrides, path):
     (line,) = _problems(config(**overrides))
     assert line == f"ml-platform:{path}"
+
+
+def test_messages_name_what_a_person_writes_not_the_validators_internals(tmp_path):
+    """No model class names, no regular expressions, a hint for a version YAML read as a number, and a stack file
+    whose config is not a mapping said so once."""
+    from tests.helpers import run_cli
+
+    gpu = _problems(config(gpuCluster="yes"))
+    assert gpu[0].startswith("ml-platform:gpuCluster: expected a mapping of its keys (enabled, kubernetesVersion")
+    assert "GpuClusterArgs" not in gpu[0]
+    (version,) = _problems(config(gpuCluster={"kubernetesVersion": 1.35}))
+    assert "(quote it: YAML reads 1.35 as a number, not text); found 1.35" in version
+    (pattern,) = _problems(config(network={"vpcCidr": "10.0.0.0/16", "availabilityZones": ["us-east-1a", "us-east-1b"],
+                                           "fromStack": "bad stack"}))
+    assert pattern.startswith("ml-platform:network.fromStack: expected the form this key documents: Use the VPC")
+    assert "^" not in pattern and "\\w" not in pattern
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text("config: []\n")
+    result = run_cli("plan", "dev", "--config-file", str(path))
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"error: {path}: config: expected a mapping of key: value (such as `aws:region: us-east-1`); found a list of "
+        "0 items")
