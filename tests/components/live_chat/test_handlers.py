@@ -331,3 +331,25 @@ def test_a_later_visit_with_the_same_session_id_gets_a_new_conversation(chat):
     assert later["talkdesk_conversation_id"] != old
     assert table.get_item(Key={"conversation_id": old})["Item"]["status"] == "ENDED"
     assert len(chat["fake"].idempotency) == 2
+
+
+def test_a_second_deliverer_on_the_same_conversation_is_turned_away_while_the_first_holds_the_lease(chat):
+    """Two deliveries race on one conversation: the second starts from inside the first's push (the worst moment:
+    the frame is accepted by API Gateway but not yet removed from the queue). The lease answers it busy, and the
+    customer gets the frame once."""
+    common = sys.modules["common"]
+    conversation = start(chat)
+    assert _say(chat, conversation, "only once")["statusCode"] == 202  # queued: nobody connected yet
+    real = boto3.client("apigatewaymanagementapi", endpoint_url=WS)
+    chat["websocket"].handler(ws("$connect", "conn-1", conversation=conversation))
+    inner: list[str] = []
+
+    class Reentrant:
+        def post_to_connection(self, **kwargs):
+            if not inner:
+                inner.append(common.deliver_pending(conversation, "conn-1", self))
+            return real.post_to_connection(**kwargs)
+
+    assert common.deliver_pending(conversation, "conn-1", Reentrant()) == "delivered"
+    assert inner == ["busy"]
+    assert [f["content"] for f in frames("conn-1")] == ["only once"]
