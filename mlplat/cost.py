@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.catalog import eks as eks_calendar
 from components.catalog import instance_types, prices, sagemaker_instances
 from components.catalog.eks import KUBERNETES_CALENDAR
 from policies.rules.base import count_text
@@ -207,7 +208,7 @@ PRICERS: dict[str, Callable[[_Pricing, dict, dict], None]] = {
 
 def estimate(resources: list[dict[str, Any]], today: dt.date | None = None) -> dict[str, Any]:
     """`today`: the day whose support calendar prices the EKS control plane (default: today)."""
-    ctx = _Pricing(resources, today or dt.date.today(), {r["urn"]: r for r in resources})
+    ctx = _Pricing(resources, today or eks_calendar.today(), {r["urn"]: r for r in resources})
     for r in resources:
         if r["type"] == "aws:appautoscaling/target:Target":
             for endpoint in _deps(ctx.by_urn, r, "aws:sagemaker/endpoint:Endpoint"):

@@ -57,13 +57,18 @@ def _share_botocore_data() -> None:
 #: tests do not turn red on a date. The calendar's own tests set their days explicitly; the shipped stacks are
 #: planned on the real day by `make plans` (CI).
 BEDROCK_TEST_DAY = dt.date(2025, 1, 15)
+#: The Kubernetes support calendar the tests plan on (control-plane price, support warnings): the day these tests
+#: were written, so 1.36 leaving standard support (2027-08-03) prices nothing differently here. The calendar's own
+#: tests (tests/mlplat/test_cost.py, the support-window tests) pass their days explicitly.
+EKS_TEST_DAY = dt.date(2026, 12, 7)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """One id per test run, set before xdist starts its workers (they inherit the environment); the test calendar."""
-    from components.catalog import bedrock_models
+    from components.catalog import bedrock_models, eks
 
     bedrock_models.today = lambda: BEDROCK_TEST_DAY
+    eks.today = lambda: EKS_TEST_DAY
     _share_botocore_data()
     if not hasattr(config, "workerinput"):
         import os

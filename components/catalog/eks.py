@@ -52,6 +52,12 @@ KUBERNETES_CALENDAR: dict[str, SupportWindow] = {
 SUPPORT_WARNING_DAYS = 90
 
 
+def today() -> dt.date:
+    """The day the support calendar is read on: the control plane's price and the support warning (a function, so
+    tests plan on a fixed day and a support window ending cannot turn them red)."""
+    return dt.date.today()
+
+
 def support_note(version: str, today: dt.date) -> str | None:
     """A warning for a version past standard support or leaving it within SUPPORT_WARNING_DAYS, else None."""
     window = KUBERNETES_CALENDAR.get(version)

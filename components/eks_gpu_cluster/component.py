@@ -7,7 +7,6 @@ EFA/AMI options cannot be combined with a custom launch template, which EFA inte
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.catalog import eks as eks_calendar
 from components.catalog.eks import CONTROL_PLANE_LOG_TYPES, support_note
 from components.catalog.tags import DISCOVERY_TAG, RESERVATION_PLACEMENT_TAG
 from components.catalog.versions import EKS_ADDONS
@@ -189,7 +189,7 @@ class GpuCluster(pulumi.ComponentResource):
             # Reports GPU (XID, DCGM), kernel, network and storage faults as node conditions that node auto repair
             # acts on (EKS user guide, node health); without it repair sees only the kubelet's conditions.
             self._addon(cluster, "eks-node-monitoring-agent", depends_on=[system])
-        note = support_note(args.kubernetes_version, dt.date.today())
+        note = support_note(args.kubernetes_version, eks_calendar.today())
         if note:
             pulumi.log.warn(f"{name}: {note}", resource=self)
         self.node_group_names = {}

@@ -161,7 +161,9 @@ def test_gpu_groups_are_repaired_and_the_cluster_states_its_upgrade_policy(view)
 
 
 def test_kubernetes_versions_in_standard_support_today_with_their_add_ons():
-    """Every version offered has its add-ons pinned; the default is the newest, in standard support today."""
+    """Every version offered has its add-ons pinned; the default is the newest, in standard support today. The one
+    deliberate calendar test: on 2027-08-03, when 1.36 leaves standard support, it turns red to say the catalog needs
+    a newer version (every other test plans on a fixed day, tests/conftest.py)."""
     import datetime as dt
 
     from components.catalog.eks import KUBERNETES_CALENDAR, support_note
