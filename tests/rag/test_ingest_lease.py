@@ -7,13 +7,8 @@ import json
 
 import pytest
 
-from tests.rag import test_handlers as handlers
-from tests.rag.test_handlers import DOC, FakeOpenSearch, _event, _run, ingest_module
-
-
-@pytest.fixture
-def service(monkeypatch):
-    yield from handlers.service.__wrapped__(monkeypatch)
+from components.rag.handlers import ingest as ingest_module
+from tests.rag.rag_support import DOC, FakeOpenSearch, _event, _run
 
 
 def test_a_change_while_the_holder_embeds_is_indexed_before_the_lease_is_let_go(service):
