@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--first-preview", action="store_true",
                       help="plan as the first `pulumi preview` of a new stack sees it: ids, ARNs and every value "
                            "built from them unknown; lists which policies could run")
+    plan.add_argument("--policy-config", type=Path, metavar="FILE",
+                      help="pack config to judge with, as `pulumi preview --policy-pack-config FILE` would (default: "
+                           "policies/config/<environment>.json); the stack's own ml-platform:policy settings still "
+                           "apply over it")
     check = sub.add_parser("check", help="evaluate the policy pack on a saved plan")
     check.add_argument("plan", type=Path, help="a plan written by `mlplat plan --json`, or the Pulumi CLI's "
                                                "`pulumi stack export` / `pulumi preview --json` of a real stack")
@@ -190,16 +194,34 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _plan_for(stack: str, config_file: Path | None, *, first_preview: bool = False) -> tuple[dict, str]:
-    from mlplat.plan import build_plan
+def _read_pack_config(path: Path | None) -> dict | None:
+    if path is None:
+        return None
+    from policies.offline import read_pack_config
+
+    try:
+        return read_pack_config(path)
+    except StackFileError as exc:
+        raise InputError("; ".join(exc.problems)) from None
+
+
+def _plan_for(stack: str, config_file: Path | None, *, first_preview: bool = False,
+              policy_config: Path | None = None) -> tuple[dict, str]:
+    from mlplat.plan import add_verdict, build_plan
+    from policies.protocol import PackConfigError
     from stacks.errors import ConfigError
 
     project = find_project()
     cfg = load_stack_config(project, stack, config_file)
+    pack_config = _read_pack_config(policy_config)  # a bad file is refused before anything is planned
     sys.path.insert(0, str(project.root))
     progress = _Progress(stack)
     try:
-        return build_plan(project, cfg, on_register=progress, first_preview=first_preview), cfg.region
+        plan = build_plan(project, cfg, on_register=progress, first_preview=first_preview, judge=False)
+        progress.done()
+        return add_verdict(plan, pack_config), cfg.region
+    except PackConfigError as exc:
+        raise InputError("the pack config does not fit the policies' schemas: " + "; ".join(exc.problems)) from None
     except ConfigError as exc:
         progress.done()
         print(f"invalid configuration in {cfg.path}:", file=sys.stderr)
@@ -244,7 +266,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     if args.json:
         writable(args.json, "--json")
-    plan, region = _plan_for(args.stack, args.config_file, first_preview=args.first_preview)
+    plan, region = _plan_for(args.stack, args.config_file, first_preview=args.first_preview,
+                             policy_config=args.policy_config)
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     text = render_text(plan, region, details=args.details, style=Style(color))
     if args.quiet:
@@ -279,14 +302,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from mlplat.plan import LEAK_POLICY, Style, check_policies, policy_lines
 
     plan = _load_plan(args.plan)
-    pack_config = None
-    if args.policy_config:
-        from policies.offline import read_pack_config
-
-        try:
-            pack_config = read_pack_config(args.policy_config)
-        except StackFileError as exc:
-            raise InputError("; ".join(exc.problems)) from None
+    pack_config = _read_pack_config(args.policy_config)
     from policies.protocol import PackConfigError
 
     try:

@@ -39,9 +39,10 @@ def build_plan(project: Project, cfg: StackConfig, program: Any = None,
         return add_verdict(plan) if judge else plan
 
 
-def add_verdict(plan: dict[str, Any]) -> dict[str, Any]:
-    """Add the policy pack's verdict (the plan environment's pack config) to a plan built with `judge=False`."""
-    verdict = check_policies(plan)
+def add_verdict(plan: dict[str, Any], pack_config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Add the policy pack's verdict to a plan built with `judge=False` (`pack_config`: the plan environment's by
+    default; the stack's own settings apply over either)."""
+    verdict = check_policies(plan, pack_config)
     plan["policy"] = {"violations": plan["policy"]["violations"] + verdict.violations, "skipped": verdict.skipped}
     return plan
 

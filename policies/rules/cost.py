@@ -57,7 +57,9 @@ GPU_BUDGET = Rule(
     "gpu-hourly-budget",
     "GPU node groups at maximum size stay within the environment's hourly budget.",
     severity=Severity.MEDIUM,
-    remediation="Lower maxSize or raise maxHourlyGpuUsd in policies/config/<env>.json with a budget owner's approval.",
+    remediation="Lower maxSize, or raise maxHourlyGpuUsd with a budget owner's approval: for one stack in its "
+                "Pulumi.<stack>.yaml (ml-platform:policy: {gpu-hourly-budget: {maxHourlyGpuUsd: N}}), for every stack "
+                "of the environment in stacks/environments.py (policies/config/<env>.json is generated from it).",
     url="https://aws.amazon.com/ec2/pricing/on-demand/",
     config={"maxHourlyGpuUsd": {"type": "number"}},
 ).stack(_gpu_budget)
@@ -107,7 +109,9 @@ INSTANCE_ALLOW_LIST = Rule(
     "instance-types-allowed",
     "Node groups and endpoints use only the environment's allowed instance types.",
     severity=Severity.MEDIUM,
-    remediation="Pick an allowed type or extend allowedInstanceTypes in the environment's pack config.",
+    remediation="Pick an allowed type, or allow it: for one stack in its Pulumi.<stack>.yaml (ml-platform:policy: "
+                "{instance-types-allowed: {allowedInstanceTypes: [...]}}), for every stack of the environment in "
+                "stacks/environments.py (policies/config/<env>.json is generated from it).",
     url="https://aws.amazon.com/ec2/instance-types/",
     config={"allowedInstanceTypes": {"type": "array", "items": {"type": "string"}}},
 ).stack(_instance_allow_list)

@@ -43,3 +43,21 @@ def test_wrong_settings_exit_2_naming_the_key(tmp_path, policy, message):
     result = _plan(tmp_path, policy=policy)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_plan_judges_with_the_pack_config_it_is_given(tmp_path):
+    """`mlplat plan --policy-config FILE`, as `pulumi preview --policy-pack-config FILE`: the file replaces the
+    environment's config; a file that does not fit the policies' schemas is exit 2, as the CLI refuses it."""
+    from tests.helpers import ROOT
+
+    pack = json.loads((ROOT / "policies" / "config" / "dev.json").read_text())
+    pack[BUDGET] = {"maxThroughputUsdPerHour": 10}
+    path = tmp_path / "Pulumi.dev-o.yaml"
+    path.write_text(json.dumps({"config": config(environment="dev", bedrock=THROUGHPUT)}))
+    (tmp_path / "pack.json").write_text(json.dumps(pack))
+    judged = run_cli("plan", "dev-o", "--config-file", str(path), "--policy-config", str(tmp_path / "pack.json"))
+    assert judged.returncode == 0, judged.stdout
+    (tmp_path / "bad.json").write_text(json.dumps({BUDGET: {"maxThroughputUsdPerHour": "lots"}}))
+    bad = run_cli("plan", "dev-o", "--config-file", str(path), "--policy-config", str(tmp_path / "bad.json"))
+    assert bad.returncode == 2
+    assert f"{BUDGET}.maxThroughputUsdPerHour: 'lots' is not of type 'number'" in bad.stderr

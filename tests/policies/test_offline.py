@@ -83,7 +83,9 @@ def test_disabled_policy_is_skipped(envs):
 def test_check_prints_each_violations_remediation_and_documentation(broken):
     _, out = broken
     result = run_cli("check", str(out))
-    assert "fix: Lower maxSize or raise maxHourlyGpuUsd" in result.stdout
+    assert "fix: Lower maxSize, or raise maxHourlyGpuUsd" in result.stdout
+    # The remediation names the files a person edits: the stack's own, or the environment's source.
+    assert "Pulumi.<stack>.yaml (ml-platform:policy:" in result.stdout and "stacks/environments.py" in result.stdout
     assert "docs: https://aws.amazon.com/ec2/pricing/on-demand/" in result.stdout
 
 
