@@ -17,8 +17,8 @@ from typing import Any
 from components.catalog import eks as eks_calendar
 from components.catalog import instance_types, prices, sagemaker_instances
 from components.catalog.eks import KUBERNETES_CALENDAR
+from components.catalog.pricing import group_price, pool_price, pool_requirement
 from policies.rules.base import count_text
-from policies.rules.gpu import group_price, pool_price, pool_requirement
 
 #: pulumi-aws's endpoint configuration, and aws-native's for scale-to-zero endpoints (inference components).
 ENDPOINT_CONFIGS = ("aws:sagemaker/endpointConfiguration:EndpointConfiguration", "aws-native:sagemaker:EndpointConfig")

@@ -8,6 +8,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, Sta
 
 from components.catalog.instance_types import INSTANCE_TYPES
 from components.catalog.prices import BASE_MODEL_TAG, base_model_of, throughput_hourly
+from components.catalog.pricing import group_price, pool_instance_type, pool_price
 from components.catalog.tags import ALWAYS_ON_TAG, REQUIRED_TAG_KEYS
 from policies.rules.base import (
     BEDROCK_PT,
@@ -26,7 +27,7 @@ from policies.rules.base import (
     of_type,
     peek,
 )
-from policies.rules.gpu import group_price, node_group_instance_type, pool_instance_type, pool_price
+from policies.rules.gpu import node_group_instance_type
 
 
 def _gpu_budget(args: StackValidationArgs, report: ReportViolation) -> None:

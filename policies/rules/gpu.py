@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from components.catalog.instance_types import INSTANCE_TYPES, InstanceType
+from components.catalog.instance_types import INSTANCE_TYPES
+from components.catalog.pricing import (  # noqa: F401 (re-exported: the budget policies' reading)
+    INSTANCE_TYPE_LABEL,
+    GroupPrice,
+    group_price,
+    instance_type_of,
+    pool_instance_type,
+    pool_price,
+    pool_requirement,
+)
 from components.catalog.tags import RESERVATION_PLACEMENT_TAG
 from policies.rules.base import (
     DOCS,
@@ -30,7 +37,6 @@ from policies.rules.base import (
 
 EFA = "vpc.amazonaws.com/efa"
 GPU = "nvidia.com/gpu"
-INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 
 
@@ -38,73 +44,9 @@ def _efa_interfaces(lt_props) -> list[dict]:
     return [ni for ni in listify(lt_props.get("networkInterfaces")) if ni.get("interfaceType") in ("efa", "efa-only")]
 
 
-def instance_type_of(group_props: Mapping[str, Any], launch_template_props: Mapping[str, Any] | None) -> str | None:
-    """A node group's instance type: its own `instanceTypes[0]`, else its launch template's."""
-    types = listify(group_props.get("instanceTypes"))
-    if types:
-        return types[0]
-    return launch_template_props.get("instanceType") if launch_template_props is not None else None
-
-
 def node_group_instance_type(group: PolicyResource) -> str | None:
     lt = dependency(group, LAUNCH_TEMPLATE)
     return instance_type_of(group.props, lt.props if lt is not None else None)
-
-
-@dataclass(frozen=True)
-class GroupPrice:
-    """What a node group costs per hour at its minimum and its maximum size (on-demand list price)."""
-
-    facts: InstanceType
-    min_size: float
-    max_size: float
-
-    @property
-    def idle_usd(self) -> float:
-        return self.min_size * self.facts.hourly_usd
-
-    @property
-    def max_usd(self) -> float:
-        return self.max_size * self.facts.hourly_usd
-
-
-def group_price(group_props: Mapping[str, Any], launch_template_props: Mapping[str, Any] | None) -> GroupPrice | None:
-    """The node group's price bounds, or None for an instance type the catalog does not know."""
-    facts = INSTANCE_TYPES.get(instance_type_of(group_props, launch_template_props) or "")
-    if facts is None:
-        return None
-    scaling = group_props.get("scalingConfig") or {}
-    return GroupPrice(facts, number(scaling.get("minSize")) or 0.0, number(scaling.get("maxSize")) or 0.0)
-
-
-def pool_requirement(pool_props: Mapping[str, Any], key: str) -> list[str]:
-    """The values a NodePool's `In` requirement on `key` allows (empty: none, or unknown)."""
-    for req in listify(peek(pool_props, "spec", "template", "spec", "requirements")):
-        if isinstance(req, Mapping) and req.get("key") == key and req.get("operator") == "In":
-            return [v for v in listify(req.get("values")) if isinstance(v, str)]
-    return []
-
-
-def pool_instance_type(pool_props: Mapping[str, Any]) -> str | None:
-    """A GPU pool's one instance type (the platform pins each pool to one)."""
-    types = pool_requirement(pool_props, INSTANCE_TYPE_LABEL)
-    return types[0] if len(types) == 1 else None
-
-
-def pool_price(pool_props: Mapping[str, Any]) -> GroupPrice | None:
-    """A NodePool's price bounds: nothing idle (Karpenter keeps no empty node), at most as many nodes as its
-    tightest limit (GPUs or CPUs) admits; a pool without limits is unbounded (infinite)."""
-    facts = INSTANCE_TYPES.get(pool_instance_type(pool_props) or "")
-    if facts is None:
-        return None
-    limits = peek(pool_props, "spec", "limits")
-    limits = limits if isinstance(limits, Mapping) else {}
-    bounds = []
-    if facts.gpu_resource and number(limits.get(facts.gpu_resource)) is not None:
-        bounds.append(number(limits.get(facts.gpu_resource)) // facts.accelerators)
-    if number(limits.get("cpu")) is not None:
-        bounds.append(number(limits.get("cpu")) // facts.vcpus)
-    return GroupPrice(facts, 0.0, min(bounds) if bounds else float("inf"))
 
 
 def _node_class_of(pool: PolicyResource, classes: list[PolicyResource]) -> PolicyResource | None:
