@@ -32,9 +32,14 @@ $(STAMP): $(BASE_STAMP)
 	$(call INSTALL,-e '.[dev]')
 	touch $(STAMP)
 
-# torch 2.13.0 is the CPU build this machine kind keeps on disk (a plain `torch` would fetch a CUDA build).
+# The slow lanes need torch's CPU build: a plain `torch` from PyPI is the CUDA build on Linux (several GB). Where pip
+# finds torch 2.13.0's CPU wheel on its own (the CI machines keep it on disk), TORCH_INDEX stays empty; elsewhere
+# `make test-slow TORCH_INDEX=https://download.pytorch.org/whl/cpu` takes it from PyTorch's CPU index
+# (2.13.0+cpu satisfies ==2.13.0).
+TORCH_INDEX ?=
+export TORCH_INDEX
 $(SLOW_STAMP): $(STAMP)
-	$(PIP) -e '.[dev,ray,train]' torch==2.13.0
+	$(PIP) -e '.[dev,ray,train]' torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 	touch $(SLOW_STAMP)
 
 # The policy pack's own interpreter, exactly what the Pulumi CLI starts for `--policy-pack policies`:

@@ -49,10 +49,15 @@ def test_extra_installs_alone_and_works(tmp_path, extra):
 
 
 def test_train_extra_with_the_cpu_torch_build(tmp_path):
-    """The training image's packages, with the CPU build of torch this machine keeps on disk (pip finds it)."""
+    """The training image's packages, with the CPU build of torch: the one this machine keeps on disk (pip finds it),
+    or PyTorch's CPU index where `make test-slow TORCH_INDEX=...` names it (the Makefile exports it)."""
+    import os
+
     python = _venv(tmp_path / "venv")
+    index = os.environ.get("TORCH_INDEX")
     done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c",
-                           "constraints.txt", ".[train]", "torch==2.13.0"], cwd=ROOT, capture_output=True,
+                           "constraints.txt", ".[train]", "torch==2.13.0",
+                           *(["--extra-index-url", index] if index else [])], cwd=ROOT, capture_output=True,
                           text=True, timeout=1800)
     assert done.returncode == 0, done.stderr[-2000:]
     script = ROOT / "components/training_job/scripts/continued_pretraining.py"
