@@ -35,3 +35,12 @@ def test_the_set_up_commands_need_only_python():
     """`make plan` and `make test` install from PyPI only: no npm, no Node (the README says so)."""
     makefile = (ROOT / "Makefile").read_text()
     assert "npm" not in makefile and "node " not in makefile
+
+
+def test_the_changelog_names_the_version_the_project_has_and_its_releases_are_dated():
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    releases = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - (\d{4}-\d{2}-\d{2})$", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert releases and releases[0][0] == version
+    assert [r[1] for r in releases] == sorted((r[1] for r in releases), reverse=True)
