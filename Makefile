@@ -70,12 +70,12 @@ lint: $(STAMP) $(PACK_STAMP)
 
 # Two workers (the machines here have two cores); work stealing balances the slow planning tests.
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not load and not ray and not training and not extras"
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not load and not ray and not training and not extras and not mutation"
 
 # Slower lanes: corpus curation on a local Ray runtime and on several workers, and the continued pre-training
 # script under torchrun on CPU (outside `make test`'s time goal; CI runs them).
 test-slow: $(SLOW_STAMP)
-	$(BIN)/python -m pytest -m "ray or training or extras"
+	$(BIN)/python -m pytest -m "ray or training or extras or mutation"
 
 # Concurrency and fault injection (24 conversations on 8 threads through the live-chat handlers).
 load: $(STAMP)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 
 from policies.rules import base as t
-from policies.rules.cost import BEDROCK_COMMITMENT, GPU_BUDGET, INSTANCE_ALLOW_LIST, REQUIRED_TAGS, SCALE_TO_ZERO
+from policies.rules.cost import (
+    BEDROCK_COMMITMENT,
+    GPU_BUDGET,
+    INSTANCE_ALLOW_LIST,
+    PENDING_THROUGHPUT,
+    REQUIRED_TAGS,
+    SCALE_TO_ZERO,
+    THROUGHPUT_BUDGET,
+)
 from tests.policies.helpers import UNDECIDED, UNKNOWN, check_resource, check_stack, res
 
 
@@ -21,6 +29,44 @@ def test_gpu_budget_sums_max_sizes_at_catalog_prices():
     assert urn is None and "$120.14/h" in msg and "a 2 x p5.48xlarge = $110.08" in msg
     assert check_stack(GPU_BUDGET, groups, {}) == []
     assert check_stack(GPU_BUDGET, _ng(UNKNOWN, 0, 2), {"maxHourlyGpuUsd": 1}) == UNDECIDED
+
+
+def test_gpu_budget_at_its_bound_and_what_it_does_not_count():
+    """Exactly the budget is within it; CPU groups and pools are not GPU spend; a GPU pool is."""
+    groups = _ng("p5.48xlarge", 0, 2, "a")  # 2 x 55.04 = 110.08
+    assert check_stack(GPU_BUDGET, groups, {"maxHourlyGpuUsd": 110.08}) == []
+    assert len(check_stack(GPU_BUDGET, groups, {"maxHourlyGpuUsd": 110.07})) == 1
+    cpu = _ng("c5.2xlarge", 0, 100, "sys")
+    assert check_stack(GPU_BUDGET, cpu, {"maxHourlyGpuUsd": 1}) == []
+
+    def pool(instance: str, limits: dict, name: str):
+        return res(t.NODE_POOL, {"spec": {"limits": limits, "template": {"spec": {"requirements": [
+            {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": [instance]}]}}}}, name)
+
+    assert check_stack(GPU_BUDGET, [pool("c5.2xlarge", {"cpu": 800}, "cpu-pool")], {"maxHourlyGpuUsd": 1}) == []
+    ((msg, _),) = check_stack(GPU_BUDGET, [pool("p5.48xlarge", {"nvidia.com/gpu": 16}, "gpu-pool")],
+                              {"maxHourlyGpuUsd": 100})
+    assert "gpu-pool up to 2 x p5.48xlarge (NodePool limits) = $110.08" in msg
+
+
+def test_throughput_budget_at_its_bound_and_for_models_without_a_rate():
+    """2 x Titan Image G1 v2 one month = 2 x 16.20; a pending throughput counts; a model without a rate is refused
+    only where no throughput is allowed (it cannot be weighed), once."""
+    pt = res(t.BEDROCK_PT, {"modelUnits": 2, "commitmentDuration": "OneMonth",
+                            "tags": {"mlplat:base-model": "amazon.titan-image-generator-v2:0"}}, "pt")
+    assert check_stack(THROUGHPUT_BUDGET, [pt], {"maxThroughputUsdPerHour": 32.40}) == []
+    assert len(check_stack(THROUGHPUT_BUDGET, [pt], {"maxThroughputUsdPerHour": 32.39})) == 1
+    pending = res(PENDING_THROUGHPUT, {"baseModel": "amazon.titan-text-lite-v1:0:4k", "pending": {
+        "customModel": "m", "modelUnits": 1, "commitment": "none"}}, "pending")
+    ((msg, _),) = check_stack(THROUGHPUT_BUDGET, [pt, pending], {"maxThroughputUsdPerHour": 35})
+    assert "$39.50/h" in msg and "pending: 1 model unit(s) of amazon.titan-text-lite-v1:0:4k" in msg
+    nova = res(t.BEDROCK_PT, {"modelUnits": 1, "modelArn":
+                              "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k"}, "nova")
+    assert check_stack(THROUGHPUT_BUDGET, [nova], {"maxThroughputUsdPerHour": 10}) == []
+    ((msg, urn),) = check_stack(THROUGHPUT_BUDGET, [nova], {"maxThroughputUsdPerHour": 0})
+    assert urn == "nova" and "no rate in the catalog" in msg
+    ((msg, urn),) = check_stack(THROUGHPUT_BUDGET, [pt], {"maxThroughputUsdPerHour": 0})
+    assert urn is None and "over this environment's maxThroughputUsdPerHour of $0.00" in msg
 
 
 def test_scale_to_zero_only_where_required():
@@ -46,6 +92,8 @@ def test_committed_throughput_only_where_allowed():
     assert len(check_resource(BEDROCK_COMMITMENT, t.BEDROCK_PT, pt, {"allowCommitment": False})) == 1
     assert check_resource(BEDROCK_COMMITMENT, t.BEDROCK_PT, pt, {"allowCommitment": True}) == []
     assert check_resource(BEDROCK_COMMITMENT, t.BEDROCK_PT, {"modelUnits": 1}, {}) == []
+    # A pack config that says nothing allows no commitment (the policy's default).
+    assert len(check_resource(BEDROCK_COMMITMENT, t.BEDROCK_PT, pt, {})) == 1
     assert check_resource(BEDROCK_COMMITMENT, t.BEDROCK_PT, {"commitmentDuration": UNKNOWN}) == UNDECIDED
 
 

@@ -353,3 +353,21 @@ def test_a_second_deliverer_on_the_same_conversation_is_turned_away_while_the_fi
     assert common.deliver_pending(conversation, "conn-1", Reentrant()) == "delivered"
     assert inner == ["busy"]
     assert [f["content"] for f in frames("conn-1")] == ["only once"]
+
+
+def test_a_gone_connection_is_still_being_established_only_within_the_grace_after_connect(chat, monkeypatch):
+    """GoneException within CONNECT_GRACE_SECONDS of $connect: API Gateway has not finished the connection, keep
+    the queue ("not_ready"); from the grace on, the customer is gone ("away"). Releasing a lease that is no longer
+    held (it expired and moved on) is not an error."""
+    common = sys.modules["common"]
+    conversation = start(chat)
+    assert _say(chat, conversation, "queued")["statusCode"] == 202
+    chat["websocket"].handler(ws("$connect", "conn-1", conversation=conversation))
+    item = common.table().get_item(Key={"conversation_id": conversation})["Item"]
+    connected = int(item["connected_at"])
+    gone = _Recorder(None, failures=99, code="GoneException")
+    monkeypatch.setattr(common, "now", lambda: connected + common.CONNECT_GRACE_SECONDS - 1)
+    assert common.deliver_pending(conversation, "conn-1", gone) == "not_ready"
+    monkeypatch.setattr(common, "now", lambda: connected + common.CONNECT_GRACE_SECONDS)
+    assert common.deliver_pending(conversation, "conn-1", gone) == "away"
+    common._release(conversation, "a-token-that-holds-nothing")  # no exception
