@@ -199,6 +199,25 @@ def _variants(model_id: str, version: str, document: dict[str, Any]) -> tuple[di
     return images, envs
 
 
+def payload_kind(document: dict[str, Any], repository: str) -> Payload:
+    """The request format the model takes, from its own example requests: the document's `DefaultPayloads` (alias ->
+    {ContentType, PromptKey, Body, ...}, as sagemaker-python-sdk's JumpStartSerializablePayload reads them from hub
+    content) name the prompt's key (`inputs`: a TGI text-generation request, `text_inputs`: the sentence-similarity
+    embedding request, `messages`: a chat completion). A document without them falls back to the serving image
+    (TGI's repository names it)."""
+    for payload in (document.get("DefaultPayloads") or {}).values():
+        body = payload.get("Body") if isinstance(payload, dict) else None
+        keys = {str(payload.get("PromptKey", "")).split(".")[0].split("[")[0]} | (set(body) if isinstance(body, dict)
+                                                                                  else set())
+        if "messages" in keys:
+            return "openai-chat"
+        if "text_inputs" in keys:
+            return "embedding"
+        if "inputs" in keys:
+            return "tgi"
+    return "tgi" if "tgi" in repository else "embedding"
+
+
 def spec_from_hub_document(model_id: str, version: str, document: dict[str, Any], *, cpu_image: str | None = None,
                            source: str | None = None) -> JumpStartSpec:
     """Validate a `SageMakerPublicHub` HubContentDocument and turn it into a spec."""
@@ -230,7 +249,7 @@ def spec_from_hub_document(model_id: str, version: str, document: dict[str, Any]
         spec_source=source or f"SageMakerPublicHub {model_id}@{version} (live)",
         default_instance_type=default,
         supported_instance_types=tuple(document.get("SupportedInferenceInstanceTypes") or [default]),
-        payload="tgi" if "tgi" in repository else "embedding",
+        payload=payload_kind(document, repository),
         image_repository=repository,
         cpu_image_repository=_repository(cpu_image) if cpu_image else None,
         artifact_bucket_prefix=_REGION_SUFFIX.sub("", bucket),

@@ -336,3 +336,17 @@ def test_artifact_type_and_compression_come_from_the_document():
     assert not spec_from_hub_document("m", "1", prefix).artifact_compressed
     with pytest.raises(ValueError, match="expected S3Prefix or S3Object / None or Gzip"):
         spec_from_hub_document("m", "1", dict(GATED_DOC, HostingArtifactCompressionType="Zstd"))
+
+
+def test_the_request_format_comes_from_the_models_own_example_requests():
+    """`DefaultPayloads` (alias -> ContentType, PromptKey, Body, as sagemaker-python-sdk reads hub content) say what
+    the model takes, whatever the serving image is called; without them the image decides."""
+    def with_payload(body: dict, prompt_key: str) -> str:
+        doc = dict(GATED_DOC, DefaultPayloads={"Default": {"ContentType": "application/json", "PromptKey": prompt_key,
+                                                           "Body": body}})
+        return spec_from_hub_document("m", "1.0.0", doc).payload
+
+    assert with_payload({"inputs": "Hi", "parameters": {"max_new_tokens": 64}}, "inputs") == "tgi"
+    assert with_payload({"text_inputs": ["a", "b"], "mode": "embedding"}, "text_inputs") == "embedding"
+    assert with_payload({"messages": [{"role": "user", "content": "Hi"}]}, "messages[0].content") == "openai-chat"
+    assert spec_from_hub_document("m", "1.0.0", GATED_DOC).payload == "tgi"  # the TGI image, no payloads
