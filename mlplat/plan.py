@@ -209,17 +209,13 @@ def override_lines(plan: dict[str, Any]) -> list[str]:
 
 def stack_policy_overrides(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The stack's `ml-platform:policy` settings, checked against the pack's schemas (exit 2 naming the key)."""
-    from policies.overrides import OverrideError, from_config, problems, schemas_of
-    from policies.pack import ALL_POLICIES
+    import policies.pack  # noqa: F401 (the rules register their settings' schemas)
+    from policies.overrides import OverrideError, checked
 
     try:
-        overrides = from_config(values)
-    except (OverrideError, ValueError) as exc:
-        raise InputError(str(exc)) from None
-    found = problems(overrides, schemas_of(ALL_POLICIES))
-    if found:
-        raise InputError("\n  ".join(found))
-    return overrides
+        return checked(values)
+    except OverrideError as exc:
+        raise InputError("\n  ".join(exc.problems)) from None
 
 
 def _secret_config_strings(cfg: StackConfig) -> list[str]:

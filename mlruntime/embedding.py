@@ -102,13 +102,6 @@ class PackagedEmbedder:
         return np.asarray(self._model.embed(list(texts), norm=True, batch_size=self.BATCH), dtype=np.float32)
 
 
-def packaged_embedder_available() -> bool:
-    """Whether the `rag` extra's packaged model is installed (without importing it)."""
-    import importlib.util
-
-    return importlib.util.find_spec("wordllama") is not None
-
-
 class SageMakerEmbedder:
     """Embeddings from a deployed BGE endpoint; `client` is a `sagemaker-runtime` client."""
 

@@ -40,13 +40,8 @@ class OverrideError(ValueError):
         self.problems = problems
 
 
-def schemas_of(policies: list[Any]) -> dict[str, dict[str, Any]]:
-    """Policy name -> its settings' JSON Schema properties ({} for a policy without settings)."""
-    return {p.name: (p.config_schema.properties if p.config_schema else {}) for p in policies}
-
-
 def problems(overrides: Mapping[str, Mapping[str, Any]], schemas: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """What is wrong with `overrides`, given each policy's settings schema (`schemas_of`)."""
+    """What is wrong with `overrides`, given each policy's settings schema (`SCHEMAS`)."""
     import jsonschema
 
     out = []
@@ -83,15 +78,22 @@ def merged(pack_config: Mapping[str, Any], overrides: Mapping[str, Mapping[str, 
 SCHEMAS: dict[str, dict[str, Any]] = {}
 
 
+def checked(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The overrides in a stack's config values, checked against every rule's schema (the rules are registered once
+    `policies.rules` is imported); raises `OverrideError` naming each wrong key."""
+    try:
+        overrides = from_config(values)
+    except json.JSONDecodeError as exc:
+        raise OverrideError([f"{STACK_KEY}: expected valid structured (JSON/YAML) config; {exc.msg}"]) from None
+    found = problems(overrides, SCHEMAS)
+    if found:
+        raise OverrideError(found)
+    return overrides
+
+
 @functools.cache
 def from_environment() -> dict[str, dict[str, Any]]:
     """The running stack's overrides, from the `PULUMI_CONFIG` the CLI starts the pack with ({} without one).
     Wrong settings raise: the pack fails, and so does the preview, before anything changes."""
     raw = os.environ.get("PULUMI_CONFIG")
-    if not raw:
-        return {}
-    overrides = from_config(json.loads(raw))
-    found = problems(overrides, SCHEMAS)
-    if found:
-        raise OverrideError(found)
-    return overrides
+    return checked(json.loads(raw)) if raw else {}

@@ -55,7 +55,6 @@ def differences(old: dict[str, Any], new: dict[str, Any], renames: dict[str, str
 #: request's members (botocore), and Tags.
 UPDATE_APIS = {
     "aws-native:sagemaker:InferenceComponent": ("sagemaker", "UpdateInferenceComponent"),
-    "aws-native:sagemaker:Endpoint": ("sagemaker", "UpdateEndpoint"),
 }
 
 

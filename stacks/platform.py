@@ -244,7 +244,7 @@ def _endpoints(cfg: PlatformConfig, env: Env, network: NetworkRef, specs: dict[s
         hosts = {shared.name: SharedEndpoint(
             f"{cfg.resource_prefix}-{shared.name}", shared,
             [(ep, specs[ep.name]) for ep in cfg.endpoints if ep.shared_endpoint == shared.name],
-            env=env, network=network).host for shared in cfg.shared_endpoints}
+            env=env, network=network, member_prefix=cfg.resource_prefix).host for shared in cfg.shared_endpoints}
     endpoints = {
         ep.name: JumpStartEndpoint(f"{cfg.resource_prefix}-{ep.name}", ep, env=env, network=network,
                                    spec=specs[ep.name],

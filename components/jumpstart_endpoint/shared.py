@@ -45,7 +45,9 @@ class SharedEndpoint(pulumi.ComponentResource):
     host: SharedHost
 
     def __init__(self, name: str, args: SharedEndpointArgs, members: list[tuple[EndpointArgs, JumpStartSpec]], *,
-                 env: Env, network: NetworkRef, opts: pulumi.ResourceOptions | None = None) -> None:
+                 env: Env, network: NetworkRef, member_prefix: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        """`member_prefix`: what the stack names each member's JumpStartEndpoint after, `<member_prefix>-<name>`
+        (its inference component is `<that>-ic-<suffix>`, whose logs the shared role writes)."""
         super().__init__("mlplat:jumpstart_endpoint:SharedEndpoint", name, None, env.component_options(opts))
         child = pulumi.ResourceOptions(parent=self)
         instance = SAGEMAKER_INSTANCES[args.instance_type]
@@ -62,9 +64,7 @@ class SharedEndpoint(pulumi.ComponentResource):
         role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, opts=child)
         policy = pulumi.Output.all(env.account_id, env.partition, env.key_arn).apply(lambda a: json.dumps(shared_policy(
             [(ep.name, spec, copies[ep.name]) for ep, spec in members], Account(region, a[0], a[1]), key_arn=a[2],
-            prefix=name, instance_type=args.instance_type,
-            # The stack names the shared endpoint `<resource prefix>-<name>` and its members `<resource prefix>-<ep>`.
-            resource_prefix=name.removesuffix(f"-{args.name}"))))
+            prefix=name, instance_type=args.instance_type, resource_prefix=member_prefix)))
         role_policy = aws.iam.RolePolicy(f"{name}-role", role=role.id, policy=policy, opts=child)
         sg = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=network.vpc_id,
                                    description=f"SageMaker shared endpoint {name}: HTTPS to VPC endpoints and S3",

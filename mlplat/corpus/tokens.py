@@ -18,7 +18,6 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
 BYTES = "bytes"
@@ -85,14 +84,3 @@ def eos_id(tokenizer: Tokenizer, token: str | None = None) -> int:
 
 def dtype_for(tokenizer: Tokenizer) -> str:
     return "uint16" if tokenizer.get_vocab_size() <= 1 << 16 else "uint32"
-
-
-def token_starts(spec: str, tokenizer: Tokenizer, text: str) -> np.ndarray:
-    """The character offset where each token of `text` starts. For the byte tokenizer (one token per UTF-8
-    byte) it is computed from the bytes with NumPy: the generic path walks every offset in Python."""
-    if spec == BYTES:
-        raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-        lead = (raw & 0xC0) != 0x80  # continuation bytes are 10xxxxxx
-        return np.cumsum(lead, dtype=np.int64) - 1
-    offsets = tokenizer.encode(text, add_special_tokens=False).offsets
-    return np.fromiter((a for a, _ in offsets), dtype=np.int64, count=len(offsets))

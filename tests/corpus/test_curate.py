@@ -171,16 +171,6 @@ def test_stats_file_has_counts_and_time_per_stage(run: dict) -> None:
     assert not (run["root"] / "out/.work").exists()
 
 
-def test_byte_tokenizer_fast_offsets_match_the_tokenizer() -> None:
-    from mlplat.corpus import tokens
-
-    tokenizer = tokens.load(tokens.BYTES)
-    for text in ("Umsatz wächst um 5 € 😀 — 収益", "plain ascii", ""):
-        generic = [a for a, _ in tokenizer.encode(text, add_special_tokens=False).offsets]
-        assert tokens.token_starts(tokens.BYTES, tokenizer, text).tolist() == generic
-        assert len(generic) == len(text.encode())
-
-
 def test_output_on_a_remote_filesystem(tmp_path: Path) -> None:
     """Inputs, work folder and outputs go through fsspec: what runs against s3:// on the cluster runs here against
     fsspec's in-memory filesystem."""
