@@ -87,8 +87,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         shutil.rmtree(_shared_dir(), ignore_errors=True)
 
 
-#: A test process collects cyclic garbage only when it holds more than this (see pytest_collection_finish).
-GARBAGE_LIMIT_BYTES = 1_500_000_000
+def _available_bytes() -> int:
+    """MemAvailable from /proc/meminfo (0 where there is none)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            fields = dict(line.split(":", 1) for line in meminfo)
+        return int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+#: A test process collects cyclic garbage only when it holds more than this (see pytest_collection_finish):
+#: 1.5 GB, or an eighth of the memory available at start where that is more (two workers and the pack's process
+#: then hold at most a quarter of it). A whole `make test` leaves about 1.6 GB per worker: one collection of that
+#: costs about 5 s, and on a machine with the memory it never runs.
+GARBAGE_LIMIT_BYTES = max(1_500_000_000, _available_bytes() // 8)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -96,7 +109,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     Then the collector runs only when the process grows past `GARBAGE_LIMIT_BYTES`. A plan leaves a few hundred
     thousand objects in cycles (outputs, futures, policy proxies); collecting them after each plan cost about 0.1 s
-    a plan, while the garbage of a whole `make test` fits in about 1.1 GB per worker.
+    a plan, while the garbage of a whole `make test` leaves about 1.6 GB per worker.
     """
     import gc
 
