@@ -16,13 +16,13 @@ from tests.helpers import ROOT, plan_environment, plan_stack
 BROKEN = ROOT / "tests/fixtures/Pulumi.dev-broken.yaml"
 
 
-@pytest.mark.parametrize("which", ["prod-first-preview", "dev-broken"])
+@pytest.mark.parametrize("which", ["dev-first-preview", "dev-broken"])
 def test_a_plan_gets_the_same_verdict_with_and_without_the_memo(which):
     if which == "dev-broken":
         resources, config = plan_stack("dev-broken", config_file=BROKEN).plan["resources"], load_pack_config("dev")
     else:
-        resources = plan_environment("prod", first_preview=True).plan["resources"]
-        config = load_pack_config("prod")
+        resources = plan_environment("dev", first_preview=True).plan["resources"]
+        config = load_pack_config("dev")
     remembered = judge_plan(resources, config)
     with memo.disabled():
         shipped = judge(in_process(), resources, config)
