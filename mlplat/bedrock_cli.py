@@ -162,9 +162,8 @@ def side_by_side(base: dict[str, float], custom: dict[str, float]) -> list[str]:
 
 
 def cmd(args: argparse.Namespace, *, now: dt.datetime | None = None) -> int:
-    from components.catalog.bedrock_models import IMAGE_MODELS
+    from components.catalog.bedrock_models import IMAGE_MODELS, custom_model_base
     from mlplat.project import find_project, load_stack_config
-    from stacks.checks import custom_model_base
     from stacks.config import parse
     from stacks.errors import ConfigError
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from components.catalog import eks as eks_calendar
 from components.catalog import instance_types, prices, sagemaker_instances
+from components.catalog.bedrock_models import base_model_of
 from components.catalog.eks import KUBERNETES_CALENDAR
 from components.catalog.pricing import group_price, pool_price, pool_requirement
 from policies.rules.base import count_text
@@ -172,7 +173,7 @@ def _endpoint_config(ctx: _Pricing, r: dict, inputs: dict) -> None:
 
 def _throughput(ctx: _Pricing, r: dict, inputs: dict) -> None:
     commitment = inputs.get("commitmentDuration") or "none"
-    base = (inputs.get("tags") or {}).get(prices.BASE_MODEL_TAG) or prices.base_model_of(inputs.get("modelArn"))
+    base = (inputs.get("tags") or {}).get(prices.BASE_MODEL_TAG) or base_model_of(inputs.get("modelArn"))
     hourly, detail = prices.throughput_hourly(base, _num(inputs.get("modelUnits"), 1), commitment)
     ctx.add(r, hourly or 0.0, hourly or 0.0, detail + ("" if hourly is not None else ": not priced"),
             prices.PT_SOURCE)

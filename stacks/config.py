@@ -1,7 +1,7 @@
 """The user's contract: typed, validated stack configuration under the `ml-platform:` namespace.
 
 Everything is validated here, once, before any resource is registered: structure and values by
-pydantic, cross-references (AZs, node-group names, ...) by `stacks/checks.py`. Every problem becomes
+pydantic, cross-references (AZs, node-group names, ...) by `stacks/checks/`. Every problem becomes
 one line naming the key path, what was expected and what was found; all are reported together.
 Environments differ by values (the stack files and `ENVIRONMENT_DEFAULTS`), never by branches
 inside components.

@@ -1,6 +1,6 @@
 """The stack configuration's shape: `PlatformConfig`, the typed model every component's args hang from.
 
-Structure and values only (pydantic); `stacks/checks.py` checks what spans keys and `stacks/config.py`
+Structure and values only (pydantic); `stacks/checks/` checks what spans keys and `stacks/config.py`
 parses a stack's raw config into this model. Kept apart so the checks can import the model without
 importing the parser that runs them.
 """

@@ -283,7 +283,7 @@ def _bedrock(cfg: PlatformConfig, env: Env, network: NetworkRef) -> dict[str, An
     from components.bedrock.data import recommend_steps, validate_manifest
     from components.bedrock.pretraining import BedrockContinuedPretraining
     from components.bedrock.throughput import ProvisionedThroughput
-    from components.catalog.prices import base_model_of
+    from components.catalog.bedrock_models import base_model_of
 
     prefix = cfg.resource_prefix
     jobs: dict[str, BedrockFineTuning | BedrockContinuedPretraining] = {}

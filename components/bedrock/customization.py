@@ -102,7 +102,7 @@ def customization_job(parent: pulumi.Resource, name: str, env: Env, network: Net
     after the policy and `spec.depends_on` (its uploaded data) exist."""
     child = pulumi.ResourceOptions(parent=parent)
     # A base that is Legacy or past its end of life on the day of the plan is refused before anything is created
-    # (stacks/checks.py, the calendar in components/catalog/lifecycle.py).
+    # (stacks/checks/bedrock.py, the calendar in components/catalog/lifecycle.py).
     region, account_id, partition, kms_key_arn = env.region, env.account_id, env.partition, env.key_arn
     trust = pulumi.Output.all(account_id, partition).apply(
         lambda a: bedrock_trust(a[0], a[1], region, "model-customization-job/*"))

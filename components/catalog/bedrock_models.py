@@ -76,3 +76,34 @@ PRETRAINING_MODELS = tuple(m for m, v in BASE_MODELS.items() if v.pretraining is
 def today() -> dt.date:
     """The date lifecycle checks compare with (a function, so tests can set the clock)."""
     return dt.date.today()
+
+
+def model_arn_base(arn: object) -> tuple[Literal["foundation-model", "custom-model"], str] | None:
+    """(kind, foundation model id) of a Bedrock model ARN; None for anything else.
+
+    `arn:aws:bedrock:<region>::foundation-model/<id>` is its own base. A custom model's ARN names its base:
+    `arn:aws:bedrock:<region>:<account>:custom-model/<base id>/<12-character id>` (botocore bedrock
+    `CustomModelArn`); an imported model's (`custom-model/imported/<id>`) names none.
+    """
+    if not isinstance(arn, str):
+        return None
+    _, marker, model = arn.partition(":foundation-model/")
+    if marker:
+        return ("foundation-model", model) if model else None
+    _, marker, rest = arn.partition(":custom-model/")
+    base, _, suffix = rest.rpartition("/")
+    if not (marker and base and suffix) or base == "imported":
+        return None
+    return "custom-model", base
+
+
+def base_model_of(arn: object) -> str | None:
+    """The foundation model behind a foundation- or custom-model ARN (None when it names none)."""
+    parsed = model_arn_base(arn)
+    return parsed[1] if parsed else None
+
+
+def custom_model_base(arn: object) -> str | None:
+    """The base model of a custom model's ARN (None for any other ARN)."""
+    parsed = model_arn_base(arn)
+    return parsed[1] if parsed and parsed[0] == "custom-model" else None

@@ -53,18 +53,6 @@ def throughput_price(base_model: str | None, commitment: str) -> Price | None:
 BASE_MODEL_TAG = "mlplat:base-model"
 
 
-def base_model_of(model_arn: str | None) -> str | None:
-    """The foundation model behind a Bedrock model ARN: `...:foundation-model/<id>` and a custom model's
-    `...:custom-model/<base id>/<suffix>` (custom model ARNs carry their base model's id); None otherwise."""
-    if not isinstance(model_arn, str):
-        return None
-    for marker in (":foundation-model/", ":custom-model/"):
-        if marker in model_arn:
-            rest = model_arn.split(marker, 1)[1]
-            return rest.rsplit("/", 1)[0] if marker == ":custom-model/" and "/" in rest else rest
-    return None
-
-
 def throughput_hourly(base_model: str | None, units: float, commitment: str) -> tuple[float | None, str]:
     """(USD/hour, or None when no rate is known; what it is) of a Provisioned Throughput."""
     p = throughput_price(base_model, commitment)

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
+from components.catalog.bedrock_models import base_model_of
 from components.catalog.instance_types import INSTANCE_TYPES
-from components.catalog.prices import BASE_MODEL_TAG, base_model_of, throughput_hourly
+from components.catalog.prices import BASE_MODEL_TAG, throughput_hourly
 from components.catalog.pricing import group_price, pool_instance_type, pool_price
 from components.catalog.tags import ALWAYS_ON_TAG, REQUIRED_TAG_KEYS
 from policies.rules.base import (

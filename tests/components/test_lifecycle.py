@@ -52,3 +52,27 @@ def test_an_end_of_life_summary_model_is_refused_with_exit_2(tmp_path):
     assert result.returncode == 2
     assert "ml-platform:kpiReports[0].modelId: expected a Bedrock model that answers: Claude 3 Haiku" in result.stderr
     assert "amazon.nova-lite-v1:0" in result.stderr
+
+
+@pytest.mark.parametrize(("shape", "arn", "expected"), [
+    ("FoundationModelArn", "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-image-generator-v2:0",
+     ("foundation-model", "amazon.titan-image-generator-v2:0")),
+    ("CustomModelArn", "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/"
+                       "abcdef012345", ("custom-model", "amazon.titan-text-express-v1:0:8k")),
+    ("CustomModelArn", "arn:aws:bedrock:us-west-2:123456789012:custom-model/imported/abcdef012345", None),
+    ("ProvisionedModelArn", "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abcdef012345", None),
+])
+def test_a_model_arn_names_its_base_model(shape, arn, expected):
+    """One parser for every reader (checks, cost, the pack, `mlplat bedrock evaluate`); each ARN is one botocore's
+    bedrock model accepts for its shape, so the cases are real ARNs, not ours."""
+    import re
+
+    import botocore.session
+
+    from components.catalog.bedrock_models import base_model_of, custom_model_base, model_arn_base
+
+    pattern = botocore.session.get_session().get_service_model("bedrock").shape_for(shape).metadata["pattern"]
+    assert re.fullmatch(pattern, arn), (shape, arn)
+    assert model_arn_base(arn) == expected
+    assert base_model_of(arn) == (expected[1] if expected else None)
+    assert custom_model_base(arn) == (expected[1] if expected and expected[0] == "custom-model" else None)

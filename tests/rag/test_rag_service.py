@@ -140,10 +140,10 @@ def test_rag_config_needs_its_endpoints():
             {"name": "bge-embeddings", "modelId": "huggingface-sentencesimilarity-bge-large-en"}])))
     # The query function invokes itself from the VPC: with interface endpoints (no NAT egress) it needs Lambda's.
     assert info.value.problems == [
-        "ml-platform:rag.llmEndpoint: expected one of endpoints[].name (bge-embeddings); found 'mixtral-8x7b'",
         "ml-platform:network.interfaceEndpoints: expected lambda among them: the RAG query function invokes itself "
         "for asynchronous queries from inside the VPC; found [ecr.api, ecr.dkr, sts, logs, sagemaker.api, "
-        "sagemaker.runtime]"]
+        "sagemaker.runtime]",
+        "ml-platform:rag.llmEndpoint: expected one of endpoints[].name (bge-embeddings); found 'mixtral-8x7b'"]
 
 
 def test_ingestion_is_serialized_the_index_exists_from_deploy_and_jobs_can_be_polled(staging):

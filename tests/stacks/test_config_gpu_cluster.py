@@ -56,6 +56,11 @@ def test_az_not_in_network():
     (line,) = _problems(_cluster(dict(GROUP, availabilityZone="us-east-1f")))
     assert line == ("ml-platform:gpuCluster.nodeGroups[0].availabilityZone: expected one of the network's AZs "
                     "(us-east-1a, us-east-1b); found 'us-east-1f'")
+    # Shared storage pinned to an AZ is held to the same rule, in the same words (stacks/checks/base.py).
+    (line,) = _problems(_cluster(GROUP, sharedStorage={"enabled": True, "availabilityZone": "us-east-1f"},
+                                 operators={"fsxCsi": True}))
+    assert line == ("ml-platform:gpuCluster.sharedStorage.availabilityZone: expected one of the network's AZs "
+                    "(us-east-1a, us-east-1b); found 'us-east-1f'")
 
 
 def test_one_reservation_in_two_azs_is_detected():

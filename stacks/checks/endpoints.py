@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from stacks.checks.base import Problems, one_of
+
 if TYPE_CHECKING:
     from stacks.model import PlatformConfig
-
-Problems = list[tuple[tuple[str | int, ...], str]]
 
 
 def endpoint_checks(cfg: PlatformConfig, offline: bool) -> Problems:
@@ -55,9 +55,7 @@ def _shared_endpoint_checks(cfg: PlatformConfig) -> Problems:
         if ep.shared_endpoint is None:
             continue
         if ep.shared_endpoint not in hosts:
-            problems.append((("endpoints", i, "sharedEndpoint"), f"expected one of sharedEndpoints ("
-                                                                 f"{', '.join(hosts) or 'none defined'}); found "
-                                                                 f"{ep.shared_endpoint!r}"))
+            problems += one_of(("endpoints", i, "sharedEndpoint"), "sharedEndpoints", hosts, ep.shared_endpoint)
         elif ep.model_id in PINNED:
             members[ep.shared_endpoint].append((i, ep))
     for name, (h, host) in hosts.items():
