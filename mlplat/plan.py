@@ -97,9 +97,10 @@ def _build_plan(project: Project, cfg: StackConfig, program: Any, mock_options: 
 
 
 def sibling_conflicts(cfg: StackConfig) -> list[str]:
-    """Per-account-and-region settings this stack shares with a sibling stack file (stacks/singletons.py)."""
+    """Per-account-and-region settings this stack shares with a sibling stack file, or needs while no sibling that
+    may share its account sets them (stacks/singletons.py)."""
     from stacks import stack_file
-    from stacks.singletons import NAMESPACE, conflicts, describe
+    from stacks.singletons import NAMESPACE, conflicts, describe, describe_orphan, orphans
 
     stacks = {cfg.stack: cfg.values}
     for path in cfg.path.parent.glob("Pulumi.*.yaml"):
@@ -109,7 +110,8 @@ def sibling_conflicts(cfg: StackConfig) -> list[str]:
                 stacks[name] = stack_file.read(path, NAMESPACE).values
             except stack_file.StackFileError:
                 continue  # a sibling that does not read is its own plan's problem
-    return [describe(*c) for c in conflicts(stacks) if cfg.stack in c[1:]]
+    return ([describe(*c) for c in conflicts(stacks) if cfg.stack in c[1:]]
+            + [describe_orphan(*o) for o in orphans(stacks) if o[1] == cfg.stack])
 
 
 def catalog_age(today: Any = None) -> list[dict[str, Any]]:

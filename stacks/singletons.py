@@ -5,9 +5,15 @@ and `DeleteModelInvocationLoggingConfiguration` take no identifier (Bedrock API 
 resource pulumi-aws wraps uses the region as its id and deletes the configuration on destroy
 (terraform-provider-aws `model_invocation_logging_configuration.go`; its docs: "should not be defined in multiple
 configurations"). Two stacks that both set it overwrite each other's destinations on every `up`, and destroying
-either turns the other's logging off. (The API Gateway account's CloudWatch role is the same kind of setting: each
-stack with a live chat or a RAG API sets it by default, so that each can be deployed alone; in a shared account,
-`manageApiGatewayAccount: false` in all stacks but one. It is not judged here yet.)
+either turns the other's logging off.
+
+The API Gateway account's CloudWatch role is the same kind of setting (`UpdateAccount` takes no identifier): a stage
+with access or execution logs needs it at creation ("CloudWatch Logs role ARN must be set in account settings to
+enable logging"). Destroying the Terraform resource pulumi-aws wraps keeps the account setting by default
+(terraform-provider-aws docs, `aws_api_gateway_account`: "destroying this resource will keep your account settings
+intact"), so a stack destroyed with its role leaves every other stage of the region logging through a role that no
+longer exists. A live chat or a RAG API sets it unless `manageApiGatewayAccount: false`.
+So besides two owners, a stack that needs it while no stack that may share its account sets it is reported.
 
 So one stack owns each setting. Stacks of one project can be told apart by account only where they pin it
 (`aws:allowedAccountIds`); stacks that do not are assumed to share an account. `conflicts` reads the stack files'
@@ -44,9 +50,25 @@ def _invocation_logging(values: Mapping[str, Any]) -> bool:
     return _get(_value(values, "bedrock"), "invocationLogging", "enabled") is True
 
 
+def _api_gateway_users(values: Mapping[str, Any]) -> list[str]:
+    """The stack's parts that run an API Gateway stage with logs (they need the setting)."""
+    return [key for key in ("liveChat", "rag") if _get(_value(values, key), "enabled") is True]
+
+
+def _api_gateway_account(values: Mapping[str, Any]) -> bool:
+    return any(_get(_value(values, key), "manageApiGatewayAccount") is not False for key in _api_gateway_users(values))
+
+
 #: Setting -> (whether a stack's values set it, the key that turns it off there).
 SETTINGS: dict[str, tuple[Callable[[Mapping[str, Any]], bool], str]] = {
     "Bedrock model invocation logging": (_invocation_logging, "ml-platform:bedrock.invocationLogging.enabled"),
+    "The API Gateway account's CloudWatch role": (
+        _api_gateway_account, "ml-platform:liveChat.manageApiGatewayAccount and "
+                              "ml-platform:rag.manageApiGatewayAccount"),
+}
+#: Setting -> whether a stack's values need someone to set it.
+NEEDED: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+    "The API Gateway account's CloudWatch role": lambda values: bool(_api_gateway_users(values)),
 }
 
 
@@ -81,3 +103,21 @@ def describe(setting: str, stack: str, other: str) -> str:
             f"the same region: each `up` overwrites the other's, and destroying either turns it off for both. Let one "
             f"stack own it (turn {SETTINGS[setting][1]} off in the other), or pin different accounts with "
             "aws:allowedAccountIds")
+
+
+def orphans(stacks: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """(setting, stack) for every stack that needs a setting it leaves to others while no stack that sets it may
+    share its account and region."""
+    out = []
+    for setting, needs in NEEDED.items():
+        sets = SETTINGS[setting][0]
+        owners = [n for n in stacks if sets(stacks[n])]
+        out += [(setting, n) for n in sorted(stacks) if needs(stacks[n]) and not sets(stacks[n])
+                and not any(_may_share(stacks[n], stacks[o]) for o in owners)]
+    return out
+
+
+def describe_orphan(setting: str, stack: str) -> str:
+    return (f"{setting} is one setting per account and region, and {stack} needs it but leaves it to another stack, "
+            f"while no stack file that may share its account and region sets it: its API stages fail to create. "
+            f"Turn on {SETTINGS[setting][1]} here")
