@@ -72,9 +72,11 @@ class PlanView:
     resources, outputs or diagnostics do not pay for judging (a fifth of a plan's time).
     """
 
-    def __init__(self, plan: dict[str, Any], judged: bool = True) -> None:
+    def __init__(self, plan: dict[str, Any], judged: bool = True, verdict_file: Path | None = None) -> None:
         self._plan = plan
         self._judged = judged
+        #: Where the workers of this run share the verdict of a shared plan (the first to judge it writes it).
+        self._verdict_file = verdict_file
         self.resources: list[dict[str, Any]] = plan["resources"]
         self.outputs: dict[str, Any] = plan["outputs"]
         self.diagnostics: list[dict[str, str]] = plan["diagnostics"]
@@ -84,7 +86,15 @@ class PlanView:
     def plan(self) -> dict[str, Any]:
         """The whole plan document, the pack's verdict included."""
         if not self._judged:
-            add_verdict(self._plan)
+            if self._verdict_file is None:
+                add_verdict(self._plan)
+            else:
+                with open(self._verdict_file.with_suffix(".lock"), "w") as lock:
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+                    if self._verdict_file.is_file():
+                        self._plan["policy"] = json.loads(self._verdict_file.read_text())
+                    else:
+                        self._verdict_file.write_text(json.dumps(add_verdict(self._plan)["policy"]))
             self._judged = True
         return self._plan
 
@@ -120,18 +130,21 @@ def _shared_dir() -> Path:
 def planned_once(key: str, plan: Any) -> PlanView:
     """`plan()` once per test run: the first worker plans and writes the document, the others read it.
 
-    `plan()` returns a view of a document not judged yet (each process judges it when a test reads `.plan`).
+    `plan()` returns a view of a document not judged yet; the first process whose test reads `.plan` judges it and
+    shares the verdict the same way.
     """
     if key in _PLANS:
         return _PLANS[key]
     path = _shared_dir() / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".json")
+    verdict = path.with_name(path.stem + "-verdict.json")
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.is_file():
-            view = PlanView(json.loads(path.read_text()), judged=False)
+            view = PlanView(json.loads(path.read_text()), judged=False, verdict_file=verdict)
         else:
             view = plan()
             path.write_text(json.dumps(view._plan))
+            view._verdict_file = verdict
     _PLANS[key] = view
     return view
 
