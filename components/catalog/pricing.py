@@ -25,7 +25,8 @@ def _at(value: Any, *path: str) -> Any:
     return value
 
 
-def _list(value: Any) -> list:
+def listify(value: Any) -> list:
+    """A value as a list: none -> [], a sequence (not a string) -> its items, anything else -> [it]."""
     if value is None:
         return []
     if isinstance(value, Sequence) and not isinstance(value, str):
@@ -40,7 +41,7 @@ def _number(value: Any) -> float | None:
 
 def instance_type_of(group_props: Mapping[str, Any], launch_template_props: Mapping[str, Any] | None) -> str | None:
     """A node group's instance type: its own `instanceTypes[0]`, else its launch template's."""
-    types = _list(group_props.get("instanceTypes"))
+    types = listify(group_props.get("instanceTypes"))
     if types:
         return types[0]
     return launch_template_props.get("instanceType") if launch_template_props is not None else None
@@ -74,9 +75,9 @@ def group_price(group_props: Mapping[str, Any], launch_template_props: Mapping[s
 
 def pool_requirement(pool_props: Mapping[str, Any], key: str) -> list[str]:
     """The values a NodePool's `In` requirement on `key` allows (empty: none, or unknown)."""
-    for req in _list(_at(pool_props, "spec", "template", "spec", "requirements")):
+    for req in listify(_at(pool_props, "spec", "template", "spec", "requirements")):
         if isinstance(req, Mapping) and req.get("key") == key and req.get("operator") == "In":
-            return [v for v in _list(req.get("values")) if isinstance(v, str)]
+            return [v for v in listify(req.get("values")) if isinstance(v, str)]
     return []
 
 

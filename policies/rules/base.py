@@ -20,6 +20,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import _is_unknown
 
+from components.catalog.pricing import listify  # noqa: F401 (the rules' helper, shared with the catalog)
+
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
 
@@ -208,13 +210,6 @@ def as_json(value: Any) -> Any:
             return None
     return value
 
-
-def listify(value: Any) -> list:
-    if value is None:
-        return []
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return list(value)
-    return [value]
 
 
 def statements(document: Any) -> list[dict]:
